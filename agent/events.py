@@ -1,0 +1,99 @@
+"""The typed events a run emits: the whole contract between the engine and any UI.
+
+A page never touches LangGraph objects while a run is live; it reads these from a run's event log
+(from an offset, so a refreshed page re-attaches without losing or doubling anything). They are
+plain, frozen data so that a remote backend can send the same events over the wire later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+RunStatus = Literal["done", "halted", "cancelled", "error"]
+
+
+@dataclass(frozen=True)
+class Token:
+    """A piece of text the model just produced, for the live token pane."""
+
+    message_id: str
+    node: str
+    text: str
+    kind: Literal["token"] = "token"
+
+
+@dataclass(frozen=True)
+class Step:
+    """A node finished: its checkpoint is written (with durability sync)."""
+
+    node: str
+    summary: str
+    seconds: float
+    kind: Literal["step"] = "step"
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """The model asked for a tool."""
+
+    call_id: str
+    name: str
+    args: dict[str, Any]
+    kind: Literal["tool_call"] = "tool_call"
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """A tool answered (or failed, or a human answered in its place)."""
+
+    call_id: str
+    name: str
+    content: str
+    is_error: bool = False
+    kind: Literal["tool_result"] = "tool_result"
+
+
+@dataclass(frozen=True)
+class Halted:
+    """The run stopped before `action` and waits for a human decision on these calls."""
+
+    calls: tuple[ToolCall, ...]
+    kind: Literal["halted"] = "halted"
+
+
+@dataclass(frozen=True)
+class Error:
+    """Something went wrong; `message` says what happened and what to do about it."""
+
+    message: str
+    error_type: str = "error"
+    retryable: bool = True
+    kind: Literal["error"] = "error"
+
+
+@dataclass(frozen=True)
+class Done:
+    """The run ended; always the last event of a log."""
+
+    status: RunStatus
+    kind: Literal["done"] = "done"
+
+
+Event = Token | Step | ToolCall | ToolResult | Halted | Error | Done
+
+
+def to_dict(event: Event) -> dict[str, Any]:
+    """Plain JSON-able form of an event (for logs, tests and a future wire format)."""
+    return asdict(event)
+
+
+@dataclass
+class Transcript:
+    """Text assembled from token events, keyed by message id (what a live pane shows)."""
+
+    texts: dict[str, str] = field(default_factory=dict)
+
+    def feed(self, event: Event) -> None:
+        if isinstance(event, Token):
+            self.texts[event.message_id] = self.texts.get(event.message_id, "") + event.text

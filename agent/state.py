@@ -1,0 +1,15 @@
+"""The agent's state: one conversation, as a list of messages."""
+
+from __future__ import annotations
+
+from typing import Annotated, TypedDict
+
+from langchain_core.messages import AnyMessage
+
+from agent.message_log import messages_channel
+
+
+class AgentState(TypedDict):
+    """What every checkpoint holds. `messages` is stored as deltas (see `agent.message_log`)."""
+
+    messages: Annotated[list[AnyMessage], messages_channel()]

@@ -1,0 +1,9 @@
+"""Loaded by Python at start-up in test subprocesses: installs the loopback-only network guard."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import netguard  # noqa: E402
+
+netguard.install()
