@@ -1,0 +1,142 @@
+"""Approval: which tool calls need a human, and what a human may decide about each one.
+
+The graph asks inside the `action` node, with LangGraph's dynamic `interrupt()`, rather than with a
+static `interrupt_before=["action"]`. A static breakpoint fires once, when a run first reaches the
+node; resuming from a past checkpoint (or a fork) whose next node is `action` would run the tools
+without asking. Asking at the top of the node asks every time the node is about to run a tool,
+whatever the run started from. The node runs no tool before the answer, so to the user it is still
+"halted before action".
+
+Decisions travel as plain dicts (they are checkpointed as the interrupt's resume value):
+``{"action": "approve"}``, ``{"action": "edit", "args": {...}}``,
+``{"action": "mock", "content": "..."}``, ``{"action": "reject", "reason": "..."}``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from langchain_core.tools import BaseTool
+from pydantic import ValidationError
+
+ApprovalMode = Literal["ask", "auto", "never"]
+DecisionAction = Literal["approve", "edit", "mock", "reject"]
+DECISION_ACTIONS: tuple[str, ...] = ("approve", "edit", "mock", "reject")
+
+APPROVAL_HELP: dict[str, str] = {
+    "ask": "Ask every time: the run halts before any tool runs (a human-in-the-loop interrupt).",
+    "auto": "Auto-approve the chosen tools; ask for the others.",
+    "never": "Never ask: tools run as soon as the model calls them.",
+}
+
+
+class DecisionError(ValueError):
+    """A human decision that cannot be applied; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class ApprovalPolicy:
+    """Per-run rule for which tool calls halt for a human. Not persisted: chosen at each run."""
+
+    mode: ApprovalMode = "ask"
+    auto_tools: frozenset[str] = field(default_factory=frozenset)
+
+    def needs_approval(self, tool_name: str) -> bool:
+        if self.mode == "never":
+            return False
+        if self.mode == "auto":
+            return tool_name not in self.auto_tools
+        return True
+
+
+def validate_args(tool: BaseTool, args: object) -> dict[str, Any]:
+    """Check edited arguments against the tool's schema; return them normalised.
+
+    Raises DecisionError naming the fields that are wrong, so the UI can show it inline and send
+    nothing.
+    """
+    if isinstance(args, str):
+        try:
+            args = json.loads(args)
+        except json.JSONDecodeError as error:
+            raise DecisionError(
+                f"The arguments are not valid JSON ({error.msg} at line {error.lineno}, "
+                f"column {error.colno}). Write an object such as {{\"query\": \"...\"}}."
+            ) from error
+    if not isinstance(args, dict):
+        raise DecisionError("The arguments must be a JSON object, such as {\"query\": \"...\"}.")
+    schema = tool.tool_call_schema
+    if schema is None or isinstance(schema, dict):
+        return args
+    try:
+        schema.model_validate(args)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in problem['loc']) or 'arguments'}: {problem['msg']}"
+            for problem in error.errors()
+        )
+        raise DecisionError(f"The arguments do not fit {tool.name}: {problems}.") from error
+    allowed = set(schema.model_fields)
+    unknown = sorted(set(args) - allowed)
+    if unknown:
+        raise DecisionError(
+            f"{tool.name} has no argument {', '.join(unknown)}; it takes {', '.join(sorted(allowed))}."
+        )
+    return args
+
+
+def validate_decisions(
+    decisions: Mapping[str, Mapping[str, Any]],
+    calls: Sequence[Mapping[str, Any]],
+    tools: Iterable[BaseTool],
+) -> dict[str, dict[str, Any]]:
+    """Check that every pending call has exactly one well-formed decision.
+
+    `calls` are the pending tool calls (dicts with id, name, args). Returns clean decisions; raises
+    DecisionError otherwise, before anything is written.
+    """
+    by_name = {tool.name: tool for tool in tools}
+    pending_ids = [call["id"] for call in calls]
+    unknown = sorted(set(decisions) - set(pending_ids))
+    if unknown:
+        raise DecisionError(f"No pending tool call has the id {', '.join(unknown)}.")
+    missing = [call_id for call_id in pending_ids if call_id not in decisions]
+    if missing:
+        raise DecisionError(
+            f"Decide every pending tool call before continuing ({len(missing)} still open)."
+        )
+    clean: dict[str, dict[str, Any]] = {}
+    for call in calls:
+        decision = decisions[call["id"]]
+        action = decision.get("action")
+        if action == "approve":
+            clean[call["id"]] = {"action": "approve"}
+        elif action == "edit":
+            tool = by_name.get(call["name"])
+            if tool is None:
+                raise DecisionError(f"The tool {call['name']!r} is not available in this run.")
+            clean[call["id"]] = {"action": "edit", "args": validate_args(tool, decision.get("args"))}
+        elif action == "mock":
+            content = str(decision.get("content") or "").strip()
+            if not content:
+                raise DecisionError("Write the answer the tool should give, or choose another action.")
+            clean[call["id"]] = {"action": "mock", "content": content}
+        elif action == "reject":
+            reason = str(decision.get("reason") or "").strip()
+            clean[call["id"]] = {"action": "reject", "reason": reason}
+        else:
+            raise DecisionError(
+                f"Unknown decision {action!r}; choose one of {', '.join(DECISION_ACTIONS)}."
+            )
+    return clean
+
+
+def rejection_text(reason: str) -> str:
+    """The tool result the model sees for a rejected call: it must learn why."""
+    return f"Rejected by the user: {reason}" if reason else "Rejected by the user (no reason given)."
+
+
+CANCELLED_TEXT = "Cancelled by the user: they sent a new message instead of deciding on this call."

@@ -1,0 +1,103 @@
+"""Checkpointers and the thread index over one SQLite file, created once per process.
+
+The sync engine uses a sync saver on a `sqlite3` connection; the async engine uses an async saver on
+an `aiosqlite` connection that lives on the background loop. Both point at the same file, in WAL
+mode with a busy timeout, so either engine can continue a thread the other started and readers
+never block the writer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiosqlite
+from langgraph.checkpoint.serde import _msgpack
+
+from agent.loop import BackgroundLoop
+from agent.storage import AsyncWaypointSqliteSaver, WaypointSqliteSaver
+from agent.threads import ThreadIndex
+
+BUSY_TIMEOUT_MS = 10_000
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+    "PRAGMA synchronous=NORMAL",
+)
+
+
+def _require_strict_msgpack() -> None:
+    if not _msgpack.STRICT_MSGPACK_ENABLED:
+        raise RuntimeError(
+            "LangGraph's strict msgpack mode is off. Set LANGGRAPH_STRICT_MSGPACK=true before "
+            "LangGraph is imported (importing the `agent` package first does this)."
+        )
+
+
+def open_connection(path: Path) -> sqlite3.Connection:
+    """A connection shared across threads (the savers and the index serialise access)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        for pragma in PRAGMAS:
+            conn.execute(pragma)
+    except sqlite3.Error as error:
+        raise RuntimeError(
+            f"Cannot open the database {path}: {error}. Check that the folder is writable, or set "
+            "WAYPOINT_DB to another file."
+        ) from error
+    return conn
+
+
+async def _open_async_connection(path: Path) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    for pragma in PRAGMAS:
+        await conn.execute(pragma)
+    return conn
+
+
+@dataclass
+class Persistence:
+    """The process's database handles: sync saver, async saver (lazily) and the thread index."""
+
+    path: Path
+    conn: sqlite3.Connection
+    saver: WaypointSqliteSaver
+    threads: ThreadIndex
+    loop: BackgroundLoop
+    _async_saver: AsyncWaypointSqliteSaver | None = field(default=None, repr=False)
+    _async_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def open(cls, path: Path, loop: BackgroundLoop | None = None) -> Persistence:
+        _require_strict_msgpack()
+        conn = open_connection(path)
+        saver = WaypointSqliteSaver(conn)
+        saver.setup()
+        return cls(
+            path=path,
+            conn=conn,
+            saver=saver,
+            threads=ThreadIndex(open_connection(path)),
+            loop=loop or BackgroundLoop(),
+        )
+
+    @property
+    def async_saver(self) -> AsyncWaypointSqliteSaver:
+        """The async saver, created on the background loop the first time it is needed."""
+        with self._async_lock:
+            if self._async_saver is None:
+                aconn = self.loop.run(_open_async_connection(self.path))
+                saver = AsyncWaypointSqliteSaver(aconn)
+                self.loop.run(saver.setup())
+                self._async_saver = saver
+            return self._async_saver
+
+    def close(self) -> None:
+        if self._async_saver is not None:
+            self.loop.run(self._async_saver.conn.close())
+        self.loop.stop()
+        self.conn.close()
+        self.threads.conn.close()

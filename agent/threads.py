@@ -1,0 +1,231 @@
+"""Thread index: the list of conversations a user sees, stored next to the checkpoints.
+
+Checkpoints say what happened; this table says what the user calls a conversation, when it last
+changed and whether it is waiting for them, so the sidebar never has to read checkpoint blobs.
+The schema evolves through numbered migrations, applied once, in order, inside a transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+ThreadStatus = Literal["idle", "running", "waiting", "error"]
+STATUSES: tuple[str, ...] = ("idle", "running", "waiting", "error")
+TITLE_LIMIT = 80
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the index itself.
+    """
+    CREATE TABLE waypoint_threads (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        message_count INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL DEFAULT 'idle',
+        branch_head TEXT,
+        owner TEXT
+    );
+    CREATE INDEX waypoint_threads_recent ON waypoint_threads (updated_at DESC, id);
+    """,
+    # 2: lineage for "fork to a new thread".
+    """
+    ALTER TABLE waypoint_threads ADD COLUMN forked_from TEXT;
+    ALTER TABLE waypoint_threads ADD COLUMN forked_at_checkpoint TEXT;
+    """,
+)
+
+
+@dataclass(frozen=True)
+class ThreadInfo:
+    """One row of the index, as plain data for the UI."""
+
+    id: str
+    title: str
+    created_at: float
+    updated_at: float
+    message_count: int
+    status: ThreadStatus
+    branch_head: str | None = None
+    owner: str | None = None
+    forked_from: str | None = None
+    forked_at_checkpoint: str | None = None
+
+
+_COLUMNS = (
+    "id, title, created_at, updated_at, message_count, status, branch_head, owner, "
+    "forked_from, forked_at_checkpoint"
+)
+
+
+class UnknownThread(LookupError):
+    """No thread has this id (deleted, or a stale link)."""
+
+    def __init__(self, thread_id: str):
+        super().__init__(
+            f"There is no thread {thread_id!r}: it may have been deleted. "
+            "Pick another thread or start a new one."
+        )
+        self.thread_id = thread_id
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the migrations this database has not seen yet; return the schema version."""
+    with conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS waypoint_schema (version INTEGER NOT NULL)")
+        row = conn.execute("SELECT MAX(version) FROM waypoint_schema").fetchone()
+        version = row[0] or 0
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in filter(str.strip, script.split(";")):
+                conn.execute(statement)
+            conn.execute("INSERT INTO waypoint_schema (version) VALUES (?)", (number,))
+            version = number
+    return version
+
+
+def title_from_text(text: str) -> str:
+    """A one-line title from the first message, cut at a word boundary."""
+    line = " ".join(text.split())
+    if len(line) <= TITLE_LIMIT:
+        return line or "New thread"
+    cut = line[: TITLE_LIMIT - 1].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class ThreadIndex:
+    """Create, list, search, rename and delete threads. Thread-safe over one connection."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock | None = None):
+        self.conn = conn
+        self.lock = lock or threading.RLock()
+        with self.lock:
+            migrate(conn)
+
+    def _one(self, sql: str, params: tuple) -> ThreadInfo | None:
+        with self.lock:
+            row = self.conn.execute(sql, params).fetchone()
+        return ThreadInfo(*row) if row else None
+
+    def create(
+        self,
+        title: str = "New thread",
+        *,
+        owner: str | None = None,
+        forked_from: str | None = None,
+        forked_at_checkpoint: str | None = None,
+    ) -> ThreadInfo:
+        now = time.time()
+        info = ThreadInfo(
+            id=str(uuid.uuid4()),
+            title=title_from_text(title),
+            created_at=now,
+            updated_at=now,
+            message_count=0,
+            status="idle",
+            owner=owner,
+            forked_from=forked_from,
+            forked_at_checkpoint=forked_at_checkpoint,
+        )
+        with self.lock, self.conn:
+            self.conn.execute(
+                f"INSERT INTO waypoint_threads ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    info.id, info.title, info.created_at, info.updated_at, info.message_count,
+                    info.status, info.branch_head, info.owner, info.forked_from,
+                    info.forked_at_checkpoint,
+                ),
+            )
+        return info
+
+    def get(self, thread_id: str) -> ThreadInfo:
+        info = self._one(f"SELECT {_COLUMNS} FROM waypoint_threads WHERE id = ?", (thread_id,))
+        if info is None:
+            raise UnknownThread(thread_id)
+        return info
+
+    def find(self, thread_id: str) -> ThreadInfo | None:
+        return self._one(f"SELECT {_COLUMNS} FROM waypoint_threads WHERE id = ?", (thread_id,))
+
+    def list(self, *, search: str = "", limit: int = 50, offset: int = 0) -> list[ThreadInfo]:
+        """Newest first. `search` matches titles, case-insensitively, as plain text."""
+        sql = f"SELECT {_COLUMNS} FROM waypoint_threads"
+        params: list[object] = []
+        if search.strip():
+            sql += " WHERE title LIKE ? ESCAPE '\\'"
+            params.append(_like_pattern(search.strip()))
+        sql += " ORDER BY updated_at DESC, id LIMIT ? OFFSET ?"
+        params += [max(1, limit), max(0, offset)]
+        with self.lock:
+            rows = self.conn.execute(sql, params).fetchall()
+        return [ThreadInfo(*row) for row in rows]
+
+    def count(self, *, search: str = "") -> int:
+        sql, params = "SELECT COUNT(*) FROM waypoint_threads", ()
+        if search.strip():
+            sql += " WHERE title LIKE ? ESCAPE '\\'"
+            params = (_like_pattern(search.strip()),)
+        with self.lock:
+            return self.conn.execute(sql, params).fetchone()[0]
+
+    def _update(self, thread_id: str, **fields: object) -> ThreadInfo:
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self.lock, self.conn:
+            changed = self.conn.execute(
+                f"UPDATE waypoint_threads SET {assignments} WHERE id = ?",
+                (*fields.values(), thread_id),
+            ).rowcount
+        if not changed:
+            raise UnknownThread(thread_id)
+        return self.get(thread_id)
+
+    def rename(self, thread_id: str, title: str) -> ThreadInfo:
+        clean = " ".join(title.split())
+        if not clean:
+            raise ValueError("A thread needs a title: type at least one character.")
+        return self._update(thread_id, title=clean[:TITLE_LIMIT])
+
+    def touch(
+        self,
+        thread_id: str,
+        *,
+        status: ThreadStatus | None = None,
+        message_count: int | None = None,
+        title: str | None = None,
+    ) -> ThreadInfo:
+        """Record activity: new time, and whichever of status, count or title changed."""
+        fields: dict[str, object] = {"updated_at": time.time()}
+        if status is not None:
+            fields["status"] = status
+        if message_count is not None:
+            fields["message_count"] = message_count
+        if title is not None:
+            fields["title"] = title_from_text(title)
+        return self._update(thread_id, **fields)
+
+    def set_status(self, thread_id: str, status: ThreadStatus) -> None:
+        self._update(thread_id, status=status)
+
+    def set_branch_head(self, thread_id: str, checkpoint_id: str | None) -> ThreadInfo:
+        return self._update(thread_id, branch_head=checkpoint_id)
+
+    def delete(self, thread_id: str) -> None:
+        with self.lock, self.conn:
+            self.conn.execute("DELETE FROM waypoint_threads WHERE id = ?", (thread_id,))
+
+    def ids_with_status(self, status: ThreadStatus) -> list[str]:
+        """Used at start-up: threads still marked 'running' lost their run when the process ended."""
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT id FROM waypoint_threads WHERE status = ?", (status,)
+            ).fetchall()
+        return [row[0] for row in rows]

@@ -1,0 +1,82 @@
+"""An engine wired to a scripted model and a recording search tool, on a private database."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field, replace
+
+from langchain_core.tools import BaseTool, ToolException, tool
+
+from agent.backend import LocalBackend
+from agent.context import AgentChoices
+from agent.events import Done, Event
+from agent.graph import RunContext
+from agent.runs import Run, RunOptions
+from agent.settings import Settings
+from tests.scripted_model import ScriptedChatModel
+
+
+@dataclass
+class SearchRecorder:
+    """A `web_search` tool that records its queries; it can fail or block on demand."""
+
+    queries: list[str] = field(default_factory=list)
+    fail_with: str | None = None
+    block: threading.Event | None = None
+    entered: threading.Event = field(default_factory=threading.Event)
+
+    def as_tool(self) -> BaseTool:
+        @tool
+        def web_search(query: str) -> str:
+            """Search the web."""
+            self.queries.append(query)
+            self.entered.set()
+            if self.block is not None:
+                self.block.wait(30)
+            if self.fail_with:
+                raise ToolException(self.fail_with)
+            results = [{"title": f"About {query}", "source": "corpus/x.md", "snippet": "..."}]
+            return json.dumps({"query": query, "results": results})
+
+        return web_search
+
+
+@dataclass
+class Harness:
+    backend: LocalBackend
+    model: ScriptedChatModel
+    search: SearchRecorder
+    options: RunOptions
+    choices: AgentChoices = field(default_factory=AgentChoices)
+
+    def finish(self, run: Run, timeout: float = 30) -> list[Event]:
+        assert run.log.wait_closed(timeout), "run did not finish in time"
+        events = run.log.read(0)
+        assert isinstance(events[-1], Done)
+        return events
+
+    def send(self, thread_id: str, text: str, **choice_changes) -> list[Event]:
+        choices = _with(self.choices, choice_changes)
+        return self.finish(self.backend.send_message(thread_id, text, choices, self.options))
+
+    def decide(self, thread_id: str, decisions: dict, **choice_changes) -> list[Event]:
+        choices = _with(self.choices, choice_changes)
+        return self.finish(self.backend.decide(thread_id, decisions, choices, self.options))
+
+
+def _with(choices: AgentChoices, changes: dict) -> AgentChoices:
+    return replace(choices, **changes) if changes else choices
+
+
+def make_harness(data_dir, engine: str, **option_changes) -> Harness:
+    model = ScriptedChatModel()
+    search = SearchRecorder()
+    search_tool = search.as_tool()
+
+    def contexts(choices: AgentChoices, deciding: frozenset[str]) -> RunContext:
+        return RunContext(model=model, tools=(search_tool,), approval=choices.approval, deciding=deciding)
+
+    settings = Settings(db_path=data_dir / "waypoint.sqlite", demo_token_delay=0)
+    backend = LocalBackend(settings, contexts=contexts)
+    return Harness(backend, model, search, RunOptions(engine=engine, **option_changes))
