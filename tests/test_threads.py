@@ -1,0 +1,74 @@
+"""The thread index: migrations, listing, search, rename, delete, lineage."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from agent.threads import MIGRATIONS, ThreadIndex, UnknownThread, migrate, title_from_text
+
+
+@pytest.fixture
+def index(data_dir):
+    conn = sqlite3.connect(data_dir / "t.sqlite", check_same_thread=False, isolation_level=None)
+    yield ThreadIndex(conn)
+    conn.close()
+
+
+def test_migrations_run_once_and_in_order(data_dir):
+    conn = sqlite3.connect(data_dir / "m.sqlite", isolation_level=None)
+    assert migrate(conn) == len(MIGRATIONS)
+    assert migrate(conn) == len(MIGRATIONS)
+    versions = [row[0] for row in conn.execute("SELECT version FROM waypoint_schema")]
+    assert versions == list(range(1, len(MIGRATIONS) + 1))
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(waypoint_threads)")}
+    assert {"forked_from", "forked_at_checkpoint", "branch_head", "owner"} <= columns
+
+
+def test_newest_first_with_paging(index):
+    created = [index.create(f"thread {n}") for n in range(5)]
+    index.touch(created[1].id)
+    listed = [t.id for t in index.list(limit=3)]
+    assert listed[0] == created[1].id and len(listed) == 3
+    rest = [t.id for t in index.list(limit=3, offset=3)]
+    assert len(rest) == 2 and not set(listed) & set(rest)
+    assert index.count() == 5
+
+
+def test_search_is_plain_text_case_insensitive(index):
+    index.create("Weather in LA")
+    index.create("100% sure_thing")
+    index.create("other")
+    assert [t.title for t in index.list(search="weather")] == ["Weather in LA"]
+    assert [t.title for t in index.list(search="100%")] == ["100% sure_thing"]
+    assert [t.title for t in index.list(search="_")] == ["100% sure_thing"]
+    assert index.count(search="%") == 1
+
+
+def test_rename_validates_and_unknown_ids_say_so(index):
+    thread = index.create("old")
+    assert index.rename(thread.id, "  new   name ").title == "new name"
+    with pytest.raises(ValueError, match="title"):
+        index.rename(thread.id, "   ")
+    with pytest.raises(UnknownThread, match="deleted"):
+        index.rename("missing", "x")
+    index.delete(thread.id)
+    assert index.find(thread.id) is None
+    with pytest.raises(UnknownThread):
+        index.get(thread.id)
+
+
+def test_ids_are_uuid4_and_fork_lineage_is_kept(index):
+    parent = index.create("parent")
+    child = index.create("fork of parent", forked_from=parent.id, forked_at_checkpoint="cp-1")
+    assert len(parent.id) == 36 and parent.id[14] == "4"
+    stored = index.get(child.id)
+    assert (stored.forked_from, stored.forked_at_checkpoint) == (parent.id, "cp-1")
+
+
+def test_titles_come_from_the_first_message():
+    assert title_from_text("  what is\nthe weather? ") == "what is the weather?"
+    long = title_from_text("word " * 40)
+    assert len(long) <= 80 and long.endswith("…")
+    assert title_from_text("   ") == "New thread"
