@@ -51,11 +51,14 @@ def open_connection(path: Path) -> sqlite3.Connection:
     return conn
 
 
-async def _open_async_connection(path: Path) -> aiosqlite.Connection:
+async def _open_async_saver(path: Path) -> AsyncWaypointSqliteSaver:
+    """Runs on the background loop: the async saver binds itself to the loop that creates it."""
     conn = await aiosqlite.connect(path, isolation_level=None)
     for pragma in PRAGMAS:
         await conn.execute(pragma)
-    return conn
+    saver = AsyncWaypointSqliteSaver(conn)
+    await saver.setup()
+    return saver
 
 
 @dataclass
@@ -89,10 +92,7 @@ class Persistence:
         """The async saver, created on the background loop the first time it is needed."""
         with self._async_lock:
             if self._async_saver is None:
-                aconn = self.loop.run(_open_async_connection(self.path))
-                saver = AsyncWaypointSqliteSaver(aconn)
-                self.loop.run(saver.setup())
-                self._async_saver = saver
+                self._async_saver = self.loop.run(_open_async_saver(self.path))
             return self._async_saver
 
     def close(self) -> None:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from langchain_core.callbacks import BaseCallbackHandler
 from langgraph.errors import GraphRecursionError
 from langgraph.graph.state import CompiledStateGraph
 
@@ -44,8 +45,8 @@ DURABILITY_HELP: dict[str, str] = {
     "sync": "Each checkpoint is written before the next step starts: safest, a little slower.",
     "async": "Checkpoints are written in the background while the next step runs: faster, and a "
     "crash may lose the last step.",
-    "exit": "Only the run's last checkpoint is written, when it ends or halts: least storage, no "
-    "time travel inside the run.",
+    "exit": "Only each run's last checkpoint is written, when it ends or halts: least storage, "
+    "no time travel inside a run.",
 }
 RECURSION_LIMIT = 40
 KEEP_FINISHED_RUNS = 200
@@ -59,6 +60,33 @@ class ThreadBusy(RuntimeError):
             "This thread is busy: a run is still going. Wait for it to finish or press Stop."
         )
         self.thread_id = thread_id
+
+
+class RunCancelled(Exception):
+    """Raised inside a run, at the next token or tool start, after the user pressed Stop."""
+
+
+class _StopWhenCancelled(BaseCallbackHandler):
+    """Stops the model at its next token (and tools before they start) once a run is cancelled.
+
+    Closing a sync stream does not stop a node already running on LangGraph's executor; raising
+    from a callback does, so a cancelled request does not keep streaming (and billing) unseen.
+    """
+
+    raise_error = True
+
+    def __init__(self, run: Run):
+        self.run = run
+
+    def _check(self) -> None:
+        if self.run.cancel_requested:
+            raise RunCancelled("cancelled by the user")
+
+    def on_llm_new_token(self, *args: Any, **kwargs: Any) -> None:
+        self._check()
+
+    def on_tool_start(self, *args: Any, **kwargs: Any) -> None:
+        self._check()
 
 
 class EventLog:
@@ -207,9 +235,12 @@ class RunManager:
             "configurable": configurable,
             "recursion_limit": RECURSION_LIMIT,
             "metadata": {"waypoint_run": run.id},
+            "callbacks": [_StopWhenCancelled(run)],
         }
         if options.engine == "async":
-            run._task = self._loop.submit(self._arun(run, payload, config, context))
+            # Resolved here, not on the loop: the async saver is created by waiting on the loop.
+            graph = self._async_graph()
+            run._task = self._loop.submit(self._arun(run, graph, payload, config, context))
             # A task cancelled before its first step never enters _arun's handlers.
             run._task.add_done_callback(lambda f: f.cancelled() and self._finish(run, "cancelled"))
         else:
@@ -245,16 +276,19 @@ class RunManager:
                         break
             if status == "done" and translator.halted:
                 status = "halted"
+        except RunCancelled:
+            status = "cancelled"
         except Exception as error:  # noqa: BLE001 - every failure must reach the user as an event
             status = "error"
             run.log.append(_error_event(error))
         self._finish(run, status)
 
-    async def _arun(self, run: Run, payload: Any, config: dict, context: RunContext) -> None:
+    async def _arun(
+        self, run: Run, graph: CompiledStateGraph, payload: Any, config: dict, context: RunContext
+    ) -> None:
         translator = StreamTranslator()
         status: RunStatus = "done"
         try:
-            graph = self._async_graph()
             async for mode, chunk in graph.astream(
                 payload,
                 config,
@@ -266,7 +300,7 @@ class RunManager:
                     run.log.append(event)
             if translator.halted:
                 status = "halted"
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, RunCancelled):
             status = "cancelled"
         except Exception as error:  # noqa: BLE001 - every failure must reach the user as an event
             status = "error"

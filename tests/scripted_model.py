@@ -39,6 +39,7 @@ class TokenGate:
         self._allowed = 0
         self._cond = threading.Condition()
         self.waiting = 0
+        self.passed = 0
         self.open = False
 
     def release(self, tokens: int = 1) -> None:
@@ -51,10 +52,12 @@ class TokenGate:
             self.open = True
             self._cond.notify_all()
 
-    def wait_for_waiting(self, timeout: float = 10) -> bool:
-        """Block until the model is held at a token."""
+    def wait_held_after(self, tokens: int, timeout: float = 10) -> bool:
+        """Block until `tokens` tokens went through and the model is held at the next one."""
         with self._cond:
-            return self._cond.wait_for(lambda: self.waiting > 0, timeout)
+            return self._cond.wait_for(
+                lambda: self.passed == tokens and self.waiting > 0, timeout
+            )
 
     def pass_token(self, timeout: float = 30) -> None:
         with self._cond:
@@ -62,8 +65,10 @@ class TokenGate:
             self._cond.notify_all()
             self._cond.wait_for(lambda: self.open or self._allowed > 0, timeout)
             self.waiting -= 1
+            self.passed += 1
             if not self.open and self._allowed > 0:
                 self._allowed -= 1
+            self._cond.notify_all()
 
 
 class ScriptedChatModel(BaseChatModel):

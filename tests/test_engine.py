@@ -6,6 +6,8 @@ then asserts on the events a UI would see and on the checkpointed state.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
@@ -24,8 +26,12 @@ def h(request, data_dir):
     harness.backend.close()
 
 
-def kinds(events):
-    return [e.kind for e in events]
+def wait_for_events(log, count: int, timeout: float = 10.0) -> bool:
+    """Block on the log's own condition until it holds `count` events."""
+    deadline = time.monotonic() + timeout
+    while len(log) < count and time.monotonic() < deadline:
+        log.read(len(log), timeout=deadline - time.monotonic())
+    return len(log) >= count
 
 
 def state_messages(h, thread_id):
@@ -263,7 +269,7 @@ def test_busy_thread_refuses_a_second_run(h):
     thread = h.backend.create_thread()
     h.model.script = [reply("one two three")]
     run = h.backend.send_message(thread.id, "first", h.choices, h.options)
-    assert gate.wait_for_waiting()
+    assert gate.wait_held_after(0)
     with pytest.raises(ThreadBusy, match="busy"):
         h.backend.send_message(thread.id, "second", h.choices, h.options)
     gate.open_fully()
@@ -278,7 +284,8 @@ def test_cancel_mid_stream_keeps_a_valid_state(h):
     h.model.script = [reply("alpha beta gamma delta")]
     run = h.backend.send_message(thread.id, "go", h.choices, h.options)
     gate.release(2)
-    assert gate.wait_for_waiting()
+    assert gate.wait_held_after(2)
+    assert wait_for_events(run.log, 2) and len(run.log) == 2
     assert [e.text for e in run.log.read(0) if isinstance(e, Token)] == ["alpha ", "beta "]
     assert h.backend.cancel_run(run.id)
     gate.open_fully()
@@ -321,14 +328,16 @@ def test_empty_and_oversized_messages_are_refused(h):
         h.backend.send_message(thread.id, "x" * 20_001, h.choices, h.options)
 
 
-def test_durability_exit_keeps_only_the_runs_last_checkpoint(data_dir):
+def test_durability_exit_keeps_only_each_runs_last_checkpoint(data_dir):
     h = make_harness(data_dir, "sync", durability="exit")
     try:
         thread = h.backend.create_thread()
-        h.model.script = [reply("", ("web_search", {"query": "x"})), reply("ok")]
-        h.send(thread.id, "q", approval=ApprovalPolicy("never"))
+        for question in ("q1", "q2"):
+            h.model.script = [reply("", ("web_search", {"query": "x"})), reply("ok")]
+            h.send(thread.id, question, approval=ApprovalPolicy("never"))
         config = {"configurable": {"thread_id": thread.id}}
-        assert len(list(h.backend.graph.get_state_history(config))) == 1
+        sizes = [len(s.values.get("messages", [])) for s in h.backend.graph.get_state_history(config)]
+        assert [n for n in sizes if n] == [8, 4], sizes
         assert state_messages(h, thread.id)[-1].content == "ok"
     finally:
         h.backend.close()
