@@ -1,0 +1,139 @@
+"""`python -m agent`: chat with the agent in a terminal, on the same engine as the browser app.
+
+Tokens print as they arrive; before each tool runs you are asked: [y]es, [n]o (with a reason),
+[e]dit the arguments, or [m]ock (type the tool's answer yourself). Proof that the engine stands
+without the UI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from agent.approval import DecisionError
+from agent.backend import InputError, LocalBackend
+from agent.context import AgentChoices
+from agent.events import Done, Error, Halted, Step, Token, ToolCall, ToolResult
+from agent.runs import Run, RunOptions, ThreadBusy
+from agent.settings import load_settings
+from agent.threads import UnknownThread
+from agent.views import ToolCallView
+
+Ask = Callable[[str], str]
+
+
+def follow(backend: LocalBackend, run: Run, out: TextIO) -> str:
+    """Print a run's events as they come; return how it ended."""
+    offset, streaming = 0, False
+    while True:
+        events = backend.read_events(run.id, offset, timeout=0.5)
+        offset += len(events)
+        for event in events:
+            if isinstance(event, Token):
+                out.write(event.text if streaming else f"\nassistant> {event.text}")
+                streaming = True
+            elif isinstance(event, ToolCall):
+                out.write(f"\n  [tool call] {event.name} {event.args}")
+                streaming = False
+            elif isinstance(event, ToolResult):
+                status = "error" if event.is_error else "result"
+                out.write(f"\n  [{status}] {event.name}: {event.content[:200]}")
+            elif isinstance(event, Step):
+                out.write(f"\n  · {event.node} ({event.seconds:.1f}s): {event.summary}")
+                streaming = False
+            elif isinstance(event, Error):
+                out.write(f"\n  ! {event.message}")
+            elif isinstance(event, Done):
+                out.write("\n")
+                out.flush()
+                return event.status
+            out.flush()
+        if not events and not run.active and len(run.log) == offset:
+            return run.status
+
+
+def ask_decisions(calls: tuple[ToolCallView, ...], ask: Ask, out: TextIO) -> dict[str, dict]:
+    """Ask y/n/edit/mock for each pending call."""
+    decisions: dict[str, dict] = {}
+    for call in calls:
+        out.write(f"\nThe agent wants to run {call.name} with {call.args_json}\n")
+        while True:
+            answer = ask("Run it? [y]es / [n]o / [e]dit / [m]ock: ").strip().lower()[:1]
+            if answer == "y":
+                decisions[call.id] = {"action": "approve"}
+            elif answer == "n":
+                decisions[call.id] = {"action": "reject", "reason": ask("Reason (optional): ")}
+            elif answer == "e":
+                decisions[call.id] = {"action": "edit", "args": ask("New arguments as JSON: ")}
+            elif answer == "m":
+                decisions[call.id] = {"action": "mock", "content": ask("The tool's answer: ")}
+            else:
+                continue
+            break
+    return decisions
+
+
+def converse(
+    backend: LocalBackend,
+    thread_id: str,
+    choices: AgentChoices,
+    options: RunOptions,
+    ask: Ask = input,
+    out: TextIO = sys.stdout,
+) -> None:
+    """The read-run-approve loop, until end of input."""
+    while True:
+        view = backend.thread_view(thread_id)
+        try:
+            if view.pending_calls:
+                decisions = ask_decisions(view.pending_calls, ask, out)
+                run = backend.decide(thread_id, decisions, choices, options)
+            else:
+                text = ask("\nyou> ")
+                if not text.strip():
+                    continue
+                run = backend.send_message(thread_id, text, choices, options)
+        except (DecisionError, InputError, ThreadBusy) as problem:
+            out.write(f"  ! {problem}\n")
+            continue
+        follow(backend, run, out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m agent", description=__doc__.splitlines()[0])
+    parser.add_argument("--thread", help="continue this thread id instead of starting a new one")
+    parser.add_argument("--list", action="store_true", help="list recent threads and exit")
+    parser.add_argument("--engine", choices=["sync", "async"], default="sync")
+    parser.add_argument("--durability", choices=["sync", "async", "exit"], default="sync")
+    args = parser.parse_args(argv)
+
+    settings = load_settings()
+    backend = LocalBackend(settings)
+    try:
+        if args.list:
+            for thread in backend.list_threads(limit=20):
+                print(f"{thread.id}  {thread.status:8}  {thread.title}")
+            return 0
+        try:
+            thread = backend.get_thread(args.thread) if args.thread else backend.create_thread()
+        except UnknownThread as problem:
+            print(problem, file=sys.stderr)
+            return 2
+        choices = AgentChoices.defaults(settings)
+        print(f"Thread {thread.id} · model: {choices.provider} · search: {choices.search}")
+        print("Type a question (Ctrl-D to quit).")
+        for message in backend.thread_view(thread.id).messages:
+            print(f"{message.role}> {message.text}")
+        try:
+            converse(backend, thread.id, choices, RunOptions(args.engine, True, args.durability))
+        except (EOFError, KeyboardInterrupt):
+            print(f"\nBye. Continue later with: python -m agent --thread {thread.id}")
+        return 0
+    finally:
+        backend.close()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
