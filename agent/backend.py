@@ -105,6 +105,9 @@ class LocalBackend:
     def get_thread(self, thread_id: str) -> ThreadInfo:
         return self.threads.get(thread_id)
 
+    def find_thread(self, thread_id: str) -> ThreadInfo | None:
+        return self.threads.find(thread_id)
+
     def rename_thread(self, thread_id: str, title: str) -> ThreadInfo:
         try:
             return self.threads.rename(thread_id, title)

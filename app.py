@@ -1,0 +1,28 @@
+"""Waypoint: see and steer a LangGraph agent. Entry point for `streamlit run app.py`."""
+
+from __future__ import annotations
+
+import agent  # noqa: F401  (strict msgpack before LangGraph loads)
+import streamlit as st
+
+from ui import resources
+from ui.settings_panel import settings_panel
+from ui.thread_list import thread_list
+
+st.set_page_config(page_title="Waypoint", page_icon=":material/explore:", layout="wide")
+
+try:
+    backend = resources.backend()
+except (RuntimeError, ValueError) as problem:
+    st.error(str(problem))
+    st.stop()
+
+with st.sidebar:
+    st.markdown("### :material/explore: Waypoint")
+    thread_list(backend)
+    st.divider()
+    choices, options = settings_panel(resources.settings())
+st.session_state["choices"], st.session_state["options"] = choices, options
+
+page = st.navigation([st.Page("pages/chat.py", title="Chat", icon=":material/chat:", default=True)])
+page.run()

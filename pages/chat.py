@@ -1,0 +1,70 @@
+"""Chat: the selected thread's transcript, its live run, and the approval panel."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from agent.backend import InputError
+from agent.runs import ThreadBusy
+from agent.threads import UnknownThread
+from ui import resources
+from ui.approval_panel import approval_panel
+from ui.live_run import live_run
+from ui.session import select_thread, selected_thread
+from ui.transcript import transcript
+
+EXAMPLES = (
+    "What is the weather like in Los Angeles?",
+    "Compare LangGraph threads and checkpoints",
+    "How do I fork a conversation from a past checkpoint?",
+)
+
+backend = resources.backend()
+choices, options = st.session_state["choices"], st.session_state["options"]
+
+
+def send(text: str) -> None:
+    thread_id = selected_thread() or backend.create_thread().id
+    select_thread(thread_id)
+    try:
+        backend.send_message(thread_id, text, choices, options)
+    except (InputError, ThreadBusy, ValueError) as problem:
+        st.session_state["send_problem"] = str(problem)
+    st.rerun()
+
+
+thread_id = selected_thread()
+view = None
+if thread_id:
+    try:
+        view = backend.thread_view(thread_id)
+    except UnknownThread as problem:
+        st.error(str(problem))
+        select_thread(None)
+
+if view is None or not view.messages and not view.active_run_id:
+    st.title("Waypoint")
+    st.markdown(
+        "Chat with a LangGraph agent and watch it work: tokens stream in, every step is "
+        "checkpointed, and it asks before running a tool. Try one of these (they work offline):"
+    )
+    for example in EXAMPLES:
+        if st.button(example, key=f"example_{example}"):
+            send(example)
+else:
+    st.subheader(view.thread.title)
+    transcript(view.messages)
+    if view.active_run_id:
+        live_run(backend, view.active_run_id)
+    elif view.pending_calls:
+        approval_panel(backend, view, choices, options)
+
+if problem := st.session_state.pop("send_problem", None):
+    st.error(problem)
+
+waiting = view is not None and view.waiting_for_approval
+prompt = st.chat_input(
+    "Sending now cancels the pending tool calls" if waiting else "Ask anything",
+)
+if prompt:
+    send(prompt)

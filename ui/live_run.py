@@ -1,0 +1,60 @@
+"""Follow a background run: live tokens, the step strip, and Stop.
+
+A fragment re-reads the run's event log every fraction of a second. The log lives in the backend,
+not in the session, so after any rerun, page switch or browser refresh the page re-attaches and
+shows every token so far. When the run ends the whole page reruns and draws the thread from its
+checkpoints again.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from agent.backend import LocalBackend
+from agent.events import Done, Error, Step, ToolCall, ToolResult, Transcript
+from agent.views import MessageView, ToolCallView
+from ui.transcript import tool_card
+
+REFRESH_SECONDS = 0.25
+
+
+def step_strip(steps: list[Step], running: bool) -> None:
+    parts = [f"`{s.node}` {s.seconds:.1f}s" for s in steps]
+    if running:
+        parts.append("…")
+    st.caption("Steps: " + " → ".join(parts) if parts else "Starting…")
+
+
+def live_run(backend: LocalBackend, run_id: str) -> None:
+    @st.fragment(run_every=REFRESH_SECONDS)
+    def follow() -> None:
+        events = backend.read_events(run_id)
+        if any(isinstance(e, Done) for e in events):
+            st.rerun(scope="app")
+        texts = Transcript()
+        calls: dict[str, ToolCall] = {}
+        results: dict[str, ToolResult] = {}
+        for event in events:
+            texts.feed(event)
+            if isinstance(event, ToolCall):
+                calls[event.call_id] = event
+            elif isinstance(event, ToolResult):
+                results[event.call_id] = event
+        with st.chat_message("assistant"):
+            step_strip([e for e in events if isinstance(e, Step)], running=True)
+            for text in texts.texts.values():
+                st.markdown(text)
+            for call in calls.values():
+                result = results.get(call.call_id)
+                tool_card(
+                    ToolCallView(call.call_id, call.name, call.args),
+                    None if result is None else MessageView(
+                        id="", role="tool", text=result.content, is_error=result.is_error
+                    ),
+                )
+            for error in (e for e in events if isinstance(e, Error)):
+                st.error(error.message)
+        if st.button("Stop", icon=":material/stop_circle:", key=f"stop_{run_id}"):
+            backend.cancel_run(run_id)
+
+    follow()

@@ -1,0 +1,70 @@
+"""Sidebar thread selector: new, search, switch, rename, delete.
+
+Reads only the thread index (never checkpoint blobs), so it stays fast with thousands of threads.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from agent.backend import InputError, LocalBackend
+from agent.threads import ThreadInfo
+from ui.session import select_thread, selected_thread
+
+BADGES = {"running": ":blue[● running]", "waiting": ":orange[● needs approval]",
+          "error": ":red[● error]", "idle": ""}
+PAGE = 30
+
+
+def relative_time(timestamp: float, now: float | None = None) -> str:
+    seconds = max(0, int((now or time.time()) - timestamp))
+    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return "just now"
+
+
+def _label(thread: ThreadInfo) -> str:
+    badge = BADGES.get(thread.status, "")
+    return f"{thread.title}  \n:gray[{relative_time(thread.updated_at)}] {badge}"
+
+
+def _manage(backend: LocalBackend, thread: ThreadInfo) -> None:
+    with st.popover("Rename or delete", use_container_width=True):
+        title = st.text_input("Title", thread.title, key=f"rename_{thread.id}")
+        if st.button("Rename", key=f"do_rename_{thread.id}"):
+            try:
+                backend.rename_thread(thread.id, title)
+                st.rerun()
+            except InputError as problem:
+                st.error(str(problem))
+        st.divider()
+        sure = st.checkbox("Yes, delete this thread and all its checkpoints",
+                           key=f"confirm_delete_{thread.id}")
+        if st.button("Delete thread", type="primary", disabled=not sure, key=f"delete_{thread.id}"):
+            backend.delete_thread(thread.id)
+            select_thread(None)
+            st.rerun()
+
+
+def thread_list(backend: LocalBackend) -> None:
+    if st.button("＋ New thread", use_container_width=True, type="primary"):
+        select_thread(backend.create_thread().id)
+        st.rerun()
+    search = st.text_input("Search threads", key="thread_search", placeholder="Search by title",
+                           label_visibility="collapsed")
+    current = selected_thread()
+    threads = backend.list_threads(search=search, limit=PAGE)
+    if not threads:
+        st.caption("No threads match." if search else "No threads yet: ask something to start one.")
+    for thread in threads:
+        chosen = thread.id == current
+        if st.button(_label(thread), key=f"thread_{thread.id}", use_container_width=True,
+                     type="secondary" if not chosen else "tertiary", disabled=chosen):
+            select_thread(thread.id)
+            st.rerun()
+    selected = backend.find_thread(current) if current else None
+    if selected is not None:
+        _manage(backend, selected)

@@ -1,0 +1,64 @@
+"""The transcript: messages from the thread's checkpointed state, drawn as chat bubbles.
+
+Tool calls show as compact cards with their results folded underneath. Text is rendered as
+Markdown without HTML: model, tool and user text is never trusted as markup.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import streamlit as st
+
+from agent.views import MessageView, ToolCallView
+
+AVATARS = {"human": "user", "ai": "assistant"}
+
+
+def _result_body(result: MessageView) -> None:
+    try:
+        data = json.loads(result.text)
+    except (json.JSONDecodeError, TypeError):
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("results"), list):
+        if not data["results"]:
+            st.caption("No results.")
+        for number, item in enumerate(data["results"], start=1):
+            title = str(item.get("title", "untitled"))
+            source = str(item.get("source", ""))
+            link = f"[{title}]({source})" if source.startswith(("http://", "https://")) else title
+            st.markdown(f"**[{number}]** {link}  \n:gray[{source}]")
+            st.caption(str(item.get("snippet", "")))
+    else:
+        st.text(result.text)
+
+
+def _status(result: MessageView | None) -> tuple[str, str]:
+    if result is None:
+        return "waiting for approval", ":material/hourglass_empty:"
+    if result.text.startswith(("Rejected by the user", "Cancelled by the user")):
+        return "not run", ":material/block:"
+    if result.is_error:
+        return "failed", ":material/error:"
+    return "done", ":material/check_circle:"
+
+
+def tool_card(call: ToolCallView, result: MessageView | None) -> None:
+    args = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in call.args.items())
+    state, icon = _status(result)
+    with st.expander(f"`{call.name}({args})` · {state}", icon=icon):
+        if result is not None:
+            _result_body(result)
+
+
+def transcript(messages: Sequence[MessageView]) -> None:
+    results = {m.tool_call_id: m for m in messages if m.role == "tool"}
+    for message in messages:
+        if message.role == "tool" or message.role == "system":
+            continue
+        with st.chat_message(AVATARS[message.role]):
+            if message.text:
+                st.markdown(message.text)
+            for call in message.tool_calls:
+                tool_card(call, results.get(call.id))
