@@ -20,6 +20,7 @@ Both savers write the same rows, so the sync and the async engine share one data
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
@@ -33,6 +34,7 @@ import zstandard
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
     ChannelVersions,
+    PendingWrite,
     Checkpoint,
     CheckpointMetadata,
     DeltaChannelHistory,
@@ -45,7 +47,7 @@ from langgraph.checkpoint.serde.jsonplus import EXT_PYDANTIC_V2, JsonPlusSeriali
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-# --- serializer ------------------------------------------------------------------------------------
+# --- serializer -----------------------------------------------------------------------------------
 
 
 def _message_framing(module: str, name: str, fields: dict[str, Any]) -> ormsgpack.Ext:
@@ -79,8 +81,8 @@ _DICTIONARY_SAMPLE = [
     [_message_framing("langchain_core.messages.system", "SystemMessage",
                       {**_BASE_FIELDS, "type": "system", "name": None, "id": ""})],
     [_message_framing("langchain_core.messages.tool", "ToolMessage",
-                      {**_BASE_FIELDS, "type": "tool", "name": "", "id": "", "tool_call_id": "call_",
-                       "artifact": None, "status": "success"})],
+                      {**_BASE_FIELDS, "type": "tool", "name": "", "id": "",
+                       "tool_call_id": "call_", "artifact": None, "status": "success"})],
     [_message_framing("langchain_core.messages.ai", "AIMessage",
                       {**_BASE_FIELDS, "response_metadata": {"finish_reason": "stop",
                                                              "model_name": ""},
@@ -136,7 +138,7 @@ class CompressedSerializer(JsonPlusSerializer):
         return super().loads_typed(data)
 
 
-# --- what a checkpoint row stores --------------------------------------------------------------------
+# --- what a checkpoint row stores -----------------------------------------------------------------
 
 # Bookkeeping for scheduled snapshots, which copy the whole conversation (see the module docstring).
 _UNSTORED_METADATA = ("counters_since_delta_snapshot",)
@@ -191,75 +193,88 @@ def _next_int_version(current: int | None) -> int:
     return 1 if current is None else current + 1
 
 
-# --- delta channel history ---------------------------------------------------------------------------
+# --- delta channel history ------------------------------------------------------------------------
 
 # The target, then its ancestors nearest first, following parent ids (never id order: forks
-# branch), at most `depth` steps up. `CROSS JOIN` keeps the chain as the outer loop: one primary
-# key lookup per step. Rows come out lazily, so a reader that stops early ends the walk.
-_CHAIN_CTE = (
+# branch), each with its writes to the requested channels (the target's own writes excluded).
+# `CROSS JOIN` keeps the chain as the outer loop, one primary key lookup per step; rows come out
+# lazily, so a reader that stops early ends the walk.
+_CHAIN_SQL = (
     "WITH RECURSIVE chain(checkpoint_id, parent_checkpoint_id, stored_channels, depth) AS ("
     "SELECT checkpoint_id, parent_checkpoint_id, stored_channels, 0 FROM checkpoints "
     "WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? "
     "UNION ALL "
     "SELECT c.checkpoint_id, c.parent_checkpoint_id, c.stored_channels, chain.depth + 1 "
     "FROM chain CROSS JOIN checkpoints c ON c.thread_id = ? AND c.checkpoint_ns = ? "
-    "AND c.checkpoint_id = chain.parent_checkpoint_id WHERE chain.depth < ?) "
-)
-_ANCESTORS_SQL = (
-    _CHAIN_CTE + "SELECT checkpoint_id, parent_checkpoint_id, stored_channels, depth FROM chain"
-)
-_CHANNEL_WRITES_SQL = (
-    _CHAIN_CTE + "SELECT chain.depth, w.task_path, w.task_id, w.idx, w.type, w.value "
-    "FROM chain CROSS JOIN writes w ON w.thread_id = ? AND w.checkpoint_ns = ? "
-    "AND w.checkpoint_id = chain.checkpoint_id WHERE chain.depth > 0 AND w.channel = ?"
+    "AND c.checkpoint_id = chain.parent_checkpoint_id) "
+    "SELECT chain.checkpoint_id, chain.parent_checkpoint_id, chain.stored_channels, chain.depth, "
+    "w.channel, w.task_path, w.task_id, w.idx, w.type, w.value "
+    "FROM chain LEFT JOIN writes w ON chain.depth > 0 AND w.thread_id = ? "
+    "AND w.checkpoint_ns = ? AND w.checkpoint_id = chain.checkpoint_id AND w.channel IN "
 )
 _CHECKPOINT_BLOB_SQL = (
     "SELECT type, checkpoint FROM checkpoints "
     "WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?"
 )
-_UNBOUNDED = 2**62
+
+
+@functools.lru_cache(maxsize=256)
+def _channel_names(stored_channels: str) -> frozenset[str]:
+    return frozenset(json.loads(stored_channels))
+
 
 # (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, channel)
 _HistoryKey = tuple[str, str, str, "str | None", str]
+_NO_SEED = object()
 
 
 class _HistoryCache:
-    """Recently rebuilt histories, so the next read walks only to the last checkpoint it knows.
+    """Histories rebuilt recently, so most reads walk only to the nearest checkpoint it knows.
 
-    A checkpoint's history never changes: the writes of its ancestors are final once it exists
-    (LangGraph snapshots a branch instead of adding writes to a checkpoint that has children).
+    One walk from a checkpoint yields the history of every ancestor up to its seed too (each is a
+    prefix of the same writes), so after one read the thread's earlier checkpoints read warm.
+    A checkpoint's history never changes: its ancestors' writes are final once it exists
+    (LangGraph snapshots a new branch rather than add writes to a checkpoint with children).
     The decoded messages are shared between reads: treat state read back as immutable.
     """
 
-    def __init__(self, size: int = 128) -> None:
+    def __init__(self, size: int = 20_000) -> None:
         self._size = size
-        self._entries: OrderedDict[_HistoryKey, DeltaChannelHistory] = OrderedDict()
+        # key -> (writes shared by a whole chain, how many of them, seed or _NO_SEED)
+        self._entries: OrderedDict[_HistoryKey, tuple[list[PendingWrite], int, Any]] = (
+            OrderedDict()
+        )
         self._lock = threading.Lock()
 
     def get(self, key: _HistoryKey) -> DeltaChannelHistory | None:
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-            return entry
-
-    def put(self, key: _HistoryKey, entry: DeltaChannelHistory) -> None:
-        with self._lock:
-            self._entries[key] = entry
+            if (entry := self._entries.get(key)) is None:
+                return None
             self._entries.move_to_end(key)
+        writes, count, seed = entry
+        history: DeltaChannelHistory = {"writes": writes[:count]}  # a copy: callers may keep it
+        if seed is not _NO_SEED:
+            history["seed"] = seed
+        return history
+
+    def put(self, entries: Sequence[tuple[_HistoryKey, list[PendingWrite], int, Any]]) -> None:
+        with self._lock:
+            for key, writes, count, seed in entries:
+                self._entries[key] = (writes, count, seed)
+                self._entries.move_to_end(key)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
 
 
 class _ChainWalk:
-    """Rebuilds `get_delta_channel_history` from the parent chain, reading as little as it can.
+    """Rebuilds `get_delta_channel_history` from one pass up the parent chain.
 
     The contract is `BaseCheckpointSaver.get_delta_channel_history`: a channel's history is the
-    writes stored on the target's ancestors, nearest first, up to and including the nearest one
-    that stores the channel's value (its seed), or up to the root. Each channel's walk stops at a
-    seed, or at an ancestor whose own history is cached (its history plus its writes continue it).
-    The savers feed it rows and do the I/O: `visit` each ancestor row, and when it answers "load",
-    pass that checkpoint decoded to `seed_from`; then `history` with each channel's writes.
+    writes stored on the target's ancestors, up to and including the nearest one that stores the
+    channel's value (its seed), or up to the root. A channel's walk also ends at an ancestor whose
+    own history is cached: that history plus the ancestor's writes continue it. The savers run
+    `sql()` and feed each row to `take`, calling `enter` first when a row starts a new checkpoint;
+    when `enter` answers "load", they pass that checkpoint, decoded, to `seed_from`.
     """
 
     def __init__(
@@ -267,89 +282,118 @@ class _ChainWalk:
     ) -> None:
         self.key = (str(config["configurable"]["thread_id"]),
                     config["configurable"].get("checkpoint_ns", ""))
-        self.target_id = target_id
         self.channels = list(channels)
         self.cache = cache
         self.open = set(channels)
-        self.depths = dict.fromkeys(channels, 0)
+        # (checkpoint_id, parent_id) by depth: the target, then its ancestors nearest first.
+        self.chain: list[tuple[str, str | None]] = []
+        self.depths = dict.fromkeys(channels, 0)  # of the last checkpoint in each channel's history
+        self.rows: dict[str, list[tuple[Any, ...]]] = {channel: [] for channel in channels}
         self.seeds: dict[str, Any] = {}
         self.bases: dict[str, DeltaChannelHistory] = {}
-        self.target_parent: str | None = None
-        self.target_found = False
-        self._row: tuple[str, str | None] = (target_id, None)
+        self._target_id = target_id
         self._seen = {target_id}
 
-    def ancestors_params(self) -> tuple[Any, ...]:
-        return (*self.key, self.target_id, *self.key, _UNBOUNDED)
+    @property
+    def depth(self) -> int:
+        """Of the checkpoint being read; -1 before the first."""
+        return len(self.chain) - 1
 
-    def writes_params(self, channel: str) -> tuple[Any, ...]:
-        return (*self.key, self.target_id, *self.key, self.depths[channel], *self.key, channel)
+    def sql(self) -> tuple[str, tuple[Any, ...]]:
+        placeholders = f"({', '.join('?' * len(self.channels))})"
+        return _CHAIN_SQL + placeholders, (
+            *self.key, self._target_id, *self.key, *self.key, *self.channels
+        )
 
     def blob_params(self) -> tuple[Any, ...]:
-        return (*self.key, self._row[0])
+        return (*self.key, self.chain[-1][0])
 
-    def visit(
+    def enter(
         self, checkpoint_id: str, parent_id: str | None, stored_channels: str | None, depth: int
     ) -> str:
-        """"next", "stop" (every channel done, or the chain loops), or "load"."""
-        self._row = (checkpoint_id, parent_id)
-        if depth == 0:
-            self.target_found, self.target_parent = True, parent_id
-            return self._take_cached()
-        if checkpoint_id in self._seen:
+        """"next", "load", or "stop" (every history is complete, or the chain loops)."""
+        if depth > 0 and (not self.open or checkpoint_id in self._seen):
             return "stop"
         self._seen.add(checkpoint_id)
+        self.chain.append((checkpoint_id, parent_id))
+        if depth == 0:  # the target: its own value and writes are not part of its history
+            self._take_cached()
+            return "next"
         for channel in self.open:
             self.depths[channel] = depth
         # Rows from stock savers list nothing: only their decoded blob tells.
-        if stored_channels is None or not self.open.isdisjoint(json.loads(stored_channels)):
+        if stored_channels is None or not self.open.isdisjoint(_channel_names(stored_channels)):
             return "load"
-        return self._take_cached()
+        self._take_cached()
+        return "next"
 
     def seed_from(self, checkpoint: Mapping[str, Any]) -> str:
-        """Take the seeds the checkpoint of the last "load" stores; "next" or "stop"."""
+        """Take the seeds stored by the checkpoint `enter` asked to load."""
         values = checkpoint.get("channel_values") or {}
         for channel in [channel for channel in self.open if channel in values]:
             self.seeds[channel] = values[channel]
             self.open.discard(channel)
-        return self._take_cached()
+        self._take_cached()
+        return "next"
 
-    def _take_cached(self) -> str:
+    def _take_cached(self) -> None:
         for channel in list(self.open):
-            if (cached := self.cache.get((*self.key, *self._row, channel))) is not None:
+            if (cached := self.cache.get((*self.key, *self.chain[-1], channel))) is not None:
                 self.bases[channel] = cached
                 self.open.discard(channel)
-        return "next" if self.open else "stop"
 
-    def channels_with_writes(self) -> list[str]:
-        return [channel for channel in self.channels if self.depths[channel] > 0]
+    def take(self, row: tuple[Any, ...]) -> None:
+        """A row of the current checkpoint: keep its write if that channel's history has it."""
+        channel = row[4]
+        if channel is not None and self.depths.get(channel) == self.depth:
+            self.rows[channel].append((self.depth, *row[5:]))
 
-    def history(
-        self, rows_by_channel: Mapping[str, Sequence[tuple[Any, ...]]], serde: SerializerProtocol
-    ) -> dict[str, DeltaChannelHistory]:
-        """Rows are `(depth, task_path, task_id, idx, type, value)`."""
+    def history(self, serde: SerializerProtocol) -> dict[str, DeltaChannelHistory]:
         result: dict[str, DeltaChannelHistory] = {}
         for channel in self.channels:
+            # (depth, task_path, task_id, idx, type, value): oldest checkpoint first.
             rows = sorted(
-                rows_by_channel.get(channel, ()),
+                self.rows[channel],
                 key=lambda row: (-row[0], writes_sort_key(row[1], row[2], row[3])),
             )
-            writes = [(row[2], channel, serde.loads_typed((row[4], row[5]))) for row in rows]
-            entry: DeltaChannelHistory
-            if base := self.bases.get(channel):
-                entry = {**base, "writes": [*base["writes"], *writes]}
-            else:
-                entry = {"writes": writes}
-                if channel in self.seeds:
-                    entry["seed"] = self.seeds[channel]
-            if self.target_found:
-                self.cache.put((*self.key, self.target_id, self.target_parent, channel), entry)
-            # A copy: LangGraph may keep what it is given, the cache must not change.
-            result[channel] = {**entry, "writes": list(entry["writes"])}
+            base = self.bases.get(channel, {"writes": []})
+            writes = [
+                *base["writes"],
+                *((row[2], channel, serde.loads_typed((row[4], row[5]))) for row in rows),
+            ]
+            seed = base.get("seed", self.seeds.get(channel, _NO_SEED))
+            self._remember(channel, writes, [row[0] for row in rows], seed)
+            result[channel] = {"writes": list(writes)}  # a copy: the cache keeps `writes`
+            if seed is not _NO_SEED:
+                result[channel]["seed"] = seed
         return result
 
+    def _remember(
+        self, channel: str, writes: list[PendingWrite], depths: list[int], seed: Any
+    ) -> None:
+        """Cache the target's history and, as prefixes of it, those of its ancestors below the
+        checkpoint where this channel's history starts (or of all of them, if it starts at the
+        root)."""
+        if not self.chain:
+            return  # the target does not exist
+        last = self.depths[channel]
+        reaches_root = (
+            last == self.depth and self.chain[-1][1] is None and channel in self.open
+        )
+        count = len(writes)
+        entries = [((*self.key, *self.chain[0], channel), writes, count, seed)]
+        newest_first = iter(reversed(depths))
+        pending = next(newest_first, None)
+        for depth in range(1, last + 1 if reaches_root else last):
+            # An ancestor's history: the writes stored above it.
+            while pending is not None and pending <= depth:
+                count -= 1
+                pending = next(newest_first, None)
+            entries.append(((*self.key, *self.chain[depth], channel), writes, count, seed))
+        self.cache.put(entries)
 
-# --- savers ------------------------------------------------------------------------------------------
+
+# --- savers ---------------------------------------------------------------------------------------
 
 
 class WaypointSqliteSaver(SqliteSaver):
@@ -409,20 +453,16 @@ class WaypointSqliteSaver(SqliteSaver):
             target_id = target.config["configurable"]["checkpoint_id"]
         walk = _ChainWalk(config, target_id, channels, self._histories)
         with self.cursor(transaction=False) as cur:
-            for checkpoint_id, parent_id, stored_channels, depth in cur.execute(
-                _ANCESTORS_SQL, walk.ancestors_params()
-            ):
-                step = walk.visit(checkpoint_id, parent_id, stored_channels, depth)
-                if step == "load":
-                    blob = self.conn.execute(_CHECKPOINT_BLOB_SQL, walk.blob_params()).fetchone()
-                    step = walk.seed_from(self.serde.loads_typed(blob))
-                if step == "stop":
-                    break
-            rows = {
-                channel: cur.execute(_CHANNEL_WRITES_SQL, walk.writes_params(channel)).fetchall()
-                for channel in walk.channels_with_writes()
-            }
-        return walk.history(rows, self.serde)
+            for row in cur.execute(*walk.sql()):
+                if row[3] != walk.depth:
+                    step = walk.enter(*row[:4])
+                    if step == "load":
+                        blob = self.conn.execute(_CHECKPOINT_BLOB_SQL, walk.blob_params())
+                        step = walk.seed_from(self.serde.loads_typed(blob.fetchone()))
+                    if step == "stop":
+                        break
+                walk.take(row)
+        return walk.history(self.serde)
 
     def get_next_version(self, current: str | int | None, channel: None) -> str | int:
         if isinstance(current, str):
@@ -492,25 +532,19 @@ class AsyncWaypointSqliteSaver(AsyncSqliteSaver):
                 return {channel: {"writes": []} for channel in channels}
             target_id = target.config["configurable"]["checkpoint_id"]
         walk = _ChainWalk(config, target_id, channels, self._histories)
-        async with self.lock:
-            async with self.conn.execute(_ANCESTORS_SQL, walk.ancestors_params()) as cur:
-                async for checkpoint_id, parent_id, stored_channels, depth in cur:
-                    step = walk.visit(checkpoint_id, parent_id, stored_channels, depth)
+        async with self.lock, self.conn.execute(*walk.sql()) as cur:
+            async for row in cur:
+                if row[3] != walk.depth:
+                    step = walk.enter(*row[:4])
                     if step == "load":
                         async with self.conn.execute(
                             _CHECKPOINT_BLOB_SQL, walk.blob_params()
-                        ) as blob_cur:
-                            blob = await blob_cur.fetchone()
-                        step = walk.seed_from(self.serde.loads_typed(blob))
+                        ) as blob:
+                            step = walk.seed_from(self.serde.loads_typed(await blob.fetchone()))
                     if step == "stop":
                         break
-            rows = {}
-            for channel in walk.channels_with_writes():
-                async with self.conn.execute(
-                    _CHANNEL_WRITES_SQL, walk.writes_params(channel)
-                ) as cur:
-                    rows[channel] = await cur.fetchall()
-        return walk.history(rows, self.serde)
+                walk.take(row)
+        return walk.history(self.serde)
 
     def get_next_version(self, current: str | int | None, channel: None) -> str | int:
         if isinstance(current, str):

@@ -145,7 +145,7 @@ def raw_message_bytes(messages: list[AnyMessage]) -> int:
     return total
 
 
-# --- one thread ------------------------------------------------------------------------------------
+# --- one thread -----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -278,7 +278,7 @@ def where_bytes_go(conn: sqlite3.Connection) -> list[tuple[str, int]]:
     ]
 
 
-# --- levers ----------------------------------------------------------------------------------------
+# --- levers ---------------------------------------------------------------------------------------
 
 
 def delta_state(snapshot_frequency: int) -> type:
@@ -327,7 +327,7 @@ LEVERS = [
 ]
 
 
-# --- report ----------------------------------------------------------------------------------------
+# --- report ---------------------------------------------------------------------------------------
 
 
 def _kb(value: float | None) -> str:
@@ -359,8 +359,8 @@ def print_main(waypoint: Run, stock: Run) -> None:
         ("DB bytes / raw message bytes", f"{waypoint.ratio:.2f}x", f"{stock.ratio:.2f}x"),
         (f"bytes/turn at turn {EARLY_TURN}", _kb(waypoint.per_turn(EARLY_TURN)),
          _kb(stock.per_turn(EARLY_TURN))),
-        (f"bytes/turn at turn {waypoint.turns} | {stock.turns}", _kb(waypoint.per_turn(waypoint.turns)),
-         _kb(stock.per_turn(stock.turns))),
+        (f"bytes/turn at turn {waypoint.turns} | {stock.turns}",
+         _kb(waypoint.per_turn(waypoint.turns)), _kb(stock.per_turn(stock.turns))),
         ("time to run all turns", f"{waypoint.seconds:.1f} s", f"{stock.seconds:.1f} s"),
     ]
     for name in waypoint.reads:
