@@ -128,8 +128,8 @@ async def arun_scenario(graph) -> None:
 def view(snapshot) -> tuple:
     """What a checkpoint means, without its ids and timestamps."""
     interrupts = tuple(i.value for task in snapshot.tasks for i in task.interrupts)
-    return (snapshot.values.get("messages"), snapshot.next, snapshot.metadata["source"],
-            snapshot.metadata["step"], interrupts)
+    return (snapshot.values.get("messages"), snapshot.next, snapshot.metadata.get("source"),
+            snapshot.metadata.get("step"), interrupts)
 
 
 def history_views(graph, **kwargs) -> list[tuple]:
@@ -254,6 +254,35 @@ def test_reads_and_continues_threads_written_by_the_stock_saver(tmp_path):
     assert [m.id for m in latest.values["messages"]][::4] == ["h1", "h2", "h3"]
     assert all(isinstance(v, str) for v in ours.checkpointer.get_tuple(THREAD).checkpoint[
         "channel_versions"].values())
+
+
+@pytest.mark.parametrize("durability", ["sync", "exit"])
+def test_durability_modes_match_stock(tmp_path, durability):
+    """Exit mode stores a run's delta writes at its end, under synthetic task ids."""
+
+    def run(graph) -> list[tuple]:
+        graph.invoke(human("hello", "h1"), THREAD, durability=durability)
+        graph.invoke(human("ask twice", "h2"), THREAD, durability=durability)
+        graph.invoke(Command(resume="sure"), THREAD, durability=durability)
+        graph.invoke(human("bye", "h3"), THREAD, durability=durability)
+        return history_views(graph)
+
+    ours = run(build(AgentState, WaypointSqliteSaver(connect(tmp_path / "ours"))))
+    assert ours == run(build(AgentState, SqliteSaver(connect(tmp_path / "delta"))))
+    # A delta channel in exit mode anchors a new thread's writes on an empty checkpoint of its own.
+    anchor = ([], (), None, -2, ())
+    stock = run(build(StockState, SqliteSaver(connect(tmp_path / "stock"))))
+    assert [view for view in ours if view != anchor] == stock
+
+
+def test_reads_a_read_only_stock_file(tmp_path):
+    """No column can be added to a read-only file: reads fall back to LangGraph's walk."""
+    path = tmp_path / "db"
+    written = build(AgentState, SqliteSaver(connect(path)))
+    written.invoke(human("hello", "h1"), THREAD)
+    read_only = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    assert history_views(build(AgentState, WaypointSqliteSaver(read_only))) == history_views(
+        written)
 
 
 def test_delete_thread_removes_only_that_thread(tmp_path):
