@@ -34,10 +34,10 @@ import zstandard
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
     ChannelVersions,
-    PendingWrite,
     Checkpoint,
     CheckpointMetadata,
     DeltaChannelHistory,
+    PendingWrite,
     get_checkpoint_id,
     get_checkpoint_metadata,
     writes_sort_key,
@@ -167,7 +167,7 @@ def _checkpoint_row(
     }
     return (
         str(configurable["thread_id"]),
-        configurable["checkpoint_ns"],
+        configurable.get("checkpoint_ns", ""),
         checkpoint["id"],
         configurable.get("checkpoint_id"),
         type_,
@@ -183,7 +183,7 @@ def _saved_config(config: RunnableConfig, checkpoint: Checkpoint) -> RunnableCon
     return {
         "configurable": {
             "thread_id": config["configurable"]["thread_id"],
-            "checkpoint_ns": config["configurable"]["checkpoint_ns"],
+            "checkpoint_ns": config["configurable"].get("checkpoint_ns", ""),
             "checkpoint_id": checkpoint["id"],
         }
     }
@@ -247,10 +247,12 @@ class _HistoryCache:
         self._lock = threading.Lock()
 
     def get(self, key: _HistoryKey) -> DeltaChannelHistory | None:
+        # Looked up without the lock: a cold walk asks once per ancestor and almost always misses.
+        if (entry := self._entries.get(key)) is None:
+            return None
         with self._lock:
-            if (entry := self._entries.get(key)) is None:
-                return None
-            self._entries.move_to_end(key)
+            if key in self._entries:
+                self._entries.move_to_end(key)
         writes, count, seed = entry
         history: DeltaChannelHistory = {"writes": writes[:count]}  # a copy: callers may keep it
         if seed is not _NO_SEED:

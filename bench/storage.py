@@ -12,6 +12,7 @@ Run: .venv/bin/python bench/storage.py [--turns 1000] [--stock-turns 200] [--lev
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import json
 import random
@@ -158,6 +159,7 @@ class Run:
     seconds: float = 0.0
     reads: dict[str, tuple[float, float]] = field(default_factory=dict)  # name -> (cold, warm) ms
     messages: int = 0
+    decode_ms: float = 0.0
     breakdown: list[tuple[str, int]] = field(default_factory=list)
 
     @property
@@ -200,46 +202,83 @@ def run_thread(
     conn.close()
     if measure_reads:
         run.reads = read_times(state, make_saver, path, config)
+        run.decode_ms = decode_floor_ms(path)
     return run
 
 
-def _median_ms(fn: Callable[[], Any], repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
+def _ms(fn: Callable[[], Any]) -> float:
+    gc.collect()  # a new process has no garbage from the previous sample to collect
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
 
 
 def read_times(
     state: type, make_saver: Callable[[sqlite3.Connection], Any], path: Path, config: dict
 ) -> dict[str, tuple[float, float]]:
-    """get_state of the latest and of past checkpoints: cold (a new process's first read: new
-    connection, new saver) and warm (read again by the same saver). The OS file cache is warm."""
+    """Median ms over 3 samples, each on a new connection and saver (the OS file cache is warm).
+
+    latest: cold = a new process's first read; warm = read again (a chat page rerun).
+    past N%: the checkpoint N% of the way through the thread; cold = first read; warm = after
+    the latest was read (browsing the timeline of an open thread).
+    history: the newest 20 states (get_state_history, limit 20); cold, then warm (again).
+    """
     conn = open_connection(path)
     ids = [row[0] for row in conn.execute(
         "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? ORDER BY checkpoint_id",
         (config["configurable"]["thread_id"],))]
     conn.close()
-    targets = {"latest": config}
-    for share in (0.1, 0.5, 0.9):
-        checkpoint_id = ids[int(len(ids) * share)]
-        targets[f"past {int(share * 100)}%"] = {
-            "configurable": {**config["configurable"], "checkpoint_id": checkpoint_id}}
-    times = {}
-    for name, target in targets.items():
-        cold = []
+    past = {
+        f"past {int(share * 100)}%": {"configurable": {
+            **config["configurable"], "checkpoint_ns": "",
+            "checkpoint_id": ids[int(len(ids) * share)]}}
+        for share in (0.1, 0.5, 0.9)
+    }
+
+    def median_of_3(timed_read: Callable[[Any], float]) -> float:
+        samples = []
         for _ in range(3):
             conn = open_connection(path)
             saver = make_saver(conn)
             saver.setup()
-            graph = build_graph(state, saver, Prose())
-            cold.append(_median_ms(lambda: graph.get_state(target), repeat=1))
-            warm = _median_ms(lambda: graph.get_state(target), repeat=5)
+            samples.append(timed_read(build_graph(state, saver, Prose())))
             conn.close()
-        times[name] = (statistics.median(cold), warm)
+        return statistics.median(samples)
+
+    def first(read: Callable[[Any], Any]) -> Callable[[Any], float]:
+        return lambda graph: _ms(lambda: read(graph))
+
+    def after(earlier: Callable[[Any], Any], read: Callable[[Any], Any]) -> Callable[[Any], float]:
+        def timed_read(graph: Any) -> float:
+            earlier(graph)
+            return _ms(lambda: read(graph))
+
+        return timed_read
+
+    def state_at(target: dict) -> Callable[[Any], Any]:
+        return lambda graph: graph.get_state(target)
+
+    def newest_history(graph: Any) -> list:
+        return list(graph.get_state_history(config, limit=20))
+
+    latest = state_at(config)
+    times = {"latest": (median_of_3(first(latest)), median_of_3(after(latest, latest)))}
+    for name, target in past.items():
+        times[name] = (median_of_3(first(state_at(target))),
+                       median_of_3(after(latest, state_at(target))))
+    times["history, newest 20"] = (median_of_3(first(newest_history)),
+                                   median_of_3(after(newest_history, newest_history)))
     return times
+
+
+def decode_floor_ms(path: Path) -> float:
+    """Decoding every message write of the thread, nothing else: what any cold read must pay."""
+    conn = open_connection(path)
+    rows = conn.execute("SELECT type, value FROM writes WHERE channel = 'messages'").fetchall()
+    conn.close()
+    serde = CompressedSerializer()
+    return statistics.median(_ms(lambda: [serde.loads_typed(row) for row in rows])
+                             for _ in range(3))
 
 
 def where_bytes_go(conn: sqlite3.Connection) -> list[tuple[str, int]]:
@@ -364,12 +403,16 @@ def print_main(waypoint: Run, stock: Run) -> None:
         ("time to run all turns", f"{waypoint.seconds:.1f} s", f"{stock.seconds:.1f} s"),
     ]
     for name in waypoint.reads:
-        for index, kind in enumerate(("cold", "warm")):
-            rows.append((f"get_state {name}, {kind}", f"{waypoint.reads[name][index]:.1f} ms",
-                         f"{stock.reads[name][index]:.1f} ms"))
+        rows.append((f"read {name}, cold / warm ms", _cold_warm(waypoint.reads[name]),
+                     _cold_warm(stock.reads[name])))
+    rows.append(("decoding every message of the thread alone", f"{waypoint.decode_ms:.1f} ms", ""))
     print(f"\n{'':44}{'Waypoint':>16}{'stock add_messages':>22}")
     for name, ours, theirs in rows:
         print(f"  {name:42}{ours:>16}{theirs:>22}")
+
+
+def _cold_warm(times: tuple[float, float]) -> str:
+    return f"{times[0]:.1f} / {times[1]:.1f}"
 
 
 def print_breakdown(run: Run) -> None:
@@ -381,30 +424,39 @@ def print_breakdown(run: Run) -> None:
 
 
 def print_levers(runs: list[Run]) -> None:
-    print(f"\nLevers, one added at a time ({runs[0].turns} turns):")
+    print(f"\nLevers, one added at a time ({runs[0].turns} turns; ratio, bytes/turn at the end, "
+          "change in total bytes per turn):")
     previous = None
     for run in runs:
         step = "" if previous is None else f"{(run.db_bytes - previous) / run.turns:+,.0f} B/turn"
         print(f"  {run.label:60}{run.ratio:>6.2f}x{_kb(run.per_turn(run.turns)):>12}/turn"
               f"{step:>16}")
         previous = run.db_bytes
+    print("  Without the counters LangGraph also never forces its snapshot every 5,000 supersteps\n"
+          "  (every 1,000 turns of this graph), which would copy the whole conversation.")
 
 
 def print_goals(waypoint: Run) -> bool:
     at_goal = waypoint.turns >= GOAL_TURNS
     early, late = waypoint.per_turn(EARLY_TURN), waypoint.per_turn(waypoint.turns)
-    latest_cold = waypoint.reads["latest"][0]
-    past_cold = max(cold for name, (cold, _) in waypoint.reads.items() if name != "latest")
+    latest_cold, latest_warm = waypoint.reads["latest"]
+    past = [times for name, times in waypoint.reads.items() if name.startswith("past")]
+    past_cold, past_warm = max(cold for cold, _ in past), max(warm for _, warm in past)
     goals = [
         (f"stores at most {RATIO_GOAL}x its raw message bytes", waypoint.ratio <= RATIO_GOAL,
          f"{waypoint.ratio:.2f}x"),
         (f"bytes/turn at turn {waypoint.turns} within {FLATNESS_GOAL}x of turn {EARLY_TURN}",
          early is not None and late is not None and late <= FLATNESS_GOAL * early,
          f"{late / early:.2f}x" if early and late else "not measured"),
-        (f"latest state read under {READ_GOAL_MS:.0f} ms, cold", latest_cold < READ_GOAL_MS,
-         f"{latest_cold:.1f} ms"),
-        (f"past checkpoint reads under {READ_GOAL_MS:.0f} ms, cold", past_cold < READ_GOAL_MS,
-         f"slowest {past_cold:.1f} ms"),
+        (f"latest state read again (a page rerun) under {READ_GOAL_MS:.0f} ms",
+         latest_warm < READ_GOAL_MS, f"{latest_warm:.1f} ms"),
+        (f"past checkpoint reads of an open thread under {READ_GOAL_MS:.0f} ms",
+         past_warm < READ_GOAL_MS, f"slowest {past_warm:.1f} ms"),
+        (f"latest state, first read in a new process, under {READ_GOAL_MS:.0f} ms",
+         latest_cold < READ_GOAL_MS,
+         f"{latest_cold:.1f} ms, of which {waypoint.decode_ms:.1f} ms decode the messages"),
+        (f"past checkpoint, first read in a new process, under {READ_GOAL_MS:.0f} ms",
+         past_cold < READ_GOAL_MS, f"slowest {past_cold:.1f} ms"),
     ]
     print(f"\nGoals (Waypoint, {waypoint.turns} turns"
           f"{'' if at_goal else f'; the issue asks for {GOAL_TURNS}'}):")
@@ -437,8 +489,12 @@ def main() -> None:
     print_main(waypoint, stock)
     print_breakdown(waypoint)
     print_levers(levers)
-    all_met = print_goals(waypoint)
-    print(f"\n{'All goals met.' if all_met else 'Not every goal is met (see above).'}")
+    if print_goals(waypoint):
+        print("\nAll goals met.")
+    elif waypoint.turns < GOAL_TURNS:
+        print(f"\nThe issue's goals are for {GOAL_TURNS} turns: run without --turns to check them.")
+    else:
+        print("\nNot every goal is met (see above).")
 
 
 if __name__ == "__main__":
