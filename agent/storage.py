@@ -289,17 +289,13 @@ class _ChainWalk:
         self.open = set(channels)
         # (checkpoint_id, parent_id) by depth: the target, then its ancestors nearest first.
         self.chain: list[tuple[str, str | None]] = []
+        self.depth = -1  # of the checkpoint being read
         self.depths = dict.fromkeys(channels, 0)  # of the last checkpoint in each channel's history
         self.rows: dict[str, list[tuple[Any, ...]]] = {channel: [] for channel in channels}
         self.seeds: dict[str, Any] = {}
         self.bases: dict[str, DeltaChannelHistory] = {}
         self._target_id = target_id
         self._seen = {target_id}
-
-    @property
-    def depth(self) -> int:
-        """Of the checkpoint being read; -1 before the first."""
-        return len(self.chain) - 1
 
     def sql(self) -> tuple[str, tuple[Any, ...]]:
         placeholders = f"({', '.join('?' * len(self.channels))})"
@@ -318,6 +314,7 @@ class _ChainWalk:
             return "stop"
         self._seen.add(checkpoint_id)
         self.chain.append((checkpoint_id, parent_id))
+        self.depth = depth
         if depth == 0:  # the target: its own value and writes are not part of its history
             self._take_cached()
             return "next"

@@ -128,8 +128,9 @@ async def arun_scenario(graph) -> None:
 def view(snapshot) -> tuple:
     """What a checkpoint means, without its ids and timestamps."""
     interrupts = tuple(i.value for task in snapshot.tasks for i in task.interrupts)
+    results = tuple((task.name, task.result) for task in snapshot.tasks)  # from pending writes
     return (snapshot.values.get("messages"), snapshot.next, snapshot.metadata.get("source"),
-            snapshot.metadata.get("step"), interrupts)
+            snapshot.metadata.get("step"), interrupts, results)
 
 
 def history_views(graph, **kwargs) -> list[tuple]:
@@ -151,10 +152,15 @@ def stock_history(tmp_path_factory) -> list[tuple]:
     return history_views(graph)
 
 
+WRITERS_VIEWS: dict[str, list[tuple]] = {}  # the history as the saver that wrote it reads it
+
+
 @pytest.fixture(scope="module")
 def sync_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("waypoint") / "db"
-    run_scenario(build(AgentState, WaypointSqliteSaver(connect(path))))
+    graph = build(AgentState, WaypointSqliteSaver(connect(path)))
+    run_scenario(graph)
+    WRITERS_VIEWS["sync"] = history_views(graph)
     return path
 
 
@@ -164,7 +170,9 @@ def async_file(tmp_path_factory) -> Path:
 
     async def write() -> None:
         async with aiosqlite.connect(path) as conn:
-            await arun_scenario(build(AgentState, AsyncWaypointSqliteSaver(conn)))
+            graph = build(AgentState, AsyncWaypointSqliteSaver(conn))
+            await arun_scenario(graph)
+            WRITERS_VIEWS["async"] = await ahistory_views(graph)
 
     asyncio.run(write())
     return path
@@ -182,19 +190,22 @@ def read_async(path: Path, **kwargs) -> list[tuple]:
 
 
 def test_scenario_exercises_forks_interrupts_and_removals(stock_history):
-    sources = [source for _, _, source, _, _ in stock_history]
+    sources = [view[2] for view in stock_history]
     assert sources.count("update") == 4 and sources.count("fork") >= 1
-    assert any(interrupts for *_, interrupts in stock_history)
+    assert any(view[4] for view in stock_history)  # interrupts
+    assert any(result for view in stock_history for _, result in view[5])  # pending writes
     assert len(stock_history) > 20
 
 
 def test_every_checkpoint_matches_stock(stock_history, sync_file):
     ours = build(AgentState, WaypointSqliteSaver(connect(sync_file)))
-    assert history_views(ours) == stock_history
+    assert history_views(ours) == stock_history  # read cold by a new saver
+    assert WRITERS_VIEWS["sync"] == stock_history  # and from the writer's cache
 
 
 def test_async_saver_matches_stock(stock_history, async_file):
     assert read_async(async_file) == stock_history
+    assert WRITERS_VIEWS["async"] == stock_history
 
 
 def test_each_saver_reads_the_other_s_file(stock_history, sync_file, async_file):
@@ -270,7 +281,7 @@ def test_durability_modes_match_stock(tmp_path, durability):
     ours = run(build(AgentState, WaypointSqliteSaver(connect(tmp_path / "ours"))))
     assert ours == run(build(AgentState, SqliteSaver(connect(tmp_path / "delta"))))
     # A delta channel in exit mode anchors a new thread's writes on an empty checkpoint of its own.
-    anchor = ([], (), None, -2, ())
+    anchor = ([], (), None, -2, (), ())
     stock = run(build(StockState, SqliteSaver(connect(tmp_path / "stock"))))
     assert [view for view in ours if view != anchor] == stock
 
