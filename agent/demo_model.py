@@ -1,0 +1,141 @@
+"""The offline demo model: a real LangChain chat model that needs no key and no network.
+
+Waypoint must show streaming, tool calls, approvals and time travel to someone who has no API key,
+so the default model behaves like a provider's: it streams its reply token by token at a readable
+pace, sends tool calls as tool-call chunks (so LangGraph's "messages" stream mode and LangChain's
+chunk merging see exactly what they see from OpenAI), and answers from tool results with citations.
+What it says is decided by the deterministic rules in `agent/demo_replies.py`.
+
+    model = DemoChatModel(token_delay=0)
+    reply = model.bind_tools([web_search]).invoke("What's the weather in SF and LA?")
+    reply.tool_calls  # two web_search calls, one per city
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.tool import tool_call_chunk
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from agent.demo_replies import Reply, plan_reply
+
+MODEL_NAME = "waypoint-demo"
+ARGS_PIECE = 8  # characters of tool-call arguments per streamed chunk, like a provider's deltas
+_TOKEN = re.compile(r"\s*\S+")
+
+
+class DemoChatModel(BaseChatModel):
+    """Deterministic offline chat model that searches, cites, and respects human decisions.
+
+    Bind tools with `bind_tools`; it only ever calls a bound tool (`web_search`), and answers
+    directly when none is bound. `token_delay` is the pause before each streamed chunk, in
+    seconds (0 in tests).
+    """
+
+    token_delay: float = 0.02
+
+    @property
+    def _llm_type(self) -> str:
+        return MODEL_NAME
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_name": MODEL_NAME}
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable | BaseTool],
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools the way provider models do: their schemas travel with every call."""
+        return self.bind(tools=[convert_to_openai_tool(tool) for tool in tools], **kwargs)
+
+    def _reply(self, messages: list[BaseMessage], tools: Sequence[dict] | None) -> Reply:
+        names = {tool["function"]["name"] for tool in tools or ()}
+        return plan_reply(messages, names)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        *,
+        tools: Sequence[dict] | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        reply = self._reply(messages, tools)
+        message = AIMessage(
+            content=reply.text,
+            tool_calls=[
+                {"name": c.name, "args": c.args, "id": c.id, "type": "tool_call"}
+                for c in reply.calls
+            ],
+            response_metadata=_finish(reply),
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        *,
+        tools: Sequence[dict] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        # BaseChatModel reports each chunk to the callbacks (LangGraph's token stream) and gives
+        # all chunks of this message the run's id; doing either here would double them.
+        for chunk in _chunks(self._reply(messages, tools)):
+            if self.token_delay > 0:
+                time.sleep(self.token_delay)
+            yield chunk
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        *,
+        tools: Sequence[dict] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        # Native async, so cancelling a run's task stops the stream at once (no worker thread).
+        for chunk in _chunks(self._reply(messages, tools)):
+            if self.token_delay > 0:
+                await asyncio.sleep(self.token_delay)
+            yield chunk
+
+
+def _finish(reply: Reply) -> dict[str, str]:
+    return {"finish_reason": "tool_calls" if reply.calls else "stop", "model_name": MODEL_NAME}
+
+
+def _chunks(reply: Reply) -> Iterator[ChatGenerationChunk]:
+    """The reply as a provider would stream it: text tokens, then each call's id/name, then args."""
+    for token in _TOKEN.findall(reply.text):
+        yield ChatGenerationChunk(message=AIMessageChunk(content=token))
+    for index, call in enumerate(reply.calls):
+        args = json.dumps(call.args, ensure_ascii=False)
+        yield _call_chunk(name=call.name, args="", id=call.id, index=index)
+        for start in range(0, len(args), ARGS_PIECE):
+            yield _call_chunk(name=None, args=args[start : start + ARGS_PIECE], id=None, index=index)
+    last = AIMessageChunk(content="", chunk_position="last", response_metadata=_finish(reply))
+    yield ChatGenerationChunk(message=last)
+
+
+def _call_chunk(**fields: Any) -> ChatGenerationChunk:
+    return ChatGenerationChunk(
+        message=AIMessageChunk(content="", tool_call_chunks=[tool_call_chunk(**fields)])
+    )
