@@ -225,6 +225,9 @@ def _channel_names(stored_channels: str) -> frozenset[str]:
 
 # (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, channel)
 _HistoryKey = tuple[str, str, str, "str | None", str]
+# A history: the first `count` writes of a list that a whole chain of checkpoints shares, and the
+# seed (or _NO_SEED).
+_History = tuple[list[PendingWrite], int, Any]
 _NO_SEED = object()
 
 
@@ -233,36 +236,40 @@ class _HistoryCache:
 
     One walk from a checkpoint yields the history of every ancestor up to its seed too (each is a
     prefix of the same writes), so after one read the thread's earlier checkpoints read warm.
-    A checkpoint's history never changes: its ancestors' writes are final once it exists
-    (LangGraph snapshots a new branch rather than add writes to a checkpoint with children).
-    The decoded messages are shared between reads: treat state read back as immutable.
+    A newer checkpoint's history extends the same list, so a thread's histories share one list
+    per branch. A checkpoint's history never changes: its ancestors' writes are final once it
+    exists (LangGraph snapshots a new branch rather than add writes to a checkpoint with
+    children). The decoded messages are shared between reads: treat state read back as immutable.
     """
 
     def __init__(self, size: int = 20_000) -> None:
         self._size = size
-        # key -> (writes shared by a whole chain, how many of them, seed or _NO_SEED)
-        self._entries: OrderedDict[_HistoryKey, tuple[list[PendingWrite], int, Any]] = (
-            OrderedDict()
-        )
+        self._entries: OrderedDict[_HistoryKey, _History] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: _HistoryKey) -> DeltaChannelHistory | None:
+    def get(self, key: _HistoryKey) -> _History | None:
         # Looked up without the lock: a cold walk asks once per ancestor and almost always misses.
         if (entry := self._entries.get(key)) is None:
             return None
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
-        writes, count, seed = entry
-        history: DeltaChannelHistory = {"writes": writes[:count]}  # a copy: callers may keep it
-        if seed is not _NO_SEED:
-            history["seed"] = seed
-        return history
+        return entry
 
-    def put(self, entries: Sequence[tuple[_HistoryKey, list[PendingWrite], int, Any]]) -> None:
+    def extend(self, base: _History, writes: list[PendingWrite]) -> _History:
+        """`base` followed by `writes`: in place when `base` is the whole of its list."""
+        shared, count, seed = base
         with self._lock:
-            for key, writes, count, seed in entries:
-                self._entries[key] = (writes, count, seed)
+            if len(shared) == count:
+                shared.extend(writes)
+            else:  # another branch already continues this list
+                shared = [*shared[:count], *writes]
+            return shared, count + len(writes), seed
+
+    def put(self, entries: Sequence[tuple[_HistoryKey, _History]]) -> None:
+        with self._lock:
+            for key, history in entries:
+                self._entries[key] = history
                 self._entries.move_to_end(key)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
@@ -293,7 +300,7 @@ class _ChainWalk:
         self.depths = dict.fromkeys(channels, 0)  # of the last checkpoint in each channel's history
         self.rows: dict[str, list[tuple[Any, ...]]] = {channel: [] for channel in channels}
         self.seeds: dict[str, Any] = {}
-        self.bases: dict[str, DeltaChannelHistory] = {}
+        self.bases: dict[str, _History] = {}
         self._target_id = target_id
         self._seen = {target_id}
 
@@ -355,21 +362,19 @@ class _ChainWalk:
                 self.rows[channel],
                 key=lambda row: (-row[0], writes_sort_key(row[1], row[2], row[3])),
             )
-            base = self.bases.get(channel, {"writes": []})
-            writes = [
-                *base["writes"],
-                *((row[2], channel, serde.loads_typed((row[4], row[5]))) for row in rows),
-            ]
-            seed = base.get("seed", self.seeds.get(channel, _NO_SEED))
-            self._remember(channel, writes, [row[0] for row in rows], seed)
-            result[channel] = {"writes": list(writes)}  # a copy: the cache keeps `writes`
+            writes = [(row[2], channel, serde.loads_typed((row[4], row[5]))) for row in rows]
+            if (base := self.bases.get(channel)) is not None:
+                history = self.cache.extend(base, writes)
+            else:
+                history = (writes, len(writes), self.seeds.get(channel, _NO_SEED))
+            self._remember(channel, history, [row[0] for row in rows])
+            shared, count, seed = history
+            result[channel] = {"writes": shared[:count]}  # a copy: the cache keeps `shared`
             if seed is not _NO_SEED:
                 result[channel]["seed"] = seed
         return result
 
-    def _remember(
-        self, channel: str, writes: list[PendingWrite], depths: list[int], seed: Any
-    ) -> None:
+    def _remember(self, channel: str, history: _History, depths: list[int]) -> None:
         """Cache the target's history and, as prefixes of it, those of its ancestors below the
         checkpoint where this channel's history starts (or of all of them, if it starts at the
         root)."""
@@ -379,8 +384,8 @@ class _ChainWalk:
         reaches_root = (
             last == self.depth and self.chain[-1][1] is None and channel in self.open
         )
-        count = len(writes)
-        entries = [((*self.key, *self.chain[0], channel), writes, count, seed)]
+        shared, count, seed = history
+        entries = [((*self.key, *self.chain[0], channel), history)]
         newest_first = iter(reversed(depths))
         pending = next(newest_first, None)
         for depth in range(1, last + 1 if reaches_root else last):
@@ -388,7 +393,7 @@ class _ChainWalk:
             while pending is not None and pending <= depth:
                 count -= 1
                 pending = next(newest_first, None)
-            entries.append(((*self.key, *self.chain[depth], channel), writes, count, seed))
+            entries.append(((*self.key, *self.chain[depth], channel), (shared, count, seed)))
         self.cache.put(entries)
 
 
