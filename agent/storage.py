@@ -13,7 +13,9 @@ are the stock ones with what `bench/storage.py` measured to pay:
   new thread, a fork, an `Overwrite`), instead of copying the whole conversation every 5000 steps.
 - Each checkpoint row lists the channels its blob stores (`stored_channels`), so rebuilding a
   delta channel follows the parent chain by id and decodes only the checkpoint holding its seed,
-  not every ancestor (`get_delta_channel_history`).
+  not every ancestor (`get_delta_channel_history`), and remembers what it decoded: rereading a
+  thread, or its earlier checkpoints, decodes only what is new. The messages read back are shared
+  between reads, so they must not be changed in place (copy them: `model_copy(update=...)`).
 
 Both savers write the same rows, so the sync and the async engine share one database file.
 """
