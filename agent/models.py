@@ -1,0 +1,126 @@
+"""Chat model factory: the offline demo model, OpenAI, or any OpenAI-compatible server.
+
+One function turns the user's choice (provider, model name, key, base URL) into a LangChain chat
+model, so adding a provider touches this file only. Real clients are built with an explicit
+timeout and a small retry budget: a demo should fail within a minute with a clear message, not hang
+for the SDK's ten-minute default or retry a dead server for long. Keys go straight into the client
+(where they are masked in reprs) and nowhere else.
+
+    model = make_chat_model("compatible", settings, base_url="http://localhost:11434/v1",
+                            model_name="llama3.1")
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import openai
+from langchain_core.language_models import BaseChatModel
+from langchain_openai import ChatOpenAI
+
+from agent.demo_model import DemoChatModel
+from agent.settings import DEFAULT_OPENAI_MODEL, Settings
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+# Local servers ignore the key, but the OpenAI client refuses to start without one.
+NO_KEY_PLACEHOLDER = "not-needed"
+# Read timeout is the longest silence allowed between two streamed bytes: generous, because a
+# local model may think for a while before its first token. Connecting should be quick.
+READ_TIMEOUT = 60.0
+CONNECT_TIMEOUT = 10.0
+MAX_RETRIES = 2
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A model provider the user can pick."""
+
+    name: str
+    label: str
+    help: str
+
+
+PROVIDERS: tuple[Provider, ...] = (
+    Provider(
+        "demo",
+        "Offline demo model",
+        "Runs offline with no key: streams tokens, makes real (and parallel) tool calls, and "
+        "answers from the search results.",
+    ),
+    Provider(
+        "openai",
+        "OpenAI",
+        f"OpenAI's API with your key (OPENAI_API_KEY); model {DEFAULT_OPENAI_MODEL} unless you "
+        "name another.",
+    ),
+    Provider(
+        "compatible",
+        "OpenAI-compatible server",
+        "Any server that speaks OpenAI's chat API (Ollama, vLLM, LM Studio, llama.cpp): give its "
+        "base URL and a model name; a key only if it needs one.",
+    ),
+)
+
+
+def make_chat_model(
+    provider: str,
+    settings: Settings,
+    *,
+    model_name: str | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float = READ_TIMEOUT,
+    max_retries: int = MAX_RETRIES,
+) -> BaseChatModel:
+    """Build the chat model for `provider` ("demo", "openai" or "compatible").
+
+    Arguments given here (typed in the UI) win over `settings`. `timeout` is the read timeout in
+    seconds (tests make it small); `max_retries` bounds the client's retries on 429, 5xx, timeouts
+    and refused connections. Raises ValueError, naming the fix, when a key, URL or model is missing.
+    """
+    if provider == "demo":
+        return DemoChatModel(token_delay=settings.demo_token_delay)
+    if provider == "openai":
+        key = api_key or settings.openai_api_key
+        if not key:
+            raise ValueError(
+                "The OpenAI model needs an API key. Set OPENAI_API_KEY (in the environment or "
+                ".streamlit/secrets.toml), type a key in the settings, or choose the offline demo "
+                "model."
+            )
+        # An explicit URL, so an OPENAI_BASE_URL in the environment cannot silently redirect it.
+        url = base_url or OPENAI_BASE_URL
+        name = model_name or settings.model_name or DEFAULT_OPENAI_MODEL
+        return _chat_openai(url, key, name, timeout, max_retries, stream_usage=True)
+    if provider == "compatible":
+        url = base_url or settings.openai_base_url
+        if not url:
+            raise ValueError(
+                "An OpenAI-compatible server needs a base URL, such as http://localhost:11434/v1 "
+                "for Ollama. Set OPENAI_BASE_URL or type it in the settings."
+            )
+        name = model_name or settings.model_name
+        if not name:
+            raise ValueError(
+                f"Name the model to use on {url}: set WAYPOINT_MODEL or type it in the settings "
+                "(for Ollama, a model you pulled, such as llama3.1)."
+            )
+        key = api_key or settings.openai_api_key or NO_KEY_PLACEHOLDER
+        # Many compatible servers reject or ignore stream_options, so usage is not requested.
+        return _chat_openai(url, key, name, timeout, max_retries, stream_usage=False)
+    known = ", ".join(p.name for p in PROVIDERS)
+    raise ValueError(f"Unknown model provider {provider!r}; choose one of {known}.")
+
+
+def _chat_openai(
+    base_url: str, api_key: str, model: str, timeout: float, max_retries: int, *, stream_usage: bool
+) -> ChatOpenAI:
+    return ChatOpenAI(
+        model=model,
+        base_url=base_url,
+        api_key=api_key,
+        timeout=openai.Timeout(timeout, connect=min(CONNECT_TIMEOUT, timeout)),
+        max_retries=max_retries,
+        streaming=True,
+        stream_usage=stream_usage,
+    )
