@@ -377,9 +377,10 @@ def _paragraph(outcome: _Outcome, answer: _Answer, per_query: int, labelled: boo
     opening = search[:1].upper() + search[1:]
     if outcome.kind == "found":
         sentences = []
-        for result in outcome.results[:per_query]:
+        for rank, result in enumerate(outcome.results[:per_query]):
             number = answer.cite(result["title"] or result["source"] or q, result["source"])
-            sentence = _first_sentence(result["snippet"])
+            # The best result of a single search gets two sentences: a fuller answer, still short.
+            sentence = _lead(result["snippet"], 2 if rank == 0 and not labelled else 1)
             if _INSTRUCTION_LIKE.search(result["snippet"] + " " + result["title"]):
                 answer.flagged.append(number)
             elif sentence:
@@ -427,9 +428,10 @@ def _closing(outcomes: list[_Outcome], answer: _Answer) -> str:
     return " ".join(notes)
 
 
-def _first_sentence(snippet: str) -> str:
+def _lead(snippet: str, sentences: int) -> str:
+    """The first `sentences` sentences of a snippet, clipped to a readable length."""
     text = " ".join(snippet.split())
-    return _clip(_SENTENCE_END.split(text, maxsplit=1)[0], 220) if text else ""
+    return _clip(" ".join(_SENTENCE_END.split(text)[:sentences]), 120 + 100 * sentences)
 
 
 def _clip(text: str, limit: int) -> str:
