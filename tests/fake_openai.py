@@ -40,6 +40,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -246,6 +247,11 @@ class _Server(ThreadingHTTPServer):
         with self.state.changed:
             self.state.connections.add(request)
         super().process_request(request, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client hanging up (timeouts, closed keep-alive connections) is normal here."""
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
     def shutdown_request(self, request: socket.socket) -> None:
         super().shutdown_request(request)
