@@ -1,0 +1,105 @@
+"""Run the real app (`streamlit run app.py`) on a free local port for browser tests.
+
+The server process loads the same loopback-only network guard as the tests (through
+`tests/guarded_site/sitecustomize.py`); any attempt it makes to leave the machine is written to a
+log that the fixture checks when the server stops.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GUARDED_SITE = Path(__file__).resolve().parent / "guarded_site"
+CHROMIUM = os.environ.get("WAYPOINT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _pump(stream, log_path: Path, lines: queue.Queue) -> None:
+    """Copy the server's output to a log file and hand each line to the waiting test."""
+    with log_path.open("w") as log:
+        for line in iter(stream.readline, ""):
+            log.write(line)
+            log.flush()
+            lines.put(line)
+    lines.put(None)
+
+
+def _wait_ready(lines: queue.Queue, timeout: float) -> None:
+    """Block on the server's own output until it says it is serving."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"streamlit did not start within {timeout} s")
+        line = lines.get(timeout=remaining)
+        if line is None:
+            raise RuntimeError("streamlit exited before it started serving")
+        if "You can now view" in line or "URL:" in line:
+            return
+
+
+@contextmanager
+def running_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start the app on a free port with its own database; yield its URL."""
+    port = free_port()
+    netlog = data_dir / "netguard.log"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(GUARDED_SITE), str(ROOT)]),
+        "WAYPOINT_NETGUARD_LOG": str(netlog),
+        "WAYPOINT_DB": str(data_dir / "app.sqlite"),
+        "WAYPOINT_DEMO_TOKEN_DELAY": "0.01",
+        "LANGGRAPH_STRICT_MSGPACK": "true",
+        **(extra_env or {}),
+    }
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none",
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines: queue.Queue = queue.Queue()
+    pump = threading.Thread(
+        target=_pump, args=(process.stdout, data_dir / "streamlit.log", lines), daemon=True
+    )
+    pump.start()
+    try:
+        _wait_ready(lines, timeout=60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        pump.join(timeout=5)
+    attempts = netlog.read_text() if netlog.exists() else ""
+    assert not attempts, f"the app tried to reach the network: {attempts}"
