@@ -96,8 +96,10 @@ class Persistence:
             return self._async_saver
 
     def close(self) -> None:
+        """Close every connection and stop the loop; closing twice is harmless."""
         if self._async_saver is not None:
             self.loop.run(self._async_saver.conn.close())
+            self._async_saver = None
         self.loop.stop()
         self.conn.close()
         self.threads.conn.close()

@@ -26,7 +26,6 @@ SETTINGS_TABLE: tuple[tuple[str, str, str], ...] = (
     ("WAYPOINT_MODEL", "model_name", "model name for OpenAI or the compatible server"),
     ("TAVILY_API_KEY", "tavily_api_key", "use Tavily web search instead of offline documents"),
     ("WAYPOINT_DOCS", "docs_folder", "extra folder of .md/.txt files for the offline search"),
-    ("WAYPOINT_DATABASE_URL", "database_url", "Postgres URL for a shared deployment (optional)"),
 )
 
 
@@ -40,7 +39,6 @@ class Settings:
     model_name: str | None = None
     tavily_api_key: str | None = field(default=None, repr=False)
     docs_folder: Path | None = None
-    database_url: str | None = field(default=None, repr=False)
     # Seconds between demo-model tokens; 0 makes tests instant, the default looks like a real model.
     demo_token_delay: float = 0.02
 
@@ -98,6 +96,5 @@ def load_settings(
         model_name=value("WAYPOINT_MODEL"),
         tavily_api_key=value("TAVILY_API_KEY"),
         docs_folder=Path(docs).expanduser() if docs else None,
-        database_url=value("WAYPOINT_DATABASE_URL"),
         demo_token_delay=float(delay) if delay else Settings.demo_token_delay,
     )

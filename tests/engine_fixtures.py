@@ -6,6 +6,7 @@ import json
 import threading
 from dataclasses import dataclass, field, replace
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool, ToolException, tool
 
 from agent.backend import LocalBackend
@@ -45,7 +46,7 @@ class SearchRecorder:
 @dataclass
 class Harness:
     backend: LocalBackend
-    model: ScriptedChatModel
+    model: BaseChatModel
     search: SearchRecorder
     options: RunOptions
     choices: AgentChoices = field(default_factory=AgentChoices)
@@ -69,8 +70,9 @@ def _with(choices: AgentChoices, changes: dict) -> AgentChoices:
     return replace(choices, **changes) if changes else choices
 
 
-def make_harness(data_dir, engine: str, **option_changes) -> Harness:
-    model = ScriptedChatModel()
+def make_harness(data_dir, engine: str, model: BaseChatModel | None = None, **option_changes) -> Harness:
+    """An engine on `data_dir`; the model is a fresh ScriptedChatModel unless one is given."""
+    model = ScriptedChatModel() if model is None else model
     search = SearchRecorder()
     search_tool = search.as_tool()
 
