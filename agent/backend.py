@@ -17,7 +17,7 @@ from langgraph.types import Command, StateSnapshot
 
 from agent.approval import CANCELLED_TEXT, validate_decisions
 from agent.context import AgentChoices, ContextFactory
-from agent.events import Event
+from agent.events import Error, Event
 from agent.graph import ACTION, RunContext, build_graph, open_tool_calls
 from agent.persistence import Persistence
 from agent.runs import Run, RunManager, RunOptions
@@ -30,6 +30,17 @@ MAX_MESSAGE_CHARS = 20_000
 
 class InputError(ValueError):
     """The user's input cannot be used as it is; the message says how to fix it."""
+
+
+def _last_error(info: ThreadInfo, latest: Run | None) -> str | None:
+    """The error that ended the thread's last run, also after a restart (when its log is gone)."""
+    if latest is not None:
+        errors = [e.message for e in latest.log.read(0) if isinstance(e, Error)]
+        if errors:
+            return errors[-1]
+    if info.status == "error":
+        return "The last run on this thread ended with an error. Retry to run the model again."
+    return None
 
 
 def _config(thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
@@ -143,6 +154,7 @@ class LocalBackend:
             pending_calls=() if active else pending_calls(snapshot),
             active_run_id=active.id if active else None,
             last_run_id=latest.id if latest else None,
+            last_error=None if active else _last_error(info, latest),
         )
 
     # --- runs ------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
@@ -54,7 +54,8 @@ class ThreadView:
     pending_calls: tuple[ToolCallView, ...] = ()
     active_run_id: str | None = None
     last_run_id: str | None = None
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    # What went wrong in the thread's last run (None when it ended well); the page offers Retry.
+    last_error: str | None = None
 
     @property
     def waiting_for_approval(self) -> bool:

@@ -10,6 +10,7 @@ from agent.threads import UnknownThread
 from ui import resources
 from ui.approval_panel import approval_panel
 from ui.live_run import live_run
+from ui.run_error import run_error
 from ui.session import select_thread, selected_thread
 from ui.transcript import transcript
 
@@ -58,6 +59,8 @@ else:
         live_run(backend, view.active_run_id)
     elif view.pending_calls:
         approval_panel(backend, view, choices, options)
+    else:
+        run_error(backend, view, choices, options)
 
 if problem := st.session_state.pop("send_problem", None):
     st.error(problem)

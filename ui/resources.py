@@ -12,7 +12,7 @@ from agent.backend import LocalBackend
 from agent.settings import Settings, load_settings
 
 
-@st.cache_resource(show_spinner="Opening the database…")
+@st.cache_resource(show_spinner="Opening the database…", on_release=LocalBackend.close)
 def backend() -> LocalBackend:
     return LocalBackend(settings())
 

@@ -1,0 +1,161 @@
+"""The Chat page through Streamlit's AppTest: every state a user can meet, on the offline defaults.
+
+The app runs in-process on a private database with the demo model (no token delay). Runs happen in
+the background as in the real app; a test waits on the run's event log, then reruns the script, as
+the live-run fragment would.
+"""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from agent.settings import PROJECT_ROOT
+from ui import resources
+
+APP = str(PROJECT_ROOT / "app.py")
+
+
+@pytest.fixture
+def app(data_dir, monkeypatch):
+    monkeypatch.setenv("WAYPOINT_DB", str(data_dir / "waypoint.sqlite"))
+    monkeypatch.setenv("WAYPOINT_DEMO_TOKEN_DELAY", "0")
+    resources.backend.clear()
+    resources.settings.clear()
+    at = AppTest.from_file(APP, default_timeout=30)
+    yield at
+    resources.backend.clear()  # closes the backend (on_release)
+    resources.settings.clear()
+
+
+def backend():
+    return resources.backend()
+
+
+def finish_runs(at: AppTest) -> AppTest:
+    """Wait for the selected thread's run to end, then rerun the page as the fragment would."""
+    thread_id = at.query_params.get("thread")
+    run = backend().runs.latest_run(thread_id) if thread_id else None
+    if run is not None:
+        assert run.log.wait_closed(20), "the run did not finish"
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [e.label for e in at.expander] + [w.value for w in at.warning]
+    return "\n".join(str(p) for p in parts)
+
+
+def button(at: AppTest, label: str):
+    matches = [b for b in at.button if b.label == label]
+    assert matches, f"no button {label!r} among {[b.label for b in at.button]}"
+    return matches[0]
+
+
+def test_an_empty_app_welcomes_with_three_examples(app):
+    app.run()
+    assert not app.exception
+    assert app.title[0].value == "Waypoint"
+    examples = [b for b in app.button if b.key and b.key.startswith("example_")]
+    assert len(examples) == 3
+    assert app.chat_input[0].placeholder == "Ask anything"
+
+
+def test_an_example_runs_searches_halts_and_answers_after_approval(app):
+    app.run()
+    button(app, "What is the weather like in Los Angeles?").click().run()
+    finish_runs(app)
+    assert not app.exception
+    thread_id = app.query_params["thread"]
+    assert backend().get_thread(thread_id).status == "waiting"
+    assert "web_search" in texts(app) and "waiting for approval" in texts(app)
+    assert "Sending now cancels" in app.chat_input[0].placeholder
+    button(app, "Continue").click().run()
+    finish_runs(app)
+    assert not app.exception
+    shown = texts(app)
+    assert "Sources" in shown and "done" in shown
+    assert backend().get_thread(thread_id).status == "idle"
+
+
+def test_rejecting_with_a_reason_reaches_the_model(app):
+    app.run()
+    app.chat_input[0].set_value("What is the weather in Tokyo?").run()
+    finish_runs(app)
+    app.radio[0].set_value("reject").run()
+    app.text_input(key=f"reason_{app.radio[0].key.removeprefix('decide_')}").input("not now").run()
+    button(app, "Continue").click().run()
+    finish_runs(app)
+    assert not app.exception
+    assert "not run" in texts(app)
+
+
+def test_bad_edited_arguments_show_an_error_and_send_nothing(app):
+    app.run()
+    app.chat_input[0].set_value("What is the weather in London?").run()
+    finish_runs(app)
+    call_id = app.radio[0].key.removeprefix("decide_")
+    app.radio[0].set_value("edit").run()
+    app.text_area(key=f"args_{call_id}").input("{not json").run()
+    button(app, "Continue").click().run()
+    assert not app.exception
+    assert app.error, "a bad edit shows an inline error"
+    assert backend().get_thread(app.query_params["thread"]).status == "waiting"
+
+
+def test_a_running_thread_shows_the_live_run_and_stop_cancels_it(app, monkeypatch):
+    monkeypatch.setenv("WAYPOINT_DEMO_TOKEN_DELAY", "0.5")  # a greeting then takes many seconds
+    app.run()
+    app.chat_input[0].set_value("hello there").run()
+    assert not app.exception
+    run = backend().runs.latest_run(app.query_params["thread"])
+    assert run.active, "the run should still be streaming"
+    assert "Steps:" in texts(app)
+    button(app, "Stop").click().run()
+    assert run.log.wait_closed(10)
+    assert run.log.read(0)[-1].status == "cancelled"
+    app.run()
+    assert not app.exception and "hello there" in texts(app)
+
+
+def test_an_unknown_thread_in_the_url_gets_a_message_not_a_crash(app):
+    app.query_params["thread"] = "no-such-thread"
+    app.run()
+    assert not app.exception
+    assert app.error and "no-such-thread" in app.error[0].value
+
+
+def test_a_deleted_thread_falls_back_to_the_welcome(app):
+    thread = None
+    app.run()
+    app.chat_input[0].set_value("hello").run()
+    finish_runs(app)
+    thread = app.query_params["thread"]
+    backend().delete_thread(thread)
+    app.run()
+    assert not app.exception
+    assert app.error  # the URL still names the deleted thread: say so
+    app.run()
+    assert app.title[0].value == "Waypoint"
+
+
+def test_a_provider_error_is_shown_and_the_thread_marked(app, monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens on port 9
+    monkeypatch.setenv("WAYPOINT_MODEL", "llama3.1")
+    resources.settings.clear()
+    resources.backend.clear()
+    app.run()
+    app.chat_input[0].set_value("hi").run()
+    finish_runs(app)
+    assert not app.exception
+    assert app.error and "127.0.0.1:9" in app.error[0].value
+    thread_id = app.query_params["thread"]
+    assert backend().get_thread(thread_id).status == "error"
+    failed = backend().runs.latest_run(thread_id)
+    button(app, "Retry").click().run()
+    finish_runs(app)
+    assert backend().runs.latest_run(thread_id) is not failed, "Retry started a new run"
+    assert len(app.error) == 1, "the retry failed the same way and shows one callout, not two"
+    messages = backend().thread_view(thread_id).messages
+    assert [m.text for m in messages] == ["hi"], "retry did not send the message twice"

@@ -1,0 +1,26 @@
+"""The error that ended a thread's last run, as a callout with Retry.
+
+Retry continues the thread from its latest checkpoint: the failed node runs again with the same
+state, so the user's message is not sent twice.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from agent.backend import InputError, LocalBackend
+from agent.context import AgentChoices
+from agent.runs import RunOptions, ThreadBusy
+from agent.views import ThreadView
+
+
+def run_error(backend: LocalBackend, view: ThreadView, choices: AgentChoices, options: RunOptions) -> None:
+    if not view.last_error:
+        return
+    st.error(view.last_error, icon=":material/error:")
+    if view.next_nodes and st.button("Retry", icon=":material/refresh:", key="retry_run"):
+        try:
+            backend.resume(view.thread.id, choices, options)
+        except (InputError, ThreadBusy, ValueError) as problem:
+            st.session_state["send_problem"] = str(problem)
+        st.rerun()
