@@ -87,7 +87,7 @@ def format_results(query: str, results: list[SearchResult]) -> str:
 
 
 def clean(text: str, limit: int) -> str:
-    """`text` on one line without control characters, cut at a word to at most `limit` characters."""
+    """`text` on one line without control characters, cut at a word to at most `limit` chars."""
     text = " ".join(_CONTROL.sub(" ", str(text)).split())
     if len(text) <= limit:
         return text

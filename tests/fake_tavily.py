@@ -213,7 +213,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _reply(self, body: Any) -> Reply:
         state = self.server.state
-        if state.api_key is not None and self.headers.get("authorization") != f"Bearer {state.api_key}":
+        expected = f"Bearer {state.api_key}"
+        if state.api_key is not None and self.headers.get("authorization") != expected:
             return error(401, "Unauthorized: missing or invalid API key.")
         if self.path != "/search":
             return error(404, f"Not Found: {self.path}")

@@ -1,9 +1,11 @@
-"""Search backends: offline documents must find the obviously right section, and Tavily failures must
-reach the user as sentences they can act on (through the real tavily-python client, offline)."""
+"""Search backends: offline documents must find the obviously right section, and Tavily failures
+must reach the user as sentences they can act on (through the real tavily-python client, offline)."""
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
+
 import pytest
 
 from agent.search import (
@@ -113,7 +115,8 @@ def test_operators_are_searched_as_words_and_the_rest_still_ranks(offline):
 
 
 def test_match_expression_quotes_words_and_drops_stopwords():
-    assert match_expression('What is "time travel" AND (forks)*?') == '"time" OR "travel" OR "forks"'
+    expression = match_expression('What is "time travel" AND (forks)*?')
+    assert expression == '"time" OR "travel" OR "forks"'
     assert match_expression("thread_id") == '"thread" OR "id"'
 
 
@@ -155,7 +158,8 @@ def test_the_users_docs_folder_is_searched_too(tmp_path):
         "docs/runbook.md#rotate-the-zanzibar-keys",
         "Rotate zanzibar keys every Monday.",
     )
-    assert [(r.title, r.source) for r in backend.search("quokka")] == [("Notes", "docs/sub/notes.txt")]
+    quokka = [(r.title, r.source) for r in backend.search("quokka")]
+    assert quokka == [("Notes", "docs/sub/notes.txt")]
     # The shipped corpus is still there.
     assert backend.search("LangGraph persistence")[0].source.startswith("corpus/")
 
@@ -169,6 +173,20 @@ def test_a_missing_docs_folder_is_a_clear_error(tmp_path):
     a_file.write_text("# Not a folder\n")
     with pytest.raises(ValueError, match="not a folder"):
         OfflineSearch(docs_folder=a_file)
+
+
+def test_an_unreadable_document_is_a_clear_error(tmp_path, monkeypatch):
+    (tmp_path / "locked.md").write_text("# Locked\n")
+    real_read = Path.read_text
+
+    def read_text(self, *args, **kwargs):
+        if self.name == "locked.md":
+            raise PermissionError(13, "Permission denied")
+        return real_read(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", read_text)
+    with pytest.raises(ValueError, match="Could not read .*locked.md .Permission denied."):
+        OfflineSearch(docs_folder=tmp_path)
 
 
 def test_markdown_splits_at_headings_but_not_inside_code():

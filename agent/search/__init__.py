@@ -22,7 +22,7 @@ __all__ = [
 
 
 def make_search_backend(kind: str, settings: Settings, api_key: str | None = None) -> SearchBackend:
-    """The backend for `kind` ("offline" or "tavily"); a key typed in the UI wins over the setting."""
+    """The backend for `kind` ("offline" or "tavily"); a key typed in the UI beats the setting."""
     if kind == "offline":
         return OfflineSearch(docs_folder=settings.docs_folder)
     if kind == "tavily":

@@ -1,4 +1,4 @@
-"""What every search backend returns and raises, so the tool and the UI need not know which one ran."""
+"""What every search backend returns and raises, so the tool and the UI need not know which ran."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ class SearchResult:
 
 
 class SearchError(Exception):
-    """A search that could not run. Its text is one sentence for the user: what happened, what to do.
+    """A search that could not run. Its text is a sentence for the user: what happened, what to do.
 
     The tool hands this sentence to the model as the tool's result, so it must never contain a key.
     """

@@ -1,4 +1,4 @@
-"""Offline search: SQLite FTS5 over the documents in `corpus/` and, optionally, the user's own folder.
+"""Offline search: SQLite FTS5 over the documents in `corpus/` and, optionally, the user's folder.
 
 Why FTS5: it ships with Python's sqlite3, ranks with BM25 and stems with the porter tokenizer (so
 "checkpoints" finds "checkpoint"), with no network, model or index file. The index lives in memory
@@ -27,7 +27,8 @@ CORPUS_DIR = PROJECT_ROOT / "corpus"
 SUFFIXES = (".md", ".markdown", ".txt")
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 TITLE_WEIGHT = 3.0  # a word in a section's title says more than one in its text
-MIN_RELATIVE_SCORE = 0.3  # drop hits scoring under this share of the best one: they only share a common word
+# Hits scoring under this share of the best one only share a common word ("weather") with it.
+MIN_RELATIVE_SCORE = 0.3
 SNIPPET_TOKENS = 64  # FTS5's maximum: about 400 characters
 OPENING_CHARS = 400
 MAX_SECTION_CHARS = 2_000  # longer sections are cut at paragraphs, so excerpts stay focused
@@ -104,7 +105,9 @@ class OfflineSearch:
         if not expression or max_results < 1:
             return []
         with self._lock:
-            rows = self._db.execute(_QUERY, {"q": expression, "w": TITLE_WEIGHT}).fetchall()
+            rows = self._db.execute(
+                _QUERY, {"q": expression, "w": TITLE_WEIGHT, "limit": max_results * 4 * PER_DOCUMENT}
+            ).fetchall()
         results: list[SearchResult] = []
         per_document: dict[str, int] = {}
         best = rows[0][-1] if rows else 0.0
@@ -134,6 +137,7 @@ SELECT s.title, s.source, s.document,
 FROM sections AS s LEFT JOIN t ON t.id = s.id LEFT JOIN b ON b.id = s.id
 WHERE t.id IS NOT NULL OR b.id IS NOT NULL
 ORDER BY score, s.id
+LIMIT :limit
 """
 
 
@@ -158,7 +162,13 @@ def load_sections(folder: Path, prefix: str) -> Iterator[Section]:
             continue
         if any(part.startswith(".") for part in relative.parts):
             continue
-        text = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as error:
+            raise ValueError(
+                f"Could not read {path} ({error.strerror or error}). Fix its permissions or move "
+                "it out of the documents folder."
+            ) from error
         source = f"{prefix}/{relative.as_posix()}"
         if path.suffix.lower() == ".txt":
             yield from _chunks(_humanize(path.stem), source, source, text.splitlines())

@@ -1,10 +1,10 @@
 """Tavily web search through the official `tavily-python` client, with failures told as sentences.
 
 The client raises one exception type per HTTP status it knows (401, 403/432/433, 429, 400), a
-`requests.HTTPError` for the rest, its own TimeoutError, and lets `requests.ConnectionError` through.
-ForbiddenError covers both a refused key (403) and a used-up plan (432, 433), so each search runs on
-its own short-lived `requests.Session` whose response hook records the status: the message can then
-say which it was. A session per search also keeps parallel searches from sharing one connection pool.
+`requests.HTTPError` for the rest, its own TimeoutError, and lets `requests.ConnectionError`
+through. ForbiddenError covers both a refused key (403) and a used-up plan (432, 433), so each
+search runs on its own short-lived `requests.Session` whose response hook records the status: the
+message can then say which it was. A session per search also keeps parallel searches apart.
 
 Every message is ours, with the server's detail passed through `redact` and the key masked: the key
 must never reach the model, the screen or a log.
@@ -38,7 +38,9 @@ class TavilySearch:
 
     label = "Tavily"
 
-    def __init__(self, api_key: str, *, base_url: str | None = None, timeout: float = DEFAULT_TIMEOUT):
+    def __init__(
+        self, api_key: str, *, base_url: str | None = None, timeout: float = DEFAULT_TIMEOUT
+    ):
         if not api_key:
             raise ValueError("Tavily web search needs an API key.")
         self._api_key = api_key
@@ -53,8 +55,10 @@ class TavilySearch:
             return []
         statuses: list[int] = []
         with requests.Session() as session:
-            session.hooks["response"].append(lambda response, **_: statuses.append(response.status_code))
-            client = TavilyClient(api_key=self._api_key, api_base_url=self.base_url, session=session)
+            session.hooks["response"].append(lambda reply, **_: statuses.append(reply.status_code))
+            client = TavilyClient(
+                api_key=self._api_key, api_base_url=self.base_url, session=session
+            )
             try:
                 reply = client.search(
                     query, max_results=min(max_results, MAX_RESULTS), timeout=self.timeout
