@@ -322,6 +322,7 @@ def test_each_tavily_failure_is_a_clear_sentence_without_the_key(fault):
     assert expected in message
     assert message.endswith(".") and "\n" not in message
     assert KEY not in message and "Secret0123456789" not in message
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
 
 
 def test_a_wrong_tavily_key_is_named_as_the_problem():

@@ -68,7 +68,9 @@ class TavilySearch:
                 TavilyTimeout, requests.RequestException, ValueError,
             ) as error:
                 status = statuses[-1] if statuses else None
-                raise SearchError(self._hide(_describe(error, status, self.timeout))) from error
+                # `from None`: the client's exception may quote the server, key and all, and a
+                # traceback in a log would show it.
+                raise SearchError(self._hide(_describe(error, status, self.timeout))) from None
         return _results(reply)
 
     def _hide(self, text: str) -> str:
@@ -96,7 +98,7 @@ def _results(reply: Any) -> list[SearchResult]:
 def _describe(error: Exception, status: int | None, timeout: float) -> str:
     """One sentence for `error`: what Tavily (or the network) did, and what the user can do."""
     said = _detail(error)
-    if isinstance(error, InvalidAPIKeyError) or status == 401:
+    if isinstance(error, InvalidAPIKeyError):
         return (
             f"Tavily rejected the API key (HTTP 401{said}). Check TAVILY_API_KEY or the key in the "
             f"settings, {_OR_OFFLINE}"
