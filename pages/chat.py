@@ -54,7 +54,7 @@ if view is None or not view.messages and not view.active_run_id:
             send(example)
 else:
     st.subheader(view.thread.title)
-    transcript(view.messages)
+    transcript(view.messages, running=bool(view.active_run_id))
     if view.active_run_id:
         live_run(backend, view.active_run_id)
     elif view.pending_calls:

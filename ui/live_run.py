@@ -51,6 +51,7 @@ def live_run(backend: LocalBackend, run_id: str) -> None:
                     None if result is None else MessageView(
                         id="", role="tool", text=result.content, is_error=result.is_error
                     ),
+                    running=True,
                 )
             for error in (e for e in events if isinstance(e, Error)):
                 st.error(error.message)

@@ -50,7 +50,7 @@ def _manage(backend: LocalBackend, thread: ThreadInfo) -> None:
 
 
 def thread_list(backend: LocalBackend) -> None:
-    if st.button("＋ New thread", use_container_width=True, type="primary"):
+    if st.button("New thread", icon=":material/add:", use_container_width=True, type="primary"):
         select_thread(backend.create_thread().id)
         st.rerun()
     search = st.text_input("Search threads", key="thread_search", placeholder="Search by title",

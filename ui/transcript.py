@@ -34,7 +34,9 @@ def _result_body(result: MessageView) -> None:
         st.text(result.text)
 
 
-def _status(result: MessageView | None) -> tuple[str, str]:
+def _status(result: MessageView | None, running: bool) -> tuple[str, str]:
+    if result is None and running:
+        return "running", ":material/progress_activity:"
     if result is None:
         return "waiting for approval", ":material/hourglass_empty:"
     if result.text.startswith(("Rejected by the user", "Cancelled by the user")):
@@ -44,15 +46,17 @@ def _status(result: MessageView | None) -> tuple[str, str]:
     return "done", ":material/check_circle:"
 
 
-def tool_card(call: ToolCallView, result: MessageView | None) -> None:
+def tool_card(call: ToolCallView, result: MessageView | None, running: bool = False) -> None:
+    """A compact card for one tool call; `running` when a live run is answering it right now."""
     args = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in call.args.items())
-    state, icon = _status(result)
+    state, icon = _status(result, running)
     with st.expander(f"`{call.name}({args})` · {state}", icon=icon):
         if result is not None:
             _result_body(result)
 
 
-def transcript(messages: Sequence[MessageView]) -> None:
+def transcript(messages: Sequence[MessageView], running: bool = False) -> None:
+    """Draw the checkpointed messages; `running` marks unanswered tool calls as in progress."""
     results = {m.tool_call_id: m for m in messages if m.role == "tool"}
     for message in messages:
         if message.role == "tool" or message.role == "system":
@@ -61,4 +65,4 @@ def transcript(messages: Sequence[MessageView]) -> None:
             if message.text:
                 st.markdown(message.text)
             for call in message.tool_calls:
-                tool_card(call, results.get(call.id))
+                tool_card(call, results.get(call.id), running)

@@ -1,0 +1,108 @@
+"""The real app in headless Chromium: `streamlit run app.py` on a free port, clicked like a user.
+
+Once on the offline defaults (demo model, offline search) and once against the fake OpenAI server
+through the real langchain-openai client. Every wait is on something visible, with a timeout.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+from tests.app_server import CHROMIUM, CHROMIUM_ARGS, running_app  # noqa: E402
+from tests.fake_openai import FakeOpenAI, text, tool_calls  # noqa: E402
+
+WAIT_MS = 30_000
+# Records every text the last assistant bubble showed, so a test can prove tokens came in pieces.
+RECORD_BUBBLE_TEXTS = """
+window.__bubbleTexts = [];
+new MutationObserver(() => {
+  const bubbles = document.querySelectorAll('[data-testid="stChatMessage"]');
+  if (!bubbles.length) return;
+  const text = bubbles[bubbles.length - 1].innerText;
+  const seen = window.__bubbleTexts;
+  if (seen[seen.length - 1] !== text) seen.push(text);
+}).observe(document.body, {subtree: true, childList: true, characterData: true});
+"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser):
+    pages = []
+
+    def opener(url: str, width: int = 1280):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.set_default_timeout(WAIT_MS)
+        page.goto(url)
+        pages.append(page)
+        return page
+
+    yield opener
+    for page in pages:
+        page.close()
+
+
+def main(page):
+    return page.get_by_test_id("stMainBlockContainer")
+
+
+def send(page, message: str) -> None:
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(message)
+    box.press("Enter")
+
+
+def no_horizontal_overflow(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+@pytest.mark.parametrize("width", [1280, 400])
+def test_offline_defaults_search_ask_and_answer_with_sources(open_page, data_dir, width):
+    with running_app(data_dir, {"WAYPOINT_DEMO_TOKEN_DELAY": "0.02"}) as url:
+        page = open_page(url, width)
+        page.get_by_text("Try one of these").wait_for()
+        assert no_horizontal_overflow(page)
+        main(page).get_by_role("button", name="What is the weather like in Los Angeles?").click()
+        main(page).get_by_text("waiting for approval").wait_for()
+        main(page).get_by_text("weather like in Los Angeles").first.wait_for()
+        assert "thread=" in page.url
+        page.evaluate(RECORD_BUBBLE_TEXTS)
+        main(page).get_by_role("button", name="Continue").click()
+        main(page).get_by_text("Sources").wait_for()
+        main(page).get_by_role("button", name="Stop").wait_for(state="detached")
+        final = page.get_by_test_id("stChatMessage").last.inner_text()
+        assert "Los Angeles" in final and "[1]" in final
+        seen = page.evaluate("window.__bubbleTexts")
+        opening = final.split(".")[0]  # "Here is what I found for …"
+        partial = [t for t in seen if opening in t and "Sources" not in t]
+        assert opening and partial, "the answer appeared in one piece, not token by token"
+        assert no_horizontal_overflow(page)
+        page.screenshot(path=str(data_dir / f"answer-{width}.png"), full_page=True)
+
+
+def test_fake_openai_server_through_the_real_client(open_page, data_dir):
+    with FakeOpenAI() as server:
+        server.script(
+            tool_calls(("web_search", {"query": "weather in Tokyo"})),
+            text("Tokyo is mild in spring and humid in summer [1].", delay=0.02),
+        )
+        env = {"OPENAI_BASE_URL": server.url, "WAYPOINT_MODEL": "fake-model"}
+        with running_app(data_dir, env) as url:
+            page = open_page(url)
+            send(page, "What is the weather in Tokyo?")
+            main(page).get_by_text("waiting for approval").wait_for()
+            main(page).get_by_role("button", name="Continue").click()
+            main(page).get_by_text("humid in summer").wait_for()
+            last = server.chat_requests[-1]
+            assert last.messages[-1]["role"] == "tool"
+            assert "Tokyo" in last.messages[-1]["content"]
+            assert last.messages[0]["role"] == "system"
