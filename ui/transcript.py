@@ -11,27 +11,25 @@ from collections.abc import Sequence
 
 import streamlit as st
 
+from agent.tools import parse_search_output
 from agent.views import MessageView, ToolCallView
 
 AVATARS = {"human": "user", "ai": "assistant"}
 
 
 def _result_body(result: MessageView) -> None:
-    try:
-        data = json.loads(result.text)
-    except (json.JSONDecodeError, TypeError):
-        data = None
-    if isinstance(data, dict) and isinstance(data.get("results"), list):
-        if not data["results"]:
-            st.caption("No results.")
-        for number, item in enumerate(data["results"], start=1):
-            title = str(item.get("title", "untitled"))
-            source = str(item.get("source", ""))
-            link = f"[{title}]({source})" if source.startswith(("http://", "https://")) else title
-            st.markdown(f"**[{number}]** {link}  \n:gray[{source}]")
-            st.caption(str(item.get("snippet", "")))
-    else:
+    found = parse_search_output(result.text)
+    if found is None:
         st.text(result.text)
+        return
+    if not found:
+        st.caption("No results.")
+    for number, item in enumerate(found, start=1):
+        title = item.title or "untitled"
+        linked = item.source.startswith(("http://", "https://"))
+        st.markdown(f"**[{number}]** " + (f"[{title}]({item.source})" if linked else title)
+                    + f"  \n:gray[{item.source}]")
+        st.caption(item.snippet)
 
 
 def _status(result: MessageView | None, running: bool) -> tuple[str, str]:
