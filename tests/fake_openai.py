@@ -39,17 +39,14 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import sys
-import threading
 import time
-from collections import deque
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
+from tests.fake_http import FakeServer, RecordedRequest, RecordingHandler, ServerState, shut
 
 _TOKEN = re.compile(r"\s*\S+")
 _ARGS_PIECE = 7
@@ -105,14 +102,8 @@ def hang() -> Reply:
     return Reply(hang=True)
 
 
-@dataclass(frozen=True)
-class RecordedRequest:
+class OpenAIRequest(RecordedRequest):
     """A request as the server received it (header names in lower case)."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
 
     @property
     def authorization(self) -> str | None:
@@ -124,21 +115,17 @@ class RecordedRequest:
 
 
 @dataclass
-class _State:
+class _State(ServerState):
     api_key: str | None
     models: tuple[str, ...] | None
     default: Reply | None
-    max_wait: float
-    script: deque[Reply] = field(default_factory=deque)
-    requests: list[RecordedRequest] = field(default_factory=list)
-    changed: threading.Condition = field(default_factory=threading.Condition)
-    stopping: threading.Event = field(default_factory=threading.Event)
-    connections: set[socket.socket] = field(default_factory=set)
     counter: int = 0
 
 
-class FakeOpenAI:
+class FakeOpenAI(FakeServer[OpenAIRequest]):
     """The server: start it with `with FakeOpenAI() as server`, point clients at `server.url`."""
+
+    url_path = "/v1"  # like https://api.openai.com/v1
 
     def __init__(
         self,
@@ -148,75 +135,12 @@ class FakeOpenAI:
         default: Reply | None = None,
         max_wait: float = 10.0,
     ):
-        self._state = _State(api_key, tuple(models) if models else None, default, max_wait)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # --- lifecycle ---
-
-    def start(self) -> FakeOpenAI:
-        self._server = _Server(("127.0.0.1", 0), _Handler, self._state)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        if self._server is None:
-            return
-        state = self._state
-        state.stopping.set()
-        with state.changed:
-            state.changed.notify_all()
-        self._server.shutdown()
-        with state.changed:
-            for connection in list(state.connections):
-                _shut(connection)
-            state.changed.wait_for(lambda: not state.connections, timeout=5)
-        self._server.server_close()
-        self._server = None
-
-    def __enter__(self) -> FakeOpenAI:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    # --- what tests use ---
+        state = _State(api_key, tuple(models) if models else None, default, max_wait=max_wait)
+        super().__init__(state, _Handler)
 
     @property
-    def port(self) -> int:
-        assert self._server is not None, "start the server first (use it as a context manager)"
-        return self._server.server_address[1]
-
-    @property
-    def url(self) -> str:
-        """Base URL for clients, like https://api.openai.com/v1."""
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def script(self, *replies: Reply) -> None:
-        """Queue replies; each accepted chat request consumes the next one."""
-        with self._state.changed:
-            self._state.script.extend(replies)
-
-    @property
-    def pending(self) -> int:
-        """Scripted replies not used yet."""
-        with self._state.changed:
-            return len(self._state.script)
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._state.changed:
-            return list(self._state.requests)
-
-    @property
-    def chat_requests(self) -> list[RecordedRequest]:
+    def chat_requests(self) -> list[OpenAIRequest]:
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
-
-    def wait_for_requests(self, count: int, timeout: float = 5.0) -> bool:
-        """Block until at least `count` requests arrived (False if `timeout` passed first)."""
-        with self._state.changed:
-            return self._state.changed.wait_for(lambda: len(self._state.requests) >= count, timeout)
 
 
 @pytest.fixture
@@ -229,51 +153,12 @@ def fake_openai() -> Iterator[FakeOpenAI]:
 # --- server internals ----------------------------------------------------------------------------
 
 
-def _shut(connection: socket.socket) -> None:
-    try:
-        connection.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass  # already closed by the peer
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], handler: type, state: _State):
-        super().__init__(address, handler)
-        self.state = state
-
-    def process_request(self, request: socket.socket, client_address: Any) -> None:
-        with self.state.changed:
-            self.state.connections.add(request)
-        super().process_request(request, client_address)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client hanging up (timeouts, closed keep-alive connections) is normal here."""
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            super().handle_error(request, client_address)
-
-    def shutdown_request(self, request: socket.socket) -> None:
-        super().shutdown_request(request)
-        with self.state.changed:
-            self.state.connections.discard(request)
-            self.state.changed.notify_all()
-
-
 class _Cut(Exception):
     """Raised to drop the connection mid-stream, as a crashed server or proxy would."""
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.settimeout(self.server.state.max_wait)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        """Quiet: failures show up as assertions in the tests, not as server logs."""
+class _Handler(RecordingHandler):
+    record_class = OpenAIRequest
 
     # --- routing ---
 
@@ -284,25 +169,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve()
 
     def _serve(self) -> None:
-        state = self.server.state
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw.decode("utf-8", "replace")
-        with state.changed:
-            state.requests.append(
-                RecordedRequest(
-                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
-                )
-            )
-            state.changed.notify_all()
+        body = self.read_and_record()
         try:
             self._route(body)
         except (_Cut, BrokenPipeError, ConnectionResetError):
             self.close_connection = True
-            _shut(self.connection)
+            shut(self.connection)
 
     def _route(self, body: Any) -> None:
         state = self.server.state

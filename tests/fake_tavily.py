@@ -28,14 +28,12 @@ from __future__ import annotations
 
 import json
 import socket
-import sys
-import threading
-from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
+
+from tests.fake_http import FakeServer, RecordedRequest, RecordingHandler, ServerState
 
 
 @dataclass(frozen=True)
@@ -69,70 +67,18 @@ def garbage() -> Reply:
     return Reply(raw=b"<html>Bad gateway</html>")
 
 
-@dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-
-
 @dataclass
-class _State:
+class _State(ServerState):
     api_key: str | None
-    max_wait: float
-    script: deque[Reply] = field(default_factory=deque)
-    requests: list[RecordedRequest] = field(default_factory=list)
-    changed: threading.Condition = field(default_factory=threading.Condition)
-    stopping: threading.Event = field(default_factory=threading.Event)
-    connections: set[socket.socket] = field(default_factory=set)
 
 
-class FakeTavily:
+class FakeTavily(FakeServer[RecordedRequest]):
     """The server: start it with `with FakeTavily() as server`, point clients at `server.url`."""
 
+    url_path = ""  # like https://api.tavily.com
+
     def __init__(self, *, api_key: str | None = None, max_wait: float = 10.0):
-        self._state = _State(api_key, max_wait)
-        self._server: _Server | None = None
-
-    def start(self) -> FakeTavily:
-        self._server = _Server(("127.0.0.1", 0), _Handler, self._state)
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
-        return self
-
-    def close(self) -> None:
-        if self._server is None:
-            return
-        state = self._state
-        state.stopping.set()
-        self._server.shutdown()
-        with state.changed:
-            for connection in list(state.connections):
-                _shut(connection)
-            state.changed.wait_for(lambda: not state.connections, timeout=5)
-        self._server.server_close()
-        self._server = None
-
-    def __enter__(self) -> FakeTavily:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    @property
-    def url(self) -> str:
-        """Base URL for the client, like https://api.tavily.com."""
-        assert self._server is not None, "start the server first (use it as a context manager)"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def script(self, *replies: Reply) -> None:
-        with self._state.changed:
-            self._state.script.extend(replies)
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._state.changed:
-            return list(self._state.requests)
+        super().__init__(_State(api_key, max_wait=max_wait), _Handler)
 
 
 @contextmanager
@@ -143,63 +89,10 @@ def refused_url() -> Iterator[str]:
         yield f"http://127.0.0.1:{holder.getsockname()[1]}"
 
 
-def _shut(connection: socket.socket) -> None:
-    try:
-        connection.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass  # already closed by the peer
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], handler: type, state: _State):
-        super().__init__(address, handler)
-        self.state = state
-
-    def process_request(self, request: socket.socket, client_address: Any) -> None:
-        with self.state.changed:
-            self.state.connections.add(request)
-        super().process_request(request, client_address)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client hanging up (its timeout) is normal here."""
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            super().handle_error(request, client_address)
-
-    def shutdown_request(self, request: socket.socket) -> None:
-        super().shutdown_request(request)
-        with self.state.changed:
-            self.state.connections.discard(request)
-            self.state.changed.notify_all()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.settimeout(self.server.state.max_wait)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        """Quiet: failures show up as assertions in the tests, not as server logs."""
-
+class _Handler(RecordingHandler):
     def do_POST(self) -> None:  # noqa: N802 - stdlib naming
         state = self.server.state
-        raw = self.rfile.read(int(self.headers.get("content-length") or 0))
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw.decode("utf-8", "replace")
-        with state.changed:
-            state.requests.append(
-                RecordedRequest(
-                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
-                )
-            )
-            state.changed.notify_all()
-        reply = self._reply(body)
+        reply = self._reply(self.read_and_record())
         if reply.hang:
             state.stopping.wait(state.max_wait)
             self.close_connection = True
