@@ -123,6 +123,14 @@ def build_graph(state: type, saver: Any, prose: Prose) -> Any:
         result = ToolMessage(prose.text(2_000), tool_call_id=call["id"], name=call["name"])
         return {"messages": [result]}
 
+    return compile_loop(state, saver, llm, action)
+
+
+def compile_loop(
+    state: type, saver: Any, llm: Callable[[dict], dict], action: Callable[[dict], dict]
+) -> Any:
+    """Waypoint's graph shape: START -> llm, llm -> action while it calls tools, action -> llm."""
+
     def route(state: dict) -> str:
         last = state["messages"][-1]
         return "action" if isinstance(last, AIMessage) and last.tool_calls else END

@@ -21,7 +21,6 @@ import pytest
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage, ToolMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import REMOVE_ALL_MESSAGES, add_messages
 from langgraph.types import Command, interrupt
 
@@ -60,17 +59,7 @@ def build(state: type, saver) -> object:
             result = f"human said {interrupt({'call': call['id']})}"
         return {"messages": [ToolMessage(result, tool_call_id=call["id"], id=f"tool-{call['id']}")]}
 
-    def route(state: dict) -> str:
-        last = state["messages"][-1]
-        return "action" if isinstance(last, AIMessage) and last.tool_calls else END
-
-    builder = StateGraph(state)
-    builder.add_node("llm", llm)
-    builder.add_node("action", action)
-    builder.add_edge(START, "llm")
-    builder.add_conditional_edges("llm", route, ["action", END])
-    builder.add_edge("action", "llm")
-    return builder.compile(checkpointer=saver)
+    return bench.compile_loop(state, saver, llm, action)
 
 
 def human(text: str, id: str) -> dict:
