@@ -15,7 +15,7 @@ from langchain_core.messages import HumanMessage, ToolMessage
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StateSnapshot
 
-from agent.approval import CANCELLED_TEXT, validate_decisions
+from agent.approval import CANCELLED_TEXT, DecisionError, validate_decisions
 from agent.context import AgentChoices, ContextFactory
 from agent.events import Error, Event
 from agent.graph import ACTION, RunContext, build_graph, open_tool_calls
@@ -249,6 +249,17 @@ class LocalBackend:
         return self._start(
             thread_id, Command(resume=clean), choices, options, deciding=frozenset(clean)
         )
+
+    def decision_problem(
+        self, call: ToolCallView, decision: Mapping[str, Any], choices: AgentChoices
+    ) -> str | None:
+        """What is wrong with one decision (for an inline error as the user types), or None."""
+        tools = self.contexts(choices, frozenset()).tools
+        try:
+            validate_decisions({call.id: decision}, [{"id": call.id, "name": call.name}], tools)
+        except DecisionError as problem:
+            return str(problem)
+        return None
 
     def resume(
         self,

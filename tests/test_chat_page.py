@@ -98,10 +98,30 @@ def test_bad_edited_arguments_show_an_error_and_send_nothing(app):
     call_id = app.radio[0].key.removeprefix("decide_")
     app.radio[0].set_value("edit").run()
     app.text_area(key=f"args_{call_id}").input("{not json").run()
-    button(app, "Continue").click().run()
     assert not app.exception
-    assert app.error, "a bad edit shows an inline error"
+    assert "not valid JSON" in app.error[0].value, "a bad edit shows an inline error"
+    assert button(app, "Continue").disabled
+    app.text_area(key=f"args_{call_id}").input('{"query": "x", "limit": 3}').run()
+    assert "no argument limit" in app.error[0].value
+    assert button(app, "Continue").disabled
     assert backend().get_thread(app.query_params["thread"]).status == "waiting"
+    app.text_area(key=f"args_{call_id}").input('{"query": "weather in Paris"}').run()
+    assert not app.error and not button(app, "Continue").disabled
+    button(app, "Continue").click().run()
+    finish_runs(app)
+    assert "weather in Paris" in texts(app)
+
+
+def test_stop_folds_the_panel_and_the_thread_keeps_waiting(app):
+    app.run()
+    app.chat_input[0].set_value("What is the weather in London?").run()
+    finish_runs(app)
+    button(app, "Stop").click().run()
+    assert "Stopped before 1 tool call" in app.info[0].value
+    assert not [b for b in app.button if b.label == "Continue"]
+    assert backend().get_thread(app.query_params["thread"]).status == "waiting"
+    button(app, "Review the pending calls").click().run()
+    assert button(app, "Continue")
 
 
 def test_a_running_thread_shows_the_live_run_and_stop_cancels_it(app, monkeypatch):
