@@ -17,6 +17,7 @@ OpenAI-style JSON with real status codes. Tests script the replies and read back
         ...
         assert server.requests[0].authorization == "Bearer sk-test"
         assert server.requests[1].messages[-1]["role"] == "tool"
+        assert server.stream_ends  # time.time() as each complete stream sent its last event
 
 Scripted replies are consumed one per accepted chat request, in order:
   `text(...)`, `tool_calls(...)`   a normal answer (streamed or not, as the client asks);
@@ -41,7 +42,7 @@ import json
 import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -120,6 +121,7 @@ class _State(ServerState):
     models: tuple[str, ...] | None
     default: Reply | None
     counter: int = 0
+    stream_ends: list[float] = field(default_factory=list)
 
 
 class FakeOpenAI(FakeServer[OpenAIRequest]):
@@ -141,6 +143,24 @@ class FakeOpenAI(FakeServer[OpenAIRequest]):
     @property
     def chat_requests(self) -> list[OpenAIRequest]:
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
+
+    @property
+    def stream_ends(self) -> list[float]:
+        """`time.time()` just after each complete streamed reply sent its last event, in order.
+
+        For latency measurements (how long after the last token a UI shows it). A stream that was
+        cut, failed or hung adds nothing; neither does a non-streamed reply.
+        """
+        with self._state.changed:
+            return list(self._state.stream_ends)  # type: ignore[attr-defined]  # _State's
+
+    def wait_for_stream_ends(self, count: int, timeout: float = 5.0) -> bool:
+        """Block until `count` streams completed (False if `timeout` passed first)."""
+        state = self._state
+        with state.changed:
+            return state.changed.wait_for(
+                lambda: len(state.stream_ends) >= count, timeout  # type: ignore[attr-defined]
+            )
 
 
 @pytest.fixture
@@ -257,6 +277,9 @@ class _Handler(RecordingHandler):
             self._chunk(f"data: {json.dumps(event)}\n\n".encode())
         self._chunk(b"data: [DONE]\n\n")
         self.wfile.write(b"0\r\n\r\n")
+        with state.changed:
+            state.stream_ends.append(time.time())
+            state.changed.notify_all()
 
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
