@@ -13,12 +13,7 @@ from ui.live_run import live_run
 from ui.run_error import run_error
 from ui.session import select_thread, selected_thread
 from ui.transcript import transcript
-
-EXAMPLES = (
-    "What is the weather like in Los Angeles?",
-    "Compare LangGraph threads and checkpoints",
-    "How do I fork a conversation from a past checkpoint?",
-)
+from ui.welcome import welcome
 
 backend = resources.backend()
 choices, options = st.session_state["choices"], st.session_state["options"]
@@ -44,14 +39,7 @@ if thread_id:
         select_thread(None)
 
 if view is None or not view.messages and not view.active_run_id:
-    st.title("Waypoint")
-    st.markdown(
-        "Chat with a LangGraph agent and watch it work: tokens stream in, every step is "
-        "checkpointed, and it asks before running a tool. Try one of these (they work offline):"
-    )
-    for example in EXAMPLES:
-        if st.button(example, key=f"example_{example}"):
-            send(example)
+    welcome(send)
 else:
     st.subheader(view.thread.title)
     transcript(view.messages, running=bool(view.active_run_id))

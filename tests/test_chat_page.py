@@ -64,7 +64,7 @@ def test_an_empty_app_welcomes_with_three_examples(app):
 
 def test_an_example_runs_searches_halts_and_answers_after_approval(app):
     app.run()
-    button(app, "What is the weather like in Los Angeles?").click().run()
+    button(app, "How does LangGraph persistence work?").click().run()
     finish_runs(app)
     assert not app.exception
     thread_id = app.query_params["thread"]
