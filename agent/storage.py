@@ -38,6 +38,7 @@ from langgraph.checkpoint.base import (
     ChannelVersions,
     Checkpoint,
     CheckpointMetadata,
+    CheckpointTuple,
     DeltaChannelHistory,
     PendingWrite,
     get_checkpoint_id,
@@ -284,8 +285,8 @@ class _ChainWalk:
     writes stored on the target's ancestors, up to and including the nearest one that stores the
     channel's value (its seed), or up to the root. A channel's walk also ends at an ancestor whose
     own history is cached: that history plus the ancestor's writes continue it. The savers run
-    `sql()` and feed each row to `take`, calling `enter` first when a row starts a new checkpoint;
-    when `enter` answers "load", they pass that checkpoint, decoded, to `seed_from`.
+    `sql()` and ask `step` about each row: on "stop" they stop reading; on "load" they pass the
+    row's checkpoint, decoded, to `seed_from`; then they `take` the row.
     """
 
     def __init__(
@@ -315,10 +316,16 @@ class _ChainWalk:
     def blob_params(self) -> tuple[Any, ...]:
         return (*self.key, self.chain[-1][0])
 
-    def enter(
+    def step(self, row: tuple[Any, ...]) -> str:
+        """"next", "load" (a new checkpoint that may hold seeds), or "stop" (every history is
+        complete, or the chain loops)."""
+        if row[3] == self.depth:
+            return "next"  # another write of the checkpoint being read
+        return self._enter(*row[:4])
+
+    def _enter(
         self, checkpoint_id: str, parent_id: str | None, stored_channels: str | None, depth: int
     ) -> str:
-        """"next", "load", or "stop" (every history is complete, or the chain loops)."""
         if depth > 0 and (not self.open or checkpoint_id in self._seen):
             return "stop"
         self._seen.add(checkpoint_id)
@@ -335,14 +342,13 @@ class _ChainWalk:
         self._take_cached()
         return "next"
 
-    def seed_from(self, checkpoint: Mapping[str, Any]) -> str:
-        """Take the seeds stored by the checkpoint `enter` asked to load."""
+    def seed_from(self, checkpoint: Mapping[str, Any]) -> None:
+        """Take the seeds stored by the checkpoint `step` asked to load."""
         values = checkpoint.get("channel_values") or {}
         for channel in [channel for channel in self.open if channel in values]:
             self.seeds[channel] = values[channel]
             self.open.discard(channel)
         self._take_cached()
-        return "next"
 
     def _take_cached(self) -> None:
         for channel in list(self.open):
@@ -402,15 +408,39 @@ class _ChainWalk:
 # --- savers ---------------------------------------------------------------------------------------
 
 
-class WaypointSqliteSaver(SqliteSaver):
+def _column_present_or_read_only(error: sqlite3.OperationalError) -> bool:
+    """Whether adding `stored_channels` failed harmlessly: an older run added it, or the file is
+    read-only (then `setup` finds out whether the column is there)."""
+    return "duplicate column name" in str(error) or "readonly" in str(error)
+
+
+def _no_histories(channels: Sequence[str]) -> dict[str, DeltaChannelHistory]:
+    """The delta channel histories of a checkpoint that does not exist."""
+    return {channel: {"writes": []} for channel in channels}
+
+
+def _checkpoint_id_of(target: CheckpointTuple | None) -> str | None:
+    return None if target is None else target.config["configurable"]["checkpoint_id"]
+
+
+class _WaypointSaver:
+    """What the sync and the async saver share (listed first among their bases)."""
+
+    _has_stored_channels = False  # set by `setup`
+
+    def get_next_version(self, current: str | int | None, channel: None) -> str | int:
+        if isinstance(current, str):
+            return super().get_next_version(current, channel)  # type: ignore[misc]
+        return _next_int_version(current)
+
+
+class WaypointSqliteSaver(_WaypointSaver, SqliteSaver):
     """`SqliteSaver` that stores a conversation in linear space and rebuilds it without scanning.
 
     >>> import sqlite3
     >>> conn = sqlite3.connect("waypoint.sqlite", check_same_thread=False)
     >>> graph = builder.compile(checkpointer=WaypointSqliteSaver(conn))
     """
-
-    _has_stored_channels = False
 
     def __init__(self, conn: sqlite3.Connection, *, serde: SerializerProtocol | None = None):
         super().__init__(conn, serde=serde or CompressedSerializer())
@@ -424,7 +454,7 @@ class WaypointSqliteSaver(SqliteSaver):
         try:
             self.conn.execute(_ADD_STORED_CHANNELS_SQL)
         except sqlite3.OperationalError as error:
-            if "duplicate column name" not in str(error) and "readonly" not in str(error):
+            if not _column_present_or_read_only(error):
                 raise
         columns = {row[0] for row in self.conn.execute(_TABLE_COLUMNS_SQL)}
         self._has_stored_channels = "stored_channels" in columns
@@ -451,39 +481,28 @@ class WaypointSqliteSaver(SqliteSaver):
             self.setup()
         if not self._has_stored_channels:
             return super().get_delta_channel_history(config=config, channels=channels)
-        target_id = get_checkpoint_id(config)
-        if not target_id:
-            target = self.get_tuple(config)
-            if target is None:
-                return {channel: {"writes": []} for channel in channels}
-            target_id = target.config["configurable"]["checkpoint_id"]
+        target_id = get_checkpoint_id(config) or _checkpoint_id_of(self.get_tuple(config))
+        if target_id is None:
+            return _no_histories(channels)
         walk = _ChainWalk(config, target_id, channels, self._histories)
         with self.cursor(transaction=False) as cur:
             for row in cur.execute(*walk.sql()):
-                if row[3] != walk.depth:
-                    step = walk.enter(*row[:4])
-                    if step == "load":
-                        blob = self.conn.execute(_CHECKPOINT_BLOB_SQL, walk.blob_params())
-                        step = walk.seed_from(self.serde.loads_typed(blob.fetchone()))
-                    if step == "stop":
-                        break
+                step = walk.step(row)
+                if step == "stop":
+                    break
+                if step == "load":
+                    blob = self.conn.execute(_CHECKPOINT_BLOB_SQL, walk.blob_params())
+                    walk.seed_from(self.serde.loads_typed(blob.fetchone()))
                 walk.take(row)
         return walk.history(self.serde)
 
-    def get_next_version(self, current: str | int | None, channel: None) -> str | int:
-        if isinstance(current, str):
-            return super().get_next_version(current, channel)
-        return _next_int_version(current)
 
-
-class AsyncWaypointSqliteSaver(AsyncSqliteSaver):
+class AsyncWaypointSqliteSaver(_WaypointSaver, AsyncSqliteSaver):
     """`AsyncSqliteSaver` writing the same rows as `WaypointSqliteSaver`.
 
     >>> conn = await aiosqlite.connect("waypoint.sqlite")
     >>> graph = builder.compile(checkpointer=AsyncWaypointSqliteSaver(conn))
     """
-
-    _has_stored_channels = False
 
     def __init__(self, conn: aiosqlite.Connection, *, serde: SerializerProtocol | None = None):
         super().__init__(conn, serde=serde or CompressedSerializer())
@@ -502,7 +521,7 @@ class AsyncWaypointSqliteSaver(AsyncSqliteSaver):
                 await self.conn.execute(_ADD_STORED_CHANNELS_SQL)
                 await self.conn.commit()
             except sqlite3.OperationalError as error:
-                if "duplicate column name" not in str(error) and "readonly" not in str(error):
+                if not _column_present_or_read_only(error):
                     raise
             async with self.conn.execute(_TABLE_COLUMNS_SQL) as cur:
                 columns = {row[0] for row in await cur.fetchall()}
@@ -531,28 +550,17 @@ class AsyncWaypointSqliteSaver(AsyncSqliteSaver):
         await self.setup()
         if not self._has_stored_channels:
             return await super().aget_delta_channel_history(config=config, channels=channels)
-        target_id = get_checkpoint_id(config)
-        if not target_id:
-            target = await self.aget_tuple(config)
-            if target is None:
-                return {channel: {"writes": []} for channel in channels}
-            target_id = target.config["configurable"]["checkpoint_id"]
+        target_id = get_checkpoint_id(config) or _checkpoint_id_of(await self.aget_tuple(config))
+        if target_id is None:
+            return _no_histories(channels)
         walk = _ChainWalk(config, target_id, channels, self._histories)
         async with self.lock, self.conn.execute(*walk.sql()) as cur:
             async for row in cur:
-                if row[3] != walk.depth:
-                    step = walk.enter(*row[:4])
-                    if step == "load":
-                        async with self.conn.execute(
-                            _CHECKPOINT_BLOB_SQL, walk.blob_params()
-                        ) as blob:
-                            step = walk.seed_from(self.serde.loads_typed(await blob.fetchone()))
-                    if step == "stop":
-                        break
+                step = walk.step(row)
+                if step == "stop":
+                    break
+                if step == "load":
+                    async with self.conn.execute(_CHECKPOINT_BLOB_SQL, walk.blob_params()) as blob:
+                        walk.seed_from(self.serde.loads_typed(await blob.fetchone()))
                 walk.take(row)
         return walk.history(self.serde)
-
-    def get_next_version(self, current: str | int | None, channel: None) -> str | int:
-        if isinstance(current, str):
-            return super().get_next_version(current, channel)
-        return _next_int_version(current)
