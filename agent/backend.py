@@ -113,6 +113,9 @@ class LocalBackend:
     def list_threads(self, search: str = "", limit: int = 50, offset: int = 0) -> list[ThreadInfo]:
         return self.threads.list(search=search, limit=limit, offset=offset)
 
+    def count_threads(self, search: str = "") -> int:
+        return self.threads.count(search=search)
+
     def get_thread(self, thread_id: str) -> ThreadInfo:
         return self.threads.get(thread_id)
 
@@ -271,6 +274,9 @@ class LocalBackend:
         """Continue the thread (or replay from a past checkpoint). A tool never runs unasked."""
         self.threads.get(thread_id)
         return self._start(thread_id, None, choices, options, checkpoint_id=checkpoint_id)
+
+    def any_run_active(self) -> bool:
+        return self.runs.any_active()
 
     def cancel_run(self, run_id: str) -> bool:
         return self.runs.cancel(run_id)

@@ -332,6 +332,11 @@ class RunManager:
             run = self._active.get(thread_id)
         return run if run is not None and run.active else None
 
+    def any_active(self) -> bool:
+        """Whether some thread has a run in progress (the thread list then keeps its badges fresh)."""
+        with self._lock:
+            return any(run.active for run in self._active.values())
+
     def latest_run(self, thread_id: str) -> Run | None:
         with self._lock:
             return self._latest.get(thread_id)

@@ -16,6 +16,7 @@ from ui.session import select_thread, selected_thread
 BADGES = {"running": ":blue[● running]", "waiting": ":orange[● needs approval]",
           "error": ":red[● error]", "idle": ""}
 PAGE = 30
+BADGE_REFRESH_SECONDS = 1.0
 
 
 def relative_time(timestamp: float, now: float | None = None) -> str:
@@ -53,17 +54,31 @@ def thread_list(backend: LocalBackend) -> None:
     if st.button("New thread", icon=":material/add:", use_container_width=True, type="primary"):
         select_thread(backend.create_thread().id)
         st.rerun()
+    # While any run is in progress the list redraws itself, so "running" badges never go stale.
+    refresh = BADGE_REFRESH_SECONDS if backend.any_run_active() else None
+    st.fragment(_threads, run_every=refresh)(backend)
+
+
+def _threads(backend: LocalBackend) -> None:
     search = st.text_input("Search threads", key="thread_search", placeholder="Search by title",
                            label_visibility="collapsed")
     current = selected_thread()
-    threads = backend.list_threads(search=search, limit=PAGE)
+    shown = st.session_state.get("threads_shown", PAGE)
+    threads = backend.list_threads(search=search, limit=shown)
     if not threads:
         st.caption("No threads match." if search else "No threads yet: ask something to start one.")
     for thread in threads:
         chosen = thread.id == current
+        # The open thread is the boxed one; the others read as a plain list, as in chat apps.
         if st.button(_label(thread), key=f"thread_{thread.id}", use_container_width=True,
-                     type="secondary" if not chosen else "tertiary", disabled=chosen):
+                     type="secondary" if chosen else "tertiary"):
             select_thread(thread.id)
+            st.rerun()
+    total = backend.count_threads(search=search)
+    if total > len(threads):
+        if st.button(f"Show more ({total - len(threads):,} older)", key="threads_more",
+                     type="tertiary", use_container_width=True):
+            st.session_state["threads_shown"] = shown + PAGE
             st.rerun()
     selected = backend.find_thread(current) if current else None
     if selected is not None:
