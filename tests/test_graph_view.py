@@ -1,0 +1,30 @@
+"""The graph drawing matches the compiled graph and marks the approval point and the next node."""
+
+from __future__ import annotations
+
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agent.graph import build_graph
+from ui.graph_view import graph_dot
+
+
+def test_every_node_and_edge_of_the_compiled_graph_is_drawn():
+    graph = build_graph(InMemorySaver())
+    dot = graph_dot(graph)
+    drawing = graph.get_graph()
+    for name in drawing.nodes:
+        assert f'"{name}" [' in dot
+    for edge in drawing.edges:
+        assert f'"{edge.source}" -> "{edge.target}"' in dot
+    assert '"llm" -> "action" [label="tool calls", style=dashed]' in dot
+
+
+def test_the_approval_point_and_the_next_node_are_marked():
+    graph = build_graph(InMemorySaver())
+    action_line = next(line for line in graph_dot(graph).splitlines() if line.startswith('  "action" ['))
+    assert "approval" in action_line and "#1d4ed8" not in action_line
+    highlighted = graph_dot(graph, next_nodes=("action",))
+    action_line = next(line for line in highlighted.splitlines() if line.startswith('  "action" ['))
+    assert "#1d4ed8" in action_line
+    llm_line = next(line for line in highlighted.splitlines() if line.startswith('  "llm" ['))
+    assert "#1d4ed8" not in llm_line

@@ -1,0 +1,69 @@
+"""The compiled graph drawn with Graphviz (rendered in the browser: no internet, no system package).
+
+Drawn from `graph.get_graph()`, so it always matches the graph that runs. The approval point (the
+`interrupt()` at the top of `action`) is marked on the action node, and the node(s) a selected
+checkpoint would run next are highlighted: that is "where the checkpoint stands".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import streamlit as st
+from langgraph.graph.state import CompiledStateGraph
+
+from agent.graph import ACTION
+
+LABELS = {
+    "__start__": "start",
+    "__end__": "end",
+    "llm": "llm\n(chat model, tools bound)",
+    ACTION: "action\n(runs the tool calls)",
+}
+EDGE_LABELS = {("llm", ACTION): "tool calls", ("llm", "__end__"): "answer"}
+HELP = (
+    "Each box is a node; a super-step runs the nodes that are next, then saves a checkpoint. The "
+    "hand marks the approval point: `action` calls `interrupt()` before it runs any tool, so the "
+    "run halts there until you decide. The highlighted node is what runs next from the selected "
+    "checkpoint."
+)
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def graph_dot(graph: CompiledStateGraph, next_nodes: Collection[str] = ()) -> str:
+    """DOT source for the graph, with the approval point and the next node(s) marked."""
+    drawing = graph.get_graph()
+    lines = [
+        "digraph G {",
+        '  rankdir=TB; bgcolor="transparent";',
+        '  node [shape=box, style="rounded,filled", fillcolor="#f0f2f6", fontname="sans-serif"];',
+        '  edge [fontname="sans-serif", fontsize=10];',
+    ]
+    for name in drawing.nodes:
+        label = LABELS.get(name, name)
+        attrs = [f"label={_quoted(label)}"]
+        if name in ("__start__", "__end__"):
+            attrs.append("shape=oval")
+        if name == ACTION:
+            attrs[0] = f"label={_quoted('✋ approval, then ' + label)}"
+            attrs.append('color="#d97706", penwidth=2')
+        if name in next_nodes:
+            attrs.append('fillcolor="#bfdbfe", color="#1d4ed8", penwidth=3')
+        lines.append(f"  {_quoted(name)} [{', '.join(attrs)}];")
+    for edge in drawing.edges:
+        attrs = []
+        if label := EDGE_LABELS.get((edge.source, edge.target)):
+            attrs.append(f"label={_quoted(label)}")
+        if edge.conditional:
+            attrs.append("style=dashed")
+        lines.append(f"  {_quoted(edge.source)} -> {_quoted(edge.target)} [{', '.join(attrs)}];")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def graph_view(graph: CompiledStateGraph, next_nodes: Collection[str] = ()) -> None:
+    st.graphviz_chart(graph_dot(graph, next_nodes), use_container_width=True)
+    st.caption(HELP)
