@@ -12,6 +12,7 @@ from ui.approval_panel import approval_panel
 from ui.live_run import live_run
 from ui.run_error import run_error
 from ui.session import select_thread, selected_thread
+from ui.thread_watch import watch_thread
 from ui.transcript import transcript
 from ui.welcome import welcome
 
@@ -49,13 +50,18 @@ else:
         approval_panel(backend, view, choices, options)
     else:
         run_error(backend, view, choices, options)
+if view is not None and not view.active_run_id:
+    watch_thread(backend, view)
 
 if problem := st.session_state.pop("send_problem", None):
     st.error(problem)
 
-waiting = view is not None and view.waiting_for_approval
-prompt = st.chat_input(
-    "Sending now cancels the pending tool calls" if waiting else "Ask anything",
-)
+if view is not None and view.active_run_id:
+    placeholder = "The agent is answering: wait for it, or press Stop to send something else"
+elif view is not None and view.waiting_for_approval:
+    placeholder = "Sending now cancels the pending tool calls"
+else:
+    placeholder = "Ask anything"
+prompt = st.chat_input(placeholder)
 if prompt:
     send(prompt)
