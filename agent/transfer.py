@@ -1,0 +1,723 @@
+"""Export a thread to a file a person can read, and import such a file as a new thread.
+
+Why the whole history and not just the messages: a Waypoint thread is its checkpoints. Rewinding,
+forking and answering a pending approval all work on checkpoints, so a file that kept only the
+final conversation would give back a thread that can be read but not steered. The file therefore
+holds every checkpoint of every branch, with its parent link, its metadata, the channel values it
+stores and its pending writes (what the step that ran from it wrote, and interrupts still waiting
+for a human). Importing writes those same checkpoints into a new thread through the saver, so the
+imported thread has the same history, the same branches and the same pending question.
+
+The file is UTF-8 JSON lines (`application/x-ndjson`), so it can be opened in any editor, read a
+line at a time and streamed. The first line is a header, then one line per checkpoint, parents
+before children:
+
+    {"format": "waypoint-thread", "version": 1, "title": "weather in LA?", "exported_at": ...}
+    {"checkpoint_id": "1f0...", "parent_checkpoint_id": null, "checkpoint_ns": "",
+     "metadata": {"source": "input", "step": -1, ...}, "checkpoint": {"v": 4, "id": "1f0...",
+     "ts": ..., "channel_values": {...}, "channel_versions": {...}, "versions_seen": {...}, ...},
+     "writes": [{"task_id": ..., "task_path": ..., "channel": "messages", "value": [...]}]}
+
+Values are plain JSON, except for a few objects JSON has no word for, written as a dict with one
+key starting with "$":
+
+    {"$message": {"type": "ai", "data": {...}}}   a LangChain message (`messages_to_dict` form)
+    {"$snapshot": [...]}                          a full copy of the messages list (see below)
+    {"$interrupt": {"value": ..., "id": ...}}     a question a node asked a human (approval)
+    {"$tuple": [...]}                             a tuple
+    {"$dict": {...}}                              a plain dict that has a key starting with "$"
+
+Messages are stored as deltas (`agent.message_log`): a checkpoint does not copy the conversation.
+The messages a step added are in the `writes` of the checkpoint it ran from; a checkpoint's
+`channel_values.messages` holds a `$snapshot` (the whole list) only where LangGraph needed one (a
+fork, for instance). The file keeps exactly that, so its size grows with the conversation, not
+with its square.
+
+Messages are rebuilt with `messages_from_dict`, not LangChain's general `load`: an imported file is
+untrusted, and `load` can construct any serializable LangChain class a file names. Here only
+messages and the three LangGraph types above can come out of a file.
+
+Import validates everything before writing anything (see `import_thread`).
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from langchain_core.messages import BaseMessage, message_to_dict, messages_from_dict
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple, writes_sort_key
+from langgraph.checkpoint.serde.types import _DeltaSnapshot
+from langgraph.types import Interrupt
+
+from agent.backend import LocalBackend, status_of
+from agent.threads import TITLE_LIMIT, ThreadInfo
+
+FORMAT = "waypoint-thread"
+VERSION = 1
+MIME_TYPE = "application/x-ndjson"
+FILE_SUFFIX = ".waypoint.jsonl"
+MAX_BYTES = 50 * 1024 * 1024
+MAX_LINES = 100_000
+IMPORTED_SUFFIX = " (imported)"
+
+# What a reader of the file sees first: the header says what the lines are.
+ABOUT = (
+    "A Waypoint thread: this header, then one line per checkpoint (parents before children). "
+    "A checkpoint's 'writes' are what the step that ran from it wrote (new messages are there) "
+    "and any question still waiting for a human. "
+    "'channel_values' holds the whole message list only where a '$snapshot' was taken. "
+    "Tagged values: $message (a LangChain message), $snapshot, $interrupt (a question waiting "
+    "for a human), $tuple, $dict. Import it in Waypoint to get a new thread with this history."
+)
+
+# msgpack, which stores the checkpoints, holds integers in 64 bits; JSON has no limit.
+_MIN_INT, _MAX_INT = -(2**63), 2**64 - 1
+_CHANNEL_MESSAGES = "messages"
+_CHANNEL_START = "__start__"
+_CHECKPOINT_FIELDS = ("v", "id", "ts", "channel_values", "channel_versions", "versions_seen")
+
+# Pending writes as stored, with their task path: `CheckpointTuple.pending_writes` drops it, and
+# LangGraph replays a step's writes in (task_path, task_id, idx) order, so without it an import
+# could rebuild a list of messages in another order.
+_WRITES_SQL = (
+    "SELECT checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, value "
+    "FROM writes WHERE thread_id = ?"
+)
+
+
+class TransferError(ValueError):
+    """A thread cannot be exported, or a file cannot be imported; the message says how to fix it."""
+
+
+# --- values <-> JSON -----------------------------------------------------------------------------
+
+
+def _encode(value: Any, where: str) -> Any:
+    """`value` as JSON-ready data, with the tags described in the module docstring."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise TransferError(
+                f"The thread holds a number JSON cannot write ({value}) at {where}."
+            )
+        return value
+    if isinstance(value, BaseMessage):
+        return {"$message": message_to_dict(value)}
+    if isinstance(value, _DeltaSnapshot):  # a NamedTuple: before the tuple case
+        return {"$snapshot": _encode(value.value, f"{where}.$snapshot")}
+    if isinstance(value, Interrupt):
+        data = {"value": _encode(value.value, f"{where}.value"), "id": value.id}
+        if value.response_schema is not None:
+            data["response_schema"] = _encode(value.response_schema, f"{where}.response_schema")
+        return {"$interrupt": data}
+    if isinstance(value, tuple):
+        return {"$tuple": [_encode(item, f"{where}[{i}]") for i, item in enumerate(value)]}
+    if isinstance(value, list):
+        return [_encode(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, Mapping):
+        encoded = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TransferError(
+                    f"The thread holds a dict with a non-text key {key!r} at {where}; "
+                    "Waypoint can export only text keys."
+                )
+            encoded[key] = _encode(item, f"{where}.{key}")
+        return {"$dict": encoded} if any(key.startswith("$") for key in encoded) else encoded
+    raise TransferError(
+        f"The thread holds a {type(value).__name__} at {where}, which Waypoint cannot write to a "
+        "file (it exports messages, interrupts and plain data)."
+    )
+
+
+class _Invalid(Exception):
+    """A problem in one value; `_Reader` adds the line number and the advice."""
+
+
+def _decode(value: Any, where: str) -> Any:
+    """The value `_encode` wrote; raises `_Invalid` saying where and what is wrong."""
+    if isinstance(value, int) and not _MIN_INT <= value <= _MAX_INT:
+        raise _Invalid(f"{where} is a number too large to store ({value})")
+    if isinstance(value, list):
+        return [_decode(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    if not isinstance(value, dict):
+        return value
+    tag = next(iter(value), None) if len(value) == 1 else None
+    if tag is None or not tag.startswith("$"):
+        return {key: _decode(item, f"{where}.{key}") for key, item in value.items()}
+    body = value[tag]
+    inner = f"{where}.{tag}"
+    if tag == "$message":
+        return _decode_message(body, inner)
+    if tag == "$snapshot":
+        return _DeltaSnapshot(_decode(body, inner))
+    if tag == "$interrupt":
+        if not isinstance(body, dict) or not isinstance(body.get("id"), str) or "value" not in body:
+            raise _Invalid(f"{inner} needs a \"value\" and a text \"id\"")
+        schema = body.get("response_schema")
+        return Interrupt(
+            _decode(body["value"], f"{inner}.value"),
+            body["id"],
+            response_schema=None if schema is None else _decode(schema, f"{inner}.response_schema"),
+        )
+    if tag == "$tuple":
+        if not isinstance(body, list):
+            raise _Invalid(f"{inner} must be a list")
+        return tuple(_decode(item, f"{inner}[{i}]") for i, item in enumerate(body))
+    if tag == "$dict":
+        if not isinstance(body, dict):
+            raise _Invalid(f"{inner} must be an object")
+        return {key: _decode(item, f"{inner}.{key}") for key, item in body.items()}
+    raise _Invalid(f"{where} is tagged {tag!r}, which this version of Waypoint does not know")
+
+
+def _decode_message(body: Any, where: str) -> BaseMessage:
+    if not (isinstance(body, dict) and isinstance(body.get("type"), str)
+            and isinstance(body.get("data"), dict)):
+        raise _Invalid(f"{where} is not a message: it needs a text \"type\" and a \"data\" object")
+    try:
+        return messages_from_dict([body])[0]
+    except Exception as error:  # noqa: BLE001 - pydantic, ValueError, TypeError: "not a message"
+        reason = " ".join(str(error).split())
+        if len(reason) > 200:
+            reason = reason[:199] + "…"
+        raise _Invalid(
+            f"{where} is not a message LangChain can read (type {body['type']!r}: {reason})"
+        ) from error
+
+
+def _require_messages(value: Any, where: str) -> None:
+    """The agent's state is a list of messages: anything else would break the thread on read."""
+    items = value if isinstance(value, list) else [value]
+    for index, item in enumerate(items):
+        if not isinstance(item, BaseMessage):
+            shown = json.dumps(_encode_for_error(item))
+            raise _Invalid(
+                f"{where}[{index}] should be a message ({{\"$message\": ...}}) but is {shown[:80]}"
+            )
+
+
+def _encode_for_error(value: Any) -> Any:
+    try:
+        return _encode(value, "value")
+    except TransferError:
+        return repr(value)
+
+
+# --- export ---------------------------------------------------------------------------------------
+
+
+def _iso(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
+
+
+def _key(config: RunnableConfig | None) -> tuple[str, str] | None:
+    if config is None or not config["configurable"].get("checkpoint_id"):
+        return None
+    configurable = config["configurable"]
+    return configurable.get("checkpoint_ns", ""), configurable["checkpoint_id"]
+
+
+def _parents_first(tuples: list[CheckpointTuple]) -> list[CheckpointTuple]:
+    """Oldest first, and always a parent before its children, whatever the clock did.
+
+    Checkpoint ids sort in time order, so id order is right almost always; following parent links
+    makes it right always, which is what lets import check each parent link as it reads.
+    """
+    by_key = {_key(t.config): t for t in tuples}
+    done: set[tuple[str, str]] = set()
+    ordered: list[CheckpointTuple] = []
+    for key in sorted(by_key):
+        chain = []
+        while key is not None and key in by_key and key not in done:
+            chain.append(key)
+            done.add(key)
+            key = _key(by_key[key].parent_config)
+        ordered.extend(by_key[k] for k in reversed(chain))
+    return ordered
+
+
+def _read_writes(saver: BaseCheckpointSaver, thread_id: str) -> dict[tuple[str, str], list[dict]]:
+    """Each checkpoint's pending writes, in the order LangGraph replays them, with task paths."""
+    with saver.cursor(transaction=False) as cur:  # type: ignore[attr-defined]
+        rows = cur.execute(_WRITES_SQL, (thread_id,)).fetchall()
+    rows.sort(key=lambda r: (r[0], r[1], writes_sort_key(r[3], r[2], r[4])))
+    writes: dict[tuple[str, str], list[dict]] = {}
+    for ns, checkpoint_id, task_id, task_path, _idx, channel, type_, blob in rows:
+        writes.setdefault((ns, checkpoint_id), []).append(
+            {
+                "task_id": task_id,
+                "task_path": task_path,
+                "channel": channel,
+                "value": saver.serde.loads_typed((type_, blob)),
+            }
+        )
+    return writes
+
+
+def _checkpoint_line(t: CheckpointTuple, writes: list[dict]) -> dict[str, Any]:
+    ns, checkpoint_id = _key(t.config)  # type: ignore[misc]
+    parent = _key(t.parent_config)
+    where = f"checkpoint {checkpoint_id}"
+    checkpoint = {
+        key: (_encode(value, f"{where} channel_values") if key == "channel_values" else value)
+        for key, value in t.checkpoint.items()
+    }
+    return {
+        "checkpoint_id": checkpoint_id,
+        "parent_checkpoint_id": parent[1] if parent else None,
+        "checkpoint_ns": ns,
+        "metadata": dict(t.metadata),
+        "checkpoint": checkpoint,
+        "writes": [
+            {**w, "value": _encode(w["value"], f"{where} write to {w['channel']}")}
+            for w in writes
+        ],
+    }
+
+
+def _dump(obj: Any) -> str:
+    try:
+        return json.dumps(obj, ensure_ascii=False, allow_nan=False) + "\n"
+    except (TypeError, ValueError) as error:
+        raise TransferError(f"The thread holds a value JSON cannot write: {error}.") from error
+
+
+def export_thread(backend: LocalBackend, thread_id: str) -> Iterator[str]:
+    """The whole thread as JSON lines (each ending in a newline): a header, then every checkpoint.
+
+    Everything is read and encoded before the first line is handed out, so a thread that cannot
+    be exported raises `TransferError` (or `UnknownThread`) here rather than leaving half a file.
+    Nothing secret is written: keys live only in settings and clients, never in graph state,
+    config or metadata (see `agent.graph`), and that is all this reads.
+    For a download: `"".join(export_thread(...))`, named `export_filename(info)`, type MIME_TYPE.
+    """
+    info = backend.threads.get(thread_id)
+    saver = backend.graph.checkpointer
+    tuples = _parents_first(list(saver.list({"configurable": {"thread_id": thread_id}})))
+    writes = _read_writes(saver, thread_id)
+    header = {
+        "format": FORMAT,
+        "version": VERSION,
+        "title": info.title,
+        "exported_at": _iso(datetime.now(timezone.utc).timestamp()),
+        "thread_id": info.id,
+        "created_at": _iso(info.created_at),
+        "updated_at": _iso(info.updated_at),
+        "status": info.status,
+        "message_count": info.message_count,
+        "branch_head": info.branch_head,
+        "forked_from": info.forked_from,
+        "forked_at_checkpoint": info.forked_at_checkpoint,
+        "checkpoints": len(tuples),
+        "about": ABOUT,
+    }
+    lines = [_dump(header)]
+    for t in tuples:
+        own_writes = writes.get(_key(t.config), [])  # type: ignore[arg-type]
+        lines.append(_dump(_checkpoint_line(t, own_writes)))
+    return iter(lines)
+
+
+def export_filename(info: ThreadInfo) -> str:
+    """A download name from the title, safe on every file system: `weather-in-la.waypoint.jsonl`."""
+    slug = re.sub(r"[^a-z0-9]+", "-", info.title.lower()).strip("-")[:60].strip("-")
+    return f"{slug or 'thread'}{FILE_SUFFIX}"
+
+
+# --- import: reading and checking -----------------------------------------------------------------
+
+_FIX_FOREIGN = "Choose a file made by Waypoint's Export (a .waypoint.jsonl file)."
+_FIX_DAMAGED = (
+    "The file is damaged or was edited by hand; export the thread again and import the new file."
+)
+
+
+def _lines(source: Iterable[str | bytes] | str | bytes) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each non-blank line, stopping as soon as a size limit is passed.
+
+    Accepts the whole file (text or bytes) or any iterable of text or byte chunks, such as an open
+    file or an upload; lines are split on "\\n" only, because a JSON string may hold U+2028, which
+    `str.splitlines` would treat as a line break.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview, str)):
+        if len(source) > MAX_BYTES:
+            raise TransferError(_too_big())
+        source = [source]  # type: ignore[list-item]
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    size = 0
+    number = 0
+    partial: list[str] = []  # the line being read, in pieces: joined once it ends
+
+    def finish(text: str) -> tuple[int, str]:
+        nonlocal number
+        number += 1
+        if number > MAX_LINES:
+            raise TransferError(
+                f"The file has more than {MAX_LINES:,} lines, more than Waypoint imports. "
+                "Export a shorter thread, or start a new thread from a checkpoint and export that."
+            )
+        return number, text.rstrip("\r")
+
+    for chunk in source:
+        if isinstance(chunk, str):
+            size += len(chunk.encode("utf-8", "surrogatepass"))
+            text = chunk
+        elif isinstance(chunk, (bytes, bytearray, memoryview)):
+            size += len(chunk)
+            try:
+                text = decoder.decode(bytes(chunk))
+            except UnicodeDecodeError as error:
+                raise TransferError(
+                    f"The file is not UTF-8 text (byte {size - len(chunk) + error.start:,} is "
+                    f"not), so it is not a Waypoint thread file. {_FIX_FOREIGN}"
+                ) from error
+        else:
+            raise TransferError(
+                f"Cannot read a {type(chunk).__name__} as part of a file: pass the file's bytes, "
+                "its text, or its lines."
+            )
+        if size > MAX_BYTES:
+            raise TransferError(_too_big())
+        if "\n" not in text:
+            partial.append(text)
+            continue
+        first, *rest = text.split("\n")
+        for line in ["".join([*partial, first]), *rest[:-1]]:
+            item = finish(line)
+            if item[1].strip():
+                yield item
+        partial = [rest[-1]]
+    try:
+        partial.append(decoder.decode(b"", final=True))
+    except UnicodeDecodeError as error:
+        raise TransferError(
+            f"The file ends in the middle of a character. {_FIX_DAMAGED}"
+        ) from error
+    last = "".join(partial)
+    if last.strip():
+        yield finish(last)
+
+
+def _too_big() -> str:
+    return (
+        f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB, more than Waypoint imports. "
+        "Export a shorter thread, or start a new thread from a checkpoint and export that."
+    )
+
+
+@dataclass
+class _Checkpoint:
+    """One checkpoint line, checked and decoded, ready for `put` and `put_writes`."""
+
+    line: int
+    ns: str
+    id: str
+    parent_id: str | None
+    metadata: dict[str, Any]
+    checkpoint: dict[str, Any]
+    # (task_id, task_path, [(channel, value), ...]) in file order: one `put_writes` call each.
+    writes: list[tuple[str, str, list[tuple[str, Any]]]] = field(default_factory=list)
+
+
+@dataclass
+class _Thread:
+    header: dict[str, Any]
+    checkpoints: list[_Checkpoint]
+
+
+def _parse_json(number: int, text: str, *, first: bool) -> Any:
+    try:
+        return json.loads(text)
+    except RecursionError as error:
+        raise TransferError(
+            f"Line {number} nests its values too deeply to be a Waypoint thread. {_FIX_FOREIGN}"
+        ) from error
+    except json.JSONDecodeError as error:
+        if first:
+            raise TransferError(
+                f"Line {number} is not JSON ({error.msg} at column {error.colno}), so this is "
+                f"not a Waypoint thread file. {_FIX_FOREIGN}"
+            ) from error
+        raise TransferError(
+            f"Line {number} is not valid JSON ({error.msg} at column {error.colno}): it was cut "
+            f"short or edited. {_FIX_DAMAGED}"
+        ) from error
+
+
+def _check_header(number: int, header: Any) -> dict[str, Any]:
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        found = header.get("format") if isinstance(header, dict) else None
+        told = f" (it says format {found!r})" if isinstance(found, str) else ""
+        raise TransferError(
+            f"This is not a Waypoint thread file: its first line should say "
+            f"\"format\": \"{FORMAT}\"{told}. {_FIX_FOREIGN}"
+        )
+    version = header.get("version")
+    if type(version) is not int or version != VERSION:  # True == 1 and 1.0 == 1 in Python
+        if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
+            advice = "It was made by a newer Waypoint: update Waypoint to import it."
+        else:
+            advice = "Export the thread again with this version of Waypoint."
+        raise TransferError(
+            f"This Waypoint thread file has format version {version!r}; this Waypoint reads "
+            f"version {VERSION}. {advice}"
+        )
+    title = header.get("title")
+    if not isinstance(title, str):
+        raise TransferError(f"Line {number}: the header has no text \"title\". {_FIX_DAMAGED}")
+    count = header.get("checkpoints")
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise TransferError(
+            f"Line {number}: the header does not say how many checkpoints follow "
+            f"(\"checkpoints\"). {_FIX_DAMAGED}"
+        )
+    for name in ("branch_head", "forked_from", "forked_at_checkpoint"):
+        if header.get(name) is not None and not isinstance(header[name], str):
+            raise TransferError(f"Line {number}: the header's {name!r} is not text. {_FIX_DAMAGED}")
+    return header
+
+
+def _text(entry: dict, name: str, *, optional: bool = False, empty: bool = False) -> str | None:
+    """A text field; `optional` allows null, `empty` allows "" (the root namespace)."""
+    value = entry.get(name)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not (value or empty):
+        raise _Invalid(f"\"{name}\" is missing or not text")
+    return value
+
+
+def _check_versions(value: Any, where: str) -> None:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str)
+        and isinstance(v, (int, float, str))
+        and not isinstance(v, bool)
+        and (not isinstance(v, int) or _MIN_INT <= v <= _MAX_INT)
+        for k, v in value.items()
+    ):
+        raise _Invalid(f"{where} must map channel names to versions")
+
+
+def _check_checkpoint(number: int, entry: Any) -> _Checkpoint:
+    """Everything `put` and `put_writes` need, checked; raises `_Invalid` for the caller to word."""
+    if not isinstance(entry, dict):
+        raise _Invalid("it is not an object")
+    checkpoint_id = _text(entry, "checkpoint_id")
+    try:
+        uuid.UUID(checkpoint_id)  # LangGraph derives task ids from its hex digits
+    except ValueError as error:
+        raise _Invalid(f"checkpoint_id {checkpoint_id!r} is not a checkpoint id") from error
+    parent_id = _text(entry, "parent_checkpoint_id", optional=True)
+    ns = _text(entry, "checkpoint_ns", empty=True)
+    metadata = entry.get("metadata")
+    if not isinstance(metadata, dict):
+        raise _Invalid("\"metadata\" is missing or not an object")
+    raw = entry.get("checkpoint")
+    if not isinstance(raw, dict):
+        raise _Invalid("\"checkpoint\" is missing or not an object")
+    missing = [name for name in _CHECKPOINT_FIELDS if name not in raw]
+    if missing:
+        raise _Invalid(f"\"checkpoint\" lacks {', '.join(map(repr, missing))}")
+    if raw["id"] != checkpoint_id:
+        raise _Invalid(f"\"checkpoint\".id {raw['id']!r} differs from checkpoint_id")
+    if not isinstance(raw["channel_values"], dict):
+        raise _Invalid("\"checkpoint\".channel_values is not an object")
+    _check_versions(raw["channel_versions"], "\"checkpoint\".channel_versions")
+    seen = raw["versions_seen"]
+    if not isinstance(seen, dict):
+        raise _Invalid("\"checkpoint\".versions_seen is not an object")
+    for node, versions in seen.items():
+        _check_versions(versions, f"\"checkpoint\".versions_seen.{node}")
+    checkpoint = dict(raw)
+    checkpoint["channel_values"] = values = _decode(raw["channel_values"], "channel_values")
+    if _CHANNEL_MESSAGES in values:
+        stored = values[_CHANNEL_MESSAGES]
+        _require_messages(
+            stored.value if isinstance(stored, _DeltaSnapshot) else stored,
+            "channel_values.messages",
+        )
+    start = values.get(_CHANNEL_START)
+    if isinstance(start, dict) and _CHANNEL_MESSAGES in start:
+        _require_messages(start[_CHANNEL_MESSAGES], "channel_values.__start__.messages")
+    result = _Checkpoint(number, ns, checkpoint_id, parent_id, metadata, checkpoint)
+    writes = entry.get("writes")
+    if not isinstance(writes, list):
+        raise _Invalid("\"writes\" is missing or not a list")
+    for index, write in enumerate(writes):
+        where = f"writes[{index}]"
+        if not isinstance(write, dict):
+            raise _Invalid(f"{where} is not an object")
+        try:
+            task_id = _text(write, "task_id")
+            task_path = _text(write, "task_path", empty=True)
+            channel = _text(write, "channel")
+        except _Invalid as problem:
+            raise _Invalid(f"{where}: {problem}") from problem
+        if "value" not in write:
+            raise _Invalid(f"{where} has no \"value\"")
+        value = _decode(write["value"], f"{where}.value")
+        if channel == _CHANNEL_MESSAGES:
+            _require_messages(value, f"{where}.value")
+        if result.writes and result.writes[-1][:2] == (task_id, task_path):
+            result.writes[-1][2].append((channel, value))
+        else:
+            result.writes.append((task_id, task_path, [(channel, value)]))  # type: ignore[arg-type]
+    return result
+
+
+def _read_file(source: Iterable[str | bytes] | str | bytes) -> _Thread:
+    """Parse and check a whole file; raises `TransferError` naming the line and the fix."""
+    header: dict[str, Any] | None = None
+    checkpoints: list[_Checkpoint] = []
+    known: set[tuple[str, str]] = set()
+    # All lines first: an oversized file is refused before any time goes into parsing it.
+    for number, text in list(_lines(source)):
+        entry = _parse_json(number, text, first=header is None)
+        if header is None:
+            header = _check_header(number, entry)
+            continue
+        try:
+            checkpoint = _check_checkpoint(number, entry)
+        except _Invalid as problem:
+            raise TransferError(f"Line {number}: {problem}. {_FIX_DAMAGED}") from problem
+        except RecursionError as error:
+            raise TransferError(
+                f"Line {number} nests its values too deeply to be a Waypoint thread. "
+                f"{_FIX_DAMAGED}"
+            ) from error
+        key = (checkpoint.ns, checkpoint.id)
+        if key in known:
+            raise TransferError(
+                f"Line {number}: checkpoint {checkpoint.id} appears twice. {_FIX_DAMAGED}"
+            )
+        if checkpoint.parent_id is not None and (checkpoint.ns, checkpoint.parent_id) not in known:
+            raise TransferError(
+                f"Line {number}: checkpoint {checkpoint.id} names parent "
+                f"{checkpoint.parent_id}, which no earlier line holds, so the history has a gap. "
+                f"{_FIX_DAMAGED}"
+            )
+        known.add(key)
+        checkpoints.append(checkpoint)
+    if header is None:
+        raise TransferError(f"The file is empty. {_FIX_FOREIGN}")
+    if len(checkpoints) != header["checkpoints"]:
+        raise TransferError(
+            f"The header promises {header['checkpoints']} checkpoints but the file holds "
+            f"{len(checkpoints)}: it was cut short or edited. Export the thread again."
+        )
+    head = header.get("branch_head")
+    if head is not None and ("", head) not in known:
+        raise TransferError(
+            f"The header's branch_head {head} is not a checkpoint in the file. {_FIX_DAMAGED}"
+        )
+    return _Thread(header, checkpoints)
+
+
+# --- import: writing ------------------------------------------------------------------------------
+
+
+def imported_title(title: str) -> str:
+    """"<title> (imported)", shortened to fit the title limit; importing twice adds it once."""
+    clean = " ".join(title.split())
+    if clean.endswith(IMPORTED_SUFFIX.strip()) and clean != IMPORTED_SUFFIX.strip():
+        clean = clean[: -len(IMPORTED_SUFFIX)].rstrip()
+    clean = clean or "Thread"
+    room = TITLE_LIMIT - len(IMPORTED_SUFFIX)
+    if len(clean) > room:
+        clean = clean[: room - 1].rsplit(" ", 1)[0] + "…"
+    return clean + IMPORTED_SUFFIX
+
+
+def _new_versions(checkpoint: Mapping[str, Any], parent: Mapping[str, Any] | None) -> dict:
+    """The channels this checkpoint changed since its parent, as LangGraph passes to `put`.
+
+    Waypoint's saver stores each checkpoint whole and ignores them; a saver that stores channel
+    blobs per version (Postgres) needs exactly these, so they are computed rather than faked.
+    """
+    before = parent["channel_versions"] if parent else {}
+    return {
+        channel: version
+        for channel, version in checkpoint["channel_versions"].items()
+        if before.get(channel) != version
+    }
+
+
+def _write(backend: LocalBackend, thread_id: str, thread: _Thread) -> None:
+    saver = backend.graph.checkpointer
+    stored: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for cp in thread.checkpoints:
+        configurable = {"thread_id": thread_id, "checkpoint_ns": cp.ns}
+        if cp.parent_id is not None:
+            configurable["checkpoint_id"] = cp.parent_id
+        parent = stored.get((cp.ns, cp.parent_id)) if cp.parent_id else None
+        saved = saver.put(
+            {"configurable": configurable},
+            cp.checkpoint,
+            cp.metadata,
+            _new_versions(cp.checkpoint, parent),
+        )
+        for task_id, task_path, writes in cp.writes:
+            saver.put_writes(saved, writes, task_id, task_path)
+        stored[(cp.ns, cp.id)] = cp.checkpoint
+
+
+def import_thread(
+    backend: LocalBackend, source: Iterable[str | bytes] | str | bytes
+) -> ThreadInfo:
+    """A new thread holding the file's history; `TransferError` if the file cannot be imported.
+
+    The file is read and checked in full first (format, version, every line's JSON and fields,
+    parent links, messages, size limits); nothing is written until it all passes. Then the thread
+    gets a new id (so importing never touches an existing thread, and the same file can be imported
+    twice) and its checkpoints are written with the saver's own `put` and `put_writes`, so they are
+    stored exactly as runs store them (messages as deltas, compressed blobs).
+
+    Checkpoint ids are kept. They are keys within a thread, so they cannot clash with other
+    threads; they sort in time order, which is how the latest checkpoint is found; and LangGraph
+    derives task ids from them, which is how a pending interrupt is matched with the task that
+    asked it: remapped ids would leave an imported thread unable to take its approval decision.
+
+    The index row is created first because the index chooses the thread id; if writing fails
+    part-way, everything written is deleted again before the error is raised.
+    """
+    thread = _read_file(source)
+    header = thread.header
+    lineage = header.get("forked_from")
+    # A link to a thread this database does not have would be a stale link in the sidebar.
+    keep_lineage = lineage is not None and backend.threads.find(lineage) is not None
+    info = backend.threads.create(
+        imported_title(header["title"]),
+        forked_from=lineage if keep_lineage else None,
+        forked_at_checkpoint=header.get("forked_at_checkpoint") if keep_lineage else None,
+    )
+    try:
+        _write(backend, info.id, thread)
+        if header.get("branch_head"):
+            backend.threads.set_branch_head(info.id, header["branch_head"])
+        snapshot = backend.graph.get_state({"configurable": {"thread_id": info.id}})
+        return backend.threads.touch(
+            info.id,
+            status=status_of(snapshot),
+            message_count=len(snapshot.values.get(_CHANNEL_MESSAGES, [])),
+        )
+    except BaseException as error:
+        backend.graph.checkpointer.delete_thread(info.id)
+        backend.threads.delete(info.id)
+        if isinstance(error, Exception) and not isinstance(error, TransferError):
+            raise TransferError(
+                f"The file was valid but writing the thread failed ({error}); nothing was kept. "
+                "Check that the database is writable and has room, then import again."
+            ) from error
+        raise
