@@ -11,19 +11,36 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from langchain_core.messages import HumanMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    RemoveMessage,
+    ToolMessage,
+)
+from langgraph.constants import START
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StateSnapshot
 
-from agent.approval import CANCELLED_TEXT, DecisionError, validate_decisions
+from agent import timeline as tl
+from agent.approval import CANCELLED_TEXT, DecisionError, validate_args, validate_decisions
 from agent.context import AgentChoices, ContextFactory
 from agent.events import Error, Event
-from agent.graph import ACTION, RunContext, build_graph, open_tool_calls
+from agent.graph import ACTION, LLM, RunContext, build_graph, open_tool_calls
 from agent.persistence import Persistence
-from agent.runs import Run, RunManager, RunOptions
+from agent.runs import Run, RunManager, RunOptions, ThreadBusy
 from agent.settings import Settings
+from agent.stream_events import message_text
 from agent.threads import ThreadInfo, ThreadStatus, UnknownThread, title_from_text
-from agent.views import ThreadView, ToolCallView, message_views
+from agent.timeline import Timeline, UnknownCheckpoint, as_node_keeping_next, divergence
+from agent.views import (
+    CheckpointDetail,
+    MessageVersions,
+    ThreadView,
+    TimelinePage,
+    ToolCallView,
+    message_views,
+)
 
 MAX_MESSAGE_CHARS = 20_000
 
@@ -89,6 +106,7 @@ class LocalBackend:
         self.runs = RunManager(
             self.graph, self._get_async_graph, self.persistence.loop, on_finish=self._record_end
         )
+        self.history = Timeline(self.graph, self.persistence.saver, pending_calls)
         self._reconcile_interrupted_runs()
 
     def _get_async_graph(self) -> CompiledStateGraph:
@@ -100,7 +118,7 @@ class LocalBackend:
     def _reconcile_interrupted_runs(self) -> None:
         """A thread still marked 'running' lost its run when the last process stopped."""
         for thread_id in self.threads.ids_with_status("running"):
-            self.threads.set_status(thread_id, status_of(self._snapshot(thread_id)))
+            self.threads.set_status(thread_id, status_of(self._shown_snapshot(thread_id)))
 
     def close(self) -> None:
         self.persistence.close()
@@ -144,9 +162,28 @@ class LocalBackend:
     def _snapshot(self, thread_id: str, checkpoint_id: str | None = None) -> StateSnapshot:
         return self.graph.get_state(_config(thread_id, checkpoint_id))
 
+    def _shown_snapshot(self, thread_id: str, info: ThreadInfo | None = None) -> StateSnapshot:
+        """The state the chat shows: at the branch head when one is set, else the latest."""
+        info = info or self.threads.get(thread_id)
+        if info.branch_head:
+            snapshot = self._snapshot(thread_id, info.branch_head)
+            if snapshot.metadata is not None:
+                return snapshot
+        return self._snapshot(thread_id)
+
+    def _branch_head(self, info: ThreadInfo) -> str | None:
+        """The thread's branch head, if it still names one of its checkpoints."""
+        if info.branch_head and self.history.exists(info.id, info.branch_head):
+            return info.branch_head
+        return None
+
+    def _shown_id(self, info: ThreadInfo) -> str | None:
+        return self._branch_head(info) or self.history.latest_id(info.id)
+
     def thread_view(self, thread_id: str) -> ThreadView:
+        """The chat's thread: at its branch head when one is set (`show_branch`), else latest."""
         info = self.threads.get(thread_id)
-        snapshot = self._snapshot(thread_id)
+        snapshot = self._shown_snapshot(thread_id, info)
         active = self.runs.active_run(thread_id)
         latest = self.runs.latest_run(thread_id)
         return ThreadView(
@@ -187,9 +224,21 @@ class LocalBackend:
         return run
 
     def _record_end(self, run: Run) -> None:
-        snapshot = self._snapshot(run.thread_id)
-        if self.threads.find(run.thread_id) is None:
+        """Bookkeeping when a run ends: the branch head follows the run, then status and count.
+
+        A run started on a branch head continues that branch, so the head moves to the newest
+        checkpoint the run wrote, and is cleared when that is the thread's latest (the usual case:
+        the run's checkpoints are the newest). A run that wrote nothing leaves the head alone.
+        """
+        info = self.threads.find(run.thread_id)
+        if info is None:
             return  # deleted while running
+        if info.branch_head is not None:
+            newest = self.history.newest_of_run(run.thread_id, run.id)
+            if newest is not None:
+                latest = self.history.latest_id(run.thread_id)
+                self.threads.set_branch_head(run.thread_id, None if newest == latest else newest)
+        snapshot = self._shown_snapshot(run.thread_id)
         self.threads.touch(
             run.thread_id,
             status=status_of(snapshot, run.status),
@@ -210,27 +259,46 @@ class LocalBackend:
             )
         info = self.threads.get(thread_id)
         first = info.message_count == 0 and not self._snapshot(thread_id).values.get("messages")
+        head = self._branch_head(info)
+        start_at = head
+        if head is not None and self._calls_to_close(self._snapshot(thread_id, head)):
+            start_at = None  # closing them writes a child of the head: the latest, run from it
         return self._start(
             thread_id,
             {"messages": [HumanMessage(text)]},
             choices,
             options,
-            before_start=lambda: self._close_pending_calls(thread_id),
+            checkpoint_id=start_at,
+            before_start=lambda: self._close_pending_calls(thread_id, head),
             title=text if first and info.title == "New thread" else None,
         )
 
-    def _close_pending_calls(self, thread_id: str) -> None:
-        """Answer open tool calls with "cancelled", so the history stays valid for any provider."""
-        snapshot = self._snapshot(thread_id)
+    @staticmethod
+    def _calls_to_close(snapshot: StateSnapshot) -> list[dict]:
         if ACTION not in snapshot.next:
-            return
-        _, calls = open_tool_calls(snapshot.values.get("messages", []))
+            return []
+        return open_tool_calls(snapshot.values.get("messages", []))[1]
+
+    def _close_pending_calls(self, thread_id: str, checkpoint_id: str | None = None) -> None:
+        """Answer open tool calls with "cancelled", so the history stays valid for any provider.
+
+        On a branch head the closing update is a child of the head, hence the thread's latest
+        checkpoint, so the head is cleared and the run continues from that update.
+        """
+        snapshot = self._snapshot(thread_id, checkpoint_id)
+        calls = self._calls_to_close(snapshot)
         if calls:
             closing = [
                 ToolMessage(CANCELLED_TEXT, tool_call_id=c["id"], name=c["name"], status="error")
                 for c in calls
             ]
-            self.graph.update_state(snapshot.config, {"messages": closing}, as_node=ACTION)
+            config = {
+                **snapshot.config,
+                "metadata": {tl.OP: "cancel_calls", tl.AS_NODE: ACTION, tl.COUNT: len(calls)},
+            }
+            self.graph.update_state(config, {"messages": closing}, as_node=ACTION)
+            if checkpoint_id is not None:
+                self.threads.set_branch_head(thread_id, None)
 
     def decide(
         self,
@@ -243,15 +311,36 @@ class LocalBackend:
 
         Invalid decisions raise DecisionError before anything is written.
         """
-        snapshot = self._snapshot(thread_id)
+        info = self.threads.get(thread_id)
+        head = self._branch_head(info)
+        snapshot = self._snapshot(thread_id, head)
         calls = [{"id": c.id, "name": c.name, "args": c.args} for c in pending_calls(snapshot)]
         if not calls:
             raise InputError("Nothing is waiting for approval on this thread.")
         tools = self.contexts(choices, frozenset()).tools
         clean = validate_decisions(decisions, calls, tools)
         return self._start(
-            thread_id, Command(resume=clean), choices, options, deciding=frozenset(clean)
+            thread_id,
+            Command(resume=clean),
+            choices,
+            options,
+            deciding=frozenset(clean),
+            before_start=None if head is None else lambda: self._continue_from(thread_id, head),
         )
+
+    def _continue_from(self, thread_id: str, checkpoint_id: str) -> None:
+        """Make a past checkpoint the thread's latest, by an empty update on it.
+
+        Needed to answer a halt on a branch head: in LangGraph 1.2.24, `Command(resume=...)` sent
+        with the `checkpoint_id` of a past halt that was answered before reuses that old answer
+        (the tools run as first decided, not as decided now). Resuming the latest checkpoint
+        applies the new answer, and the update (a child of the head) is the latest.
+        """
+        snapshot = self._snapshot(thread_id, checkpoint_id)
+        as_node = as_node_keeping_next(snapshot.next, snapshot.values.get("messages", []))
+        config = {**snapshot.config, "metadata": {tl.OP: "continue", tl.AS_NODE: as_node}}
+        self.graph.update_state(config, None, as_node=as_node)
+        self.threads.set_branch_head(thread_id, None)
 
     def decision_problem(
         self, call: ToolCallView, decision: Mapping[str, Any], choices: AgentChoices
@@ -271,9 +360,27 @@ class LocalBackend:
         options: RunOptions = RunOptions(),
         checkpoint_id: str | None = None,
     ) -> Run:
-        """Continue the thread (or replay from a past checkpoint). A tool never runs unasked."""
-        self.threads.get(thread_id)
-        return self._start(thread_id, None, choices, options, checkpoint_id=checkpoint_id)
+        """Continue the thread (or replay from a past checkpoint). A tool never runs unasked.
+
+        Without `checkpoint_id` it continues what the chat shows (the branch head, if set). A
+        replay from a past checkpoint makes it the branch head for the run, so the chat shows the
+        replay's starting state while it runs; the run's end then moves the head on.
+        """
+        info = self.threads.get(thread_id)
+        start_at = checkpoint_id or self._branch_head(info)
+        return self._start(
+            thread_id,
+            None,
+            choices,
+            options,
+            checkpoint_id=start_at,
+            before_start=None if start_at is None else lambda: self._follow(thread_id, start_at),
+        )
+
+    def _follow(self, thread_id: str, checkpoint_id: str) -> None:
+        """Show `checkpoint_id` in the chat (the branch head), or the latest when it is that."""
+        latest = self.history.latest_id(thread_id)
+        self.threads.set_branch_head(thread_id, None if checkpoint_id == latest else checkpoint_id)
 
     def any_run_active(self) -> bool:
         return self.runs.any_active()
@@ -290,3 +397,363 @@ class LocalBackend:
     def run_status(self, run_id: str) -> str | None:
         run = self.runs.get(run_id)
         return run.status if run else None
+
+    # --- time travel -----------------------------------------------------------------------------
+    #
+    # Every edit is a fork: `update_state` on a checkpoint writes a new child of it, and the
+    # original checkpoints never change. The new checkpoint is the thread's newest, so the chat
+    # shows it (any branch head is cleared). `as_node` picks what runs next on a replay:
+    #
+    #   edited                       as_node                       next
+    #   human message                __start__                     llm: the model answers the edit
+    #     (tool calls open there)    llm                           action: approval first, since
+    #                                                              the model must not run over
+    #                                                              unanswered calls
+    #   AI text or tool-call args,   the node that keeps the       unchanged: at a halt `llm`, so
+    #   tool result                  checkpoint's next             `action` stays next and the
+    #                                (as_node_keeping_next)        edited call is asked again; after
+    #                                                              `action` the model reads the
+    #                                                              edited result; finished stays
+    #                                                              finished
+
+    def _refuse_while_running(self, thread_id: str) -> None:
+        if self.runs.active_run(thread_id) is not None:
+            raise ThreadBusy(thread_id)
+
+    def _checkpoint_snapshot(self, thread_id: str, checkpoint_id: str) -> StateSnapshot:
+        try:
+            return self.history.snapshot(thread_id, checkpoint_id)
+        except UnknownCheckpoint as error:
+            raise InputError(str(error)) from error
+
+    def _settle(self, thread_id: str) -> ThreadInfo:
+        """After a write outside a run: the newest checkpoint is what the chat shows."""
+        self.threads.set_branch_head(thread_id, None)
+        snapshot = self._snapshot(thread_id)
+        return self.threads.touch(
+            thread_id,
+            status=status_of(snapshot),
+            message_count=len(snapshot.values.get("messages", [])),
+        )
+
+    def timeline(self, thread_id: str, limit: int = 50, offset: int = 0) -> TimelinePage:
+        """The thread's checkpoints, newest first, one page at a time, with the total and the tree.
+
+        Built from `checkpointer.list` and one query over checkpoint ids (never from
+        `get_state_history`, which rebuilds every state): see `agent.timeline`.
+        """
+        info = self.threads.get(thread_id)
+        return self.history.page(thread_id, self._branch_head(info), limit, offset)
+
+    def checkpoint_detail(self, thread_id: str, checkpoint_id: str) -> CheckpointDetail:
+        """One checkpoint: its state, next node(s), metadata, pending writes and interrupts, and
+        what changed from its parent."""
+        info = self.threads.get(thread_id)
+        try:
+            return self.history.detail(thread_id, checkpoint_id, self._branch_head(info))
+        except UnknownCheckpoint as error:
+            raise InputError(str(error)) from error
+
+    def edit_message(
+        self,
+        thread_id: str,
+        checkpoint_id: str,
+        message_id: str,
+        *,
+        text: str | None = None,
+        tool_args: Mapping[str, Any] | str | None = None,
+        tool_call_id: str | None = None,
+        tool_result: str | None = None,
+        choices: AgentChoices | None = None,
+    ) -> str:
+        """Fork from `checkpoint_id` with one message changed; return the new checkpoint's id.
+
+        Give exactly one of `text` (a human or AI message), `tool_args` (one call of an AI
+        message: `tool_call_id`, optional when it has one call; a dict or JSON text, checked
+        against the tool's schema as the approval panel checks an edit) or `tool_result` (a tool
+        message). The message keeps its id, so the edit replaces it. Invalid input raises
+        InputError or DecisionError before anything is written. The table above says what runs
+        next on a replay (`resume` with the returned id, or from the chat: it shows this fork).
+        """
+        self.threads.get(thread_id)
+        self._refuse_while_running(thread_id)
+        snapshot = self._checkpoint_snapshot(thread_id, checkpoint_id)
+        if START in snapshot.next:
+            raise InputError(
+                "At this checkpoint a new message has arrived but has not joined the conversation "
+                "yet. Edit at the checkpoint after it."
+            )
+        messages = list(snapshot.values.get("messages", []))
+        position = next((i for i, m in enumerate(messages) if m.id == message_id), None)
+        if position is None:
+            raise InputError(
+                f"There is no message {message_id!r} at this checkpoint. Pick a message shown "
+                "in its state."
+            )
+        message = messages[position]
+        replacement, part, tool = self._edited(
+            message, text=text, tool_args=tool_args, tool_call_id=tool_call_id,
+            tool_result=tool_result, choices=choices,
+        )
+        if isinstance(message, HumanMessage) and not open_tool_calls(messages)[1]:
+            as_node = START
+        else:
+            as_node = as_node_keeping_next(snapshot.next, messages)
+        metadata = {tl.OP: "edit", tl.AS_NODE: as_node, tl.MESSAGE: message_id,
+                    tl.POSITION: position + 1, tl.PART: part}
+        if tool:
+            metadata[tl.TOOL] = tool
+        config = self.graph.update_state(
+            {**snapshot.config, "metadata": metadata}, {"messages": [replacement]}, as_node=as_node
+        )
+        self._settle(thread_id)
+        return config["configurable"]["checkpoint_id"]
+
+    def _edited(
+        self,
+        message: BaseMessage,
+        *,
+        text: str | None,
+        tool_args: Mapping[str, Any] | str | None,
+        tool_call_id: str | None,
+        tool_result: str | None,
+        choices: AgentChoices | None,
+    ) -> tuple[BaseMessage, str, str | None]:
+        """The replacement message, which part changed, and the tool concerned (if any)."""
+        given = [name for name, value in (("text", text), ("tool_args", tool_args),
+                                          ("tool_result", tool_result)) if value is not None]
+        if not given:
+            raise InputError("Nothing to change: give the new text, arguments or tool result.")
+        if len(given) > 1:
+            raise InputError(
+                "Change one thing at a time: the text, one call's arguments, or a tool result."
+            )
+        if text is not None:
+            if isinstance(message, ToolMessage):
+                raise InputError("This is a tool result: change it as the result, not as text.")
+            clean = self._clean_text(text)
+            if clean == message_text(message):
+                raise InputError("That is what the message already says.")
+            return message.model_copy(update={"content": clean}), "text", None
+        if tool_args is not None:
+            if not isinstance(message, AIMessage) or not message.tool_calls:
+                raise InputError("Only a message that calls tools has arguments to change.")
+            calls = list(message.tool_calls)
+            if tool_call_id is None and len(calls) > 1:
+                raise InputError(f"This message makes {len(calls)} calls: say which one to change.")
+            call = calls[0] if tool_call_id is None else next(
+                (c for c in calls if c["id"] == tool_call_id), None
+            )
+            if call is None:
+                raise InputError(f"This message has no tool call {tool_call_id!r}.")
+            tools = self.contexts(choices or AgentChoices.defaults(self.settings), frozenset()).tools
+            tool = next((t for t in tools if t.name == call["name"]), None)
+            if tool is None:
+                raise DecisionError(f"The tool {call['name']!r} is not available in this run.")
+            args = validate_args(tool, tool_args)
+            if args == call["args"]:
+                raise InputError("Those are the arguments the call already has.")
+            changed = [{**c, "args": args} if c["id"] == call["id"] else c for c in calls]
+            return message.model_copy(update={"tool_calls": changed}), "tool_args", call["name"]
+        if not isinstance(message, ToolMessage):
+            raise InputError("Only a tool result can be changed as a result.")
+        content = str(tool_result).strip()
+        if not content:
+            raise DecisionError("Write the answer the tool should give.")
+        if content == message_text(message) and message.status != "error":
+            raise InputError("That is what the result already says.")
+        return (
+            message.model_copy(update={"content": content, "status": "success"}),
+            "tool_result",
+            message.name,
+        )
+
+    @staticmethod
+    def _clean_text(text: str) -> str:
+        clean = text.strip()
+        if not clean:
+            raise InputError("A message cannot be empty: type the new text.")
+        if len(clean) > MAX_MESSAGE_CHARS:
+            raise InputError(
+                f"That message is {len(clean):,} characters long; the limit is "
+                f"{MAX_MESSAGE_CHARS:,}. Shorten it or split it into several messages."
+            )
+        return clean
+
+    def fork_thread(
+        self, thread_id: str, checkpoint_id: str, title: str | None = None
+    ) -> ThreadInfo:
+        """Copy the state at a checkpoint into a new thread ("Fork of ..."); the original stays.
+
+        The new thread starts with one checkpoint holding the same messages (same ids) and the
+        same next node(s), so a fork of a halt asks for approval, and remembers its origin in
+        the index (`forked_from`, `forked_at_checkpoint`). A fork of an input checkpoint
+        includes the message that was arriving there, with the model next, as in the original.
+        """
+        source = self.threads.get(thread_id)
+        snapshot = self._checkpoint_snapshot(thread_id, checkpoint_id)
+        messages = [m.model_copy() for m in snapshot.values.get("messages", [])]
+        next_nodes: tuple[str, ...] = tuple(snapshot.next)
+        if START in next_nodes:
+            started = self.history.tuple_of(thread_id, checkpoint_id).checkpoint.get(
+                "channel_values", {}
+            ).get(START) or {}
+            arriving = started.get("messages", []) if isinstance(started, Mapping) else []
+            messages += [m.model_copy() for m in arriving if isinstance(m, BaseMessage)]
+            next_nodes = (LLM,)
+        name = " ".join((title or "").split()) or f"Fork of {source.title}"
+        info = self.threads.create(
+            name, owner=source.owner, forked_from=thread_id, forked_at_checkpoint=checkpoint_id
+        )
+        try:
+            if messages:
+                as_node = as_node_keeping_next(next_nodes, messages)
+                metadata = {
+                    tl.OP: "fork_thread", tl.AS_NODE: as_node, tl.SOURCE_THREAD: thread_id,
+                    tl.SOURCE_CHECKPOINT: checkpoint_id, tl.SOURCE_TITLE: source.title,
+                }
+                self.graph.update_state(
+                    {"configurable": {"thread_id": info.id}, "metadata": metadata},
+                    {"messages": messages},
+                    as_node=as_node,
+                )
+        except BaseException:
+            self.persistence.saver.delete_thread(info.id)
+            self.threads.delete(info.id)
+            raise
+        return self._settle(info.id)
+
+    def show_branch(self, thread_id: str, checkpoint_id: str | None) -> ThreadInfo:
+        """Show the state at `checkpoint_id` in the chat ("Show this branch in chat").
+
+        It becomes the thread's branch head: `thread_view` shows it, and the next run started from
+        the chat (send_message, decide, resume) continues from it. None, or the latest checkpoint,
+        clears the head. A timeline row's `branch_tip` shows the newest state of its branch.
+        """
+        self.threads.get(thread_id)
+        self._refuse_while_running(thread_id)
+        if checkpoint_id is not None and not self.history.exists(thread_id, checkpoint_id):
+            raise InputError(str(UnknownCheckpoint(thread_id, checkpoint_id)))
+        latest = self.history.latest_id(thread_id)
+        head = None if checkpoint_id in (None, latest) else checkpoint_id
+        self.threads.set_branch_head(thread_id, head)
+        snapshot = self._shown_snapshot(thread_id)
+        return self.threads.touch(
+            thread_id,
+            status=status_of(snapshot),
+            message_count=len(snapshot.values.get("messages", [])),
+        )
+
+    def message_versions(self, thread_id: str) -> tuple[MessageVersions, ...]:
+        """For the chat's `< 2 / 3 >` switcher: each shown message that has sibling versions.
+
+        The rule (what counts as a sibling, which checkpoint each version shows, their order) is
+        in `agent.timeline`'s docstring. Cached until the thread's tree or branch head changes.
+        """
+        info = self.threads.get(thread_id)
+        return self.history.versions(thread_id, self._branch_head(info))
+
+    def switch_branch(self, thread_id: str, message_id: str, index: int) -> ThreadInfo:
+        """Show version `index` (0-based) of a shown message: `show_branch` on its checkpoint."""
+        for versions in self.message_versions(thread_id):
+            if versions.message_id == message_id:
+                if not 0 <= index < versions.count:
+                    raise InputError(
+                        f"This message has {versions.count} versions; pick 1 to {versions.count}."
+                    )
+                return self.show_branch(thread_id, versions.versions[index].checkpoint_id)
+        raise InputError("This message has no other versions to switch to.")
+
+    def regenerate(
+        self,
+        thread_id: str,
+        ai_message_id: str,
+        choices: AgentChoices,
+        options: RunOptions = RunOptions(),
+    ) -> Run:
+        """Run the model again for one of its answers in the shown conversation.
+
+        It replays from the checkpoint just before the answer was written (time travel: LangGraph
+        forks there and runs `llm`), so the new answer is a sibling version of the old one. When
+        that checkpoint's conversation differs from the shown one before the answer (an earlier
+        message was edited in place since), it forks from the shown checkpoint instead, with the
+        answer and what follows it removed. Tools it asks for are asked for approval as usual.
+        """
+        info = self.threads.get(thread_id)
+        shown_id = self._shown_id(info)
+        shown = self.history.messages_at(thread_id, shown_id) if shown_id else []
+        position = next((i for i, m in enumerate(shown) if m.id == ai_message_id), None)
+        if position is None or not isinstance(shown[position], AIMessage):
+            raise InputError("Pick one of the model's answers in the conversation to regenerate.")
+        if position == 0:
+            raise InputError("There is no message before this answer to answer again.")
+        skeleton = self.history.skeleton(thread_id)
+        first = self.history.first_holding(
+            thread_id, skeleton, shown_id, lambda ms: any(m.id == ai_message_id for m in ms)
+        )
+        before = skeleton.parent(first) if first else None
+        if before is not None:
+            earlier = self.history.messages_at(thread_id, before)
+            next_nodes = self.history.next_nodes(self.history.tuple_of(thread_id, before).checkpoint)
+            if (next_nodes == (LLM,) and len(earlier) == position
+                    and divergence(earlier, shown[:position]) is None):
+                return self._start(
+                    thread_id, None, choices, options, checkpoint_id=before,
+                    before_start=lambda: self._follow(thread_id, before),
+                )
+        kept = shown[:position]
+        removing = [RemoveMessage(id=m.id) for m in shown[position:]]
+        as_node = as_node_keeping_next((LLM,), kept)
+        metadata = {tl.OP: "regenerate", tl.AS_NODE: as_node, tl.MESSAGE: ai_message_id,
+                    tl.POSITION: position + 1, tl.COUNT: len(removing)}
+        return self._start(
+            thread_id, None, choices, options,
+            before_start=lambda: self._fork_update(thread_id, shown_id, metadata, removing),
+        )
+
+    def _fork_update(
+        self, thread_id: str, checkpoint_id: str, metadata: dict[str, Any], messages: list
+    ) -> None:
+        config = {**tl.config_at(thread_id, checkpoint_id), "metadata": metadata}
+        self.graph.update_state(config, {"messages": messages}, as_node=metadata[tl.AS_NODE])
+        self.threads.set_branch_head(thread_id, None)
+
+    def edit_and_resend(
+        self,
+        thread_id: str,
+        human_message_id: str,
+        text: str,
+        choices: AgentChoices,
+        options: RunOptions = RunOptions(),
+    ) -> Run:
+        """Edit one of your past messages in the shown conversation and run from there.
+
+        It forks at the checkpoint where that message had just joined the conversation (its last
+        message, `llm` next), with the new text under the same id, and runs: the answer that
+        follows is a sibling version of the old one, and so is the edited message. If the
+        conversation before it has changed since (edited in place), it forks from the shown
+        checkpoint instead, with the later messages removed. The same text sends it again.
+        """
+        clean = self._clean_text(text)
+        info = self.threads.get(thread_id)
+        shown_id = self._shown_id(info)
+        shown = self.history.messages_at(thread_id, shown_id) if shown_id else []
+        position = next((i for i, m in enumerate(shown) if m.id == human_message_id), None)
+        if position is None or not isinstance(shown[position], HumanMessage):
+            raise InputError("Pick one of your messages in the conversation to edit.")
+        replacement = shown[position].model_copy(update={"content": clean})
+        skeleton = self.history.skeleton(thread_id)
+        first = self.history.first_holding(
+            thread_id, skeleton, shown_id, lambda ms: any(m.id == human_message_id for m in ms)
+        )
+        target, values = shown_id, [replacement, *(RemoveMessage(id=m.id) for m in shown[position + 1:])]
+        if first is not None and skeleton.metadata[first].get("source") != "input":
+            there = self.history.messages_at(thread_id, first)
+            if len(there) == position + 1 and divergence(there[:position], shown[:position]) is None:
+                target, values = first, [replacement]
+        metadata = {tl.OP: "resend", tl.AS_NODE: START, tl.MESSAGE: human_message_id,
+                    tl.POSITION: position + 1}
+        return self._start(
+            thread_id, None, choices, options,
+            before_start=lambda: self._fork_update(thread_id, target, metadata, values),
+        )

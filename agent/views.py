@@ -92,3 +92,145 @@ def message_view(message: BaseMessage) -> MessageView:
 
 def message_views(messages: Sequence[BaseMessage]) -> tuple[MessageView, ...]:
     return tuple(message_view(m) for m in messages)
+
+
+# --- time travel: the inspector's timeline, a checkpoint's detail, the chat's branch switcher ------
+
+
+@dataclass(frozen=True)
+class CheckpointRow:
+    """One checkpoint as the inspector's timeline lists it: what happened there, in one line.
+
+    `written_by` is the node (or nodes) whose step produced the checkpoint, derived as
+    `agent.timeline` explains; `next_nodes` what a replay from here would run. The tree is in
+    `parent_id`, `children` and `branch`: rows are newest first, each branch (one per checkpoint
+    without children) has a number, 0 being the branch the chat shows, and `branch_tip` is that
+    branch's newest checkpoint (what "Show this branch in chat" should pass to `show_branch`).
+    """
+
+    checkpoint_id: str
+    parent_id: str | None
+    step: int
+    source: str  # "input" | "loop" | "update" | "fork" ("" for LangGraph's own bookkeeping rows)
+    written_by: tuple[str, ...]
+    next_nodes: tuple[str, ...]
+    created_at: float
+    label: str
+    run_id: str | None = None
+    run_number: int | None = None  # 1 for the thread's first run, in order of first checkpoint
+    children: int = 0
+    branch: int = 0
+    branch_tip: str = ""
+    on_shown_branch: bool = False  # an ancestor of (or) the checkpoint the chat shows
+    is_head: bool = False  # the checkpoint the chat shows
+    is_latest: bool = False  # the newest checkpoint of the thread
+    halted: bool = False  # the run stopped here to ask for approval
+    error: str | None = None  # a node failed in the step after this checkpoint
+
+    @property
+    def is_fork_point(self) -> bool:
+        """History branches here: a replay, an edit or a new message started from this point."""
+        return self.children > 1
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    """One page of a thread's checkpoints, newest first, with what paging and the tree need."""
+
+    thread_id: str
+    rows: tuple[CheckpointRow, ...]
+    total: int
+    offset: int
+    limit: int
+    head_id: str | None  # the checkpoint the chat shows (the branch head, or the latest)
+    latest_id: str | None
+    branches: int  # checkpoints without children: 1 for a thread that never forked
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + len(self.rows) < self.total
+
+
+@dataclass(frozen=True)
+class PendingWriteView:
+    """A write saved on a checkpoint for the step after it (by a task that finished, or asked)."""
+
+    task_id: str
+    channel: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class InterruptView:
+    """A question a node asked at this checkpoint (for Waypoint: the tool calls to approve)."""
+
+    id: str
+    value: Any  # JSON-able
+    calls: tuple[ToolCallView, ...] = ()
+
+
+@dataclass(frozen=True)
+class MessageChange:
+    before: MessageView
+    after: MessageView
+
+
+@dataclass(frozen=True)
+class StateDiff:
+    """What changed from the parent checkpoint: messages by id, and the other channels by name."""
+
+    added: tuple[MessageView, ...] = ()
+    changed: tuple[MessageChange, ...] = ()
+    removed: tuple[MessageView, ...] = ()
+    channels: tuple[str, ...] = ()  # channels other than `messages` whose version moved
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.changed or self.removed or self.channels)
+
+
+@dataclass(frozen=True)
+class CheckpointDetail:
+    """Everything the inspector shows for one checkpoint."""
+
+    thread_id: str
+    checkpoint_id: str
+    parent_id: str | None
+    row: CheckpointRow
+    messages: tuple[MessageView, ...]
+    raw_messages: tuple[dict[str, Any], ...]  # JSON-able, as LangChain's message_to_dict writes them
+    values: dict[str, Any]  # the other state channels, JSON-able
+    next_nodes: tuple[str, ...]
+    metadata: dict[str, Any]
+    pending_writes: tuple[PendingWriteView, ...]
+    interrupts: tuple[InterruptView, ...]
+    pending_calls: tuple[ToolCallView, ...]  # what a run from here would ask about
+    diff: StateDiff
+    children: tuple[str, ...]  # checkpoint ids, oldest first
+
+
+@dataclass(frozen=True)
+class MessageVersion:
+    """One version of a message: pass `checkpoint_id` to `show_branch` to show it in the chat."""
+
+    checkpoint_id: str
+    message_id: str
+    preview: str
+
+
+@dataclass(frozen=True)
+class MessageVersions:
+    """The chat's `< 2 / 3 >` switcher for one shown message (see `agent.timeline` for the rule)."""
+
+    message_id: str  # the message shown now
+    position: int  # 0-based, in the shown conversation
+    index: int  # 0-based, which of `versions` is shown
+    versions: tuple[MessageVersion, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.versions)
+
+    @property
+    def label(self) -> str:
+        return f"{self.index + 1} / {self.count}"
