@@ -24,5 +24,8 @@ with st.sidebar:
     choices, options = settings_panel(resources.settings())
 st.session_state["choices"], st.session_state["options"] = choices, options
 
-page = st.navigation([st.Page("pages/chat.py", title="Chat", icon=":material/chat:", default=True)])
+page = st.navigation([
+    st.Page("app_pages/chat.py", title="Chat", icon=":material/chat:", default=True),
+    st.Page("app_pages/inspector.py", title="Inspector", icon=":material/history:"),
+])
 page.run()

@@ -87,14 +87,14 @@ def approval_panel(
         valid = valid and ok
     go, stop = st.columns(2)
     if go.button("Continue", type="primary", icon=":material/play_arrow:", key="approval_continue",
-                 disabled=not valid, use_container_width=True):
+                 disabled=not valid, width="stretch"):
         try:
             backend.decide(view.thread.id, decisions, choices, options)
             st.rerun()
         except (DecisionError, InputError, ThreadBusy, ValueError) as problem:
             st.error(str(problem))
     if stop.button("Stop", icon=":material/stop_circle:", key="approval_stop",
-                   use_container_width=True,
+                   width="stretch",
                    help="Leave the thread halted; it stays marked in the sidebar until you decide."):
         stopped.add(view.checkpoint_id)
         st.rerun()

@@ -65,5 +65,5 @@ def graph_dot(graph: CompiledStateGraph, next_nodes: Collection[str] = ()) -> st
 
 
 def graph_view(graph: CompiledStateGraph, next_nodes: Collection[str] = ()) -> None:
-    st.graphviz_chart(graph_dot(graph, next_nodes), use_container_width=True)
+    st.graphviz_chart(graph_dot(graph, next_nodes), width="stretch")
     st.caption(HELP)

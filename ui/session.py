@@ -8,14 +8,43 @@ from __future__ import annotations
 import streamlit as st
 
 THREAD_PARAM = "thread"
+CHECKPOINT_PARAM = "checkpoint"
+CHAT_PAGE = "app_pages/chat.py"
 
 
 def selected_thread() -> str | None:
-    return st.query_params.get(THREAD_PARAM) or None
+    """The open thread: from the URL, or, after a page switch (whose links carry no query), the
+    one this browser session had open, put back into the URL."""
+    thread_id = st.query_params.get(THREAD_PARAM) or None
+    if thread_id is None and (remembered := st.session_state.get(THREAD_PARAM)):
+        st.query_params[THREAD_PARAM] = thread_id = remembered
+    st.session_state[THREAD_PARAM] = thread_id
+    return thread_id
 
 
 def select_thread(thread_id: str | None) -> None:
+    """Open a thread (or none); a checkpoint picked in another thread no longer applies."""
+    if thread_id != selected_thread():
+        st.query_params.pop(CHECKPOINT_PARAM, None)
+    st.session_state[THREAD_PARAM] = thread_id
     if thread_id:
         st.query_params[THREAD_PARAM] = thread_id
     else:
         st.query_params.pop(THREAD_PARAM, None)
+
+
+def selected_checkpoint() -> str | None:
+    """The checkpoint picked in the inspector, also in the URL so a link reopens it."""
+    return st.query_params.get(CHECKPOINT_PARAM) or None
+
+
+def select_checkpoint(checkpoint_id: str | None) -> None:
+    if checkpoint_id:
+        st.query_params[CHECKPOINT_PARAM] = checkpoint_id
+    else:
+        st.query_params.pop(CHECKPOINT_PARAM, None)
+
+
+def open_chat(thread_id: str) -> None:
+    """Go to the chat page on `thread_id` (where runs, approvals and branches are shown)."""
+    st.switch_page(CHAT_PAGE, query_params={THREAD_PARAM: thread_id})

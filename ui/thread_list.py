@@ -33,7 +33,7 @@ def _label(thread: ThreadInfo) -> str:
 
 
 def _manage(backend: LocalBackend, thread: ThreadInfo) -> None:
-    with st.popover("Rename or delete", use_container_width=True):
+    with st.popover("Rename or delete", width="stretch"):
         title = st.text_input("Title", thread.title, key=f"rename_{thread.id}")
         if st.button("Rename", key=f"do_rename_{thread.id}"):
             try:
@@ -51,7 +51,7 @@ def _manage(backend: LocalBackend, thread: ThreadInfo) -> None:
 
 
 def thread_list(backend: LocalBackend) -> None:
-    if st.button("New thread", icon=":material/add:", use_container_width=True, type="primary"):
+    if st.button("New thread", icon=":material/add:", width="stretch", type="primary"):
         select_thread(backend.create_thread().id)
         st.rerun()
     # While any run is in progress the list redraws itself, so "running" badges never go stale.
@@ -70,14 +70,14 @@ def _threads(backend: LocalBackend) -> None:
     for thread in threads:
         chosen = thread.id == current
         # The open thread is the boxed one; the others read as a plain list, as in chat apps.
-        if st.button(_label(thread), key=f"thread_{thread.id}", use_container_width=True,
+        if st.button(_label(thread), key=f"thread_{thread.id}", width="stretch",
                      type="secondary" if chosen else "tertiary"):
             select_thread(thread.id)
             st.rerun()
     total = backend.count_threads(search=search)
     if total > len(threads):
         if st.button(f"Show more ({total - len(threads):,} older)", key="threads_more",
-                     type="tertiary", use_container_width=True):
+                     type="tertiary", width="stretch"):
             st.session_state["threads_shown"] = shown + PAGE
             st.rerun()
     selected = backend.find_thread(current) if current else None

@@ -1,0 +1,88 @@
+"""Inspector: the selected thread's checkpoints, any checkpoint's state and changes, and time travel
+(edit and fork, fork to a new thread, replay, show a branch in the chat), plus export and import."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from agent.backend import InputError
+from agent.runs import ThreadBusy
+from agent.threads import UnknownThread
+from ui import resources
+from ui.checkpoint_view import checkpoint_view
+from ui.message_editor import message_editor
+from ui.session import open_chat, select_thread, selected_checkpoint, selected_thread
+from ui.timeline_list import PAGE_SIZE, timeline_list
+from ui.transfer_panel import export_button, import_form
+
+REPLAY_HELP = (
+    "Replay from here: runs the graph again from this checkpoint (LangGraph forks the history there). If "
+    "the next node is `action`, the approval panel asks first: a tool never runs unasked."
+)
+
+backend = resources.backend()
+choices, options = st.session_state["choices"], st.session_state["options"]
+
+st.title("Inspector")
+thread_id = selected_thread()
+thread = backend.find_thread(thread_id) if thread_id else None
+if thread is None:
+    if thread_id:
+        st.error(f"There is no thread {thread_id!r}: it may have been deleted. Pick one in the "
+                 "sidebar.")
+    else:
+        st.info("Pick a thread in the sidebar to see its checkpoints, or import one.")
+    import_form(backend)
+    st.stop()
+
+st.caption(f"Thread “{thread.title}” · `{thread.id}`")
+offset_key = f"timeline_offset_{thread.id}"
+offset = st.session_state.get(offset_key, 0)
+page = backend.timeline(thread.id, limit=PAGE_SIZE, offset=offset)
+chosen = selected_checkpoint() or page.head_id
+if notice := st.session_state.pop("inspector_notice", None):
+    st.success(notice, icon=":material/call_split:")
+
+left, right = st.columns([2, 3], gap="large")
+with left:
+    st.subheader("Timeline")
+    if not page.rows:
+        st.caption("No checkpoints yet: send a message in the chat first.")
+    timeline_list(page, chosen, offset_key)
+    with st.expander("Export or import", icon=":material/swap_vert:"):
+        export_button(backend, thread)
+        import_form(backend)
+
+with right:
+    if chosen is None:
+        st.stop()
+    try:
+        detail = backend.checkpoint_detail(thread.id, chosen)
+    except (InputError, UnknownThread) as problem:
+        st.error(str(problem))
+        st.stop()
+    row = detail.row
+    st.subheader(f"Step {row.step} · {row.source or 'bookkeeping'}")
+    st.markdown(row.label)
+    replay, show, fork = st.columns(3)
+    try:
+        if replay.button("Replay", icon=":material/replay:", type="primary",
+                         width="stretch", help=REPLAY_HELP, disabled=not row.next_nodes):
+            backend.resume(thread.id, choices, options, checkpoint_id=chosen)
+            open_chat(thread.id)
+        if show.button("Show in chat", icon=":material/forum:", width="stretch",
+                       help="Show this branch in the chat: the conversation as it stands at this "
+                       "checkpoint. Sending from there continues this branch."):
+            backend.show_branch(thread.id, chosen)
+            open_chat(thread.id)
+        if fork.button("Fork thread", icon=":material/fork_right:", width="stretch",
+                       help="Fork to a new thread: copy the state here into a new thread; this "
+                       "one stays as it is."):
+            copy = backend.fork_thread(thread.id, chosen)
+            select_thread(copy.id)
+            open_chat(copy.id)
+    except (InputError, ThreadBusy, ValueError) as problem:
+        st.error(str(problem))
+    checkpoint_view(detail, backend.graph)
+    with st.expander("Edit a message here (creates a fork)", icon=":material/edit:"):
+        message_editor(backend, detail, choices)

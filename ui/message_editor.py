@@ -1,0 +1,62 @@
+"""Edit one message at a past checkpoint: the engine forks (a new checkpoint, message ids kept).
+
+Checked like the approval panel: empty text, bad JSON or arguments that do not fit the tool get an
+inline error and nothing is written.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from agent.approval import DecisionError
+from agent.backend import InputError, LocalBackend
+from agent.context import AgentChoices
+from agent.views import CheckpointDetail, MessageView
+from ui.session import select_checkpoint
+
+EDIT_HELP = (
+    "Editing the past does not overwrite it: LangGraph's `update_state` on this checkpoint writes "
+    "a new one after it (a fork) holding the edited message under the same id. The original "
+    "stays in the timeline; replay from the fork to see what the agent does next."
+)
+
+
+def _option(message: MessageView, number: int) -> str:
+    preview = (message.text or ", ".join(c.name for c in message.tool_calls) or "").split("\n")[0]
+    return f"{number} · {message.role} · {preview[:50]}"
+
+
+def message_editor(backend: LocalBackend, detail: CheckpointDetail, choices: AgentChoices) -> None:
+    editable = [m for m in detail.messages if m.role in ("human", "ai", "tool")]
+    if not editable:
+        st.caption("No messages to edit at this checkpoint.")
+        return
+    st.caption(EDIT_HELP)
+    numbers = {m.id: n for n, m in enumerate(detail.messages, start=1)}
+    message = st.selectbox("Message", editable, format_func=lambda m: _option(m, numbers[m.id]),
+                           key=f"edit_pick_{detail.checkpoint_id}")
+    key = f"{detail.checkpoint_id}_{message.id}"
+    changes: dict = {}
+    if message.role == "ai" and message.tool_calls:
+        call = st.selectbox("Tool call", message.tool_calls, key=f"edit_call_{key}",
+                            format_func=lambda c: f"{c.name} · {c.id}")
+        changes = {"tool_args": st.text_area("Arguments (JSON)", call.args_json,
+                                             key=f"edit_args_{key}_{call.id}"),
+                   "tool_call_id": call.id}
+    elif message.role == "tool":
+        changes = {"tool_result": st.text_area("Tool result", message.text, key=f"edit_result_{key}")}
+    else:
+        changes = {"text": st.text_area("Text", message.text, key=f"edit_text_{key}")}
+    if st.button("Save as a fork", type="primary", icon=":material/call_split:", key=f"edit_go_{key}"):
+        try:
+            new_id = backend.edit_message(detail.thread_id, detail.checkpoint_id, message.id,
+                                          choices=choices, **changes)
+        except (DecisionError, InputError, ValueError) as problem:
+            st.error(str(problem), icon=":material/edit_off:")
+            return
+        select_checkpoint(new_id)
+        st.session_state["inspector_notice"] = (
+            "Saved as a new checkpoint (a fork); the original is unchanged. Replay from here to "
+            "continue, or show this branch in the chat."
+        )
+        st.rerun()

@@ -1,0 +1,48 @@
+"""Export the selected thread (every checkpoint and branch) and import a file as a new thread.
+
+The export is built only when the user clicks Download (deferred data), not on every rerun. An
+import is validated in full before anything is written; a bad file gets the reason and writes
+nothing.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from agent.backend import LocalBackend
+from agent.threads import ThreadInfo
+from agent.transfer import MIME_TYPE, TransferError, export_filename, export_thread, import_thread
+from ui.session import select_thread
+
+HELP = (
+    "An export holds every checkpoint of the thread, with all its branches, as readable JSON "
+    "lines. Importing it creates a new thread with the same history; the original is untouched."
+)
+
+
+def export_button(backend: LocalBackend, thread: ThreadInfo) -> None:
+    st.download_button(
+        "Export this thread",
+        data=lambda: "".join(export_thread(backend, thread.id)),
+        file_name=export_filename(thread),
+        mime=MIME_TYPE,
+        icon=":material/download:",
+        on_click="ignore",
+        width="stretch",
+        help=HELP,
+    )
+
+
+def import_form(backend: LocalBackend) -> None:
+    upload = st.file_uploader("Import a thread (.jsonl)", type=["jsonl"], key="import_file",
+                              help=HELP)
+    if upload is not None and st.button("Import as a new thread", icon=":material/upload:",
+                                        key="import_go"):
+        try:
+            info = import_thread(backend, upload.getvalue())
+        except TransferError as problem:
+            st.error(str(problem), icon=":material/error:")
+            return
+        select_thread(info.id)
+        st.success(f"Imported as “{info.title}”.")
+        st.rerun()
