@@ -43,7 +43,7 @@ if view is None or not view.messages and not view.active_run_id:
     welcome(send)
 else:
     st.subheader(view.thread.title)
-    transcript(view.messages, running=bool(view.active_run_id))
+    transcript(view.messages, running=bool(view.active_run_id), key=view.thread.id)
     if view.active_run_id:
         live_run(backend, view.active_run_id)
     elif view.pending_calls:

@@ -179,3 +179,20 @@ def test_a_provider_error_is_shown_and_the_thread_marked(app, monkeypatch):
     assert len(app.error) == 1, "the retry failed the same way and shows one callout, not two"
     messages = backend().thread_view(thread_id).messages
     assert [m.text for m in messages] == ["hi"], "retry did not send the message twice"
+
+
+def test_a_long_thread_draws_its_latest_messages_and_earlier_ones_on_request(app):
+    from langchain_core.messages import AIMessage, HumanMessage  # noqa: PLC0415
+
+    app.run()
+    thread = backend().create_thread()
+    turns = [m for n in range(30) for m in (HumanMessage(f"question {n}"), AIMessage(f"answer {n}"))]
+    backend().graph.update_state({"configurable": {"thread_id": thread.id}}, {"messages": turns},
+                                 as_node="llm")
+    app.query_params["thread"] = thread.id
+    app.run()
+    shown = texts(app)
+    assert "answer 29" in shown and "question 10" in shown and "answer 9" not in shown
+    button(app, "Show earlier messages (20 more)").click().run()
+    shown = texts(app)
+    assert "question 0" in shown and not [b for b in app.button if b.key == f"earlier_{thread.id}"]

@@ -68,7 +68,7 @@ def checkpoint_view(detail: CheckpointDetail, graph: CompiledStateGraph) -> None
     )
     with messages:
         if detail.messages:
-            transcript(detail.messages)
+            transcript(detail.messages, key=f"inspector_{detail.thread_id}")
         else:
             st.caption("No messages yet at this checkpoint.")
         if detail.pending_calls:
