@@ -546,7 +546,8 @@ class LocalBackend:
             )
             if call is None:
                 raise InputError(f"This message has no tool call {tool_call_id!r}.")
-            tools = self.contexts(choices or AgentChoices.defaults(self.settings), frozenset()).tools
+            chosen = choices or AgentChoices.defaults(self.settings)
+            tools = self.contexts(chosen, frozenset()).tools
             tool = next((t for t in tools if t.name == call["name"]), None)
             if tool is None:
                 raise DecisionError(f"The tool {call['name']!r} is not available in this run.")
@@ -694,7 +695,8 @@ class LocalBackend:
         before = skeleton.parent(first) if first else None
         if before is not None:
             earlier = self.history.messages_at(thread_id, before)
-            next_nodes = self.history.next_nodes(self.history.tuple_of(thread_id, before).checkpoint)
+            stored = self.history.tuple_of(thread_id, before).checkpoint
+            next_nodes = self.history.next_nodes(stored)
             if (next_nodes == (LLM,) and len(earlier) == position
                     and divergence(earlier, shown[:position]) is None):
                 return self._start(
@@ -746,10 +748,11 @@ class LocalBackend:
         first = self.history.first_holding(
             thread_id, skeleton, shown_id, lambda ms: any(m.id == human_message_id for m in ms)
         )
-        target, values = shown_id, [replacement, *(RemoveMessage(id=m.id) for m in shown[position + 1:])]
+        later = [RemoveMessage(id=m.id) for m in shown[position + 1 :]]
+        target, values = shown_id, [replacement, *later]
         if first is not None and skeleton.metadata[first].get("source") != "input":
-            there = self.history.messages_at(thread_id, first)
-            if len(there) == position + 1 and divergence(there[:position], shown[:position]) is None:
+            there = self.history.messages_at(thread_id, first, skeleton)
+            if len(there) == position + 1 and divergence(there, shown, position) is None:
                 target, values = first, [replacement]
         metadata = {tl.OP: "resend", tl.AS_NODE: START, tl.MESSAGE: human_message_id,
                     tl.POSITION: position + 1}

@@ -7,9 +7,10 @@ What a checkpoint tells (measured on LangGraph 1.2.24 with Waypoint's savers):
 - metadata: `source` ("input" before a run applies its input, "loop" after each step, "update"
   after `update_state`, "fork" when a run starts from a past checkpoint or `as_node="__copy__"`),
   `step`, `parents`, and every scalar of the run config's `metadata`: so the `waypoint_run` that
-  `agent.runs` puts there is on every checkpoint a run writes (not on `update_state` ones). LangGraph
-  1.x no longer stores `writes`, so metadata does not say which node wrote a checkpoint, nor what
-  `as_node` an update used; Waypoint's own updates add `waypoint_*` keys (`WAYPOINT_KEYS`) for that.
+  `agent.runs` puts there is on every checkpoint a run writes (not on `update_state` ones).
+  LangGraph 1.x no longer stores `writes`, so metadata does not say which node wrote a checkpoint,
+  nor what `as_node` an update used; Waypoint's own updates add `waypoint_*` keys
+  (`WAYPOINT_KEYS`) for that.
   With durability "exit" a run also leaves a bookkeeping row with no `source` (step -2) that holds
   the run's writes.
 - the checkpoint: `channel_versions`, `versions_seen` (per node, the trigger versions it last ran
@@ -34,8 +35,8 @@ The rules derived from that:
   recorded (unknown for foreign updates); "fork" rows are copies, written by no node.
 - What a step wrote: the parent's pending writes (a checkpoint's writes belong to the step run from
   it; replays and edits never add writes to a checkpoint they fork from). So a label costs no state
-  rebuild, and the timeline lists 1,000 checkpoints without `get_state_history`, which rebuilds every
-  state (bench/history.py).
+  rebuild, and the timeline lists 1,000 checkpoints without `get_state_history`, which rebuilds
+  every state (bench/history.py).
 
 Sibling versions of a message (the chat's `< 2 / 3 >` switcher):
 
@@ -47,11 +48,16 @@ Sibling versions of a message (the chat's `< 2 / 3 >` switcher):
   branch tip (checkpoint without children) that does not descend from the shown checkpoint: what
   follows the shown checkpoint is its own future, not an alternative. A tip that only extends or
   repeats the shown conversation is no sibling either.
-- Switching to a version shows its newest tip (like ChatGPT, the latest conversation on that branch);
-  the shown version keeps the shown checkpoint.
-- Versions are numbered by when they first appeared: the first checkpoint on their own path from the
-  root whose state holds them (found by bisection: once a version is in a path's state it stays), so
-  the numbers do not change with the branch you look from: the original is 1, each edit comes after.
+- Switching to a version shows its newest tip (like ChatGPT, the latest conversation on that
+  branch); the shown version keeps the shown checkpoint.
+- Versions are numbered by when they first appeared (the first checkpoint on their own path whose
+  state holds them), so the numbers do not change with the branch you look from: the original is
+  1, each edit or regeneration comes after. Two versions are ordered at their common ancestor: the
+  one it already holds is older; if it holds neither, each one's first checkpoint after it is
+  found by a short galloping search (once a version is in a path's state it stays there).
+- Cost: the state of each branch tip is read (on a cold process, each branch's first read decodes
+  the snapshot LangGraph wrote where it forked), plus a few reads per fork; the answer is cached
+  until the tree or the branch head changes. A thread that never forked costs one stamp query.
 """
 
 from __future__ import annotations
@@ -60,6 +66,7 @@ import json
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cmp_to_key
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -92,7 +99,6 @@ from agent.views import (
     TimelinePage,
     ToolCallView,
     message_view,
-    message_views,
 )
 
 INPUT = "__input__"
@@ -119,6 +125,10 @@ _SKELETON_SQL = (
     "SELECT checkpoint_id, parent_checkpoint_id, metadata FROM checkpoints "
     "WHERE thread_id = ? AND checkpoint_ns = '' ORDER BY checkpoint_id DESC"
 )
+_STAMP_SQL = (
+    "SELECT COUNT(*), MAX(checkpoint_id) FROM checkpoints "
+    "WHERE thread_id = ? AND checkpoint_ns = ''"
+)
 _LATEST_SQL = (
     "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' "
     "ORDER BY checkpoint_id DESC LIMIT 1"
@@ -131,7 +141,9 @@ _NEWEST_OF_RUN_SQL = (
     "AND json_extract(CAST(metadata AS TEXT), '$.waypoint_run') = ? "
     "ORDER BY checkpoint_id DESC LIMIT 1"
 )
-_DECISION_VERBS = {"approve": "approved", "edit": "edited", "mock": "answered", "reject": "rejected"}
+_DECISION_VERBS = {
+    "approve": "approved", "edit": "edited", "mock": "answered", "reject": "rejected"
+}
 
 
 class UnknownCheckpoint(LookupError):
@@ -146,7 +158,7 @@ class UnknownCheckpoint(LookupError):
         self.checkpoint_id = checkpoint_id
 
 
-# --- small text helpers ----------------------------------------------------------------------------
+# --- small text helpers ---------------------------------------------------------------------------
 
 
 def preview(text: str, limit: int = 60) -> str:
@@ -163,7 +175,9 @@ def call_text(name: str, args: Mapping[str, Any]) -> str:
     """`web_search('weather in LA')`: one argument shown by value, several as JSON."""
     if len(args) == 1:
         value = next(iter(args.values()))
-        shown = f"'{preview(value, 40)}'" if isinstance(value, str) else preview(json.dumps(value), 40)
+        shown = (
+            f"'{preview(value, 40)}'" if isinstance(value, str) else preview(json.dumps(value), 40)
+        )
     else:
         shown = preview(json.dumps(dict(args), ensure_ascii=False, default=str), 40)
     return f"{name}({shown})"
@@ -235,7 +249,8 @@ def summarise_write(channel: str, value: Any) -> str:
             for call in (getattr(interrupt, "value", None) or {}).get("calls", [])
         ]
         if calls:
-            return "asked for approval of " + ", ".join(call_text(c["name"], c["args"]) for c in calls)
+            asked = ", ".join(call_text(c["name"], c["args"]) for c in calls)
+            return f"asked for approval of {asked}"
         return "asked: " + preview(repr(value), 100)
     if channel == RESUME:
         decisions = _decisions_in(value)
@@ -271,19 +286,20 @@ def jsonable(value: Any) -> Any:
     return repr(value)
 
 
-# --- message versions ------------------------------------------------------------------------------
+# --- message versions -----------------------------------------------------------------------------
 
 
 def version_key(message: BaseMessage) -> str:
     """What makes two messages the same version: id and content (an edit keeps the id)."""
+    calls = message.tool_calls if isinstance(message, AIMessage) else ()
+    tool = (message.tool_call_id, message.status) if isinstance(message, ToolMessage) else None
     return json.dumps(
         [
             message.id,
             message.type,
             message.content,
-            [[c.get("id"), c.get("name"), c.get("args")] for c in getattr(message, "tool_calls", None) or ()],
-            getattr(message, "tool_call_id", None),
-            getattr(message, "status", None),
+            [[c.get("id"), c.get("name"), c.get("args")] for c in calls],
+            tool,
         ],
         sort_keys=True,
         ensure_ascii=False,
@@ -292,20 +308,34 @@ def version_key(message: BaseMessage) -> str:
 
 
 def same_version(a: BaseMessage, b: BaseMessage) -> bool:
-    # Read-back messages are shared between reads of one branch: identity settles most pairs.
-    return a is b or (a.id == b.id and version_key(a) == version_key(b))
+    """Same id and same content: what `version_key` compares, without building the keys."""
+    if a is b:  # read-back messages are shared between reads of one branch
+        return True
+    if a.id != b.id or type(a) is not type(b) or a.content != b.content:
+        return False
+    if isinstance(a, AIMessage) and isinstance(b, AIMessage):
+        return [(c.get("id"), c.get("name"), c.get("args")) for c in a.tool_calls] == [
+            (c.get("id"), c.get("name"), c.get("args")) for c in b.tool_calls
+        ]
+    if isinstance(a, ToolMessage) and isinstance(b, ToolMessage):
+        return (a.tool_call_id, a.status) == (b.tool_call_id, b.status)
+    return True
 
 
-def divergence(a: Sequence[BaseMessage], b: Sequence[BaseMessage]) -> int | None:
-    """The first position where the two conversations hold different versions, or None when
-    one is the other's beginning."""
+def divergence(
+    a: Sequence[BaseMessage], b: Sequence[BaseMessage], upto: int | None = None
+) -> int | None:
+    """The first position (below `upto`, if given) where the two conversations hold different
+    versions, or None when one is the other's beginning."""
+    if upto is not None:
+        a, b = a[:upto], b[:upto]
     for position, (left, right) in enumerate(zip(a, b)):
         if not same_version(left, right):
             return position
     return None
 
 
-# --- which node an update is attributed to ---------------------------------------------------------
+# --- which node an update is attributed to --------------------------------------------------------
 
 
 def as_node_keeping_next(next_nodes: Sequence[str], messages: Sequence[BaseMessage]) -> str:
@@ -322,7 +352,7 @@ def as_node_keeping_next(next_nodes: Sequence[str], messages: Sequence[BaseMessa
     return LLM
 
 
-# --- the checkpoint tree ---------------------------------------------------------------------------
+# --- the checkpoint tree --------------------------------------------------------------------------
 
 
 @dataclass
@@ -380,6 +410,18 @@ class Skeleton:
         path.reverse()
         return path
 
+    def common_ancestor(self, a: str, b: str) -> str | None:
+        """The newest checkpoint on both paths from the root (None if they share none)."""
+        on_a = set(self.path(a))
+        current: str | None = b
+        seen: set[str] = set()
+        while current is not None and current not in seen:
+            if current in on_a:
+                return current
+            seen.add(current)
+            current = self.parent(current)
+        return None
+
     def subtree(self, checkpoint_id: str) -> set[str]:
         found, stack = {checkpoint_id}, [checkpoint_id]
         while stack:
@@ -433,7 +475,7 @@ def bisect_path(path: Sequence[str], holds: Callable[[str], bool]) -> str | None
     return path[low]
 
 
-# --- the timeline ----------------------------------------------------------------------------------
+# --- the timeline ---------------------------------------------------------------------------------
 
 
 def config_at(thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
@@ -475,6 +517,8 @@ class Timeline:
     """
 
     MESSAGE_CACHE = 256
+    SKELETON_CACHE = 32
+    VIEW_CACHE = 50_000
 
     def __init__(
         self,
@@ -490,6 +534,13 @@ class Timeline:
         self._lock = threading.Lock()
         self._messages: OrderedDict[tuple[str, str], list[BaseMessage]] = OrderedDict()
         self._versions: dict[str, tuple[tuple, tuple[MessageVersions, ...]]] = {}
+        self._skeletons: dict[str, tuple[tuple, Skeleton]] = {}
+        # Message object -> (the object, its view, its JSON): read-back messages are shared
+        # between reads, so a checkpoint's detail converts only what it has not seen. Holding
+        # the object keeps its id from being reused while the entry lives.
+        self._views: OrderedDict[int, tuple[BaseMessage, MessageView, dict[str, Any]]] = (
+            OrderedDict()
+        )
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -498,7 +549,19 @@ class Timeline:
             return cur.execute(sql, params).fetchall()
 
     def skeleton(self, thread_id: str) -> Skeleton:
-        return Skeleton.from_rows(self._query(_SKELETON_SQL, (thread_id,)))
+        """The thread's tree. Rows are never changed once written, only added (or the thread
+        deleted), so a count and the newest id say whether the one read last is still whole."""
+        stamp = tuple(self._query(_STAMP_SQL, (thread_id,))[0])
+        with self._lock:
+            cached = self._skeletons.get(thread_id)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        skeleton = Skeleton.from_rows(self._query(_SKELETON_SQL, (thread_id,)))
+        with self._lock:
+            self._skeletons[thread_id] = (stamp, skeleton)
+            while len(self._skeletons) > self.SKELETON_CACHE:
+                self._skeletons.pop(next(iter(self._skeletons)))
+        return skeleton
 
     def latest_id(self, thread_id: str) -> str | None:
         rows = self._query(_LATEST_SQL, (thread_id,))
@@ -524,8 +587,20 @@ class Timeline:
             raise UnknownCheckpoint(thread_id, checkpoint_id)
         return snapshot
 
-    def messages_at(self, thread_id: str, checkpoint_id: str) -> list[BaseMessage]:
-        """The messages at a checkpoint. Shared with other reads: never change them in place."""
+    def messages_at(
+        self, thread_id: str, checkpoint_id: str, skeleton: Skeleton | None = None
+    ) -> list[BaseMessage]:
+        """The messages at a checkpoint. Shared with other reads: never change them in place.
+
+        With the skeleton, a "fork" a Waypoint run wrote (it carries `waypoint_run`) is read as
+        its parent: LangGraph writes such a fork as a copy of the checkpoint the run started
+        from, with the whole conversation in it, so this skips decoding that copy.
+        """
+        if skeleton is not None:
+            metadata = skeleton.metadata.get(checkpoint_id) or {}
+            parent = skeleton.parent(checkpoint_id)
+            if metadata.get("source") == "fork" and metadata.get(RUN) and parent is not None:
+                return self.messages_at(thread_id, parent, skeleton)
         key = (thread_id, checkpoint_id)
         with self._lock:
             if (cached := self._messages.get(key)) is not None:
@@ -677,7 +752,8 @@ class Timeline:
         checkpoint = found.checkpoint
         if source == "input":
             started = (checkpoint.get("channel_values") or {}).get(START) or {}
-            messages = _as_messages(started.get("messages", []) if isinstance(started, Mapping) else [])
+            given = started.get("messages", []) if isinstance(started, Mapping) else []
+            messages = _as_messages(given)
             humans = [m for m in messages if isinstance(m, HumanMessage)]
             if len(humans) == 1:
                 return (INPUT,), f"you asked “{preview(message_text(humans[0]))}”"
@@ -689,8 +765,10 @@ class Timeline:
                         for m in _as_messages(value)]
             parts = _described(messages, nodes)
             if ACTION in nodes:
-                resumes = [v for task, channel, v in writes if channel == RESUME and task == NULL_TASK_ID]
-                resumes = resumes or [v for _, channel, v in writes if channel == RESUME]
+                answers = [(task, v) for task, channel, v in writes if channel == RESUME]
+                # The run's answer is written for the null task (and again per task, in a list).
+                resumes = [v for task, v in answers if task == NULL_TASK_ID]
+                resumes = resumes or [v for _, v in answers]
                 decisions = _decisions_in(resumes[0]) if resumes else {}
                 if decisions:
                     parts.insert(0, decisions_text(decisions))
@@ -763,6 +841,7 @@ class Timeline:
                 if name != "messages" and versions.get(name) != parent_versions.get(name)
             )
         )
+        converted = self._converted(messages)
         interrupts = tuple(
             InterruptView(
                 id=interrupt.id,
@@ -781,8 +860,8 @@ class Timeline:
             checkpoint_id=checkpoint_id,
             parent_id=parent_id,
             row=row,
-            messages=message_views(messages),
-            raw_messages=tuple(jsonable(m) for m in messages),
+            messages=tuple(view for view, _ in converted),
+            raw_messages=tuple(raw for _, raw in converted),
             values={k: jsonable(v) for k, v in snapshot.values.items() if k != "messages"},
             next_nodes=tuple(snapshot.next),
             metadata=jsonable(dict(found.metadata or {})),
@@ -796,13 +875,38 @@ class Timeline:
             children=tuple(skeleton.children.get(checkpoint_id, ())),
         )
 
+    def _converted(
+        self, messages: Sequence[BaseMessage]
+    ) -> list[tuple[MessageView, dict[str, Any]]]:
+        """Each message's view and JSON form, converted once per message object."""
+        out = []
+        with self._lock:
+            for message in messages:
+                entry = self._views.get(id(message))
+                if entry is None or entry[0] is not message:
+                    raw = {"type": message.type, "data": message.model_dump(mode="json")}
+                    entry = (message, message_view(message), raw)
+                    self._views[id(message)] = entry
+                else:
+                    self._views.move_to_end(id(message))
+                out.append(entry[1:])
+            while len(self._views) > self.VIEW_CACHE:
+                self._views.popitem(last=False)
+        return out
+
     # --- branches --------------------------------------------------------------------------------
 
     def first_holding(
-        self, thread_id: str, skeleton: Skeleton, head: str, holds: Callable[[list[BaseMessage]], bool]
+        self,
+        thread_id: str,
+        skeleton: Skeleton,
+        head: str,
+        holds: Callable[[list[BaseMessage]], bool],
     ) -> str | None:
         """The first checkpoint on the head's path whose messages satisfy `holds` (bisection)."""
-        return bisect_path(skeleton.path(head), lambda c: holds(self.messages_at(thread_id, c)))
+        return bisect_path(
+            skeleton.path(head), lambda c: holds(self.messages_at(thread_id, c, skeleton))
+        )
 
     def versions(self, thread_id: str, head_id: str | None) -> tuple[MessageVersions, ...]:
         """The sibling versions of each shown message that has any (the rule: module docstring)."""
@@ -824,29 +928,33 @@ class Timeline:
     def _compute_versions(
         self, thread_id: str, skeleton: Skeleton, head: str
     ) -> tuple[MessageVersions, ...]:
-        shown = self.messages_at(thread_id, head)
+        shown = self.messages_at(thread_id, head, skeleton)
         future = skeleton.subtree(head)
         # position -> version key -> tips holding it, newest first
         found: dict[int, dict[str, list[str]]] = {}
         for tip in skeleton.tips():
             if tip in future:
                 continue
-            messages = self.messages_at(thread_id, tip)
+            messages = self.messages_at(thread_id, tip, skeleton)
             position = divergence(shown, messages)
             if position is None or position >= len(shown) or position >= len(messages):
                 continue
-            found.setdefault(position, {}).setdefault(version_key(messages[position]), []).append(tip)
+            holders = found.setdefault(position, {})
+            holders.setdefault(version_key(messages[position]), []).append(tip)
         result = []
         for position in sorted(found):
             targets = {version_key(shown[position]): head}
             for key, holders in found[position].items():
                 targets.setdefault(key, holders[0])
-            births = {key: self._birth(thread_id, skeleton, target, position)
-                      for key, target in targets.items()}
-            ordered = sorted(targets, key=lambda key: births[key])
+            births: dict[tuple[str, str], str] = {}
+
+            def older(a: str, b: str, position: int = position) -> int:
+                return self._older(thread_id, skeleton, targets[a], targets[b], position, births)
+
+            ordered = sorted(targets, key=cmp_to_key(older))
             versions = []
             for key in ordered:
-                message = self.messages_at(thread_id, targets[key])[position]
+                message = self.messages_at(thread_id, targets[key], skeleton)[position]
                 versions.append(MessageVersion(
                     checkpoint_id=targets[key], message_id=message.id or "",
                     preview=message_preview(message),
@@ -859,16 +967,67 @@ class Timeline:
             ))
         return tuple(result)
 
-    def _birth(self, thread_id: str, skeleton: Skeleton, target: str, position: int) -> str:
-        """The first checkpoint on `target`'s path whose state holds `target`'s messages up to
-        and including `position`."""
-        wanted = self.messages_at(thread_id, target)[: position + 1]
+    def _holds(
+        self, thread_id: str, skeleton: Skeleton, checkpoint_id: str, wanted: Sequence[BaseMessage]
+    ) -> bool:
+        """Whether the state at a checkpoint begins with `wanted` (same versions)."""
+        messages = self.messages_at(thread_id, checkpoint_id, skeleton)
+        return len(messages) >= len(wanted) and divergence(messages, wanted, len(wanted)) is None
 
+    def _older(
+        self,
+        thread_id: str,
+        skeleton: Skeleton,
+        a: str,
+        b: str,
+        position: int,
+        births: dict[tuple[str, str], str],
+    ) -> int:
+        """-1 when the version at `position` that `a` holds appeared before the one `b` holds.
+
+        Their common ancestor settles most pairs with one read: a version it already holds is the
+        older one (the other appeared after the fork). Otherwise both appeared after it, and each
+        one's first checkpoint is searched from there (usually a step or two).
+        """
+        fork = skeleton.common_ancestor(a, b)
+        wanted_a = self.messages_at(thread_id, a, skeleton)[: position + 1]
+        wanted_b = self.messages_at(thread_id, b, skeleton)[: position + 1]
+        if fork is not None:
+            if self._holds(thread_id, skeleton, fork, wanted_a):
+                return -1
+            if self._holds(thread_id, skeleton, fork, wanted_b):
+                return 1
+        first_a = self._first_after(thread_id, skeleton, a, fork, wanted_a, births)
+        first_b = self._first_after(thread_id, skeleton, b, fork, wanted_b, births)
+        return -1 if first_a < first_b else 1 if first_b < first_a else 0
+
+    def _first_after(
+        self,
+        thread_id: str,
+        skeleton: Skeleton,
+        target: str,
+        after: str | None,
+        wanted: Sequence[BaseMessage],
+        births: dict[tuple[str, str], str],
+    ) -> str:
+        """The first checkpoint after `after` on `target`'s path that holds `wanted`: a galloping
+        search (1, 2, 4, ... steps) then bisection, since once held it stays held."""
+        memo = (target, after or "")
+        if memo in births:
+            return births[memo]
+        path = skeleton.path(target)
+        segment = path[path.index(after) + 1 :] if after in path else path
+        if not segment:
+            return target
+        low, probe, stride = -1, 0, 1
         def holds(checkpoint_id: str) -> bool:
-            messages = self.messages_at(thread_id, checkpoint_id)
-            return len(messages) > position and divergence(messages, wanted) is None
+            return self._holds(thread_id, skeleton, checkpoint_id, wanted)
 
-        return bisect_path(skeleton.path(target), holds) or target
+        while probe < len(segment) - 1 and not holds(segment[probe]):
+            low, probe, stride = probe, min(probe + stride, len(segment) - 1), stride * 2
+        found = bisect_path(segment[low + 1 : probe + 1], holds) or target
+        births[memo] = found
+        return found
 
 
 def message_diff(
@@ -884,6 +1043,8 @@ def message_diff(
         if previous is None:
             added.append(message_view(message))
         elif not same_version(previous, message):
-            changed.append(MessageChange(before=message_view(previous), after=message_view(message)))
+            changed.append(
+                MessageChange(before=message_view(previous), after=message_view(message))
+            )
     removed = tuple(message_view(m) for m in before if m.id not in new_ids)
     return StateDiff(added=tuple(added), changed=tuple(changed), removed=removed, channels=channels)

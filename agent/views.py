@@ -94,7 +94,7 @@ def message_views(messages: Sequence[BaseMessage]) -> tuple[MessageView, ...]:
     return tuple(message_view(m) for m in messages)
 
 
-# --- time travel: the inspector's timeline, a checkpoint's detail, the chat's branch switcher ------
+# --- time travel: the inspector's timeline, a checkpoint's detail, the chat's branch switcher -----
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ class CheckpointDetail:
     parent_id: str | None
     row: CheckpointRow
     messages: tuple[MessageView, ...]
-    raw_messages: tuple[dict[str, Any], ...]  # JSON-able, as LangChain's message_to_dict writes them
+    raw_messages: tuple[dict[str, Any], ...]  # JSON-able: {"type": ..., "data": {...}}
     values: dict[str, Any]  # the other state channels, JSON-able
     next_nodes: tuple[str, ...]
     metadata: dict[str, Any]

@@ -105,7 +105,9 @@ def test_labels_for_decisions_errors_and_cancelled_calls(h):
     h.decide(thread.id, {pending[0].id: {"action": "approve"},
                          pending[1].id: {"action": "reject", "reason": "no"}})
     rows = all_rows(h, thread.id)
-    assert rows[0].label == "you approved 1, rejected 1 of 2 calls; action returned 2 results (1 not run or failed)"
+    assert rows[0].label == (
+        "you approved 1, rejected 1 of 2 calls; action returned 2 results (1 not run or failed)"
+    )
     assert rows[0].error and "provider down" in rows[0].error  # llm failed in the step after it
     h.model.script = [reply("", ("web_search", {"query": "c"}))]
     h.send(thread.id, "c then")
@@ -129,7 +131,8 @@ def test_next_nodes_parents_and_steps_match_stock_history_on_every_checkpoint(h)
     h.backend.show_branch(thread.id, rows[0].checkpoint_id)
     ask_and_answer(h, thread.id, "and tomorrow?", "Sunny too.")
     config = {"configurable": {"thread_id": thread.id}}
-    stock = {s.config["configurable"]["checkpoint_id"]: s for s in h.backend.graph.get_state_history(config)}
+    history = h.backend.graph.get_state_history(config)
+    stock = {s.config["configurable"]["checkpoint_id"]: s for s in history}
     rows = all_rows(h, thread.id)
     assert {r.checkpoint_id for r in rows} == set(stock) and len(rows) == len(stock)
     assert {r.source for r in rows} == {"input", "loop", "update", "fork"}
@@ -167,7 +170,8 @@ def test_tree_markers_show_where_history_forks(h):
     assert page.branches == 2 and page.head_id == edited == page.latest_id
     assert by_id[start.checkpoint_id].children == 2 and by_id[start.checkpoint_id].is_fork_point
     assert by_id[edited].parent_id == start.checkpoint_id and by_id[edited].branch == 0
-    assert by_id[edited].label == "you edited message 1" and by_id[edited].written_by == ("__start__",)
+    assert by_id[edited].label == "you edited message 1"
+    assert by_id[edited].written_by == ("__start__",)
     old_tip = rows[0].checkpoint_id
     assert by_id[old_tip].branch == 1 and not by_id[old_tip].on_shown_branch
     assert by_id[rows[1].checkpoint_id].branch_tip == old_tip
@@ -202,9 +206,11 @@ def test_checkpoint_detail_state_writes_interrupts_and_diff(h):
     assert detail.checkpoint_id == halt.checkpoint_id and detail.next_nodes == ("action",)
     assert [m.role for m in detail.messages] == ["human", "ai"]
     assert [m["type"] for m in detail.raw_messages] == ["human", "ai"]
-    json.dumps([detail.raw_messages, detail.values, detail.metadata, [i.value for i in detail.interrupts]])
+    json.dumps([detail.raw_messages, detail.values, detail.metadata,
+                [i.value for i in detail.interrupts]])
     assert detail.metadata["source"] == "loop" and detail.metadata["waypoint_run"] == halt.run_id
-    assert [(c.name, c.args) for c in detail.pending_calls] == [("web_search", {"query": "weather in LA"})]
+    asked = [("web_search", {"query": "weather in LA"})]
+    assert [(c.name, c.args) for c in detail.pending_calls] == asked
     assert [(c.name, c.args) for i in detail.interrupts for c in i.calls] == [
         ("web_search", {"query": "weather in LA"})
     ]
@@ -236,7 +242,9 @@ def test_checkpoint_detail_state_writes_interrupts_and_diff(h):
 
 def test_bad_edits_write_nothing(h):
     thread = h.backend.create_thread()
-    h.model.script = [reply("Searching.", ("web_search", {"query": "a"}), ("web_search", {"query": "b"}))]
+    h.model.script = [
+        reply("Searching.", ("web_search", {"query": "a"}), ("web_search", {"query": "b"}))
+    ]
     h.send(thread.id, "a and b?")
     pending = h.backend.thread_view(thread.id).pending_calls
     h.model.script = [reply("Found both.")]
@@ -364,7 +372,8 @@ def test_replaying_into_a_halt_asks_and_runs_no_tool(h):
     thread, _ = halted_then_answered(h)
     start = row_where(all_rows(h, thread.id), step=0, source="loop")
     h.model.script = [reply("Searching again.", ("web_search", {"query": "LA again"}))]
-    events = h.finish(h.backend.resume(thread.id, h.choices, h.options, checkpoint_id=start.checkpoint_id))
+    run = h.backend.resume(thread.id, h.choices, h.options, checkpoint_id=start.checkpoint_id)
+    events = h.finish(run)
     assert any(isinstance(e, Halted) for e in events) and events[-1] == Done("halted")
     assert not any(isinstance(e, ToolResult) for e in events)
     assert h.search.queries == ["weather in LA"], "a tool ran from a replay without asking"
@@ -456,7 +465,9 @@ def test_show_branch_is_what_the_chat_shows_and_runs_continue_from_it(h):
     info = h.backend.get_thread(thread.id)
     assert info.branch_head is None  # the run's newest checkpoint is the latest
     view = h.backend.thread_view(thread.id)
-    assert texts(view.messages) == ["weather in LA?", "Sunny in LA.", "and tomorrow?", "Sunny tomorrow too."]
+    assert texts(view.messages) == [
+        "weather in LA?", "Sunny in LA.", "and tomorrow?", "Sunny tomorrow too."
+    ]
     rows = {r.checkpoint_id: r for r in all_rows(h, thread.id)}
     assert rows[first_tip].on_shown_branch and rows[first_tip].children == 1
     assert all(r.run_id == run.id for r in all_rows(h, thread.id)[:3])
@@ -479,7 +490,8 @@ def test_decide_on_a_branch_head_applies_the_new_decision(h):
     assert messages[-1].content == "Foggy in SF [1]." and "weather in SF" in messages[2].content
     assert_history_valid(messages)
     labels = [r.label for r in all_rows(h, thread.id)]
-    assert "you continued from this point" in labels and "you edited 1 call; action returned 1 result" in labels
+    assert "you continued from this point" in labels
+    assert "you edited 1 call; action returned 1 result" in labels
 
 
 def test_a_new_message_on_a_halted_branch_head_cancels_its_calls(h):
@@ -489,7 +501,8 @@ def test_a_new_message_on_a_halted_branch_head_cancels_its_calls(h):
     h.model.script = [reply("Sure, a joke.")]
     h.send(thread.id, "tell me a joke instead")
     messages = state_messages(h, thread.id)
-    assert texts(h.backend.thread_view(thread.id).messages)[-2:] == ["tell me a joke instead", "Sure, a joke."]
+    shown = texts(h.backend.thread_view(thread.id).messages)
+    assert shown[-2:] == ["tell me a joke instead", "Sure, a joke."]
     assert "Cancelled by the user" in messages[2].content and len(messages) == 5
     assert_history_valid(messages)
     assert h.search.queries == ["weather in LA"] and h.backend.get_thread(thread.id).branch_head is None
@@ -547,17 +560,20 @@ def test_edit_and_resend_makes_sibling_versions_and_switching_shows_them(h):
 def test_version_numbers_do_not_depend_on_the_branch_shown(h):
     thread, first_tip, human = edited_thread(h)
     h.model.script = [reply("Rainy in Seattle.")]
-    h.finish(h.backend.edit_and_resend(thread.id, human.id, "weather in Seattle?", h.choices, h.options))
+    run = h.backend.edit_and_resend(thread.id, human.id, "weather in Seattle?", h.choices, h.options)
+    h.finish(run)
     order = ["weather in LA?", "weather in SF?", "weather in Seattle?"]
     for index in range(3):
         h.backend.switch_branch(thread.id, human.id, index)
         (versions,) = h.backend.message_versions(thread.id)
         assert [v.preview for v in versions.versions] == order and versions.index == index
         assert h.backend.thread_view(thread.id).messages[0].text == order[index]
-    h.backend.switch_branch(thread.id, human.id, 0)
-    ask_and_answer(h, thread.id, "and tomorrow?", "Sunny.")  # the original branch is now newest
-    (versions,) = h.backend.message_versions(thread.id)
-    assert [v.preview for v in versions.versions] == order and versions.label == "1 / 3"
+    for index in (0, 1):  # each older version's branch goes on, so its tip is now the newest
+        h.backend.switch_branch(thread.id, human.id, index)
+        ask_and_answer(h, thread.id, "and tomorrow?", "Sunny.")
+        (versions,) = h.backend.message_versions(thread.id)
+        assert [v.preview for v in versions.versions] == order
+        assert versions.label == f"{index + 1} / 3"
 
 
 def test_the_shown_checkpoints_own_future_is_not_a_sibling(h):
@@ -638,7 +654,8 @@ def test_regenerate_after_an_earlier_edit_in_place_forks_from_the_shown_state(h)
     h.finish(h.backend.regenerate(thread.id, a1.id, h.choices, h.options))
     assert conversation(h.model.seen[-1]) == ["q1 edited"]
     assert texts(h.backend.thread_view(thread.id).messages) == ["q1 edited", "a1 again"]
-    assert "you asked for a new answer (message 2 on removed)" in [r.label for r in all_rows(h, thread.id)]
+    labels = [r.label for r in all_rows(h, thread.id)]
+    assert "you asked for a new answer (message 2 on removed)" in labels
 
 
 def test_bad_regenerate_and_resend_requests_write_nothing(h):
