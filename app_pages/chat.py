@@ -9,6 +9,7 @@ from agent.runs import ThreadBusy
 from agent.threads import UnknownThread
 from ui import resources
 from ui.approval_panel import approval_panel
+from ui.branch_controls import message_controls
 from ui.live_run import live_run
 from ui.run_error import run_error
 from ui.session import select_thread, selected_thread
@@ -43,7 +44,8 @@ if view is None or not view.messages and not view.active_run_id:
     welcome(send)
 else:
     st.subheader(view.thread.title)
-    transcript(view.messages, running=bool(view.active_run_id), key=view.thread.id)
+    transcript(view.messages, running=bool(view.active_run_id), key=view.thread.id,
+               controls=message_controls(backend, view, choices, options))
     if view.active_run_id:
         live_run(backend, view.active_run_id)
     elif view.pending_calls:

@@ -196,3 +196,37 @@ def test_a_long_thread_draws_its_latest_messages_and_earlier_ones_on_request(app
     button(app, "Show earlier messages (20 more)").click().run()
     shown = texts(app)
     assert "question 0" in shown and not [b for b in app.button if b.key == f"earlier_{thread.id}"]
+
+
+def captions(at: AppTest) -> list[str]:
+    return [c.value for c in at.caption]
+
+
+def test_editing_a_past_question_forks_and_the_switcher_goes_back(app):
+    app.run()
+    app.chat_input[0].set_value("Hello!").run()
+    finish_runs(app)
+    thread_id = app.query_params["thread"]
+    human = backend().thread_view(thread_id).messages[0]
+    app.text_area(key=f"edit_{thread_id}_{human.id}").input("Hi again!").run()
+    button(app, "Send").click().run()
+    finish_runs(app)
+    assert not app.exception
+    assert "Hi again!" in texts(app) and "Hello!" not in texts(app).split("\n")[1:]
+    assert "2 / 2" in captions(app)
+    app.button(key=f"prev_{thread_id}_{human.id}").click().run()
+    assert "1 / 2" in captions(app)
+    assert [m.text for m in backend().thread_view(thread_id).messages][0] == "Hello!"
+
+
+def test_regenerate_adds_a_version_of_the_answer(app):
+    app.run()
+    app.chat_input[0].set_value("Hello!").run()
+    finish_runs(app)
+    thread_id = app.query_params["thread"]
+    answer = backend().thread_view(thread_id).messages[-1]
+    app.button(key=f"regen_{thread_id}_{answer.id}").click().run()
+    finish_runs(app)
+    assert not app.exception
+    assert "2 / 2" in captions(app)
+    assert backend().timeline(thread_id).branches == 2

@@ -10,7 +10,7 @@ the server time on each rerun (bench/chat_render.py), and nobody reads 500 messa
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import streamlit as st
 
@@ -70,10 +70,16 @@ def _window_start(messages: Sequence[MessageView], shown: int) -> int:
     return start
 
 
-def transcript(messages: Sequence[MessageView], running: bool = False, key: str = "chat") -> None:
+def transcript(
+    messages: Sequence[MessageView],
+    running: bool = False,
+    key: str = "chat",
+    controls: Callable[[MessageView], None] | None = None,
+) -> None:
     """Draw the checkpointed messages; `running` marks unanswered tool calls as in progress.
 
-    `key` names this transcript's "Show earlier" state (one per place it is drawn).
+    `key` names this transcript's "Show earlier" state (one per place it is drawn); `controls`,
+    when given, draws under each message (the chat's edit, regenerate and version switcher).
     """
     window_key = f"transcript_window_{key}"
     start = _window_start(messages, st.session_state.get(window_key, WINDOW))
@@ -90,3 +96,5 @@ def transcript(messages: Sequence[MessageView], running: bool = False, key: str 
                 st.markdown(message.text)
             for call in message.tool_calls:
                 tool_card(call, results.get(call.id), running)
+            if controls is not None:
+                controls(message)

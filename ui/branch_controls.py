@@ -1,0 +1,76 @@
+"""Edit a past question, regenerate an answer, and switch between versions (`< 2 / 3 >`).
+
+As in ChatGPT: editing a question or regenerating an answer forks the conversation (the old
+version stays), and a message that has several versions shows arrows to switch between them. The
+choice is stored as the thread's branch head, so it persists across reloads and browsers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from agent.approval import DecisionError
+from agent.backend import InputError, LocalBackend
+from agent.context import AgentChoices
+from agent.runs import RunOptions, ThreadBusy
+from agent.views import MessageView, MessageVersions, ThreadView
+
+BRANCH_HELP = (
+    "Each version is a branch of the thread's history: LangGraph forked it from the checkpoint "
+    "before this message. The Inspector shows the whole tree."
+)
+
+
+def _act(action: Callable[[], object]) -> None:
+    try:
+        action()
+    except (InputError, DecisionError, ThreadBusy, ValueError) as problem:
+        st.session_state["send_problem"] = str(problem)
+    st.rerun()
+
+
+def _switcher(backend: LocalBackend, thread_id: str, versions: MessageVersions) -> None:
+    key = f"{thread_id}_{versions.message_id}"
+    if st.button("", icon=":material/chevron_left:", key=f"prev_{key}", type="tertiary",
+                 disabled=versions.index == 0, help="Previous version"):
+        _act(lambda: backend.switch_branch(thread_id, versions.message_id, versions.index - 1))
+    st.caption(versions.label, help=BRANCH_HELP)
+    if st.button("", icon=":material/chevron_right:", key=f"next_{key}", type="tertiary",
+                 disabled=versions.index + 1 >= versions.count, help="Next version"):
+        _act(lambda: backend.switch_branch(thread_id, versions.message_id, versions.index + 1))
+
+
+def message_controls(
+    backend: LocalBackend, view: ThreadView, choices: AgentChoices, options: RunOptions
+) -> Callable[[MessageView], None]:
+    """A function that draws the controls under one message of this thread's transcript."""
+    by_id = {v.message_id: v for v in backend.message_versions(view.thread.id)}
+    idle = view.active_run_id is None
+
+    def controls(message: MessageView) -> None:
+        versions = by_id.get(message.id)
+        is_answer = message.role == "ai" and message.text and not message.tool_calls
+        if versions is None and not (idle and (message.role == "human" or is_answer)):
+            return
+        key = f"{view.thread.id}_{message.id}"
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            if versions is not None and versions.count > 1:
+                _switcher(backend, view.thread.id, versions)
+            if idle and message.role == "human":
+                with st.popover("Edit", icon=":material/edit:", type="tertiary"):
+                    text = st.text_area("Your message", message.text, key=f"edit_{key}")
+                    st.caption("Sending forks the conversation here; the old version stays "
+                               "one click away.")
+                    if st.button("Send", type="primary", key=f"resend_{key}"):
+                        _act(lambda: backend.edit_and_resend(view.thread.id, message.id, text,
+                                                             choices, options))
+            if idle and is_answer and st.button(
+                "Regenerate", icon=":material/refresh:", key=f"regen_{key}", type="tertiary",
+                help="Ask the model again from just before this answer; this answer stays as a "
+                "version you can switch back to.",
+            ):
+                _act(lambda: backend.regenerate(view.thread.id, message.id, choices, options))
+
+    return controls
