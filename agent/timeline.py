@@ -518,7 +518,7 @@ class Timeline:
 
     MESSAGE_CACHE = 256
     SKELETON_CACHE = 32
-    VIEW_CACHE = 50_000
+    VIEW_CACHE = 5_000  # a long thread's messages, a few times over
 
     def __init__(
         self,
