@@ -15,7 +15,7 @@ from agent.events import Done, Error, Step, ToolCall, ToolResult, Transcript
 from agent.views import MessageView, ToolCallView
 from ui.transcript import tool_card
 
-REFRESH_SECONDS = 0.25
+REFRESH_SECONDS = 0.15
 
 
 def step_strip(steps: list[Step], running: bool) -> None:
