@@ -1,0 +1,146 @@
+"""The Inspector page through AppTest: timeline, a checkpoint's detail, edit as a fork, fork to a
+new thread, show a branch in the chat, replay into a halt, export and import."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from agent.approval import ApprovalPolicy
+from agent.context import AgentChoices
+from agent.runs import RunOptions
+from agent.transfer import export_thread
+from tests.test_chat_page import APP, backend, button, texts
+from ui import resources
+
+INSPECTOR = "app_pages/inspector.py"
+
+
+@pytest.fixture
+def app(data_dir, monkeypatch):
+    monkeypatch.setenv("WAYPOINT_DB", str(data_dir / "waypoint.sqlite"))
+    monkeypatch.setenv("WAYPOINT_DEMO_TOKEN_DELAY", "0")
+    resources.backend.clear()
+    resources.settings.clear()
+    at = AppTest.from_file(APP, default_timeout=30)
+    yield at
+    resources.backend.clear()
+    resources.settings.clear()
+
+
+def answered_thread(question: str = "How does LangGraph persistence work?") -> str:
+    """A thread where the demo model searched (approved without asking) and answered."""
+    choices = AgentChoices(approval=ApprovalPolicy("never"))
+    thread = backend().create_thread()
+    run = backend().send_message(thread.id, question, choices, RunOptions())
+    assert run.log.wait_closed(20)
+    return thread.id
+
+
+def open_inspector(at: AppTest, thread_id: str, checkpoint_id: str | None = None) -> AppTest:
+    at.run()
+    at.query_params["thread"] = thread_id
+    if checkpoint_id:
+        at.query_params["checkpoint"] = checkpoint_id
+    at.switch_page(INSPECTOR).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_no_thread_explains_what_to_do(app):
+    app.run()
+    app.switch_page(INSPECTOR).run()
+    assert not app.exception
+    assert "Pick a thread" in app.info[0].value
+
+
+def test_timeline_lists_every_checkpoint_and_the_head_is_shown(app):
+    app.run()
+    thread_id = answered_thread()
+    open_inspector(app, thread_id)
+    page = backend().timeline(thread_id)
+    rows = [b for b in app.button if b.key and b.key.startswith("cp_")]
+    assert len(rows) == page.total
+    assert "llm answered" in rows[0].label and "shown in chat" in rows[0].label
+    assert any("you asked" in b.label for b in rows)
+    assert app.subheader[-1].value.startswith("Step ")
+
+
+def test_picking_a_checkpoint_shows_its_state_and_changes(app):
+    app.run()
+    thread_id = answered_thread()
+    open_inspector(app, thread_id)
+    asked = next(b for b in app.button if b.key.startswith("cp_") and "asked web_search" in b.label)
+    asked.click().run()
+    assert app.query_params["checkpoint"] == asked.key.removeprefix("cp_")
+    shown = texts(app)
+    assert "llm asked web_search" in shown
+    assert "Other channels written" in shown or app.success, "the Changes tab lists what changed"
+
+
+def test_editing_a_message_forks_and_leaves_the_original(app):
+    app.run()
+    thread_id = answered_thread()
+    head = backend().timeline(thread_id).head_id
+    before = backend().timeline(thread_id).total
+    open_inspector(app, thread_id, head)
+    app.selectbox(key=f"edit_pick_{head}").select_index(0).run()
+    human = backend().thread_view(thread_id).messages[0]
+    area = app.text_area(key=f"edit_text_{head}_{human.id}")
+    area.input("   ").run()
+    button(app, "Save as a fork").click().run()
+    assert app.error and backend().timeline(thread_id).total == before, "an empty edit writes nothing"
+    area.input("How do threads work?").run()
+    button(app, "Save as a fork").click().run()
+    assert not app.exception
+    assert backend().timeline(thread_id).total == before + 1
+    new_id = app.query_params["checkpoint"]
+    assert new_id != head
+    detail = backend().checkpoint_detail(thread_id, new_id)
+    assert detail.messages[0].text == "How do threads work?" and detail.messages[0].id == human.id
+    assert backend().checkpoint_detail(thread_id, head).messages[0].text == human.text
+
+
+def test_fork_to_a_new_thread_and_show_a_branch_in_chat(app):
+    app.run()
+    thread_id = answered_thread()
+    page = backend().timeline(thread_id)
+    asked = next(r for r in page.rows if "asked web_search" in r.label)
+    open_inspector(app, thread_id, asked.checkpoint_id)
+    button(app, "Fork thread").click().run()
+    assert not app.exception
+    copy = app.query_params["thread"]
+    assert copy != thread_id and backend().get_thread(copy).forked_from == thread_id
+    assert backend().thread_view(copy).pending_calls, "a fork of a halt still asks"
+    open_inspector(app, thread_id, asked.checkpoint_id)
+    button(app, "Show in chat").click().run()
+    assert backend().thread_view(thread_id).checkpoint_id == asked.checkpoint_id
+
+
+def test_replay_into_a_halt_asks_for_approval(app):
+    app.run()
+    thread_id = answered_thread()
+    asked = next(r for r in backend().timeline(thread_id).rows if "asked web_search" in r.label)
+    open_inspector(app, thread_id, asked.checkpoint_id)
+    button(app, "Replay").click().run()
+    run = backend().runs.latest_run(thread_id)
+    assert run.log.wait_closed(20)
+    assert run.log.read(0)[-1].status == "halted"
+    assert backend().thread_view(thread_id).pending_calls
+
+
+def test_import_of_an_export_and_of_a_bad_file(app):
+    app.run()
+    thread_id = answered_thread()
+    exported = "".join(export_thread(backend(), thread_id))
+    open_inspector(app, thread_id)
+    before = backend().count_threads()
+    assert not app.exception
+    # AppTest has no file uploader; the panel's import path is the same function the tests drive.
+    from agent.transfer import TransferError, import_thread  # noqa: PLC0415
+
+    with pytest.raises(TransferError):
+        import_thread(backend(), b"not a waypoint file")
+    assert backend().count_threads() == before
+    copy = import_thread(backend(), exported.encode())
+    assert backend().timeline(copy.id).total == backend().timeline(thread_id).total
