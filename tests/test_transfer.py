@@ -131,10 +131,12 @@ def halted_thread(h):
 
 
 def forked_thread(h):
-    """A tool thread, a second turn, then a fork from before that turn with another question."""
+    """A tool thread, a second turn, then a fork from before that turn with another question; the
+    chat is left showing the first branch (the branch head is the "thanks" turn's last checkpoint)."""
     thread = tool_thread(h)
     h.model.script = [reply("You are welcome.")]
     h.send(thread.id, "thanks")
+    thanks_tip = h.backend.graph.get_state(config(thread.id)).config["configurable"]["checkpoint_id"]
     past = next(
         s for s in h.backend.graph.get_state_history(config(thread.id))
         if s.next == () and len(s.values["messages"]) == 4
@@ -142,8 +144,7 @@ def forked_thread(h):
     h.backend.graph.update_state(past.config, {"messages": [HumanMessage("and in SF?")]})
     # What a fork made through the backend records in the index.
     h.backend.threads.touch(thread.id, message_count=len(messages(h, thread.id)))
-    head = past.config["configurable"]["checkpoint_id"]
-    return h.backend.threads.set_branch_head(thread.id, head)
+    return h.backend.threads.set_branch_head(thread.id, thanks_tip)
 
 
 def round_trip(h, thread_id: str):
@@ -290,14 +291,15 @@ def test_an_imported_thread_goes_on_with_a_new_message(h):
     assert h.backend.get_thread(info.id).message_count == 6
 
 
-def test_an_imported_fork_goes_on_from_its_latest_branch(h):
+def test_an_imported_fork_goes_on_from_its_branch_head(h):
     thread = forked_thread(h)
     info = import_thread(h.backend, export_text(h, thread.id))
+    assert info.branch_head == thread.branch_head
     h.model.script = [reply("Foggy in SF.")]
     h.send(info.id, "SF please")
     shown = [m.content for m in h.model.seen[-1]]
-    assert shown[-3:] == ["Sunny [1].", "and in SF?", "SF please"] and "thanks" not in shown
-    assert messages(h, info.id)[-1].content == "Foggy in SF."
+    assert shown[-3:] == ["thanks", "You are welcome.", "SF please"] and "and in SF?" not in shown
+    assert h.backend.thread_view(info.id).messages[-1].text == "Foggy in SF."
 
 
 def test_an_empty_thread_round_trips(h):
