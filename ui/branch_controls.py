@@ -34,11 +34,11 @@ def _act(action: Callable[[], object]) -> None:
 def _switcher(backend: LocalBackend, thread_id: str, versions: MessageVersions) -> None:
     key = f"{thread_id}_{versions.message_id}"
     if st.button("", icon=":material/chevron_left:", key=f"prev_{key}", type="tertiary",
-                 disabled=versions.index == 0, help="Previous version"):
+                 disabled=versions.index == 0, help="Previous version. " + BRANCH_HELP):
         _act(lambda: backend.switch_branch(thread_id, versions.message_id, versions.index - 1))
-    st.caption(versions.label, help=BRANCH_HELP)
+    st.caption(versions.label, width="content")
     if st.button("", icon=":material/chevron_right:", key=f"next_{key}", type="tertiary",
-                 disabled=versions.index + 1 >= versions.count, help="Next version"):
+                 disabled=versions.index + 1 >= versions.count, help="Next version. " + BRANCH_HELP):
         _act(lambda: backend.switch_branch(thread_id, versions.message_id, versions.index + 1))
 
 
