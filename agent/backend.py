@@ -249,14 +249,9 @@ class LocalBackend:
         self, thread_id: str, text: str, choices: AgentChoices, options: RunOptions = RunOptions()
     ) -> Run:
         """Add a human message and run. Pending tool calls are closed first as cancelled."""
-        text = text.strip()
-        if not text:
+        if not text.strip():
             raise InputError("Type a message first.")
-        if len(text) > MAX_MESSAGE_CHARS:
-            raise InputError(
-                f"That message is {len(text):,} characters long; the limit is "
-                f"{MAX_MESSAGE_CHARS:,}. Shorten it or split it into several messages."
-            )
+        text = self._clean_text(text)
         info = self.threads.get(thread_id)
         first = info.message_count == 0 and not self._snapshot(thread_id).values.get("messages")
         head = self._branch_head(info)

@@ -10,22 +10,9 @@ from agent.approval import ApprovalPolicy
 from agent.context import AgentChoices
 from agent.runs import RunOptions
 from agent.transfer import export_thread
-from tests.test_chat_page import APP, backend, button, texts
-from ui import resources
+from tests.test_chat_page import app, backend, button, texts  # noqa: F401 (app is a fixture)
 
 INSPECTOR = "app_pages/inspector.py"
-
-
-@pytest.fixture
-def app(data_dir, monkeypatch):
-    monkeypatch.setenv("WAYPOINT_DB", str(data_dir / "waypoint.sqlite"))
-    monkeypatch.setenv("WAYPOINT_DEMO_TOKEN_DELAY", "0")
-    resources.backend.clear()
-    resources.settings.clear()
-    at = AppTest.from_file(APP, default_timeout=30)
-    yield at
-    resources.backend.clear()
-    resources.settings.clear()
 
 
 def answered_thread(question: str = "How does LangGraph persistence work?") -> str:
