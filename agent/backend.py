@@ -18,12 +18,13 @@ from langchain_core.messages import (
     RemoveMessage,
     ToolMessage,
 )
+from langchain_core.tools import BaseTool
 from langgraph.constants import START
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StateSnapshot
 
 from agent import timeline as tl
-from agent.approval import CANCELLED_TEXT, DecisionError, validate_args, validate_decisions
+from agent.approval import CANCELLED_TEXT, DecisionError, validate_decisions
 from agent.context import AgentChoices, ContextFactory
 from agent.events import Error, Event
 from agent.graph import ACTION, LLM, RunContext, build_graph, open_tool_calls
@@ -312,8 +313,7 @@ class LocalBackend:
         calls = [{"id": c.id, "name": c.name, "args": c.args} for c in pending_calls(snapshot)]
         if not calls:
             raise InputError("Nothing is waiting for approval on this thread.")
-        tools = self.contexts(choices, frozenset()).tools
-        clean = validate_decisions(decisions, calls, tools)
+        clean = validate_decisions(decisions, calls, self._tools(choices))
         return self._start(
             thread_id,
             Command(resume=clean),
@@ -340,13 +340,20 @@ class LocalBackend:
     def decision_problem(
         self, call: ToolCallView, decision: Mapping[str, Any], choices: AgentChoices
     ) -> str | None:
-        """What is wrong with one decision (for an inline error as the user types), or None."""
-        tools = self.contexts(choices, frozenset()).tools
+        """What is wrong with one decision (for an inline error as the user types), or None.
+
+        A setting that cannot build the tools (a Tavily choice without a key) is the problem too.
+        """
         try:
+            tools = self._tools(choices)
             validate_decisions({call.id: decision}, [{"id": call.id, "name": call.name}], tools)
-        except DecisionError as problem:
+        except ValueError as problem:  # DecisionError included
             return str(problem)
         return None
+
+    def _tools(self, choices: AgentChoices) -> tuple[BaseTool, ...]:
+        """The tools a run with these choices would have (ValueError when a choice cannot work)."""
+        return tuple(self.contexts(choices, frozenset()).tools)
 
     def resume(
         self,
@@ -542,11 +549,9 @@ class LocalBackend:
             if call is None:
                 raise InputError(f"This message has no tool call {tool_call_id!r}.")
             chosen = choices or AgentChoices.defaults(self.settings)
-            tools = self.contexts(chosen, frozenset()).tools
-            tool = next((t for t in tools if t.name == call["name"]), None)
-            if tool is None:
-                raise DecisionError(f"The tool {call['name']!r} is not available in this run.")
-            args = validate_args(tool, tool_args)
+            args = validate_decisions(
+                {call["id"]: {"action": "edit", "args": tool_args}}, [call], self._tools(chosen)
+            )[call["id"]]["args"]
             if args == call["args"]:
                 raise InputError("Those are the arguments the call already has.")
             changed = [{**c, "args": args} if c["id"] == call["id"] else c for c in calls]

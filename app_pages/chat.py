@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from agent.backend import InputError
-from agent.runs import ThreadBusy
 from agent.threads import UnknownThread
 from ui import resources
 from ui.approval_panel import approval_panel
 from ui.branch_controls import message_controls
+from ui.feedback import attempt, show_problem
 from ui.live_run import live_run
 from ui.run_error import run_error
 from ui.session import select_thread, selected_thread
@@ -24,11 +23,7 @@ choices, options = st.session_state["choices"], st.session_state["options"]
 def send(text: str) -> None:
     thread_id = selected_thread() or backend.create_thread().id
     select_thread(thread_id)
-    try:
-        backend.send_message(thread_id, text, choices, options)
-    except (InputError, ThreadBusy, ValueError) as problem:
-        st.session_state["send_problem"] = str(problem)
-    st.rerun()
+    attempt(lambda: backend.send_message(thread_id, text, choices, options))
 
 
 thread_id = selected_thread()
@@ -55,8 +50,7 @@ else:
 if view is not None and not view.active_run_id:
     watch_thread(backend, view)
 
-if problem := st.session_state.pop("send_problem", None):
-    st.error(problem)
+show_problem()
 
 if view is not None and view.active_run_id:
     placeholder = "The agent is answering: wait for it, or press Stop to send something else"

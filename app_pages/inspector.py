@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from agent.backend import InputError
-from agent.runs import ThreadBusy
 from agent.threads import UnknownThread
 from ui import resources
 from ui.checkpoint_view import checkpoint_view
+from ui.feedback import USER_ERRORS
 from ui.message_editor import message_editor
 from ui.session import open_chat, select_thread, selected_checkpoint, selected_thread
 from ui.timeline_list import PAGE_SIZE, timeline_list
@@ -28,8 +27,7 @@ thread_id = selected_thread()
 thread = backend.find_thread(thread_id) if thread_id else None
 if thread is None:
     if thread_id:
-        st.error(f"There is no thread {thread_id!r}: it may have been deleted. Pick one in the "
-                 "sidebar.")
+        st.error(str(UnknownThread(thread_id)))
     else:
         st.info("Pick a thread in the sidebar to see its checkpoints, or import one.")
     import_form(backend)
@@ -41,7 +39,7 @@ offset = st.session_state.get(offset_key, 0)
 page = backend.timeline(thread.id, limit=PAGE_SIZE, offset=offset)
 chosen = selected_checkpoint() or page.head_id
 if notice := st.session_state.pop("inspector_notice", None):
-    st.success(notice, icon=":material/call_split:")
+    st.success(notice, icon=":material/check_circle:")
 
 left, right = st.columns([2, 3], gap="large")
 with left:
@@ -58,7 +56,7 @@ with right:
         st.stop()
     try:
         detail = backend.checkpoint_detail(thread.id, chosen)
-    except (InputError, UnknownThread) as problem:
+    except USER_ERRORS as problem:
         st.error(str(problem))
         st.stop()
     row = detail.row
@@ -81,7 +79,7 @@ with right:
             copy = backend.fork_thread(thread.id, chosen)
             select_thread(copy.id)
             open_chat(copy.id)
-    except (InputError, ThreadBusy, ValueError) as problem:
+    except USER_ERRORS as problem:
         st.error(str(problem))
     checkpoint_view(detail, backend.graph)
     with st.expander("Edit a message here (creates a fork)", icon=":material/edit:"):

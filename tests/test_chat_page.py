@@ -230,3 +230,13 @@ def test_regenerate_adds_a_version_of_the_answer(app):
     assert not app.exception
     assert "2 / 2" in captions(app)
     assert backend().timeline(thread_id).branches == 2
+
+
+def test_a_setting_that_cannot_work_is_explained_in_the_approval_panel(app):
+    app.run()
+    app.chat_input[0].set_value("What is the weather in London?").run()
+    finish_runs(app)
+    app.radio(key="set_search").set_value("tavily").run()
+    assert not app.exception
+    assert "Tavily" in app.error[0].value and "key" in app.error[0].value
+    assert button(app, "Continue").disabled

@@ -28,3 +28,15 @@ def test_the_approval_point_and_the_next_node_are_marked():
     assert "#1d4ed8" in action_line
     llm_line = next(line for line in highlighted.splitlines() if line.startswith('  "llm" ['))
     assert "#1d4ed8" not in llm_line
+
+
+def test_the_timeline_tree_escapes_what_an_imported_file_could_hold():
+    from agent.views import CheckpointRow, TimelinePage  # noqa: PLC0415
+    from ui.timeline_list import tree_dot  # noqa: PLC0415
+
+    rows = (
+        CheckpointRow("b", "a", 1, 'lo"op', ("llm",), (), 0.0, "x"),
+        CheckpointRow("a", None, 0, "input", ("__input__",), ("llm",), 0.0, "y"),
+    )
+    dot = tree_dot(TimelinePage("t", rows, 2, 0, 50, "b", "b", 1), selected="b")
+    assert '"1 lo\\"op\\nllm"' in dot and '"a" -> "b"' in dot

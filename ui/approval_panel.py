@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from agent.approval import DecisionError
-from agent.backend import InputError, LocalBackend
+from agent.backend import LocalBackend
 from agent.context import AgentChoices
-from agent.runs import RunOptions, ThreadBusy
+from agent.runs import RunOptions
 from agent.views import ThreadView, ToolCallView
+from ui.feedback import USER_ERRORS
 
 ACTIONS = {
     "approve": "Approve",
@@ -91,7 +91,7 @@ def approval_panel(
         try:
             backend.decide(view.thread.id, decisions, choices, options)
             st.rerun()
-        except (DecisionError, InputError, ThreadBusy, ValueError) as problem:
+        except USER_ERRORS as problem:
             st.error(str(problem))
     if stop.button("Stop", icon=":material/stop_circle:", key="approval_stop",
                    width="stretch",

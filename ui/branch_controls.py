@@ -11,11 +11,11 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from agent.approval import DecisionError
-from agent.backend import InputError, LocalBackend
+from agent.backend import LocalBackend
 from agent.context import AgentChoices
-from agent.runs import RunOptions, ThreadBusy
+from agent.runs import RunOptions
 from agent.views import MessageView, MessageVersions, ThreadView
+from ui.feedback import attempt
 
 BRANCH_HELP = (
     "Each version is a branch of the thread's history: LangGraph forked it from the checkpoint "
@@ -23,23 +23,15 @@ BRANCH_HELP = (
 )
 
 
-def _act(action: Callable[[], object]) -> None:
-    try:
-        action()
-    except (InputError, DecisionError, ThreadBusy, ValueError) as problem:
-        st.session_state["send_problem"] = str(problem)
-    st.rerun()
-
-
 def _switcher(backend: LocalBackend, thread_id: str, versions: MessageVersions) -> None:
     key = f"{thread_id}_{versions.message_id}"
     if st.button("", icon=":material/chevron_left:", key=f"prev_{key}", type="tertiary",
                  disabled=versions.index == 0, help="Previous version. " + BRANCH_HELP):
-        _act(lambda: backend.switch_branch(thread_id, versions.message_id, versions.index - 1))
+        attempt(lambda: backend.switch_branch(thread_id, versions.message_id, versions.index - 1))
     st.caption(versions.label, width="content")
     if st.button("", icon=":material/chevron_right:", key=f"next_{key}", type="tertiary",
                  disabled=versions.index + 1 >= versions.count, help="Next version. " + BRANCH_HELP):
-        _act(lambda: backend.switch_branch(thread_id, versions.message_id, versions.index + 1))
+        attempt(lambda: backend.switch_branch(thread_id, versions.message_id, versions.index + 1))
 
 
 def message_controls(
@@ -64,13 +56,13 @@ def message_controls(
                     st.caption("Sending forks the conversation here; the old version stays "
                                "one click away.")
                     if st.button("Send", type="primary", key=f"resend_{key}"):
-                        _act(lambda: backend.edit_and_resend(view.thread.id, message.id, text,
+                        attempt(lambda: backend.edit_and_resend(view.thread.id, message.id, text,
                                                              choices, options))
             if idle and is_answer and st.button(
                 "Regenerate", icon=":material/refresh:", key=f"regen_{key}", type="tertiary",
                 help="Ask the model again from just before this answer; this answer stays as a "
                 "version you can switch back to.",
             ):
-                _act(lambda: backend.regenerate(view.thread.id, message.id, choices, options))
+                attempt(lambda: backend.regenerate(view.thread.id, message.id, choices, options))
 
     return controls

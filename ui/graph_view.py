@@ -29,7 +29,8 @@ HELP = (
 )
 
 
-def _quoted(text: str) -> str:
+def dot_quote(text: str) -> str:
+    """A DOT string literal: checkpoint metadata can come from an imported file, so escape it."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
@@ -44,22 +45,22 @@ def graph_dot(graph: CompiledStateGraph, next_nodes: Collection[str] = ()) -> st
     ]
     for name in drawing.nodes:
         label = LABELS.get(name, name)
-        attrs = [f"label={_quoted(label)}"]
+        attrs = [f"label={dot_quote(label)}"]
         if name in ("__start__", "__end__"):
             attrs.append("shape=oval")
         if name == ACTION:
-            attrs[0] = f"label={_quoted('✋ approval, then ' + label)}"
+            attrs[0] = f"label={dot_quote('✋ approval, then ' + label)}"
             attrs.append('color="#d97706", penwidth=2')
         if name in next_nodes:
             attrs.append('fillcolor="#bfdbfe", color="#1d4ed8", penwidth=3')
-        lines.append(f"  {_quoted(name)} [{', '.join(attrs)}];")
+        lines.append(f"  {dot_quote(name)} [{', '.join(attrs)}];")
     for edge in drawing.edges:
         attrs = []
         if label := EDGE_LABELS.get((edge.source, edge.target)):
-            attrs.append(f"label={_quoted(label)}")
+            attrs.append(f"label={dot_quote(label)}")
         if edge.conditional:
             attrs.append("style=dashed")
-        lines.append(f"  {_quoted(edge.source)} -> {_quoted(edge.target)} [{', '.join(attrs)}];")
+        lines.append(f"  {dot_quote(edge.source)} -> {dot_quote(edge.target)} [{', '.join(attrs)}];")
     lines.append("}")
     return "\n".join(lines)
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from agent.approval import DecisionError
-from agent.backend import InputError, LocalBackend
+from agent.backend import LocalBackend
 from agent.context import AgentChoices
 from agent.views import CheckpointDetail, MessageView
+from ui.feedback import USER_ERRORS
 from ui.session import select_checkpoint
 
 EDIT_HELP = (
@@ -51,7 +51,7 @@ def message_editor(backend: LocalBackend, detail: CheckpointDetail, choices: Age
         try:
             new_id = backend.edit_message(detail.thread_id, detail.checkpoint_id, message.id,
                                           choices=choices, **changes)
-        except (DecisionError, InputError, ValueError) as problem:
+        except USER_ERRORS as problem:
             st.error(str(problem), icon=":material/edit_off:")
             return
         select_checkpoint(new_id)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from agent.backend import InputError, LocalBackend
+from agent.backend import LocalBackend
 from agent.context import AgentChoices
-from agent.runs import RunOptions, ThreadBusy
+from agent.runs import RunOptions
 from agent.views import ThreadView
+from ui.feedback import attempt
 
 
 def run_error(backend: LocalBackend, view: ThreadView, choices: AgentChoices, options: RunOptions) -> None:
@@ -19,8 +20,4 @@ def run_error(backend: LocalBackend, view: ThreadView, choices: AgentChoices, op
         return
     st.error(view.last_error, icon=":material/error:")
     if view.next_nodes and st.button("Retry", icon=":material/refresh:", key="retry_run"):
-        try:
-            backend.resume(view.thread.id, choices, options)
-        except (InputError, ThreadBusy, ValueError) as problem:
-            st.session_state["send_problem"] = str(problem)
-        st.rerun()
+        attempt(lambda: backend.resume(view.thread.id, choices, options))

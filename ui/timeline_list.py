@@ -11,6 +11,7 @@ import time
 import streamlit as st
 
 from agent.views import CheckpointRow, TimelinePage
+from ui.graph_view import dot_quote
 from ui.session import select_checkpoint
 
 PAGE_SIZE = 40
@@ -60,13 +61,14 @@ def tree_dot(page: TimelinePage, selected: str | None) -> str:
              '  node [shape=box, style="rounded,filled", fillcolor="#f0f2f6", fontsize=10, '
              'fontname="sans-serif"];']
     for row in reversed(page.rows):
-        label = f"{row.step} {row.source}\\n{'+'.join(_node(n) for n in row.written_by) or '-'}"
+        writer = "+".join(_node(n) for n in row.written_by) or "-"
+        label = dot_quote(f"{row.step} {row.source}\n{writer}")
         color = ', fillcolor="#bfdbfe", penwidth=2' if row.checkpoint_id == selected else ""
         if row.is_head:
             color += ', color="#1d4ed8"'
-        lines.append(f'  "{row.checkpoint_id}" [label="{label}"{color}];')
+        lines.append(f"  {dot_quote(row.checkpoint_id)} [label={label}{color}];")
         if row.parent_id in on_page:
-            lines.append(f'  "{row.parent_id}" -> "{row.checkpoint_id}";')
+            lines.append(f"  {dot_quote(row.parent_id)} -> {dot_quote(row.checkpoint_id)};")
     lines.append("}")
     return "\n".join(lines)
 
