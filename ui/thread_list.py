@@ -9,8 +9,9 @@ import time
 
 import streamlit as st
 
-from agent.backend import InputError, LocalBackend
+from agent.backend import LocalBackend
 from agent.threads import ThreadInfo
+from ui.feedback import USER_ERRORS, attempt
 from ui.session import select_thread, selected_thread
 
 BADGES = {"running": ":blue[● running]", "waiting": ":orange[● needs approval]",
@@ -39,15 +40,14 @@ def _manage(backend: LocalBackend, thread: ThreadInfo) -> None:
             try:
                 backend.rename_thread(thread.id, title)
                 st.rerun()
-            except InputError as problem:
+            except USER_ERRORS as problem:
                 st.error(str(problem))
         st.divider()
         sure = st.checkbox("Yes, delete this thread and all its checkpoints",
                            key=f"confirm_delete_{thread.id}")
         if st.button("Delete thread", type="primary", disabled=not sure, key=f"delete_{thread.id}"):
-            backend.delete_thread(thread.id)
             select_thread(None)
-            st.rerun()
+            attempt(lambda: backend.delete_thread(thread.id))
 
 
 def thread_list(backend: LocalBackend) -> None:
