@@ -8,7 +8,7 @@ import streamlit as st
 from agent.threads import UnknownThread
 from ui import resources
 from ui.checkpoint_view import checkpoint_view
-from ui.feedback import USER_ERRORS
+from ui.feedback import USER_ERRORS, show_problem
 from ui.message_editor import message_editor
 from ui.session import open_chat, select_thread, selected_checkpoint, selected_thread
 from ui.timeline_list import PAGE_SIZE, timeline_list
@@ -23,6 +23,7 @@ backend = resources.backend()
 choices, options = st.session_state["choices"], st.session_state["options"]
 
 st.title("Inspector")
+show_problem()
 thread_id = selected_thread()
 thread = backend.find_thread(thread_id) if thread_id else None
 if thread is None:
