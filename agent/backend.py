@@ -52,10 +52,10 @@ class InputError(ValueError):
 
 def _last_error(info: ThreadInfo, latest: Run | None) -> str | None:
     """The error that ended the thread's last run, also after a restart (when its log is gone)."""
-    if latest is not None:
-        errors = [e.message for e in latest.log.read(0) if isinstance(e, Error)]
-        if errors:
-            return errors[-1]
+    if latest is not None and latest.status == "error":
+        error = next((e for e in reversed(latest.log.read(0)) if isinstance(e, Error)), None)
+        if error is not None:
+            return error.message
     if info.status == "error":
         return "The last run on this thread ended with an error. Retry to run the model again."
     return None
@@ -237,14 +237,8 @@ class LocalBackend:
         if info.branch_head is not None:
             newest = self.history.newest_of_run(run.thread_id, run.id)
             if newest is not None:
-                latest = self.history.latest_id(run.thread_id)
-                self.threads.set_branch_head(run.thread_id, None if newest == latest else newest)
-        snapshot = self._shown_snapshot(run.thread_id)
-        self.threads.touch(
-            run.thread_id,
-            status=status_of(snapshot, run.status),
-            message_count=len(snapshot.values.get("messages", [])),
-        )
+                self._follow(run.thread_id, newest)
+        self._touch_shown(run.thread_id, run.status)
 
     def send_message(
         self, thread_id: str, text: str, choices: AgentChoices, options: RunOptions = RunOptions()
@@ -431,10 +425,14 @@ class LocalBackend:
     def _settle(self, thread_id: str) -> ThreadInfo:
         """After a write outside a run: the newest checkpoint is what the chat shows."""
         self.threads.set_branch_head(thread_id, None)
-        snapshot = self._snapshot(thread_id)
+        return self._touch_shown(thread_id)
+
+    def _touch_shown(self, thread_id: str, run_status: str | None = None) -> ThreadInfo:
+        """Record the status and message count of what the chat shows (the branch head's state)."""
+        snapshot = self._shown_snapshot(thread_id)
         return self.threads.touch(
             thread_id,
-            status=status_of(snapshot),
+            status=status_of(snapshot, run_status),
             message_count=len(snapshot.values.get("messages", [])),
         )
 
@@ -635,15 +633,11 @@ class LocalBackend:
         self._refuse_while_running(thread_id)
         if checkpoint_id is not None and not self.history.exists(thread_id, checkpoint_id):
             raise InputError(str(UnknownCheckpoint(thread_id, checkpoint_id)))
-        latest = self.history.latest_id(thread_id)
-        head = None if checkpoint_id in (None, latest) else checkpoint_id
-        self.threads.set_branch_head(thread_id, head)
-        snapshot = self._shown_snapshot(thread_id)
-        return self.threads.touch(
-            thread_id,
-            status=status_of(snapshot),
-            message_count=len(snapshot.values.get("messages", [])),
-        )
+        if checkpoint_id is None:
+            self.threads.set_branch_head(thread_id, None)
+        else:
+            self._follow(thread_id, checkpoint_id)
+        return self._touch_shown(thread_id)
 
     def message_versions(self, thread_id: str) -> tuple[MessageVersions, ...]:
         """For the chat's `< 2 / 3 >` switcher: each shown message that has sibling versions.

@@ -9,8 +9,8 @@ What a checkpoint tells (measured on LangGraph 1.2.24 with Waypoint's savers):
   `step`, `parents`, and every scalar of the run config's `metadata`: so the `waypoint_run` that
   `agent.runs` puts there is on every checkpoint a run writes (not on `update_state` ones).
   LangGraph 1.x no longer stores `writes`, so metadata does not say which node wrote a checkpoint,
-  nor what `as_node` an update used; Waypoint's own updates add `waypoint_*` keys
-  (`WAYPOINT_KEYS`) for that.
+  nor what `as_node` an update used; Waypoint's own updates add `waypoint_*` keys (the constants
+  below) for that.
   With durability "exit" a run also leaves a bookkeeping row with no `source` (step -2) that holds
   the run's writes.
 - the checkpoint: `channel_versions`, `versions_seen` (per node, the trigger versions it last ran
@@ -118,8 +118,6 @@ SOURCE_THREAD = "waypoint_source_thread"
 SOURCE_CHECKPOINT = "waypoint_source_checkpoint"
 SOURCE_TITLE = "waypoint_source_title"
 RUN = "waypoint_run"  # put there by agent.runs for every checkpoint of a run
-WAYPOINT_KEYS = (OP, AS_NODE, MESSAGE, POSITION, PART, TOOL, COUNT, SOURCE_THREAD,
-                 SOURCE_CHECKPOINT, SOURCE_TITLE, RUN)
 
 _SKELETON_SQL = (
     "SELECT checkpoint_id, parent_checkpoint_id, metadata FROM checkpoints "
