@@ -238,7 +238,7 @@ class LocalBackend:
             newest = self.history.newest_of_run(run.thread_id, run.id)
             if newest is not None:
                 self._follow(run.thread_id, newest)
-        self._touch_shown(run.thread_id, run.status)
+        self.touch_shown(run.thread_id, run.status)
 
     def send_message(
         self, thread_id: str, text: str, choices: AgentChoices, options: RunOptions = RunOptions()
@@ -425,9 +425,9 @@ class LocalBackend:
     def _settle(self, thread_id: str) -> ThreadInfo:
         """After a write outside a run: the newest checkpoint is what the chat shows."""
         self.threads.set_branch_head(thread_id, None)
-        return self._touch_shown(thread_id)
+        return self.touch_shown(thread_id)
 
-    def _touch_shown(self, thread_id: str, run_status: str | None = None) -> ThreadInfo:
+    def touch_shown(self, thread_id: str, run_status: str | None = None) -> ThreadInfo:
         """Record the status and message count of what the chat shows (the branch head's state)."""
         snapshot = self._shown_snapshot(thread_id)
         return self.threads.touch(
@@ -637,7 +637,7 @@ class LocalBackend:
             self.threads.set_branch_head(thread_id, None)
         else:
             self._follow(thread_id, checkpoint_id)
-        return self._touch_shown(thread_id)
+        return self.touch_shown(thread_id)
 
     def message_versions(self, thread_id: str) -> tuple[MessageVersions, ...]:
         """For the chat's `< 2 / 3 >` switcher: each shown message that has sibling versions.

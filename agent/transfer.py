@@ -57,7 +57,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple, writ
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from langgraph.types import Interrupt
 
-from agent.backend import LocalBackend, status_of
+from agent.backend import LocalBackend
 from agent.threads import TITLE_LIMIT, ThreadInfo
 
 FORMAT = "waypoint-thread"
@@ -706,12 +706,7 @@ def import_thread(
         _write(backend, info.id, thread)
         if header.get("branch_head"):
             backend.threads.set_branch_head(info.id, header["branch_head"])
-        snapshot = backend.graph.get_state({"configurable": {"thread_id": info.id}})
-        return backend.threads.touch(
-            info.id,
-            status=status_of(snapshot),
-            message_count=len(snapshot.values.get(_CHANNEL_MESSAGES, [])),
-        )
+        return backend.touch_shown(info.id)
     except BaseException as error:
         backend.graph.checkpointer.delete_thread(info.id)
         backend.threads.delete(info.id)

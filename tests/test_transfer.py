@@ -142,9 +142,8 @@ def forked_thread(h):
         if s.next == () and len(s.values["messages"]) == 4
     )
     h.backend.graph.update_state(past.config, {"messages": [HumanMessage("and in SF?")]})
-    # What a fork made through the backend records in the index.
-    h.backend.threads.touch(thread.id, message_count=len(messages(h, thread.id)))
-    return h.backend.threads.set_branch_head(thread.id, thanks_tip)
+    h.backend.threads.set_branch_head(thread.id, thanks_tip)
+    return h.backend.touch_shown(thread.id)  # what the backend records for the shown branch
 
 
 def round_trip(h, thread_id: str):
