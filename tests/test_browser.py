@@ -10,10 +10,16 @@ import pytest
 
 playwright = pytest.importorskip("playwright.sync_api")
 
-from tests.app_server import CHROMIUM, CHROMIUM_ARGS, running_app  # noqa: E402
+from tests.app_server import running_app  # noqa: E402
+from tests.browser_helpers import (  # noqa: E402, F401  (browser, open_page: fixtures)
+    browser,
+    main,
+    no_horizontal_overflow,
+    open_page,
+    send,
+)
 from tests.fake_openai import FakeOpenAI, text, tool_calls  # noqa: E402
 
-WAIT_MS = 30_000
 # Records every text the last assistant bubble showed, so a test can prove tokens came in pieces.
 RECORD_BUBBLE_TEXTS = """
 window.__bubbleTexts = [];
@@ -25,44 +31,6 @@ new MutationObserver(() => {
   if (seen[seen.length - 1] !== text) seen.push(text);
 }).observe(document.body, {subtree: true, childList: true, characterData: true});
 """
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def open_page(browser):
-    pages = []
-
-    def opener(url: str, width: int = 1280):
-        page = browser.new_page(viewport={"width": width, "height": 900})
-        page.set_default_timeout(WAIT_MS)
-        page.goto(url)
-        pages.append(page)
-        return page
-
-    yield opener
-    for page in pages:
-        page.close()
-
-
-def main(page):
-    return page.get_by_test_id("stMainBlockContainer")
-
-
-def send(page, message: str) -> None:
-    box = page.get_by_test_id("stChatInputTextArea")
-    box.fill(message)
-    box.press("Enter")
-
-
-def no_horizontal_overflow(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 @pytest.mark.parametrize("width", [1280, 400])

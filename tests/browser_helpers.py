@@ -1,0 +1,54 @@
+"""Shared pieces of the browser tests: headless Chromium through Playwright, and a few page helpers.
+
+Test modules import the `browser` and `open_page` fixtures from here (with `# noqa: F401`), so
+pytest finds them in the module's namespace.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+from tests.app_server import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
+WAIT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser):
+    """Open a URL in a fresh browser context (its own Streamlit session); closed after the test."""
+    pages = []
+
+    def opener(url: str, width: int = 1280):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.set_default_timeout(WAIT_MS)
+        page.goto(url)
+        pages.append(page)
+        return page
+
+    yield opener
+    for page in pages:
+        page.close()
+
+
+def main(page):
+    return page.get_by_test_id("stMainBlockContainer")
+
+
+def send(page, message: str) -> None:
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(message)
+    box.press("Enter")
+
+
+def no_horizontal_overflow(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
