@@ -137,6 +137,7 @@ def test_a_running_thread_shows_the_live_run_and_stop_cancels_it(app, monkeypatc
     assert run.log.read(0)[-1].status == "cancelled"
     app.run()
     assert not app.exception and "hello there" in texts(app)
+    assert "You stopped the last run" in texts(app)
 
 
 def test_an_unknown_thread_in_the_url_gets_a_message_not_a_crash(app):

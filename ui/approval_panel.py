@@ -57,7 +57,9 @@ def _call_card(backend: LocalBackend, call: ToolCallView, choices: AgentChoices)
         st.code(call.args_json, language="json", wrap_lines=True)
         decision = _decision(call)
         problem = backend.decision_problem(call, decision, choices)
-        if problem:
+        # An answer not typed yet is not an error to shout about; Continue just waits for it.
+        unwritten = decision["action"] == "mock" and not decision["content"].strip()
+        if problem and not unwritten:
             st.error(problem, icon=":material/edit_off:")
     return decision, problem is None
 
