@@ -13,6 +13,8 @@ playwright = pytest.importorskip("playwright.sync_api")
 from tests.app_server import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 WAIT_MS = 30_000
+# Playwright's `expect` waits 5 s by default: too short for a loaded 2-core CI machine.
+playwright.expect.set_options(timeout=WAIT_MS)
 
 
 @pytest.fixture(scope="module")
