@@ -74,12 +74,11 @@ def _threads(backend: LocalBackend) -> None:
                      type="secondary" if chosen else "tertiary"):
             select_thread(thread.id)
             st.rerun()
+        if chosen:
+            _manage(backend, thread)  # right under the open thread, where the eye already is
     total = backend.count_threads(search=search)
     if total > len(threads):
         if st.button(f"Show more ({total - len(threads):,} older)", key="threads_more",
                      type="tertiary", width="stretch"):
             st.session_state["threads_shown"] = shown + PAGE
             st.rerun()
-    selected = backend.find_thread(current) if current else None
-    if selected is not None:
-        _manage(backend, selected)
