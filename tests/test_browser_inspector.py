@@ -468,9 +468,6 @@ def test_export_then_import_as_a_new_thread_and_a_bad_file_is_refused(open_page,
     expect(main(page).get_by_text("Run 2", exact=True)).to_be_visible()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ui/transfer_panel.py import_form: st.success('Imported as …') is followed at once by "
-    "st.rerun(), so the notice is never shown; the page just switches thread silently"))
 def test_a_successful_import_says_what_it_imported(open_page, app_url, data_dir):
     page = open_page(app_url)
     page.get_by_text("Try one of these").wait_for()

@@ -23,7 +23,7 @@ LABELS = {
 EDGE_LABELS = {("llm", ACTION): "tool calls", ("llm", "__end__"): "answer"}
 HELP = (
     "Each box is a node; a super-step runs the nodes that are next, then saves a checkpoint. The "
-    "hand marks the approval point: `action` calls `interrupt()` before it runs any tool, so the "
+    "orange box is the approval point: `action` calls `interrupt()` before it runs any tool, so the "
     "run halts there until you decide. The highlighted node is what runs next from the selected "
     "checkpoint."
 )
@@ -49,7 +49,7 @@ def graph_dot(graph: CompiledStateGraph, next_nodes: Collection[str] = ()) -> st
         if name in ("__start__", "__end__"):
             attrs.append("shape=oval")
         if name == ACTION:
-            attrs[0] = f"label={dot_quote('✋ approval, then ' + label)}"
+            attrs[0] = f"label={dot_quote('asks approval (interrupt), then ' + label)}"
             attrs.append('color="#d97706", penwidth=2')
         if name in next_nodes:
             attrs.append('fillcolor="#bfdbfe", color="#1d4ed8", penwidth=3')

@@ -45,7 +45,7 @@ def row_label(row: CheckpointRow) -> str:
     if row.branch:
         marks.append(f"branch {row.branch + 1}")
     if row.halted:
-        marks.append("waiting for approval")
+        marks.append("halted here for approval")
     if row.error:
         marks.append("error")
     extra = f"  \n:gray[{' · '.join(marks)}]" if marks else ""

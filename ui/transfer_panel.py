@@ -44,6 +44,6 @@ def import_form(backend: LocalBackend) -> None:
             st.error(str(problem), icon=":material/error:")
             return
         select_thread(info.id)
-        st.session_state["inspector_notice"] = f"Imported as a new thread: “{info.title}”."
+        st.session_state["inspector_notice"] = f"Imported as “{info.title}”, a new thread."
         del st.session_state["import_file"]  # so a second click cannot import it twice
         st.rerun()
