@@ -23,7 +23,7 @@ choices, options = st.session_state["choices"], st.session_state["options"]
 def send(text: str) -> None:
     thread_id = selected_thread() or backend.create_thread().id
     select_thread(thread_id)
-    attempt(lambda: backend.send_message(thread_id, text, choices, options))
+    attempt(lambda: backend.send_message(thread_id, text, choices, options), unsent=text)
 
 
 thread_id = selected_thread()

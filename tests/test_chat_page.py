@@ -132,6 +132,9 @@ def test_a_running_thread_shows_the_live_run_and_stop_cancels_it(app, monkeypatc
     run = backend().runs.latest_run(app.query_params["thread"])
     assert run.active, "the run should still be streaming"
     assert "Steps:" in texts(app)
+    app.chat_input[0].set_value("and another thing").run()
+    assert "busy" in app.error[0].value, "a second message during a run is refused"
+    assert app.code[-1].value == "and another thing", "what was typed is shown back, not lost"
     button(app, "Stop").click().run()
     assert run.log.wait_closed(10)
     assert run.log.read(0)[-1].status == "cancelled"

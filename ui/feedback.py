@@ -18,15 +18,23 @@ USER_ERRORS = (ValueError, ThreadBusy, UnknownThread)
 PROBLEM_KEY = "send_problem"
 
 
-def attempt(action: Callable[[], object]) -> None:
-    """Run `action` for a click, then redraw; a problem is shown by `show_problem` after it."""
+def attempt(action: Callable[[], object], unsent: str | None = None) -> None:
+    """Run `action` for a click, then redraw; a problem is shown by `show_problem` after it.
+
+    `unsent` is text the user typed for this action: if it fails, the text is shown back with the
+    problem, so nothing typed is lost (the chat input has already cleared itself).
+    """
     try:
         action()
     except USER_ERRORS as problem:
-        st.session_state[PROBLEM_KEY] = str(problem)
+        st.session_state[PROBLEM_KEY] = (str(problem), unsent)
     st.rerun()
 
 
 def show_problem() -> None:
-    if problem := st.session_state.pop(PROBLEM_KEY, None):
+    if found := st.session_state.pop(PROBLEM_KEY, None):
+        problem, unsent = found
         st.error(problem, icon=":material/error:")
+        if unsent:
+            st.caption("Your message was not sent; here it is to copy:")
+            st.code(unsent, language=None, wrap_lines=True)
