@@ -61,13 +61,6 @@ def _last_error(info: ThreadInfo, latest: Run | None) -> str | None:
     return None
 
 
-def _config(thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
-    configurable = {"thread_id": thread_id}
-    if checkpoint_id:
-        configurable["checkpoint_id"] = checkpoint_id
-    return {"configurable": configurable}
-
-
 def pending_calls(snapshot: StateSnapshot) -> tuple[ToolCallView, ...]:
     """Calls waiting for a human: the interrupt's, or every open call when `action` is next."""
     asked = [
@@ -161,7 +154,7 @@ class LocalBackend:
     # --- state -----------------------------------------------------------------------------------
 
     def _snapshot(self, thread_id: str, checkpoint_id: str | None = None) -> StateSnapshot:
-        return self.graph.get_state(_config(thread_id, checkpoint_id))
+        return self.graph.get_state(tl.config_at(thread_id, checkpoint_id))
 
     def _shown_snapshot(self, thread_id: str, info: ThreadInfo | None = None) -> StateSnapshot:
         """The state the chat shows: at the branch head when one is set, else the latest."""

@@ -478,10 +478,6 @@ def bisect_path(path: Sequence[str], holds: Callable[[str], bool]) -> str | None
 
 def config_at(thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
     """The config that addresses a checkpoint (the thread's latest without an id)."""
-    return _config(thread_id, checkpoint_id)
-
-
-def _config(thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
     configurable: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ""}
     if checkpoint_id:
         configurable["checkpoint_id"] = checkpoint_id
@@ -574,13 +570,13 @@ class Timeline:
         return rows[0][0] if rows else None
 
     def tuple_of(self, thread_id: str, checkpoint_id: str) -> CheckpointTuple:
-        found = self.saver.get_tuple(_config(thread_id, checkpoint_id))
+        found = self.saver.get_tuple(config_at(thread_id, checkpoint_id))
         if found is None:
             raise UnknownCheckpoint(thread_id, checkpoint_id)
         return found
 
     def snapshot(self, thread_id: str, checkpoint_id: str) -> StateSnapshot:
-        snapshot = self.graph.get_state(_config(thread_id, checkpoint_id))
+        snapshot = self.graph.get_state(config_at(thread_id, checkpoint_id))
         if snapshot.metadata is None:
             raise UnknownCheckpoint(thread_id, checkpoint_id)
         return snapshot
@@ -654,8 +650,8 @@ class Timeline:
         ids = skeleton.ids[offset : offset + limit]
         tuples: dict[str, CheckpointTuple] = {}
         if ids:
-            before = _config(thread_id, skeleton.ids[offset - 1]) if offset else None
-            for found in self.saver.list(_config(thread_id), before=before, limit=len(ids)):
+            before = config_at(thread_id, skeleton.ids[offset - 1]) if offset else None
+            for found in self.saver.list(config_at(thread_id), before=before, limit=len(ids)):
                 tuples[found.config["configurable"]["checkpoint_id"]] = found
         rows = self._rows(thread_id, skeleton, head, ids, tuples)
         return TimelinePage(
