@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import agent  # noqa: F401  (strict msgpack before LangGraph loads)
 import streamlit as st
 
+import agent  # noqa: F401  (strict msgpack before LangGraph loads)
 from ui import resources
 from ui.settings_panel import settings_panel
 from ui.thread_list import thread_list
@@ -24,8 +24,10 @@ with st.sidebar:
     choices, options = settings_panel(resources.settings())
 st.session_state["choices"], st.session_state["options"] = choices, options
 
-page = st.navigation([
-    st.Page("app_pages/chat.py", title="Chat", icon=":material/chat:", default=True),
-    st.Page("app_pages/inspector.py", title="Inspector", icon=":material/history:"),
-])
+page = st.navigation(
+    [
+        st.Page("app_pages/chat.py", title="Chat", icon=":material/chat:", default=True),
+        st.Page("app_pages/inspector.py", title="Inspector", icon=":material/history:"),
+    ]
+)
 page.run()

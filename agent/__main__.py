@@ -15,7 +15,7 @@ from typing import TextIO
 from agent.approval import DecisionError
 from agent.backend import InputError, LocalBackend
 from agent.context import AgentChoices
-from agent.events import Done, Error, Halted, Step, Token, ToolCall, ToolResult
+from agent.events import Done, Error, Step, Token, ToolCall, ToolResult
 from agent.runs import Run, RunOptions, ThreadBusy
 from agent.settings import load_settings
 from agent.threads import UnknownThread

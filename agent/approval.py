@@ -64,10 +64,10 @@ def validate_args(tool: BaseTool, args: object) -> dict[str, Any]:
         except json.JSONDecodeError as error:
             raise DecisionError(
                 f"The arguments are not valid JSON ({error.msg} at line {error.lineno}, "
-                f"column {error.colno}). Write an object such as {{\"query\": \"...\"}}."
+                f'column {error.colno}). Write an object such as {{"query": "..."}}.'
             ) from error
     if not isinstance(args, dict):
-        raise DecisionError("The arguments must be a JSON object, such as {\"query\": \"...\"}.")
+        raise DecisionError('The arguments must be a JSON object, such as {"query": "..."}.')
     schema = tool.tool_call_schema
     if schema is None or isinstance(schema, dict):
         return args
@@ -118,11 +118,16 @@ def validate_decisions(
             tool = by_name.get(call["name"])
             if tool is None:
                 raise DecisionError(f"The tool {call['name']!r} is not available in this run.")
-            clean[call["id"]] = {"action": "edit", "args": validate_args(tool, decision.get("args"))}
+            clean[call["id"]] = {
+                "action": "edit",
+                "args": validate_args(tool, decision.get("args")),
+            }
         elif action == "mock":
             content = str(decision.get("content") or "").strip()
             if not content:
-                raise DecisionError("Write the answer the tool should give, or choose another action.")
+                raise DecisionError(
+                    "Write the answer the tool should give, or choose another action."
+                )
             clean[call["id"]] = {"action": "mock", "content": content}
         elif action == "reject":
             reason = str(decision.get("reason") or "").strip()
@@ -136,7 +141,9 @@ def validate_decisions(
 
 def rejection_text(reason: str) -> str:
     """The tool result the model sees for a rejected call: it must learn why."""
-    return f"Rejected by the user: {reason}" if reason else "Rejected by the user (no reason given)."
+    return (
+        f"Rejected by the user: {reason}" if reason else "Rejected by the user (no reason given)."
+    )
 
 
 CANCELLED_TEXT = "Cancelled by the user: they sent a new message instead of deciding on this call."

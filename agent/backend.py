@@ -32,7 +32,7 @@ from agent.persistence import Persistence
 from agent.runs import Run, RunManager, RunOptions, ThreadBusy
 from agent.settings import Settings
 from agent.stream_events import message_text
-from agent.threads import ThreadInfo, ThreadStatus, UnknownThread, title_from_text
+from agent.threads import ThreadInfo, ThreadStatus
 from agent.timeline import Timeline, UnknownCheckpoint, as_node_keeping_next, divergence
 from agent.views import (
     CheckpointDetail,
@@ -485,15 +485,24 @@ class LocalBackend:
             )
         message = messages[position]
         replacement, part, tool = self._edited(
-            message, text=text, tool_args=tool_args, tool_call_id=tool_call_id,
-            tool_result=tool_result, choices=choices,
+            message,
+            text=text,
+            tool_args=tool_args,
+            tool_call_id=tool_call_id,
+            tool_result=tool_result,
+            choices=choices,
         )
         if isinstance(message, HumanMessage) and not open_tool_calls(messages)[1]:
             as_node = START
         else:
             as_node = as_node_keeping_next(snapshot.next, messages)
-        metadata = {tl.OP: "edit", tl.AS_NODE: as_node, tl.MESSAGE: message_id,
-                    tl.POSITION: position + 1, tl.PART: part}
+        metadata = {
+            tl.OP: "edit",
+            tl.AS_NODE: as_node,
+            tl.MESSAGE: message_id,
+            tl.POSITION: position + 1,
+            tl.PART: part,
+        }
         if tool:
             metadata[tl.TOOL] = tool
         config = self.graph.update_state(
@@ -513,8 +522,15 @@ class LocalBackend:
         choices: AgentChoices | None,
     ) -> tuple[BaseMessage, str, str | None]:
         """The replacement message, which part changed, and the tool concerned (if any)."""
-        given = [name for name, value in (("text", text), ("tool_args", tool_args),
-                                          ("tool_result", tool_result)) if value is not None]
+        given = [
+            name
+            for name, value in (
+                ("text", text),
+                ("tool_args", tool_args),
+                ("tool_result", tool_result),
+            )
+            if value is not None
+        ]
         if not given:
             raise InputError("Nothing to change: give the new text, arguments or tool result.")
         if len(given) > 1:
@@ -534,8 +550,10 @@ class LocalBackend:
             calls = list(message.tool_calls)
             if tool_call_id is None and len(calls) > 1:
                 raise InputError(f"This message makes {len(calls)} calls: say which one to change.")
-            call = calls[0] if tool_call_id is None else next(
-                (c for c in calls if c["id"] == tool_call_id), None
+            call = (
+                calls[0]
+                if tool_call_id is None
+                else next((c for c in calls if c["id"] == tool_call_id), None)
             )
             if call is None:
                 raise InputError(f"This message has no tool call {tool_call_id!r}.")
@@ -587,9 +605,12 @@ class LocalBackend:
         messages = [m.model_copy() for m in snapshot.values.get("messages", [])]
         next_nodes: tuple[str, ...] = tuple(snapshot.next)
         if START in next_nodes:
-            started = self.history.tuple_of(thread_id, checkpoint_id).checkpoint.get(
-                "channel_values", {}
-            ).get(START) or {}
+            started = (
+                self.history.tuple_of(thread_id, checkpoint_id)
+                .checkpoint.get("channel_values", {})
+                .get(START)
+                or {}
+            )
             arriving = started.get("messages", []) if isinstance(started, Mapping) else []
             messages += [m.model_copy() for m in arriving if isinstance(m, BaseMessage)]
             next_nodes = (LLM,)
@@ -601,8 +622,11 @@ class LocalBackend:
             if messages:
                 as_node = as_node_keeping_next(next_nodes, messages)
                 metadata = {
-                    tl.OP: "fork_thread", tl.AS_NODE: as_node, tl.SOURCE_THREAD: thread_id,
-                    tl.SOURCE_CHECKPOINT: checkpoint_id, tl.SOURCE_TITLE: source.title,
+                    tl.OP: "fork_thread",
+                    tl.AS_NODE: as_node,
+                    tl.SOURCE_THREAD: thread_id,
+                    tl.SOURCE_CHECKPOINT: checkpoint_id,
+                    tl.SOURCE_TITLE: source.title,
                 }
                 self.graph.update_state(
                     {"configurable": {"thread_id": info.id}, "metadata": metadata},
@@ -684,19 +708,34 @@ class LocalBackend:
             earlier = self.history.messages_at(thread_id, before)
             stored = self.history.tuple_of(thread_id, before).checkpoint
             next_nodes = self.history.next_nodes(stored)
-            if (next_nodes == (LLM,) and len(earlier) == position
-                    and divergence(earlier, shown[:position]) is None):
+            if (
+                next_nodes == (LLM,)
+                and len(earlier) == position
+                and divergence(earlier, shown[:position]) is None
+            ):
                 return self._start(
-                    thread_id, None, choices, options, checkpoint_id=before,
+                    thread_id,
+                    None,
+                    choices,
+                    options,
+                    checkpoint_id=before,
                     before_start=lambda: self._follow(thread_id, before),
                 )
         kept = shown[:position]
         removing = [RemoveMessage(id=m.id) for m in shown[position:]]
         as_node = as_node_keeping_next((LLM,), kept)
-        metadata = {tl.OP: "regenerate", tl.AS_NODE: as_node, tl.MESSAGE: ai_message_id,
-                    tl.POSITION: position + 1, tl.COUNT: len(removing)}
+        metadata = {
+            tl.OP: "regenerate",
+            tl.AS_NODE: as_node,
+            tl.MESSAGE: ai_message_id,
+            tl.POSITION: position + 1,
+            tl.COUNT: len(removing),
+        }
         return self._start(
-            thread_id, None, choices, options,
+            thread_id,
+            None,
+            choices,
+            options,
             before_start=lambda: self._fork_update(thread_id, shown_id, metadata, removing),
         )
 
@@ -741,9 +780,16 @@ class LocalBackend:
             there = self.history.messages_at(thread_id, first, skeleton)
             if len(there) == position + 1 and divergence(there, shown, position) is None:
                 target, values = first, [replacement]
-        metadata = {tl.OP: "resend", tl.AS_NODE: START, tl.MESSAGE: human_message_id,
-                    tl.POSITION: position + 1}
+        metadata = {
+            tl.OP: "resend",
+            tl.AS_NODE: START,
+            tl.MESSAGE: human_message_id,
+            tl.POSITION: position + 1,
+        }
         return self._start(
-            thread_id, None, choices, options,
+            thread_id,
+            None,
+            choices,
+            options,
             before_start=lambda: self._fork_update(thread_id, target, metadata, values),
         )

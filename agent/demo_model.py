@@ -130,7 +130,9 @@ def _chunks(reply: Reply) -> Iterator[ChatGenerationChunk]:
         args = json.dumps(call.args, ensure_ascii=False)
         yield _call_chunk(name=call.name, args="", id=call.id, index=index)
         for start in range(0, len(args), ARGS_PIECE):
-            yield _call_chunk(name=None, args=args[start : start + ARGS_PIECE], id=None, index=index)
+            yield _call_chunk(
+                name=None, args=args[start : start + ARGS_PIECE], id=None, index=index
+            )
     last = AIMessageChunk(content="", chunk_position="last", response_metadata=_finish(reply))
     yield ChatGenerationChunk(message=last)
 

@@ -92,9 +92,13 @@ def open_tool_calls(messages: Sequence[AnyMessage]) -> tuple[AIMessage | None, l
         message = messages[index]
         if isinstance(message, AIMessage) and message.tool_calls:
             answered = {
-                later.tool_call_id for later in messages[index + 1 :] if isinstance(later, ToolMessage)
+                later.tool_call_id
+                for later in messages[index + 1 :]
+                if isinstance(later, ToolMessage)
             }
-            return message, [dict(call) for call in message.tool_calls if call["id"] not in answered]
+            return message, [
+                dict(call) for call in message.tool_calls if call["id"] not in answered
+            ]
     return None, []
 
 
@@ -149,9 +153,7 @@ def _plan_actions(state: AgentState, context: RunContext) -> _ActionPlan:
 
 
 def _tool_error(call: dict, text: str) -> ToolMessage:
-    return ToolMessage(
-        f"Error: {text}", tool_call_id=call["id"], name=call["name"], status="error"
-    )
+    return ToolMessage(f"Error: {text}", tool_call_id=call["id"], name=call["name"], status="error")
 
 
 def _as_tool_message(call: dict, output: Any) -> ToolMessage:
@@ -172,7 +174,7 @@ def _run_one(call: dict, context: RunContext, config: RunnableConfig) -> ToolMes
         return _tool_error(call, f"there is no tool named {call['name']!r}.")
     try:
         return _as_tool_message(call, tool.invoke({**call, "type": "tool_call"}, config))
-    except Exception as error:  # noqa: BLE001 - a failing tool must become a result, not a crash
+    except Exception as error:
         return _tool_error(call, f"{type(error).__name__}: {error}")
 
 
@@ -182,7 +184,7 @@ async def _arun_one(call: dict, context: RunContext, config: RunnableConfig) -> 
         return _tool_error(call, f"there is no tool named {call['name']!r}.")
     try:
         return _as_tool_message(call, await tool.ainvoke({**call, "type": "tool_call"}, config))
-    except Exception as error:  # noqa: BLE001 - a failing tool must become a result, not a crash
+    except Exception as error:
         return _tool_error(call, f"{type(error).__name__}: {error}")
 
 

@@ -71,11 +71,16 @@ def describe_error(exc: BaseException) -> ProviderError:
 
 
 _SECRETS = (
-    (re.compile(r"\b(?:sk|rk|pk|tvly|lsv2|gsk|xai|hf|ghp|glpat)[-_][A-Za-z0-9*_\-]{6,}"), "[redacted]"),
+    (
+        re.compile(r"\b(?:sk|rk|pk|tvly|lsv2|gsk|xai|hf|ghp|glpat)[-_][A-Za-z0-9*_\-]{6,}"),
+        "[redacted]",
+    ),
     (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=*\-]*[A-Za-z0-9_~+/=*\-]"), "Bearer [redacted]"),
     (
-        re.compile(r"(?i)((?:api[_-]?key|access[_-]?token|token|secret|password)[\"']?\s*[:=]\s*[\"']?)"
-                   r"[^\s\"'&,;]+"),
+        re.compile(
+            r"(?i)((?:api[_-]?key|access[_-]?token|token|secret|password)[\"']?\s*[:=]\s*[\"']?)"
+            r"[^\s\"'&,;]+"
+        ),
         r"\1[redacted]",
     ),
 )
@@ -207,12 +212,32 @@ def _describe_status(exc: BaseException) -> ProviderError | None:
 
 
 # Transport failures by class name (any class in the MRO), most specific meaning first.
-_CUT = {"RemoteProtocolError", "IncompleteRead", "ChunkedEncodingError", "ReadError",
-        "ConnectionResetError", "BrokenPipeError"}
-_TIMEOUT = {"TimeoutException", "TimeoutError", "Timeout", "ReadTimeout", "ConnectTimeout",
-            "WriteTimeout", "PoolTimeout", "StreamChunkTimeoutError"}
-_CONNECTION = {"ConnectError", "ConnectionRefusedError", "gaierror", "NewConnectionError",
-               "NameResolutionError", "ConnectionError"}
+_CUT = {
+    "RemoteProtocolError",
+    "IncompleteRead",
+    "ChunkedEncodingError",
+    "ReadError",
+    "ConnectionResetError",
+    "BrokenPipeError",
+}
+_TIMEOUT = {
+    "TimeoutException",
+    "TimeoutError",
+    "Timeout",
+    "ReadTimeout",
+    "ConnectTimeout",
+    "WriteTimeout",
+    "PoolTimeout",
+    "StreamChunkTimeoutError",
+}
+_CONNECTION = {
+    "ConnectError",
+    "ConnectionRefusedError",
+    "gaierror",
+    "NewConnectionError",
+    "NameResolutionError",
+    "ConnectionError",
+}
 
 
 def _timeout() -> ProviderError:

@@ -19,8 +19,8 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from contextlib import closing
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -278,7 +278,7 @@ class RunManager:
                 status = "halted"
         except RunCancelled:
             status = "cancelled"
-        except Exception as error:  # noqa: BLE001 - every failure must reach the user as an event
+        except Exception as error:
             status = "error"
             run.log.append(_error_event(error))
         self._finish(run, status)
@@ -302,7 +302,7 @@ class RunManager:
                 status = "halted"
         except (asyncio.CancelledError, RunCancelled):
             status = "cancelled"
-        except Exception as error:  # noqa: BLE001 - every failure must reach the user as an event
+        except Exception as error:
             status = "error"
             run.log.append(_error_event(error))
         self._finish(run, status)
@@ -314,7 +314,7 @@ class RunManager:
         if self._on_finish is not None:
             try:
                 self._on_finish(run)
-            except Exception as error:  # noqa: BLE001 - bookkeeping must not hide the run's end
+            except Exception as error:
                 run.log.append(_error_event(error))
         with self._lock:
             if self._active.get(run.thread_id) is run:
@@ -365,4 +365,6 @@ def _error_event(error: BaseException) -> Error:
             retryable=False,
         )
     problem = describe_error(error)
-    return Error(message=problem.message, error_type=problem.error_type, retryable=problem.retryable)
+    return Error(
+        message=problem.message, error_type=problem.error_type, retryable=problem.retryable
+    )

@@ -22,7 +22,11 @@ DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 SETTINGS_TABLE: tuple[tuple[str, str, str], ...] = (
     ("WAYPOINT_DB", "db_path", "SQLite file for checkpoints and the thread index"),
     ("OPENAI_API_KEY", "openai_api_key", "use OpenAI instead of the offline demo model"),
-    ("OPENAI_BASE_URL", "openai_base_url", "any OpenAI-compatible server (Ollama, vLLM, LM Studio)"),
+    (
+        "OPENAI_BASE_URL",
+        "openai_base_url",
+        "any OpenAI-compatible server (Ollama, vLLM, LM Studio)",
+    ),
     ("WAYPOINT_MODEL", "model_name", "model name for OpenAI or the compatible server"),
     ("TAVILY_API_KEY", "tavily_api_key", "use Tavily web search instead of offline documents"),
     ("WAYPOINT_DOCS", "docs_folder", "extra folder of .md/.txt files for the offline search"),
@@ -68,7 +72,7 @@ def _read_secrets(path: Path) -> Mapping[str, object]:
     except tomllib.TOMLDecodeError as error:
         raise ValueError(
             f"{path} is not valid TOML ({error}). Fix the file or remove it; "
-            "each setting is a line like OPENAI_API_KEY = \"sk-...\"."
+            'each setting is a line like OPENAI_API_KEY = "sk-...".'
         ) from error
 
 

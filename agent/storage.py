@@ -73,24 +73,65 @@ _DICTIONARY_SAMPLE = [
         "ts": "2026-01-01T00:00:00.000000+00:00",
         "id": "1f000000-0000-6000-8000-000000000000",
         "channel_values": {"__start__": {"messages": []}, "branch:to:llm": None},
-        "channel_versions": {"__start__": 1, "messages": 1, "branch:to:llm": 1,
-                             "branch:to:action": 1},
-        "versions_seen": {"__input__": {}, "__start__": {"__start__": 1},
-                          "llm": {"branch:to:llm": 1}, "action": {"branch:to:action": 1}},
+        "channel_versions": {
+            "__start__": 1,
+            "messages": 1,
+            "branch:to:llm": 1,
+            "branch:to:action": 1,
+        },
+        "versions_seen": {
+            "__input__": {},
+            "__start__": {"__start__": 1},
+            "llm": {"branch:to:llm": 1},
+            "action": {"branch:to:action": 1},
+        },
         "updated_channels": ["branch:to:action", "branch:to:llm", "messages"],
     },
-    [_message_framing("langchain_core.messages.human", "HumanMessage",
-                      {**_BASE_FIELDS, "type": "human", "name": None, "id": ""})],
-    [_message_framing("langchain_core.messages.system", "SystemMessage",
-                      {**_BASE_FIELDS, "type": "system", "name": None, "id": ""})],
-    [_message_framing("langchain_core.messages.tool", "ToolMessage",
-                      {**_BASE_FIELDS, "type": "tool", "name": "", "id": "",
-                       "tool_call_id": "call_", "artifact": None, "status": "success"})],
-    [_message_framing("langchain_core.messages.ai", "AIMessage",
-                      {**_BASE_FIELDS, "response_metadata": {"finish_reason": "stop",
-                                                             "model_name": ""},
-                       "type": "ai", "name": None, "id": "run-", "tool_calls": [_TOOL_CALL],
-                       "invalid_tool_calls": [], "usage_metadata": _USAGE})],
+    [
+        _message_framing(
+            "langchain_core.messages.human",
+            "HumanMessage",
+            {**_BASE_FIELDS, "type": "human", "name": None, "id": ""},
+        )
+    ],
+    [
+        _message_framing(
+            "langchain_core.messages.system",
+            "SystemMessage",
+            {**_BASE_FIELDS, "type": "system", "name": None, "id": ""},
+        )
+    ],
+    [
+        _message_framing(
+            "langchain_core.messages.tool",
+            "ToolMessage",
+            {
+                **_BASE_FIELDS,
+                "type": "tool",
+                "name": "",
+                "id": "",
+                "tool_call_id": "call_",
+                "artifact": None,
+                "status": "success",
+            },
+        )
+    ],
+    [
+        _message_framing(
+            "langchain_core.messages.ai",
+            "AIMessage",
+            {
+                **_BASE_FIELDS,
+                "response_metadata": {"finish_reason": "stop", "model_name": ""},
+                "type": "ai",
+                "name": None,
+                "id": "run-",
+                "tool_calls": [_TOOL_CALL],
+                "invalid_tool_calls": [],
+                "usage_metadata": _USAGE,
+            },
+        )
+    ],
 ]
 ZSTD_DICTIONARY = ormsgpack.packb(_DICTIONARY_SAMPLE)
 
@@ -292,8 +333,10 @@ class _ChainWalk:
     def __init__(
         self, config: RunnableConfig, target_id: str, channels: Sequence[str], cache: _HistoryCache
     ) -> None:
-        self.key = (str(config["configurable"]["thread_id"]),
-                    config["configurable"].get("checkpoint_ns", ""))
+        self.key = (
+            str(config["configurable"]["thread_id"]),
+            config["configurable"].get("checkpoint_ns", ""),
+        )
         self.channels = list(channels)
         self.cache = cache
         self.open = set(channels)
@@ -310,14 +353,18 @@ class _ChainWalk:
     def sql(self) -> tuple[str, tuple[Any, ...]]:
         placeholders = f"({', '.join('?' * len(self.channels))})"
         return _CHAIN_SQL + placeholders, (
-            *self.key, self._target_id, *self.key, *self.key, *self.channels
+            *self.key,
+            self._target_id,
+            *self.key,
+            *self.key,
+            *self.channels,
         )
 
     def blob_params(self) -> tuple[Any, ...]:
         return (*self.key, self.chain[-1][0])
 
     def step(self, row: tuple[Any, ...]) -> str:
-        """"next", "load" (a new checkpoint that may hold seeds), or "stop" (every history is
+        """ "next", "load" (a new checkpoint that may hold seeds), or "stop" (every history is
         complete, or the chain loops)."""
         if row[3] == self.depth:
             return "next"  # another write of the checkpoint being read
@@ -389,9 +436,7 @@ class _ChainWalk:
         if not self.chain:
             return  # the target does not exist
         last = self.depths[channel]
-        reaches_root = (
-            last == self.depth and self.chain[-1][1] is None and channel in self.open
-        )
+        reaches_root = last == self.depth and self.chain[-1][1] is None and channel in self.open
         shared, count, seed = history
         entries = [((*self.key, *self.chain[0], channel), history)]
         newest_first = iter(reversed(depths))

@@ -59,7 +59,9 @@ class StreamTranslator:
         if isinstance(message, (AIMessageChunk, AIMessage)) and message.id:
             text = message_text(message)
             if text:
-                yield Token(message_id=message.id, node=metadata.get("langgraph_node", ""), text=text)
+                yield Token(
+                    message_id=message.id, node=metadata.get("langgraph_node", ""), text=text
+                )
 
     def _updates(self, chunk: dict[str, Any]) -> Iterator[Event]:
         for node, update in chunk.items():
@@ -78,7 +80,9 @@ class StreamTranslator:
             for message in messages:
                 if isinstance(message, AIMessage):
                     for call in message.tool_calls:
-                        yield ToolCall(call_id=call["id"], name=call["name"], args=dict(call["args"]))
+                        yield ToolCall(
+                            call_id=call["id"], name=call["name"], args=dict(call["args"])
+                        )
                 elif isinstance(message, ToolMessage):
                     yield ToolResult(
                         call_id=message.tool_call_id,

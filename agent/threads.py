@@ -140,8 +140,15 @@ class ThreadIndex:
             self.conn.execute(
                 f"INSERT INTO waypoint_threads ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
-                    info.id, info.title, info.created_at, info.updated_at, info.message_count,
-                    info.status, info.branch_head, info.owner, info.forked_from,
+                    info.id,
+                    info.title,
+                    info.created_at,
+                    info.updated_at,
+                    info.message_count,
+                    info.status,
+                    info.branch_head,
+                    info.owner,
+                    info.forked_from,
                     info.forked_at_checkpoint,
                 ),
             )

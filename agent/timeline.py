@@ -66,9 +66,9 @@ import json
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from functools import cmp_to_key
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cmp_to_key
 from typing import Any
 
 from langchain_core.messages import (
@@ -140,7 +140,10 @@ _NEWEST_OF_RUN_SQL = (
     "ORDER BY checkpoint_id DESC LIMIT 1"
 )
 _DECISION_VERBS = {
-    "approve": "approved", "edit": "edited", "mock": "answered", "reject": "rejected"
+    "approve": "approved",
+    "edit": "edited",
+    "mock": "answered",
+    "reject": "rejected",
 }
 
 
@@ -687,8 +690,14 @@ class Timeline:
             parent_id = skeleton.parent(checkpoint_id)
             rows.append(
                 self._row(
-                    skeleton, found, tuples.get(parent_id) if parent_id else None,
-                    lanes=lanes, tips=tips, shown=shown, head=head, runs=runs,
+                    skeleton,
+                    found,
+                    tuples.get(parent_id) if parent_id else None,
+                    lanes=lanes,
+                    tips=tips,
+                    shown=shown,
+                    head=head,
+                    runs=runs,
                 )
             )
         return tuple(rows)
@@ -755,8 +764,12 @@ class Timeline:
         if source == "loop":
             nodes = self.ran_between(parent.checkpoint if parent else None, checkpoint)
             writes = (parent.pending_writes or []) if parent else []
-            messages = [m for _, channel, value in writes if channel == "messages"
-                        for m in _as_messages(value)]
+            messages = [
+                m
+                for _, channel, value in writes
+                if channel == "messages"
+                for m in _as_messages(value)
+            ]
             parts = _described(messages, nodes)
             if ACTION in nodes:
                 answers = [(task, v) for task, channel, v in writes if channel == RESUME]
@@ -949,16 +962,21 @@ class Timeline:
             versions = []
             for key in ordered:
                 message = self.messages_at(thread_id, targets[key], skeleton)[position]
-                versions.append(MessageVersion(
-                    checkpoint_id=targets[key], message_id=message.id or "",
-                    preview=message_preview(message),
-                ))
-            result.append(MessageVersions(
-                message_id=shown[position].id or "",
-                position=position,
-                index=ordered.index(version_key(shown[position])),
-                versions=tuple(versions),
-            ))
+                versions.append(
+                    MessageVersion(
+                        checkpoint_id=targets[key],
+                        message_id=message.id or "",
+                        preview=message_preview(message),
+                    )
+                )
+            result.append(
+                MessageVersions(
+                    message_id=shown[position].id or "",
+                    position=position,
+                    index=ordered.index(version_key(shown[position])),
+                    versions=tuple(versions),
+                )
+            )
         return tuple(result)
 
     def _holds(
@@ -1014,6 +1032,7 @@ class Timeline:
         if not segment:
             return target
         low, probe, stride = -1, 0, 1
+
         def holds(checkpoint_id: str) -> bool:
             return self._holds(thread_id, skeleton, checkpoint_id, wanted)
 

@@ -48,7 +48,7 @@ import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.messages import BaseMessage, message_to_dict, messages_from_dict
@@ -162,7 +162,7 @@ def _decode(value: Any, where: str) -> Any:
         return _DeltaSnapshot(_decode(body, inner))
     if tag == "$interrupt":
         if not isinstance(body, dict) or not isinstance(body.get("id"), str) or "value" not in body:
-            raise _Invalid(f"{inner} needs a \"value\" and a text \"id\"")
+            raise _Invalid(f'{inner} needs a "value" and a text "id"')
         schema = body.get("response_schema")
         return Interrupt(
             _decode(body["value"], f"{inner}.value"),
@@ -181,12 +181,15 @@ def _decode(value: Any, where: str) -> Any:
 
 
 def _decode_message(body: Any, where: str) -> BaseMessage:
-    if not (isinstance(body, dict) and isinstance(body.get("type"), str)
-            and isinstance(body.get("data"), dict)):
-        raise _Invalid(f"{where} is not a message: it needs a text \"type\" and a \"data\" object")
+    if not (
+        isinstance(body, dict)
+        and isinstance(body.get("type"), str)
+        and isinstance(body.get("data"), dict)
+    ):
+        raise _Invalid(f'{where} is not a message: it needs a text "type" and a "data" object')
     try:
         return messages_from_dict([body])[0]
-    except Exception as error:  # noqa: BLE001 - pydantic, ValueError, TypeError: "not a message"
+    except Exception as error:
         reason = " ".join(str(error).split())
         if len(reason) > 200:
             reason = reason[:199] + "…"
@@ -202,7 +205,7 @@ def _require_messages(value: Any, where: str) -> None:
         if not isinstance(item, BaseMessage):
             shown = json.dumps(_encode_for_error(item))
             raise _Invalid(
-                f"{where}[{index}] should be a message ({{\"$message\": ...}}) but is {shown[:80]}"
+                f'{where}[{index}] should be a message ({{"$message": ...}}) but is {shown[:80]}'
             )
 
 
@@ -219,7 +222,7 @@ def _encode_for_error(value: Any) -> Any:
 def _iso(timestamp: float | None) -> str | None:
     if timestamp is None:
         return None
-    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
 
 
 def _key(config: RunnableConfig | None) -> tuple[str, str] | None:
@@ -281,8 +284,7 @@ def _checkpoint_line(t: CheckpointTuple, writes: list[dict]) -> dict[str, Any]:
         "metadata": dict(t.metadata),
         "checkpoint": checkpoint,
         "writes": [
-            {**w, "value": _encode(w["value"], f"{where} write to {w['channel']}")}
-            for w in writes
+            {**w, "value": _encode(w["value"], f"{where} write to {w['channel']}")} for w in writes
         ],
     }
 
@@ -311,7 +313,7 @@ def export_thread(backend: LocalBackend, thread_id: str) -> Iterator[str]:
         "format": FORMAT,
         "version": VERSION,
         "title": info.title,
-        "exported_at": _iso(datetime.now(timezone.utc).timestamp()),
+        "exported_at": _iso(datetime.now(UTC).timestamp()),
         "thread_id": info.id,
         "created_at": _iso(info.created_at),
         "updated_at": _iso(info.updated_at),
@@ -462,7 +464,7 @@ def _check_header(number: int, header: Any) -> dict[str, Any]:
         told = f" (it says format {found!r})" if isinstance(found, str) else ""
         raise TransferError(
             f"This is not a Waypoint thread file: its first line should say "
-            f"\"format\": \"{FORMAT}\"{told}. {_FIX_FOREIGN}"
+            f'"format": "{FORMAT}"{told}. {_FIX_FOREIGN}'
         )
     version = header.get("version")
     if type(version) is not int or version != VERSION:  # True == 1 and 1.0 == 1 in Python
@@ -476,12 +478,12 @@ def _check_header(number: int, header: Any) -> dict[str, Any]:
         )
     title = header.get("title")
     if not isinstance(title, str):
-        raise TransferError(f"Line {number}: the header has no text \"title\". {_FIX_DAMAGED}")
+        raise TransferError(f'Line {number}: the header has no text "title". {_FIX_DAMAGED}')
     count = header.get("checkpoints")
     if not isinstance(count, int) or isinstance(count, bool) or count < 0:
         raise TransferError(
             f"Line {number}: the header does not say how many checkpoints follow "
-            f"(\"checkpoints\"). {_FIX_DAMAGED}"
+            f'("checkpoints"). {_FIX_DAMAGED}'
         )
     for name in ("branch_head", "forked_from", "forked_at_checkpoint"):
         if header.get(name) is not None and not isinstance(header[name], str):
@@ -495,7 +497,7 @@ def _text(entry: dict, name: str, *, optional: bool = False, empty: bool = False
     if value is None and optional:
         return None
     if not isinstance(value, str) or not (value or empty):
-        raise _Invalid(f"\"{name}\" is missing or not text")
+        raise _Invalid(f'"{name}" is missing or not text')
     return value
 
 
@@ -523,23 +525,23 @@ def _check_checkpoint(number: int, entry: Any) -> _Checkpoint:
     ns = _text(entry, "checkpoint_ns", empty=True)
     metadata = entry.get("metadata")
     if not isinstance(metadata, dict):
-        raise _Invalid("\"metadata\" is missing or not an object")
+        raise _Invalid('"metadata" is missing or not an object')
     raw = entry.get("checkpoint")
     if not isinstance(raw, dict):
-        raise _Invalid("\"checkpoint\" is missing or not an object")
+        raise _Invalid('"checkpoint" is missing or not an object')
     missing = [name for name in _CHECKPOINT_FIELDS if name not in raw]
     if missing:
-        raise _Invalid(f"\"checkpoint\" lacks {', '.join(map(repr, missing))}")
+        raise _Invalid(f'"checkpoint" lacks {", ".join(map(repr, missing))}')
     if raw["id"] != checkpoint_id:
-        raise _Invalid(f"\"checkpoint\".id {raw['id']!r} differs from checkpoint_id")
+        raise _Invalid(f'"checkpoint".id {raw["id"]!r} differs from checkpoint_id')
     if not isinstance(raw["channel_values"], dict):
-        raise _Invalid("\"checkpoint\".channel_values is not an object")
-    _check_versions(raw["channel_versions"], "\"checkpoint\".channel_versions")
+        raise _Invalid('"checkpoint".channel_values is not an object')
+    _check_versions(raw["channel_versions"], '"checkpoint".channel_versions')
     seen = raw["versions_seen"]
     if not isinstance(seen, dict):
-        raise _Invalid("\"checkpoint\".versions_seen is not an object")
+        raise _Invalid('"checkpoint".versions_seen is not an object')
     for node, versions in seen.items():
-        _check_versions(versions, f"\"checkpoint\".versions_seen.{node}")
+        _check_versions(versions, f'"checkpoint".versions_seen.{node}')
     checkpoint = dict(raw)
     checkpoint["channel_values"] = values = _decode(raw["channel_values"], "channel_values")
     if _CHANNEL_MESSAGES in values:
@@ -554,7 +556,7 @@ def _check_checkpoint(number: int, entry: Any) -> _Checkpoint:
     result = _Checkpoint(number, ns, checkpoint_id, parent_id, metadata, checkpoint)
     writes = entry.get("writes")
     if not isinstance(writes, list):
-        raise _Invalid("\"writes\" is missing or not a list")
+        raise _Invalid('"writes" is missing or not a list')
     for index, write in enumerate(writes):
         where = f"writes[{index}]"
         if not isinstance(write, dict):
@@ -566,7 +568,7 @@ def _check_checkpoint(number: int, entry: Any) -> _Checkpoint:
         except _Invalid as problem:
             raise _Invalid(f"{where}: {problem}") from problem
         if "value" not in write:
-            raise _Invalid(f"{where} has no \"value\"")
+            raise _Invalid(f'{where} has no "value"')
         value = _decode(write["value"], f"{where}.value")
         if channel == _CHANNEL_MESSAGES:
             _require_messages(value, f"{where}.value")
@@ -594,8 +596,7 @@ def _read_file(source: Iterable[str | bytes] | str | bytes) -> _Thread:
             raise TransferError(f"Line {number}: {problem}. {_FIX_DAMAGED}") from problem
         except RecursionError as error:
             raise TransferError(
-                f"Line {number} nests its values too deeply to be a Waypoint thread. "
-                f"{_FIX_DAMAGED}"
+                f"Line {number} nests its values too deeply to be a Waypoint thread. {_FIX_DAMAGED}"
             ) from error
         key = (checkpoint.ns, checkpoint.id)
         if key in known:
@@ -629,7 +630,7 @@ def _read_file(source: Iterable[str | bytes] | str | bytes) -> _Thread:
 
 
 def imported_title(title: str) -> str:
-    """"<title> (imported)", shortened to fit the title limit; importing twice adds it once."""
+    """ "<title> (imported)", shortened to fit the title limit; importing twice adds it once."""
     clean = " ".join(title.split())
     if clean.endswith(IMPORTED_SUFFIX.strip()) and clean != IMPORTED_SUFFIX.strip():
         clean = clean[: -len(IMPORTED_SUFFIX)].rstrip()
@@ -673,9 +674,7 @@ def _write(backend: LocalBackend, thread_id: str, thread: _Thread) -> None:
         stored[(cp.ns, cp.id)] = cp.checkpoint
 
 
-def import_thread(
-    backend: LocalBackend, source: Iterable[str | bytes] | str | bytes
-) -> ThreadInfo:
+def import_thread(backend: LocalBackend, source: Iterable[str | bytes] | str | bytes) -> ThreadInfo:
     """A new thread holding the file's history; `TransferError` if the file cannot be imported.
 
     The file is read and checked in full first (format, version, every line's JSON and fields,

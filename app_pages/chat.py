@@ -39,8 +39,12 @@ if view is None or not view.messages and not view.active_run_id:
     welcome(send)
 else:
     st.subheader(view.thread.title)
-    transcript(view.messages, running=bool(view.active_run_id), key=view.thread.id,
-               controls=message_controls(backend, view, choices, options))
+    transcript(
+        view.messages,
+        running=bool(view.active_run_id),
+        key=view.thread.id,
+        controls=message_controls(backend, view, choices, options),
+    )
     if view.active_run_id:
         live_run(backend, view.active_run_id)
     elif view.pending_calls:

@@ -65,18 +65,32 @@ with right:
     st.markdown(row.label)
     replay, show, fork = st.columns(3)
     try:
-        if replay.button("Replay", icon=":material/replay:", type="primary",
-                         width="stretch", help=REPLAY_HELP, disabled=not row.next_nodes):
+        if replay.button(
+            "Replay",
+            icon=":material/replay:",
+            type="primary",
+            width="stretch",
+            help=REPLAY_HELP,
+            disabled=not row.next_nodes,
+        ):
             backend.resume(thread.id, choices, options, checkpoint_id=chosen)
             open_chat(thread.id)
-        if show.button("Show in chat", icon=":material/forum:", width="stretch",
-                       help="Show this branch in the chat: the conversation as it stands at this "
-                       "checkpoint. Sending from there continues this branch."):
+        if show.button(
+            "Show in chat",
+            icon=":material/forum:",
+            width="stretch",
+            help="Show this branch in the chat: the conversation as it stands at this "
+            "checkpoint. Sending from there continues this branch.",
+        ):
             backend.show_branch(thread.id, chosen)
             open_chat(thread.id)
-        if fork.button("Fork thread", icon=":material/fork_right:", width="stretch",
-                       help="Fork to a new thread: copy the state here into a new thread; this "
-                       "one stays as it is."):
+        if fork.button(
+            "Fork thread",
+            icon=":material/fork_right:",
+            width="stretch",
+            help="Fork to a new thread: copy the state here into a new thread; this "
+            "one stays as it is.",
+        ):
             copy = backend.fork_thread(thread.id, chosen)
             select_thread(copy.id)
             open_chat(copy.id)

@@ -44,19 +44,24 @@ sys.path.insert(0, str(ROOT))
 
 # The page reads its settings from the environment: offline defaults, a private database (set
 # in main), no token delay for building the thread.
-for _key in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "TAVILY_API_KEY", "WAYPOINT_MODEL",
-             "WAYPOINT_DOCS"):
+for _key in (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "TAVILY_API_KEY",
+    "WAYPOINT_MODEL",
+    "WAYPOINT_DOCS",
+):
     os.environ.pop(_key, None)
 os.environ["LANGSMITH_TRACING"] = "false"
 os.environ["LANGCHAIN_TRACING_V2"] = "false"
 
-import agent  # noqa: E402,F401  (sets strict msgpack before LangGraph loads)
 from langgraph.checkpoint.sqlite import SqliteSaver  # noqa: E402
 from langgraph.graph import START, MessagesState, StateGraph  # noqa: E402
 from streamlit.runtime.scriptrunner import ScriptRunnerEvent  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 from streamlit.testing.v1.local_script_runner import LocalScriptRunner  # noqa: E402
 
+import agent  # noqa: E402,F401  (sets strict msgpack before LangGraph loads)
 from agent.approval import ApprovalPolicy  # noqa: E402
 from agent.backend import LocalBackend  # noqa: E402
 from agent.context import AgentChoices  # noqa: E402
@@ -183,7 +188,7 @@ def rerun(at: AppTest) -> None:
     `app.py` (no sidebar; `choices` left over in session state). The real server always runs the
     `st.navigation` entry point first. Asking for no page keeps AppTest on that path.
     """
-    at._finished_page_script_hash = ""  # noqa: SLF001
+    at._finished_page_script_hash = ""
     at.run()
     if at.exception:
         raise RuntimeError(f"the page raised: {at.exception[0].value}")
@@ -245,8 +250,9 @@ def stock_read_ms(messages: list, path: Path) -> float:
     builder.add_edge(START, "llm")
     graph = builder.compile(checkpointer=SqliteSaver(conn))
     config = {"configurable": {"thread_id": "stock"}}
-    graph.update_state(config, {"messages": [m.model_copy(deep=True) for m in messages]},
-                       as_node="llm")
+    graph.update_state(
+        config, {"messages": [m.model_copy(deep=True) for m in messages]}, as_node="llm"
+    )
     result = warm_read_ms(lambda: graph.get_state(config))
     conn.close()
     return result
@@ -265,8 +271,9 @@ def page_rerun(tmp: Path, message_goal: int, reruns: int) -> bool:
     view = builder.thread_view(long_id)
     count = len(view.messages)
     result_bytes = [len(m.text.encode()) for m in view.messages if m.role == "tool"]
-    answer_bytes = [len(m.text.encode()) for m in view.messages
-                    if m.role == "ai" and not m.tool_calls]
+    answer_bytes = [
+        len(m.text.encode()) for m in view.messages if m.role == "ai" and not m.tool_calls
+    ]
     config = {"configurable": {"thread_id": long_id}}
     get_state = warm_read_ms(lambda: builder.graph.get_state(config))
     snapshot_messages = builder.graph.get_state(config).values["messages"]
@@ -275,7 +282,7 @@ def page_rerun(tmp: Path, message_goal: int, reruns: int) -> bool:
     stock = stock_read_ms(snapshot_messages, tmp / "stock.sqlite")
     builder.close()
 
-    from ui import resources  # noqa: PLC0415  (after the environment names the database)
+    from ui import resources
 
     resources.backend.clear()
     resources.settings.clear()
@@ -294,9 +301,9 @@ def page_rerun(tmp: Path, message_goal: int, reruns: int) -> bool:
         short_script, _ = time_reruns(short, clock, 5)
 
         timers = PartTimers()
-        import ui.settings_panel  # noqa: PLC0415
-        import ui.thread_list  # noqa: PLC0415
-        import ui.transcript  # noqa: PLC0415
+        import ui.settings_panel
+        import ui.thread_list
+        import ui.transcript
 
         timers.wrap(ui.thread_list, "thread_list", "sidebar: thread list")
         timers.wrap(ui.settings_panel, "settings_panel", "sidebar: settings")
@@ -326,32 +333,52 @@ def page_rerun(tmp: Path, message_goal: int, reruns: int) -> bool:
 
     median = statistics.median(script)
     part = {label: statistics.median(samples) for label, samples in parts.items()}
-    print(f"1. Chat page rerun: one thread of {count} messages ({turns} turns of question, "
-          "web_search call, result, answer)")
-    print(f"   built with the demo model in {build_seconds:.1f} s; results "
-          f"{statistics.mean(result_bytes) / 1000:.1f} KB of JSON, answers "
-          f"{statistics.mean(answer_bytes) / 1000:.1f} KB of Markdown on average")
-    print(f"   a rerun draws {markdown} Markdown elements and {expanders} expanders "
-          f"({calls.get('tool cards', 0)} tool cards): {forward_count:,} ForwardMsgs, "
-          f"{forward_bytes / 1000:,.0f} KB")
-    _row(f"script run, server side: median / p90 of {len(script)} reruns",
-         f"{median:7.1f} / {_p90(script):.1f} ms   (goal <= {RERUN_GOAL_MS:.0f} ms)")
-    _row("AppTest.run() wall time (adds parsing the element tree)",
-         f"{statistics.median(wall):7.1f} / {_p90(wall):.1f} ms")
+    print(
+        f"1. Chat page rerun: one thread of {count} messages ({turns} turns of question, "
+        "web_search call, result, answer)"
+    )
+    print(
+        f"   built with the demo model in {build_seconds:.1f} s; results "
+        f"{statistics.mean(result_bytes) / 1000:.1f} KB of JSON, answers "
+        f"{statistics.mean(answer_bytes) / 1000:.1f} KB of Markdown on average"
+    )
+    print(
+        f"   a rerun draws {markdown} Markdown elements and {expanders} expanders "
+        f"({calls.get('tool cards', 0)} tool cards): {forward_count:,} ForwardMsgs, "
+        f"{forward_bytes / 1000:,.0f} KB"
+    )
+    _row(
+        f"script run, server side: median / p90 of {len(script)} reruns",
+        f"{median:7.1f} / {_p90(script):.1f} ms   (goal <= {RERUN_GOAL_MS:.0f} ms)",
+    )
+    _row(
+        "AppTest.run() wall time (adds parsing the element tree)",
+        f"{statistics.median(wall):7.1f} / {_p90(wall):.1f} ms",
+    )
     _row("the same page on a thread of 4 messages", f"{statistics.median(short_script):7.1f} ms")
-    _row(f"serialising the {forward_count:,} ForwardMsgs (not in the script run)",
-         f"{serial_ms:7.1f} ms")
-    _row("then Streamlit's gc.collect(2) after each run (GIL held; not in AppTest)",
-         f"{collect_ms:7.1f} ms   (runner.postScriptGC, on by default)")
+    _row(
+        f"serialising the {forward_count:,} ForwardMsgs (not in the script run)",
+        f"{serial_ms:7.1f} ms",
+    )
+    _row(
+        "then Streamlit's gc.collect(2) after each run (GIL held; not in AppTest)",
+        f"{collect_ms:7.1f} ms   (runner.postScriptGC, on by default)",
+    )
     print("   Reads alone, warm (median of 9):")
     _row("  backend.thread_view()", f"{whole_view:7.1f} ms")
     _row("    graph.get_state() (Waypoint's storage)", f"{get_state:7.1f} ms")
     _row("    message_views()", f"{views:7.1f} ms")
-    _row(f"  stock LangGraph get_state(), same {count} messages (SqliteSaver)",
-         f"{stock:7.1f} ms")
+    _row(f"  stock LangGraph get_state(), same {count} messages (SqliteSaver)", f"{stock:7.1f} ms")
 
-    covered = sum(part.get(k, 0.0) for k in ("sidebar: thread list", "sidebar: settings",
-                                              "backend.thread_view()", "transcript()"))
+    covered = sum(
+        part.get(k, 0.0)
+        for k in (
+            "sidebar: thread list",
+            "sidebar: settings",
+            "backend.thread_view()",
+            "transcript()",
+        )
+    )
     cards, bodies = part.get("tool cards", 0.0), part.get("result bodies", 0.0)
     rows = [
         ("sidebar: thread list", part.get("sidebar: thread list", 0.0)),
@@ -362,20 +389,28 @@ def page_rerun(tmp: Path, message_goal: int, reruns: int) -> bool:
         ("    result bodies (JSON; st.markdown + st.caption per result)", bodies),
         ("    card labels and expanders", cards - bodies),
         ("  chat bubbles and message Markdown (the rest)", part.get("transcript()", 0.0) - cards),
-        ("everything else (Streamlit, navigation, chat input)",
-         statistics.median(instrumented) - covered),
+        (
+            "everything else (Streamlit, navigation, chat input)",
+            statistics.median(instrumented) - covered,
+        ),
     ]
     per_element = statistics.median(instrumented) / max(1, forward_count)
-    print(f"   Where the script time goes (median of {len(instrumented)} instrumented reruns, "
-          f"{statistics.median(instrumented):.1f} ms each):")
+    print(
+        f"   Where the script time goes (median of {len(instrumented)} instrumented reruns, "
+        f"{statistics.median(instrumented):.1f} ms each):"
+    )
     for label, value in rows:
         _row(f"  {label}", f"{value:7.1f} ms")
-    print(f"   About {per_element * 1000:.0f} µs of script per element sent; "
-          f"{RERUN_GOAL_MS:.0f} ms allows about {RERUN_GOAL_MS / per_element:,.0f} elements, "
-          f"this page sends {forward_count:,}.")
+    print(
+        f"   About {per_element * 1000:.0f} µs of script per element sent; "
+        f"{RERUN_GOAL_MS:.0f} ms allows about {RERUN_GOAL_MS / per_element:,.0f} elements, "
+        f"this page sends {forward_count:,}."
+    )
     met = median <= RERUN_GOAL_MS
-    print(f"   Goal (a {count}-message Chat rerun in <= {RERUN_GOAL_MS:.0f} ms server time): "
-          f"{'MET' if met else 'NOT MET'}")
+    print(
+        f"   Goal (a {count}-message Chat rerun in <= {RERUN_GOAL_MS:.0f} ms server time): "
+        f"{'MET' if met else 'NOT MET'}"
+    )
     return met
 
 
@@ -385,12 +420,10 @@ def page_rerun(tmp: Path, message_goal: int, reruns: int) -> bool:
 def answer(number: int, tokens: int = ANSWER_TOKENS) -> tuple[str, str]:
     """A Markdown answer of `tokens` words ending in a word that appears nowhere else."""
     rng = random.Random(number)
-    vocabulary = ("the graph saves a checkpoint after every node so that a thread can resume "
-                  "later from any step and the page reads the latest state to draw each message "
-                  "while tokens stream in from the model").split()
+    vocabulary = ["the", "graph", "saves", "a", "checkpoint", "after", "every", "node", "so", "that", "a", "thread", "can", "resume", "later", "from", "any", "step", "and", "the", "page", "reads", "the", "latest", "state", "to", "draw", "each", "message", "while", "tokens", "stream", "in", "from", "the", "model"]
     marker = f"Finis{number}x{rng.randrange(10**6)}"
     words = [rng.choice(vocabulary) for _ in range(tokens - 1)]
-    paragraphs = [" ".join(words[i:i + 80]) for i in range(0, len(words), 80)]
+    paragraphs = [" ".join(words[i : i + 80]) for i in range(0, len(words), 80)]
     return ".\n\n".join(p.capitalize() for p in paragraphs) + f" {marker}.", marker
 
 
@@ -408,12 +441,13 @@ class EngineRun:
 
 def engine_runs(answers: int) -> list[EngineRun]:
     """The same answers through the engine in this process, without a page (after a warm-up)."""
-    from tests.fake_openai import FakeOpenAI, text  # noqa: PLC0415
+    from tests.fake_openai import FakeOpenAI, text
 
     runs = []
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAI() as server:
-        settings = Settings(db_path=Path(tmp) / "engine.sqlite", openai_base_url=server.url,
-                            model_name="fake")
+        settings = Settings(
+            db_path=Path(tmp) / "engine.sqlite", openai_base_url=server.url, model_name="fake"
+        )
         backend = LocalBackend(settings)
         try:
             choices = AgentChoices.defaults(settings)
@@ -440,8 +474,9 @@ def engine_runs(answers: int) -> list[EngineRun]:
                 if first is None or last is None or not server.wait_for_stream_ends(n + 1):
                     raise RuntimeError("the engine never got the answer's last token")
                 if n:  # the first run builds the client: a warm-up
-                    runs.append(EngineRun(_ms(last - server.stream_ends[n]), last - first, cpu,
-                                          paced))
+                    runs.append(
+                        EngineRun(_ms(last - server.stream_ends[n]), last - first, cpu, paced)
+                    )
         finally:
             backend.close()
     return runs
@@ -560,7 +595,7 @@ class BrowserRun:
 
 Trace = tuple[
     list[tuple[float, float, float, int, float]],  # runs: done, first token, last token, tokens,
-                                                   # process CPU seconds between the two tokens
+    # process CPU seconds between the two tokens
     list[tuple[float, bool]],  # reads of a run's log: start, returned its Done
     list[tuple[float, float, float]],  # script runs (page or fragment): start, end, CPU seconds
 ]
@@ -574,8 +609,15 @@ def _trace(path: Path) -> Trace:
         if kind == "error":
             raise RuntimeError(f"the trace in the app failed: {line}")
         if kind == "done":
-            runs.append((float(fields[0]), float(fields[1]), float(fields[2]), int(fields[3]),
-                         float(fields[4])))
+            runs.append(
+                (
+                    float(fields[0]),
+                    float(fields[1]),
+                    float(fields[2]),
+                    int(fields[3]),
+                    float(fields[4]),
+                )
+            )
         elif kind == "read":
             reads.append((float(fields[0]), fields[1] == "1"))
         elif kind == "script":
@@ -584,8 +626,12 @@ def _trace(path: Path) -> Trace:
 
 
 def _browser_run(
-    shown: float, settled: float, end: float, timeline: list,
-    run: tuple[float, float, float, int, float], reads: list[tuple[float, bool]],
+    shown: float,
+    settled: float,
+    end: float,
+    timeline: list,
+    run: tuple[float, float, float, int, float],
+    reads: list[tuple[float, bool]],
     scripts: list[tuple[float, float, float]],
 ) -> BrowserRun:
     """One answer's figures; times in seconds (`time.time()`), except browser ones in ms."""
@@ -622,11 +668,11 @@ def browser_runs(
 ) -> list[BrowserRun] | str:
     """One BrowserRun per answer (after a warm-up); or why it could not be measured."""
     try:
-        from playwright.sync_api import sync_playwright  # noqa: PLC0415
+        from playwright.sync_api import sync_playwright
     except ImportError:
         return "playwright is not installed (make test installs it)"
-    from tests.app_server import CHROMIUM, CHROMIUM_ARGS, GUARDED_SITE, running_app  # noqa: PLC0415
-    from tests.fake_openai import FakeOpenAI, text  # noqa: PLC0415
+    from tests.app_server import CHROMIUM, CHROMIUM_ARGS, GUARDED_SITE, running_app
+    from tests.fake_openai import FakeOpenAI, text
 
     if not Path(CHROMIUM).exists():
         return f"no Chromium at {CHROMIUM} (set WAYPOINT_CHROMIUM)"
@@ -661,13 +707,23 @@ def browser_runs(
                     if not server.wait_for_stream_ends(n + 1):
                         raise RuntimeError("the fake server never finished the stream")
                     shown, settled, timeline = page.evaluate(
-                        "[window.__shownAt, window.__settledAt, window.__timeline]")
+                        "[window.__shownAt, window.__settledAt, window.__timeline]"
+                    )
                     app_runs, reads, scripts = _trace(trace)
                     if len(app_runs) != n + 1:
                         raise RuntimeError(f"the app's trace has {len(app_runs)} runs, not {n + 1}")
                     if n:  # the first answer builds the client and warms the app: a warm-up
-                        runs.append(_browser_run(shown, settled, server.stream_ends[n], timeline,
-                                                 app_runs[n], reads, scripts))
+                        runs.append(
+                            _browser_run(
+                                shown,
+                                settled,
+                                server.stream_ends[n],
+                                timeline,
+                                app_runs[n],
+                                reads,
+                                scripts,
+                            )
+                        )
             finally:
                 browser.close()
     return runs
@@ -678,8 +734,10 @@ def _median(values: Any) -> float:
 
 
 def last_token_latency(answers: int) -> bool | None:
-    print(f"\n2. Last-token latency: answers of {ANSWER_TOKENS:,} tokens at "
-          f"{TOKENS_PER_SECOND:,} tokens/s from the fake OpenAI-compatible server")
+    print(
+        f"\n2. Last-token latency: answers of {ANSWER_TOKENS:,} tokens at "
+        f"{TOKENS_PER_SECOND:,} tokens/s from the fake OpenAI-compatible server"
+    )
     print(f"   ({answers} answers, each on a new thread, after one warm-up answer)")
     measured = browser_runs(answers)
     if isinstance(measured, str):
@@ -692,63 +750,106 @@ def last_token_latency(answers: int) -> bool | None:
     shown = [r.shown_ms for r in measured]
     settled = [r.settled_ms for r in measured]
     live = sum(r.by_live_run for r in measured)
-    _row("browser shows the last word, after the server sent it",
-         f"median {_median(shown):5.0f} ms, max {max(shown):5.0f} ms   "
-         f"(goal <= {LATENCY_GOAL_MS:.0f} ms)")
-    print(f"     each: {', '.join(f'{v:.0f}' for v in shown)} ms; shown by the live-run fragment "
-          f"{live} of {len(measured)} times, else first by the redraw at the run's end")
-    _row("page redrawn from checkpoints at the run's end (Stop gone)",
-         f"median {_median(settled):5.0f} ms, max {max(settled):5.0f} ms")
+    _row(
+        "browser shows the last word, after the server sent it",
+        f"median {_median(shown):5.0f} ms, max {max(shown):5.0f} ms   "
+        f"(goal <= {LATENCY_GOAL_MS:.0f} ms)",
+    )
+    print(
+        f"     each: {', '.join(f'{v:.0f}' for v in shown)} ms; shown by the live-run fragment "
+        f"{live} of {len(measured)} times, else first by the redraw at the run's end"
+    )
+    _row(
+        "page redrawn from checkpoints at the run's end (Stop gone)",
+        f"median {_median(settled):5.0f} ms, max {max(settled):5.0f} ms",
+    )
     print("   Where the time goes, server's last token -> browser (medians):")
-    _row("  the app's engine has the last token in the run's event log",
-         f"{_median(r.app_lag_ms for r in measured):+6.0f} ms")
-    _row("  the page's next read of the log (the live-run fragment)",
-         f"{_median(r.poll_ms for r in measured):+6.0f} ms")
-    _row("  from that read to the browser showing it (script, send, draw)",
-         f"{_median(r.draw_ms for r in measured):+6.0f} ms")
-    _row("  tokens/s the server sent (at least; first token in the app to its end)",
-         f"{_median(r.server_pace for r in measured):6,.0f}")
-    _row("  tokens/s reaching the app's engine",
-         f"{_median(r.tokens_per_s for r in measured):6,.0f}")
+    _row(
+        "  the app's engine has the last token in the run's event log",
+        f"{_median(r.app_lag_ms for r in measured):+6.0f} ms",
+    )
+    _row(
+        "  the page's next read of the log (the live-run fragment)",
+        f"{_median(r.poll_ms for r in measured):+6.0f} ms",
+    )
+    _row(
+        "  from that read to the browser showing it (script, send, draw)",
+        f"{_median(r.draw_ms for r in measured):+6.0f} ms",
+    )
+    _row(
+        "  tokens/s the server sent (at least; first token in the app to its end)",
+        f"{_median(r.server_pace for r in measured):6,.0f}",
+    )
+    _row(
+        "  tokens/s reaching the app's engine", f"{_median(r.tokens_per_s for r in measured):6,.0f}"
+    )
     _row("  the app process's CPU use meanwhile", f"{_median(r.app_cpu for r in measured):6.0%}")
-    _row("    of which Streamlit script runs (the live-run fragment, sidebar)",
-         f"{_median(r.script_cpu for r in measured):6.0%} "
-         f"({_median(r.script_runs for r in measured):.0f} runs, "
-         f"{_median(r.script_ms for r in measured):.0f} ms each)")
-    _row("  share of the answer in the browser when the server finished",
-         f"{_median(r.shown_at_end for r in measured):6.0%}")
-    _row("  the page read the log every (fragment run_every=0.25 s)",
-         f"{_median(r.read_gap_ms for r in measured):6.0f} ms")
-    _row("  the answer's text changed in the browser every",
-         f"{_median(r.update_gap_ms for r in measured):6.0f} ms "
-         f"({_median(r.live_updates for r in measured):.0f} times)")
-    print("   The engine alone in this process, no Streamlit, no browser (the fake server runs "
-          "here too,\n   sharing the process's CPU and so pacing itself to the engine):")
-    _row("  last token in the event log, after the server sent it",
-         f"{_median(r.lag_ms for r in engine):+6.0f} ms (max {max(r.lag_ms for r in engine):+.0f})")
-    _row("  the server's pace (it pauses 0.5 ms between events)",
-         f"{_median(r.tokens_per_s for r in engine):6,.0f} tokens/s")
-    _row("  the most it takes (server not pausing)",
-         f"{_median(r.tokens_per_s for r in fastest):6,.0f} tokens/s, "
-         f"{_median(r.cpu_s / ANSWER_TOKENS * 1e6 for r in fastest):,.0f} µs CPU per token "
-         "(engine + fake server)")
+    _row(
+        "    of which Streamlit script runs (the live-run fragment, sidebar)",
+        f"{_median(r.script_cpu for r in measured):6.0%} "
+        f"({_median(r.script_runs for r in measured):.0f} runs, "
+        f"{_median(r.script_ms for r in measured):.0f} ms each)",
+    )
+    _row(
+        "  share of the answer in the browser when the server finished",
+        f"{_median(r.shown_at_end for r in measured):6.0%}",
+    )
+    _row(
+        "  the page read the log every (fragment run_every=0.25 s)",
+        f"{_median(r.read_gap_ms for r in measured):6.0f} ms",
+    )
+    _row(
+        "  the answer's text changed in the browser every",
+        f"{_median(r.update_gap_ms for r in measured):6.0f} ms "
+        f"({_median(r.live_updates for r in measured):.0f} times)",
+    )
+    print(
+        "   The engine alone in this process, no Streamlit, no browser (the fake server runs "
+        "here too,\n   sharing the process's CPU and so pacing itself to the engine):"
+    )
+    _row(
+        "  last token in the event log, after the server sent it",
+        f"{_median(r.lag_ms for r in engine):+6.0f} ms (max {max(r.lag_ms for r in engine):+.0f})",
+    )
+    _row(
+        "  the server's pace (it pauses 0.5 ms between events)",
+        f"{_median(r.tokens_per_s for r in engine):6,.0f} tokens/s",
+    )
+    _row(
+        "  the most it takes (server not pausing)",
+        f"{_median(r.tokens_per_s for r in fastest):6,.0f} tokens/s, "
+        f"{_median(r.cpu_s / ANSWER_TOKENS * 1e6 for r in fastest):,.0f} µs CPU per token "
+        "(engine + fake server)",
+    )
     if not isinstance(no_gc, str):
-        print("   The same with Streamlit's post-script GC off (STREAMLIT_RUNNER_POST_SCRIPT_GC="
-              "false; every\n   script run, fragment runs included, otherwise ends with a full "
-              "gc.collect holding the GIL):")
-        _row(f"  browser shows the last word ({len(no_gc)} answers)",
-             f"median {_median(r.shown_ms for r in no_gc):5.0f} ms, "
-             f"max {max(r.shown_ms for r in no_gc):5.0f} ms")
-        _row("  the app's engine has the last token in the run's event log",
-             f"{_median(r.app_lag_ms for r in no_gc):+6.0f} ms")
-        _row("  tokens/s reaching the app's engine",
-             f"{_median(r.tokens_per_s for r in no_gc):6,.0f}")
-        _row("  Streamlit script runs' CPU while streaming",
-             f"{_median(r.script_cpu for r in no_gc):6.0%} "
-             f"({_median(r.script_ms for r in no_gc):.0f} ms each)")
+        print(
+            "   The same with Streamlit's post-script GC off (STREAMLIT_RUNNER_POST_SCRIPT_GC="
+            "false; every\n   script run, fragment runs included, otherwise ends with a full "
+            "gc.collect holding the GIL):"
+        )
+        _row(
+            f"  browser shows the last word ({len(no_gc)} answers)",
+            f"median {_median(r.shown_ms for r in no_gc):5.0f} ms, "
+            f"max {max(r.shown_ms for r in no_gc):5.0f} ms",
+        )
+        _row(
+            "  the app's engine has the last token in the run's event log",
+            f"{_median(r.app_lag_ms for r in no_gc):+6.0f} ms",
+        )
+        _row(
+            "  tokens/s reaching the app's engine",
+            f"{_median(r.tokens_per_s for r in no_gc):6,.0f}",
+        )
+        _row(
+            "  Streamlit script runs' CPU while streaming",
+            f"{_median(r.script_cpu for r in no_gc):6.0%} "
+            f"({_median(r.script_ms for r in no_gc):.0f} ms each)",
+        )
     met = max(shown) <= LATENCY_GOAL_MS
-    print(f"   Goal (the browser shows the last token <= {LATENCY_GOAL_MS:.0f} ms after the "
-          f"model sent it, every time): {'MET' if met else 'NOT MET'}")
+    print(
+        f"   Goal (the browser shows the last token <= {LATENCY_GOAL_MS:.0f} ms after the "
+        f"model sent it, every time): {'MET' if met else 'NOT MET'}"
+    )
     return met
 
 
@@ -762,8 +863,10 @@ def main() -> None:
     args = parser.parse_args()
     print(__doc__.splitlines()[0])
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"   machine: {os.cpu_count()} CPUs, load average {load:.1f} at the start "
-          "(other work on the machine slows both figures)")
+    print(
+        f"   machine: {os.cpu_count()} CPUs, load average {load:.1f} at the start "
+        "(other work on the machine slows both figures)"
+    )
     verdicts: list[bool | None] = []
     if not args.no_page:
         with tempfile.TemporaryDirectory() as tmp:

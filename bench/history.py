@@ -23,27 +23,26 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import agent  # noqa: E402,F401  (sets strict msgpack before LangGraph loads)
-from langchain_core.language_models import BaseChatModel  # noqa: E402
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage  # noqa: E402
-from langchain_core.outputs import ChatGeneration, ChatResult  # noqa: E402
-from langchain_core.tools import tool  # noqa: E402
-from pydantic import ConfigDict  # noqa: E402
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.tools import tool
+from pydantic import ConfigDict
 
-from agent.approval import ApprovalPolicy  # noqa: E402
-from agent.backend import LocalBackend  # noqa: E402
-from agent.context import AgentChoices  # noqa: E402
-from agent.graph import RunContext  # noqa: E402
-from agent.runs import RunOptions  # noqa: E402
-from agent.settings import Settings  # noqa: E402
-from bench.storage import Prose  # noqa: E402
+import agent  # noqa: F401  (sets strict msgpack before LangGraph loads)
+from agent.approval import ApprovalPolicy
+from agent.backend import LocalBackend
+from agent.context import AgentChoices
+from agent.graph import RunContext
+from agent.runs import RunOptions
+from agent.settings import Settings
+from bench.storage import Prose
 
 GOAL_MS = 100.0
 PAGE = 50
@@ -67,8 +66,12 @@ class ProseModel(BaseChatModel):
         if isinstance(messages[-1], ToolMessage):
             message = AIMessage(self.prose.text(1_000), id=f"run-{token}")
         else:
-            call = {"id": f"call_{token[:24]}", "name": "web_search",
-                    "args": {"query": self.prose.text(60)}, "type": "tool_call"}
+            call = {
+                "id": f"call_{token[:24]}",
+                "name": "web_search",
+                "args": {"query": self.prose.text(60)},
+                "type": "tool_call",
+            }
             message = AIMessage("", id=f"run-{token}", tool_calls=[call])
         return ChatResult(generations=[ChatGeneration(message=message)])
 
@@ -82,8 +85,9 @@ def make_backend(db: Path, prose: Prose) -> LocalBackend:
     model = ProseModel(prose=prose)
 
     def contexts(choices: AgentChoices, deciding: frozenset[str]) -> RunContext:
-        return RunContext(model=model, tools=(web_search,), approval=ApprovalPolicy("never"),
-                          deciding=deciding)
+        return RunContext(
+            model=model, tools=(web_search,), approval=ApprovalPolicy("never"), deciding=deciding
+        )
 
     return LocalBackend(Settings(db_path=db, demo_token_delay=0), contexts=contexts)
 
@@ -133,7 +137,8 @@ def first_calls(db: Path, thread_id: str, fresh: int) -> dict[str, tuple[float, 
             newest: list[str] = []
             calls = {
                 "timeline": lambda: newest.append(
-                    backend.timeline(thread_id, limit=PAGE).rows[0].checkpoint_id),
+                    backend.timeline(thread_id, limit=PAGE).rows[0].checkpoint_id
+                ),
                 "detail": lambda: backend.checkpoint_detail(thread_id, newest[0]),
                 "view": lambda: backend.thread_view(thread_id),
                 "versions": lambda: backend.message_versions(thread_id),
@@ -142,11 +147,14 @@ def first_calls(db: Path, thread_id: str, fresh: int) -> dict[str, tuple[float, 
                 wall, cpu = time.perf_counter(), time.thread_time()
                 call()
                 samples.setdefault(name, []).append(
-                    ((time.perf_counter() - wall) * 1000, (time.thread_time() - cpu) * 1000))
+                    ((time.perf_counter() - wall) * 1000, (time.thread_time() - cpu) * 1000)
+                )
         finally:
             backend.close()
-    return {name: (statistics.median(w for w, _ in got), statistics.median(c for _, c in got))
-            for name, got in samples.items()}
+    return {
+        name: (statistics.median(w for w, _ in got), statistics.median(c for _, c in got))
+        for name, got in samples.items()
+    }
 
 
 def main() -> None:
@@ -176,21 +184,27 @@ def main() -> None:
             view_warm, view = timed(lambda: backend.thread_view(thread_id))
             versions_warm, versions = timed(lambda: backend.message_versions(thread_id))
             stock_page, _ = timed(
-                lambda: list(backend.graph.get_state_history(config, limit=PAGE)), 3)
+                lambda: list(backend.graph.get_state_history(config, limit=PAGE)), 3
+            )
             stock_all, stock = timed(
-                lambda: list(backend.graph.get_state_history(config)), args.stock_repeat)
+                lambda: list(backend.graph.get_state_history(config)), args.stock_repeat
+            )
         finally:
             backend.close()
 
-    print(f"  thread: {page.total:,} checkpoints, {len(view.messages):,} messages shown, "
-          f"{page.branches} branches, {len(versions)} messages with versions "
-          f"(built in {built:.1f} s); load average {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} cores")
+    print(
+        f"  thread: {page.total:,} checkpoints, {len(view.messages):,} messages shown, "
+        f"{page.branches} branches, {len(versions)} messages with versions "
+        f"(built in {built:.1f} s); load average {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} cores"
+    )
     assert len(stock) == page.total, "the two ways disagree on the checkpoint count"
     open_wall = cold["timeline"][0] + cold["detail"][0]
     open_cpu = cold["timeline"][1] + cold["detail"][1]
-    print(f"Waypoint: first call in a new backend (median of {args.fresh}: wall, CPU) / page "
-          "rerun (median of 7, wall):")
+    print(
+        f"Waypoint: first call in a new backend (median of {args.fresh}: wall, CPU) / page "
+        "rerun (median of 7, wall):"
+    )
     rows = [
         (f"timeline: first {PAGE} rows + total + tree", cold["timeline"], page_warm),
         ("detail of the newest checkpoint", cold["detail"], detail_warm),
@@ -206,15 +220,23 @@ def main() -> None:
     print(f"  first {PAGE} states (no total, no tree) {'':12} {stock_page:8.1f} ms")
     print(f"  all {page.total:,} states (for the total and the tree) {'':2} {stock_all:8.1f} ms")
     first = cold["timeline"][0]
-    print(f"  Waypoint's first timeline call is {stock_all / first:,.0f}x faster than listing "
-          f"every state, {stock_page / first:,.1f}x faster than the stock first page alone")
+    print(
+        f"  Waypoint's first timeline call is {stock_all / first:,.0f}x faster than listing "
+        f"every state, {stock_page / first:,.1f}x faster than the stock first page alone"
+    )
     goals = [
-        (f"timeline of {args.checkpoints:,} checkpoints (first page + total + tree), first call "
-         f"in a new backend, <= {GOAL_MS:.0f} ms", cold["timeline"][0] <= GOAL_MS,
-         f"{cold['timeline'][0]:.1f} ms"),
+        (
+            f"timeline of {args.checkpoints:,} checkpoints (first page + total + tree), first call "
+            f"in a new backend, <= {GOAL_MS:.0f} ms",
+            cold["timeline"][0] <= GOAL_MS,
+            f"{cold['timeline'][0]:.1f} ms",
+        ),
         (f"the same, page rerun, <= {GOAL_MS:.0f} ms", page_warm <= GOAL_MS, f"{page_warm:.1f} ms"),
-        (f"inspector open with the newest checkpoint's detail, first call, <= {GOAL_MS:.0f} ms",
-         open_wall <= GOAL_MS, f"{open_wall:.1f} ms"),
+        (
+            f"inspector open with the newest checkpoint's detail, first call, <= {GOAL_MS:.0f} ms",
+            open_wall <= GOAL_MS,
+            f"{open_wall:.1f} ms",
+        ),
     ]
     print("Goals:")
     for name, met, figure in goals:

@@ -18,12 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import agent  # noqa: E402,F401  (sets strict msgpack before LangGraph loads)
-from langchain_core.messages import AIMessage, HumanMessage  # noqa: E402
-from langgraph.checkpoint.sqlite import SqliteSaver  # noqa: E402
-from langgraph.graph import START, MessagesState, StateGraph  # noqa: E402
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.graph import START, MessagesState, StateGraph
 
-from agent.threads import ThreadIndex  # noqa: E402
+import agent  # noqa: F401  (sets strict msgpack before LangGraph loads)
+from agent.threads import ThreadIndex
 
 GOAL_MS = 50.0
 
@@ -43,7 +43,9 @@ def main() -> None:
     parser.add_argument("--stock-threads", type=int, default=2_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        conn = sqlite3.connect(Path(tmp) / "index.sqlite", check_same_thread=False, isolation_level=None)
+        conn = sqlite3.connect(
+            Path(tmp) / "index.sqlite", check_same_thread=False, isolation_level=None
+        )
         index = ThreadIndex(conn)
         conn.execute("PRAGMA synchronous=OFF")  # only to build the fixture quickly
         for n in range(args.threads):
@@ -59,15 +61,19 @@ def main() -> None:
         builder.add_edge(START, "llm")
         graph = builder.compile(checkpointer=saver)
         for n in range(args.stock_threads):
-            graph.invoke({"messages": [HumanMessage("hello")]}, {"configurable": {"thread_id": str(n)}})
+            graph.invoke(
+                {"messages": [HumanMessage("hello")]}, {"configurable": {"thread_id": str(n)}}
+            )
         stock = _timed(lambda: {c.config["configurable"]["thread_id"] for c in saver.list(None)}, 3)
 
     print(f"Thread index, {args.threads:,} threads (median of 7):")
     print(f"  first page of 50 ........ {first_page:8.2f} ms")
     print(f"  all {args.threads:,} threads ..... {everything:8.2f} ms   (goal <= {GOAL_MS:.0f} ms)")
     print(f"  title search, 50 ........ {search:8.2f} ms")
-    print(f"Stock LangGraph: distinct threads from saver.list(None), {args.stock_threads:,} threads "
-          f"of one turn: {stock:8.2f} ms")
+    print(
+        f"Stock LangGraph: distinct threads from saver.list(None), {args.stock_threads:,} threads "
+        f"of one turn: {stock:8.2f} ms"
+    )
     verdict = "MET" if everything <= GOAL_MS else "NOT MET"
     print(f"Goal (list {args.threads:,} threads in <= {GOAL_MS:.0f} ms): {verdict}")
 

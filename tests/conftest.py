@@ -5,7 +5,13 @@ from __future__ import annotations
 import os
 
 os.environ["LANGGRAPH_STRICT_MSGPACK"] = "true"
-for _key in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "TAVILY_API_KEY", "WAYPOINT_MODEL", "WAYPOINT_DB"):
+for _key in (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "TAVILY_API_KEY",
+    "WAYPOINT_MODEL",
+    "WAYPOINT_DB",
+):
     os.environ.pop(_key, None)
 os.environ["LANGSMITH_TRACING"] = "false"
 os.environ["LANGCHAIN_TRACING_V2"] = "false"

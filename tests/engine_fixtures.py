@@ -70,14 +70,18 @@ def _with(choices: AgentChoices, changes: dict) -> AgentChoices:
     return replace(choices, **changes) if changes else choices
 
 
-def make_harness(data_dir, engine: str, model: BaseChatModel | None = None, **option_changes) -> Harness:
+def make_harness(
+    data_dir, engine: str, model: BaseChatModel | None = None, **option_changes
+) -> Harness:
     """An engine on `data_dir`; the model is a fresh ScriptedChatModel unless one is given."""
     model = ScriptedChatModel() if model is None else model
     search = SearchRecorder()
     search_tool = search.as_tool()
 
     def contexts(choices: AgentChoices, deciding: frozenset[str]) -> RunContext:
-        return RunContext(model=model, tools=(search_tool,), approval=choices.approval, deciding=deciding)
+        return RunContext(
+            model=model, tools=(search_tool,), approval=choices.approval, deciding=deciding
+        )
 
     settings = Settings(db_path=data_dir / "waypoint.sqlite", demo_token_delay=0)
     backend = LocalBackend(settings, contexts=contexts)

@@ -86,7 +86,7 @@ class RecordingHandler(BaseHTTPRequestHandler):
         super().setup()
         self.connection.settimeout(self.server.state.max_wait)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: failures show up as assertions in the tests, not as server logs."""
 
     def read_and_record(self) -> Any:
@@ -129,7 +129,9 @@ class FakeServer(Generic[RequestT]):
 
     def start(self) -> Self:
         self._server = RecordingServer(("127.0.0.1", 0), self._handler, self._state)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
         self._thread.start()
         return self
 

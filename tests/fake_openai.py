@@ -91,11 +91,19 @@ def tool_calls(
 
 
 def error(
-    status: int, message: str | None = None, *, code: str | None = None, retry_after: float | None = None
+    status: int,
+    message: str | None = None,
+    *,
+    code: str | None = None,
+    retry_after: float | None = None,
 ) -> Reply:
     """An HTTP error with an OpenAI-style body; `retry_after` (seconds) sets Retry-After headers."""
-    return Reply(status=status, message=message or f"Fake server error {status}.", code=code,
-                 retry_after=retry_after)
+    return Reply(
+        status=status,
+        message=message or f"Fake server error {status}.",
+        code=code,
+        retry_after=retry_after,
+    )
 
 
 def hang() -> Reply:
@@ -159,7 +167,8 @@ class FakeOpenAI(FakeServer[OpenAIRequest]):
         state = self._state
         with state.changed:
             return state.changed.wait_for(
-                lambda: len(state.stream_ends) >= count, timeout  # type: ignore[attr-defined]
+                lambda: len(state.stream_ends) >= count,
+                timeout,  # type: ignore[attr-defined]
             )
 
 
@@ -182,10 +191,10 @@ class _Handler(RecordingHandler):
 
     # --- routing ---
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         self._serve()
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+    def do_POST(self) -> None:
         self._serve()
 
     def _serve(self) -> None:
@@ -199,7 +208,10 @@ class _Handler(RecordingHandler):
     def _route(self, body: Any) -> None:
         state = self.server.state
         path = self.path.split("?", 1)[0].rstrip("/")
-        if state.api_key is not None and self.headers.get("authorization") != f"Bearer {state.api_key}":
+        if (
+            state.api_key is not None
+            and self.headers.get("authorization") != f"Bearer {state.api_key}"
+        ):
             given = (self.headers.get("authorization") or "").removeprefix("Bearer ")
             shown = f"{given[:3]}****{given[-4:]}" if len(given) > 8 else "****"
             return self._error(
@@ -213,8 +225,9 @@ class _Handler(RecordingHandler):
             data = [{"id": n, "object": "model", "created": 0, "owned_by": "fake"} for n in names]
             return self._json(200, {"object": "list", "data": data})
         if self.command != "POST" or path != "/v1/chat/completions":
-            return self._error(404, f"Unknown request URL: {self.command} {self.path}.",
-                               code="unknown_url")
+            return self._error(
+                404, f"Unknown request URL: {self.command} {self.path}.", code="unknown_url"
+            )
         problem = _invalid(body, state.models)
         if problem:
             status, message, param = problem
@@ -224,14 +237,18 @@ class _Handler(RecordingHandler):
             state.counter += 1
             number = state.counter
         if reply is None:
-            return self._error(400, "fake_openai: no scripted reply left for this request; "
-                                    "call server.script(...) or pass default=.")
+            return self._error(
+                400,
+                "fake_openai: no scripted reply left for this request; "
+                "call server.script(...) or pass default=.",
+            )
         if reply.hang:
             state.stopping.wait(state.max_wait)
             raise _Cut
         if reply.status != 200:
-            return self._error(reply.status, reply.message, code=reply.code,
-                               retry_after=reply.retry_after)
+            return self._error(
+                reply.status, reply.message, code=reply.code, retry_after=reply.retry_after
+            )
         if body.get("stream"):
             return self._stream(reply, body, number)
         return self._json(200, _completion(reply, body, number))
@@ -249,16 +266,29 @@ class _Handler(RecordingHandler):
         self.wfile.write(data)
 
     def _error(
-        self, status: int, message: str, *, code: str | None = None, retry_after: float | None = None,
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        retry_after: float | None = None,
         param: str | None = None,
     ) -> None:
         kind, default_code = _ERROR_TYPES.get(status, ("server_error", None))
-        payload = {"error": {"message": message, "type": kind, "param": param,
-                             "code": code or default_code}}
+        payload = {
+            "error": {
+                "message": message,
+                "type": kind,
+                "param": param,
+                "code": code or default_code,
+            }
+        }
         headers = {}
         if retry_after is not None:
-            headers = {"retry-after": str(max(1, round(retry_after))),
-                       "retry-after-ms": str(int(retry_after * 1000))}
+            headers = {
+                "retry-after": str(max(1, round(retry_after))),
+                "retry-after-ms": str(int(retry_after * 1000)),
+            }
         self._json(status, payload, headers)
 
     def _stream(self, reply: Reply, body: dict[str, Any], number: int) -> None:
@@ -302,10 +332,14 @@ def _invalid(body: Any, models: tuple[str, ...] | None) -> tuple[int, str, str |
         role = message.get("role")
         if role == "tool":
             if message.get("tool_call_id") not in open_calls:
-                return 400, (
-                    "Invalid parameter: messages with role 'tool' must be a response to a "
-                    "preceeding message with 'tool_calls'."
-                ), f"messages.[{index}].role"
+                return (
+                    400,
+                    (
+                        "Invalid parameter: messages with role 'tool' must be a response to a "
+                        "preceeding message with 'tool_calls'."
+                    ),
+                    f"messages.[{index}].role",
+                )
             open_calls.remove(message["tool_call_id"])
             continue
         if open_calls:
@@ -328,8 +362,11 @@ def _unanswered(ids: list[str]) -> str:
 def _usage(body: dict[str, Any], reply: Reply) -> dict[str, int]:
     prompt = sum(len(str(m.get("content") or "").split()) for m in body.get("messages", []))
     completion = len(_TOKEN.findall(reply.content)) + 10 * len(reply.calls)
-    return {"prompt_tokens": prompt, "completion_tokens": completion,
-            "total_tokens": prompt + completion}
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
 
 
 def _call_id(number: int, index: int) -> str:
@@ -340,8 +377,11 @@ def _completion(reply: Reply, body: dict[str, Any], number: int) -> dict[str, An
     message: dict[str, Any] = {"role": "assistant", "content": reply.content or None}
     if reply.calls:
         message["tool_calls"] = [
-            {"id": _call_id(number, i), "type": "function",
-             "function": {"name": name, "arguments": json.dumps(args)}}
+            {
+                "id": _call_id(number, i),
+                "type": "function",
+                "function": {"name": name, "arguments": json.dumps(args)},
+            }
             for i, (name, args) in enumerate(reply.calls)
         ]
     return {
@@ -349,8 +389,14 @@ def _completion(reply: Reply, body: dict[str, Any], number: int) -> dict[str, An
         "object": "chat.completion",
         "created": int(time.time()),
         "model": body["model"],
-        "choices": [{"index": 0, "message": message, "logprobs": None,
-                     "finish_reason": "tool_calls" if reply.calls else "stop"}],
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": "tool_calls" if reply.calls else "stop",
+            }
+        ],
         "usage": _usage(body, reply),
     }
 
@@ -361,10 +407,13 @@ def _events(
     """The stream's data events, shaped like OpenAI's chat.completion.chunk objects."""
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        event = {"id": f"chatcmpl-fake-{number}", "object": "chat.completion.chunk",
-                 "created": int(time.time()), "model": body["model"],
-                 "choices": [{"index": 0, "delta": delta, "logprobs": None,
-                              "finish_reason": finish}]}
+        event = {
+            "id": f"chatcmpl-fake-{number}",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": body["model"],
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        }
         if include_usage:
             event["usage"] = None
         return event
@@ -373,15 +422,29 @@ def _events(
     for token in _TOKEN.findall(reply.content):
         yield chunk({"content": token})
     for index, (name, args) in enumerate(reply.calls):
-        yield chunk({"tool_calls": [{"index": index, "id": _call_id(number, index),
-                                     "type": "function",
-                                     "function": {"name": name, "arguments": ""}}]})
+        yield chunk(
+            {
+                "tool_calls": [
+                    {
+                        "index": index,
+                        "id": _call_id(number, index),
+                        "type": "function",
+                        "function": {"name": name, "arguments": ""},
+                    }
+                ]
+            }
+        )
         arguments = json.dumps(args)
         for start in range(0, len(arguments), _ARGS_PIECE):
             piece = arguments[start : start + _ARGS_PIECE]
             yield chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
     yield chunk({}, "tool_calls" if reply.calls else "stop")
     if include_usage:
-        yield {"id": f"chatcmpl-fake-{number}", "object": "chat.completion.chunk",
-               "created": int(time.time()), "model": body["model"], "choices": [],
-               "usage": _usage(body, reply)}
+        yield {
+            "id": f"chatcmpl-fake-{number}",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": body["model"],
+            "choices": [],
+            "usage": _usage(body, reply),
+        }

@@ -90,7 +90,7 @@ def refused_url() -> Iterator[str]:
 
 
 class _Handler(RecordingHandler):
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+    def do_POST(self) -> None:
         state = self.server.state
         reply = self._reply(self.read_and_record())
         if reply.hang:
@@ -118,7 +118,13 @@ class _Handler(RecordingHandler):
         if reply is None:
             return error(400, "fake_tavily: no scripted reply left for this request.")
         if reply.payload is not None and reply.status == 200:
-            payload = {"query": body["query"], "follow_up_questions": None, "answer": None,
-                       "images": [], **reply.payload, "response_time": 0.01}
+            payload = {
+                "query": body["query"],
+                "follow_up_questions": None,
+                "answer": None,
+                "images": [],
+                **reply.payload,
+                "response_time": 0.01,
+            }
             return Reply(payload=payload)
         return reply

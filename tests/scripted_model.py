@@ -55,9 +55,7 @@ class TokenGate:
     def wait_held_after(self, tokens: int, timeout: float = 10) -> bool:
         """Block until `tokens` tokens went through and the model is held at the next one."""
         with self._cond:
-            return self._cond.wait_for(
-                lambda: self.passed == tokens and self.waiting > 0, timeout
-            )
+            return self._cond.wait_for(lambda: self.passed == tokens and self.waiting > 0, timeout)
 
     def pass_token(self, timeout: float = 30) -> None:
         with self._cond:

@@ -39,7 +39,9 @@ def test_offline_defaults_search_ask_and_answer_with_sources(open_page, data_dir
         page = open_page(url, width)
         page.get_by_text("Try one of these").wait_for()
         assert no_horizontal_overflow(page)
-        main(page).get_by_role("button", name="What's the weather in San Francisco and Tokyo?").click()
+        main(page).get_by_role(
+            "button", name="What's the weather in San Francisco and Tokyo?"
+        ).click()
         main(page).get_by_text("waiting for approval").nth(1).wait_for()
         assert "thread=" in page.url
         page.evaluate(RECORD_BUBBLE_TEXTS)

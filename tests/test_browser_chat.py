@@ -46,7 +46,8 @@ STOPPED_PLACEHOLDER = "Sending now cancels the pending tool calls"
 # Records every text the last chat bubble showed (its Markdown, without the step-strip caption),
 # and the most times GREETING_END was ever on the page at once. Installed before the page's own
 # scripts (add_init_script) or on a loaded page (evaluate); both observe the whole document.
-RECORD_LIVE_TEXTS = """
+RECORD_LIVE_TEXTS = (
+    """
 (() => {
   window.__live = {texts: [], maxCount: 0};
   const sentence = %r;
@@ -67,7 +68,9 @@ RECORD_LIVE_TEXTS = """
   });
   observer.observe(document, {subtree: true, childList: true, characterData: true});
 })();
-""" % GREETING_END
+"""
+    % GREETING_END
+)
 
 LAST_BUBBLE_TEXT = """
 () => {
@@ -94,8 +97,9 @@ def app_url(tmp_path_factory):
 @pytest.fixture(scope="module")
 def slow_app_url(tmp_path_factory):
     """An app whose demo model writes slowly enough to act while it streams."""
-    with running_app(tmp_path_factory.mktemp("slow"),
-                     {"WAYPOINT_DEMO_TOKEN_DELAY": SLOW_TOKEN_DELAY}) as url:
+    with running_app(
+        tmp_path_factory.mktemp("slow"), {"WAYPOINT_DEMO_TOKEN_DELAY": SLOW_TOKEN_DELAY}
+    ) as url:
         yield url
 
 
@@ -168,8 +172,8 @@ def shoot(page, data_dir: Path, name: str, ready, keep: bool = False) -> None:
     ready.wait_for()
     for _ in range(3):
         height = page.evaluate(
-            "document.querySelector('[data-testid=\"stAppScrollToBottomContainer\"]')"
-            ".scrollHeight")
+            "document.querySelector('[data-testid=\"stAppScrollToBottomContainer\"]').scrollHeight"
+        )
         if height <= page.viewport_size["height"] or page.viewport_size["height"] >= 6000:
             break
         page.set_viewport_size({"width": size["width"], "height": min(height, 6000)})
@@ -202,7 +206,8 @@ def test_approve_runs_the_search_and_the_answer_cites_its_sources(open_page, app
     halt(page, "How does LangGraph persistence work?")
     expect(tool_card(page, "LangGraph persistence")).to_contain_text("waiting for approval")
     expect(thread_button(page, "How does LangGraph persistence work?")).to_contain_text(
-        "needs approval")
+        "needs approval"
+    )
     shoot(page, data_dir, "halted-1280", continue_button(page), keep=True)
     decide(page, "Approve")
     continue_and_wait(page, "Here is what I found for “LangGraph persistence”")
@@ -212,7 +217,8 @@ def test_approve_runs_the_search_and_the_answer_cites_its_sources(open_page, app
     expect(answer).to_contain_text("Sources")
     expect(answer).to_contain_text("corpus/langgraph-persistence.md")
     expect(thread_button(page, "How does LangGraph persistence work?")).not_to_contain_text(
-        "needs approval")
+        "needs approval"
+    )
     expect(chat_input(page)).to_have_attribute("placeholder", "Ask anything")
     shoot(page, data_dir, "answered-1280", answer.get_by_text("Sources"), keep=True)
     tool_card(page, "LangGraph persistence").get_by_text("web_search(").click()
@@ -253,7 +259,8 @@ def test_a_bad_edit_shows_an_inline_error_and_continue_stays_disabled(open_page,
     # Nothing ran: the call still waits and the thread is still marked in the sidebar.
     expect(tool_card(page, "weather in New York")).to_contain_text("waiting for approval")
     expect(thread_button(page, "What is the weather in New York?")).to_contain_text(
-        "needs approval")
+        "needs approval"
+    )
 
     args.fill('{"query": "weather in New York"}')
     args.press("Tab")
@@ -270,8 +277,9 @@ def test_answer_instead_becomes_the_tool_result_and_the_model_uses_it(open_page,
     answer_box.fill(mine)
     answer_box.press("Tab")
     expect(continue_button(page)).to_be_enabled()
-    continue_and_wait(page, f"The result I received for the search for “weather in Los Angeles” "
-                            f"says: “{mine}”")
+    continue_and_wait(
+        page, f"The result I received for the search for “weather in Los Angeles” says: “{mine}”"
+    )
     card = tool_card(page, "weather in Los Angeles")
     expect(card).to_contain_text("· done")
     card.get_by_text("web_search(").click()
@@ -344,7 +352,8 @@ def test_two_parallel_calls_approve_one_and_reject_the_other(open_page, app_url)
     expect(answer).to_contain_text("corpus/weather-san-francisco.md")
     expect(answer).to_contain_text(
         "weather in Tokyo: You declined this search, so I did not run it. "
-        "Your reason: “one city is enough”.")
+        "Your reason: “one city is enough”."
+    )
     expect(answer).not_to_contain_text("corpus/weather-tokyo.md")
 
 
@@ -376,8 +385,8 @@ def test_a_refresh_mid_stream_loses_nothing_and_doubles_nothing(open_page, slow_
     after = live_texts(page)
     assert after, "nothing of the greeting was recorded after the reload"
     assert plain(after[0]).startswith(plain(before)), (
-        f"text seen before the reload is missing after it:\nbefore: {before!r}\n"
-        f"after: {after[0]!r}")
+        f"text seen before the reload is missing after it:\nbefore: {before!r}\nafter: {after[0]!r}"
+    )
     for shorter, longer in zip(after, after[1:]):
         assert plain(longer).startswith(plain(shorter)), f"text lost: {shorter!r} -> {longer!r}"
     growing = [t for t in after if GREETING_END not in t]
@@ -387,9 +396,7 @@ def test_a_refresh_mid_stream_loses_nothing_and_doubles_nothing(open_page, slow_
     expect(bubbles(page)).to_have_count(2)  # hello, and one answer
 
 
-def test_two_tabs_follow_the_same_run_and_the_second_cannot_send_while_it_runs(
-    open_page, data_dir
-):
+def test_two_tabs_follow_the_same_run_and_the_second_cannot_send_while_it_runs(open_page, data_dir):
     # Its own app with a very slow model (the greeting would take ~25 s): the second tab must
     # attach and send while the run still streams, however busy the machine; then it stops it.
     with running_app(data_dir, {"WAYPOINT_DEMO_TOKEN_DELAY": "0.2"}) as url:

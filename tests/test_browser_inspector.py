@@ -112,7 +112,8 @@ def row(page, text: str):
 def idle(page) -> None:
     """Wait until Streamlit has finished running the script (its own marker on the app root)."""
     page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
-        state="attached")
+        state="attached"
+    )
 
 
 def open_expander(page, label: str):
@@ -129,7 +130,8 @@ def pick(page, text: str) -> str:
     target = row(page, text)
     expect(target).to_have_count(1)
     key = target.locator("xpath=ancestor::*[contains(@class, 'st-key-cp_')][1]").get_attribute(
-        "class")
+        "class"
+    )
     checkpoint = re.search(r"st-key-cp_(\S+)", key)[1]
     step = re.search(r"(-?\d+) · (\w+)", target.inner_text())
     target.click()
@@ -198,8 +200,8 @@ def test_timeline_groups_runs_and_a_checkpoint_shows_in_every_tab(open_page, app
     order = [t for t in order if t.startswith("Run ") or "·" in t]
     runs = [i for i, t in enumerate(order) if t.startswith("Run ")]
     assert [order[i] for i in runs] == ["Run 2", "Run 1"], order
-    assert "llm answered" in "".join(order[runs[0]:runs[1]])
-    assert ASKED in "".join(order[runs[1]:]) and "you asked" in "".join(order[runs[1]:])
+    assert "llm answered" in "".join(order[runs[0] : runs[1]])
+    assert ASKED in "".join(order[runs[1] :]) and "you asked" in "".join(order[runs[1] :])
     # With nothing picked the head (the answer) is shown.
     expect(main(page).get_by_role("heading", name=re.compile(r"^Step 3 · loop"))).to_be_visible()
 
@@ -259,8 +261,9 @@ def test_editing_a_message_saves_a_fork_and_leaves_the_original(open_page, app_u
     combobox.click(delay=120)
     expect(page.get_by_role("option")).to_have_count(4)  # question, call, result, answer
     page.get_by_role("option", name=re.compile(r"^1 · human · ")).click()
-    expect(picker.get_by_role("combobox", name="Message")).to_have_value(re.compile(
-        r"^1 · human · " + re.escape(question)))
+    expect(picker.get_by_role("combobox", name="Message")).to_have_value(
+        re.compile(r"^1 · human · " + re.escape(question))
+    )
     text = main(page).get_by_role("textbox", name="Text")
     expect(text).to_have_value(question)
     text.fill(edited)

@@ -186,13 +186,16 @@ def test_a_provider_error_is_shown_and_the_thread_marked(app, monkeypatch):
 
 
 def test_a_long_thread_draws_its_latest_messages_and_earlier_ones_on_request(app):
-    from langchain_core.messages import AIMessage, HumanMessage  # noqa: PLC0415
+    from langchain_core.messages import AIMessage, HumanMessage
 
     app.run()
     thread = backend().create_thread()
-    turns = [m for n in range(30) for m in (HumanMessage(f"question {n}"), AIMessage(f"answer {n}"))]
-    backend().graph.update_state({"configurable": {"thread_id": thread.id}}, {"messages": turns},
-                                 as_node="llm")
+    turns = [
+        m for n in range(30) for m in (HumanMessage(f"question {n}"), AIMessage(f"answer {n}"))
+    ]
+    backend().graph.update_state(
+        {"configurable": {"thread_id": thread.id}}, {"messages": turns}, as_node="llm"
+    )
     app.query_params["thread"] = thread.id
     app.run()
     shown = texts(app)

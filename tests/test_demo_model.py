@@ -7,7 +7,13 @@ import json
 import time
 
 import pytest
-from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
 from langchain_core.tools import tool
 from langgraph.graph import START, MessagesState, StateGraph
 
@@ -164,7 +170,10 @@ def test_no_results_says_so_and_suggests_rephrasing():
 def test_a_rejection_is_acknowledged_with_the_reason_and_not_retried():
     history, ai = ask("What's the weather in SF and LA?")
     reply = answer(
-        history, ai, results("weather in SF", SF), failed(rejection_text("not now, LA is not needed"))
+        history,
+        ai,
+        results("weather in SF", SF),
+        failed(rejection_text("not now, LA is not needed")),
     )
     assert "**weather in LA:** You declined this search" in reply.content
     assert "“not now, LA is not needed”" in reply.content
@@ -264,7 +273,9 @@ def test_async_stream_gives_the_same_chunks():
         return [chunk async for chunk in SEARCHING.astream("What's the weather in SF and LA?")]
 
     chunks = asyncio.run(collect())
-    assert _merge(chunks).tool_calls == SEARCHING.invoke("What's the weather in SF and LA?").tool_calls
+    assert (
+        _merge(chunks).tool_calls == SEARCHING.invoke("What's the weather in SF and LA?").tool_calls
+    )
 
 
 def test_tokens_are_paced_by_token_delay():

@@ -173,7 +173,10 @@ def test_parallel_calls_with_mixed_decisions(h):
     h.model.script = [reply("SF is foggy [1].")]
     events = h.decide(
         thread.id,
-        {pending[0].id: {"action": "approve"}, pending[1].id: {"action": "reject", "reason": "skip"}},
+        {
+            pending[0].id: {"action": "approve"},
+            pending[1].id: {"action": "reject", "reason": "skip"},
+        },
     )
     assert h.search.queries == ["SF weather"]
     results = {e.call_id: e.is_error for e in events if isinstance(e, ToolResult)}
@@ -214,7 +217,10 @@ def test_resuming_from_a_past_halt_asks_again(h):
     history = list(h.backend.graph.get_state_history({"configurable": {"thread_id": thread.id}}))
     past_halt = next(s for s in history if s.next == ("action",))
     run = h.backend.resume(
-        thread.id, h.choices, h.options, checkpoint_id=past_halt.config["configurable"]["checkpoint_id"]
+        thread.id,
+        h.choices,
+        h.options,
+        checkpoint_id=past_halt.config["configurable"]["checkpoint_id"],
     )
     events = h.finish(run)
     assert any(isinstance(e, Halted) for e in events) and events[-1] == Done("halted")
@@ -336,7 +342,9 @@ def test_durability_exit_keeps_only_each_runs_last_checkpoint(data_dir):
             h.model.script = [reply("", ("web_search", {"query": "x"})), reply("ok")]
             h.send(thread.id, question, approval=ApprovalPolicy("never"))
         config = {"configurable": {"thread_id": thread.id}}
-        sizes = [len(s.values.get("messages", [])) for s in h.backend.graph.get_state_history(config)]
+        sizes = [
+            len(s.values.get("messages", [])) for s in h.backend.graph.get_state_history(config)
+        ]
         assert [n for n in sizes if n] == [8, 4], sizes
         assert state_messages(h, thread.id)[-1].content == "ok"
     finally:

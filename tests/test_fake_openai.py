@@ -11,8 +11,9 @@ from tests.fake_openai import FakeOpenAI, fake_openai, text  # noqa: F401
 
 
 def client(server: FakeOpenAI) -> ChatOpenAI:
-    return ChatOpenAI(base_url=server.url, api_key="sk-test", model="fake", max_retries=0,
-                      timeout=5)
+    return ChatOpenAI(
+        base_url=server.url, api_key="sk-test", model="fake", max_retries=0, timeout=5
+    )
 
 
 def test_each_complete_stream_records_when_it_sent_its_last_event(fake_openai):

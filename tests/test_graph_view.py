@@ -21,7 +21,9 @@ def test_every_node_and_edge_of_the_compiled_graph_is_drawn():
 
 def test_the_approval_point_and_the_next_node_are_marked():
     graph = build_graph(InMemorySaver())
-    action_line = next(line for line in graph_dot(graph).splitlines() if line.startswith('  "action" ['))
+    action_line = next(
+        line for line in graph_dot(graph).splitlines() if line.startswith('  "action" [')
+    )
     assert "approval" in action_line and "#1d4ed8" not in action_line
     highlighted = graph_dot(graph, next_nodes=("action",))
     action_line = next(line for line in highlighted.splitlines() if line.startswith('  "action" ['))
@@ -31,8 +33,8 @@ def test_the_approval_point_and_the_next_node_are_marked():
 
 
 def test_the_timeline_tree_escapes_what_an_imported_file_could_hold():
-    from agent.views import CheckpointRow, TimelinePage  # noqa: PLC0415
-    from ui.timeline_list import tree_dot  # noqa: PLC0415
+    from agent.views import CheckpointRow, TimelinePage
+    from ui.timeline_list import tree_dot
 
     rows = (
         CheckpointRow("b", "a", 1, 'lo"op', ("llm",), (), 0.0, "x"),

@@ -76,7 +76,9 @@ def test_editing_a_message_forks_and_leaves_the_original(app):
     area = app.text_area(key=f"edit_text_{head}_{human.id}")
     area.input("   ").run()
     button(app, "Save as a fork").click().run()
-    assert app.error and backend().timeline(thread_id).total == before, "an empty edit writes nothing"
+    assert app.error and backend().timeline(thread_id).total == before, (
+        "an empty edit writes nothing"
+    )
     area.input("How do threads work?").run()
     button(app, "Save as a fork").click().run()
     assert not app.exception
@@ -124,7 +126,7 @@ def test_import_of_an_export_and_of_a_bad_file(app):
     before = backend().count_threads()
     assert not app.exception
     # AppTest has no file uploader; the panel's import path is the same function the tests drive.
-    from agent.transfer import TransferError, import_thread  # noqa: PLC0415
+    from agent.transfer import TransferError, import_thread
 
     with pytest.raises(TransferError):
         import_thread(backend(), b"not a waypoint file")

@@ -74,8 +74,11 @@ def test_remove_and_readd_in_one_write_keeps_position_like_add_messages():
 
 
 def test_replacement_keeps_position():
-    state = [HumanMessage("q", id="h"), AIMessage("call", id="a"),
-             ToolMessage("r", tool_call_id="c", id="t")]
+    state = [
+        HumanMessage("q", id="h"),
+        AIMessage("call", id="a"),
+        ToolMessage("r", tool_call_id="c", id="t"),
+    ]
     merged = merge_message_writes(state, [[AIMessage("edited call", id="a")]])
     assert [m.content for m in merged] == ["q", "edited call", "r"]
 

@@ -33,8 +33,13 @@ def web_search(query: str) -> str:
 
 def compatible(server: FakeOpenAI, *, timeout: float = 2.0, max_retries: int = 0, **kw):
     return make_chat_model(
-        "compatible", SETTINGS, base_url=server.url, model_name=kw.pop("model_name", "llama3.1"),
-        timeout=timeout, max_retries=max_retries, **kw,
+        "compatible",
+        SETTINGS,
+        base_url=server.url,
+        model_name=kw.pop("model_name", "llama3.1"),
+        timeout=timeout,
+        max_retries=max_retries,
+        **kw,
     )
 
 
@@ -107,7 +112,9 @@ def test_openai_sends_the_ui_key_over_the_settings_key_and_gets_usage():
     with FakeOpenAI(api_key="sk-typed-in-ui-0001") as server:
         server.script(text("Hi!"))
         settings = Settings(openai_api_key="sk-from-settings-0002")
-        model = make_chat_model("openai", settings, api_key="sk-typed-in-ui-0001", base_url=server.url)
+        model = make_chat_model(
+            "openai", settings, api_key="sk-typed-in-ui-0001", base_url=server.url
+        )
         chunks = list(model.stream("hi"))
     merged = sum(chunks[1:], chunks[0])
     assert merged.usage_metadata["total_tokens"] > 0
@@ -137,7 +144,9 @@ def test_a_history_with_an_unanswered_tool_call_is_refused_like_the_real_api(fak
     asked = [HumanMessage("hi"), AIMessage("", tool_calls=[call])]
     fake_openai.script(text("Answered."))
     model = compatible(fake_openai)
-    assert model.invoke([*asked, ToolMessage("result", tool_call_id="call_1")]).content == "Answered."
+    assert (
+        model.invoke([*asked, ToolMessage("result", tool_call_id="call_1")]).content == "Answered."
+    )
     with pytest.raises(openai.BadRequestError) as caught:
         model.invoke([*asked, HumanMessage("never mind")])
     problem = describe_error(caught.value)
@@ -150,8 +159,9 @@ def test_a_history_with_an_unanswered_tool_call_is_refused_like_the_real_api(fak
 
 def test_a_wrong_key_is_an_auth_error_that_says_where_keys_go():
     with FakeOpenAI(api_key="sk-right-key-000000") as server:
-        model = make_chat_model("openai", SETTINGS, api_key="sk-wrong-key-111111",
-                                base_url=server.url, timeout=2.0)
+        model = make_chat_model(
+            "openai", SETTINGS, api_key="sk-wrong-key-111111", base_url=server.url, timeout=2.0
+        )
         exc, _ = failure(model)
         assert len(server.chat_requests) == 1  # a 401 is not retried
     problem = describe_error(exc)
@@ -237,8 +247,13 @@ def test_nothing_listening_is_a_connection_error_naming_the_address():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    model = make_chat_model("compatible", SETTINGS, base_url=f"http://127.0.0.1:{port}/v1",
-                            model_name="m", max_retries=0)
+    model = make_chat_model(
+        "compatible",
+        SETTINGS,
+        base_url=f"http://127.0.0.1:{port}/v1",
+        model_name="m",
+        max_retries=0,
+    )
     exc, _ = failure(model)
     problem = describe_error(exc)
     assert isinstance(exc, openai.APIConnectionError)

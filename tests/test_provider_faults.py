@@ -49,7 +49,9 @@ def only_error(events) -> Error:
 def test_a_tool_round_trip_sends_a_history_the_server_accepts(h, server):
     thread = h.backend.create_thread()
     server.script(
-        tool_calls(("web_search", {"query": "weather in SF"}), ("web_search", {"query": "weather in LA"})),
+        tool_calls(
+            ("web_search", {"query": "weather in SF"}), ("web_search", {"query": "weather in LA"})
+        ),
         text("Sunny in both [1][2]."),
     )
     halted = h.send(thread.id, "Weather in SF and LA?")
@@ -94,8 +96,9 @@ def test_http_faults_become_an_error_event_and_the_state_stays_valid(h, server, 
 
 
 def test_a_bad_key_says_to_check_the_key(data_dir, server):
-    model = make_chat_model("openai", Settings(), api_key="sk-wrong", base_url=server.url,
-                            timeout=1.0, max_retries=0)
+    model = make_chat_model(
+        "openai", Settings(), api_key="sk-wrong", base_url=server.url, timeout=1.0, max_retries=0
+    )
     h = make_harness(data_dir, "sync", model=model)
     try:
         thread = h.backend.create_thread()
@@ -117,7 +120,9 @@ def test_a_stream_cut_midway_keeps_no_half_answer(h, server):
 
 def test_a_cut_tool_call_stream_leaves_no_orphaned_call(h, server):
     thread = h.backend.create_thread()
-    server.script(tool_calls(("web_search", {"query": "weather in a long place name"}), cut_after=3))
+    server.script(
+        tool_calls(("web_search", {"query": "weather in a long place name"}), cut_after=3)
+    )
     only_error(h.send(thread.id, "weather?"))
     assert not any(isinstance(m, AIMessage) for m in messages(h, thread.id))
     server.script(text("ok"))

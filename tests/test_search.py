@@ -97,9 +97,28 @@ def test_stemming_matches_other_forms_of_a_word(tmp_path):
 
 @pytest.mark.parametrize(
     "query",
-    ['"', '""', "*", "AND (", "-x", "NEAR", "NEAR(a b)", "persistence AND (", 'persistence"',
-     "title:weather", "^persistence", "{checkpoint}", "OR", "NOT persistence", "a + b - c",
-     "weather*", "'", "persistence)", "\x00", "🙂 weather ☀"],
+    [
+        '"',
+        '""',
+        "*",
+        "AND (",
+        "-x",
+        "NEAR",
+        "NEAR(a b)",
+        "persistence AND (",
+        'persistence"',
+        "title:weather",
+        "^persistence",
+        "{checkpoint}",
+        "OR",
+        "NOT persistence",
+        "a + b - c",
+        "weather*",
+        "'",
+        "persistence)",
+        "\x00",
+        "🙂 weather ☀",
+    ],
 )
 def test_fts_syntax_in_a_query_does_not_break_the_search(offline, query):
     found = offline.search(query)
@@ -230,7 +249,7 @@ def test_searches_from_several_threads_at_once_agree(offline):
             barrier.wait(timeout=10)
             for _ in range(30):
                 outcomes[question].append(offline.search(question))
-        except BaseException as problem:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as problem:
             failures.append(problem)
 
     threads = [threading.Thread(target=worker, args=(q,)) for q in questions]
@@ -250,8 +269,9 @@ def test_tavily_needs_a_key_from_the_settings_or_the_ui():
     with pytest.raises(ValueError, match="TAVILY_API_KEY"):
         make_search_backend("tavily", Settings())
     from_settings = make_search_backend("tavily", Settings(tavily_api_key="tvly-from-settings"))
-    typed = make_search_backend("tavily", Settings(tavily_api_key="tvly-from-settings"),
-                                api_key="tvly-typed")
+    typed = make_search_backend(
+        "tavily", Settings(tavily_api_key="tvly-from-settings"), api_key="tvly-typed"
+    )
     assert isinstance(from_settings, TavilySearch) and from_settings.label == "Tavily"
     assert from_settings._api_key == "tvly-from-settings"
     assert typed._api_key == "tvly-typed"
@@ -301,8 +321,10 @@ _KEY_SENTENCE = "Tavily rejected the API key (HTTP 401"
 _FAULTS = {
     "forbidden": (error(403, f"Key {KEY} is blocked"), "Tavily refused this API key (HTTP 403"),
     "rate limit": (error(429, "Rate limit exceeded"), "Tavily is rate-limiting searches (HTTP 429"),
-    "plan limit": (error(432, "This request exceeds your plan's set usage limit"),
-                   "used up its plan's search credits (HTTP 432"),
+    "plan limit": (
+        error(432, "This request exceeds your plan's set usage limit"),
+        "used up its plan's search credits (HTTP 432",
+    ),
     "server": (error(500, "boom"), "Tavily's server failed (HTTP 500 Internal Server Error)"),
     "bad gateway": (error(502), "Tavily's server failed (HTTP 502 Bad Gateway)"),
     "bad request": (error(400, "Query is too long."), "Tavily could not run this search (HTTP 400"),
@@ -345,9 +367,8 @@ def test_an_echoed_key_of_any_shape_is_masked():
 
 
 def test_a_refused_connection_is_a_clear_sentence():
-    with refused_url() as url:
-        with pytest.raises(SearchError) as raised:
-            TavilySearch(KEY, base_url=url, timeout=5).search("weather in LA")
+    with refused_url() as url, pytest.raises(SearchError) as raised:
+        TavilySearch(KEY, base_url=url, timeout=5).search("weather in LA")
     assert str(raised.value).startswith("Could not connect to Tavily.")
     assert KEY not in str(raised.value)
 

@@ -78,15 +78,42 @@ def inside_turn_one(snapshot) -> bool:
 SCENARIO = [
     ("invoke", human("hello", "h1"), None),
     ("invoke", human("ask about cats", "h2"), None),  # halts inside action
-    ("update", ({"messages": [AIMessage("", id="ai-5", tool_calls=[
-        {"id": "call-5", "name": "search", "args": {"q": "ask about dogs"}}])]}, "llm"), None),
+    (
+        "update",
+        (
+            {
+                "messages": [
+                    AIMessage(
+                        "",
+                        id="ai-5",
+                        tool_calls=[
+                            {"id": "call-5", "name": "search", "args": {"q": "ask about dogs"}}
+                        ],
+                    )
+                ]
+            },
+            "llm",
+        ),
+        None,
+    ),
     ("invoke", Command(resume="yes"), None),  # action runs the edited call with the answer
     ("update", ({"messages": [RemoveMessage(id="h1")]}, "llm"), None),
     ("update", (human("hello, edited", "h1"), "llm"), end_of_turn_one),  # a fork
     ("invoke", human("on the fork", "h3"), None),
     ("invoke", None, inside_turn_one),  # replay from inside turn one: a second branch
-    ("update", ({"messages": [RemoveMessage(id=REMOVE_ALL_MESSAGES),
-                              HumanMessage("fresh start", id="h4")]}, "llm"), None),
+    (
+        "update",
+        (
+            {
+                "messages": [
+                    RemoveMessage(id=REMOVE_ALL_MESSAGES),
+                    HumanMessage("fresh start", id="h4"),
+                ]
+            },
+            "llm",
+        ),
+        None,
+    ),
     ("invoke", human("after the clear", "h5"), None),
 ]
 
@@ -118,8 +145,14 @@ def view(snapshot) -> tuple:
     """What a checkpoint means, without its ids and timestamps."""
     interrupts = tuple(i.value for task in snapshot.tasks for i in task.interrupts)
     results = tuple((task.name, task.result) for task in snapshot.tasks)  # from pending writes
-    return (snapshot.values.get("messages"), snapshot.next, snapshot.metadata.get("source"),
-            snapshot.metadata.get("step"), interrupts, results)
+    return (
+        snapshot.values.get("messages"),
+        snapshot.next,
+        snapshot.metadata.get("source"),
+        snapshot.metadata.get("step"),
+        interrupts,
+        results,
+    )
 
 
 def history_views(graph, **kwargs) -> list[tuple]:
@@ -210,9 +243,11 @@ def test_history_paging_and_filters_match_stock(tmp_path, sync_file):
     before = list(stock.get_state_history(THREAD))[7]
     our_before = list(ours.get_state_history(THREAD))[7]
     assert history_views(ours, before=our_before.config, limit=5) == history_views(
-        stock, before=before.config, limit=5)
+        stock, before=before.config, limit=5
+    )
     assert history_views(ours, filter={"source": "update"}) == history_views(
-        stock, filter={"source": "update"})
+        stock, filter={"source": "update"}
+    )
 
 
 def test_delta_history_matches_langgraphs_own_walk(sync_file, async_file):
@@ -221,7 +256,8 @@ def test_delta_history_matches_langgraphs_own_walk(sync_file, async_file):
     configs = [t.config for t in saver.list(THREAD)]
     for config in [*configs, *configs]:  # the second pass reads from the cache
         expected = SqliteSaver.get_delta_channel_history(
-            saver, config=config, channels=["messages"])
+            saver, config=config, channels=["messages"]
+        )
         assert saver.get_delta_channel_history(config=config, channels=["messages"]) == expected
         cold = WaypointSqliteSaver(connect(sync_file))
         assert cold.get_delta_channel_history(config=config, channels=["messages"]) == expected
@@ -232,7 +268,8 @@ def test_delta_history_matches_langgraphs_own_walk(sync_file, async_file):
             aconfigs = [t.config async for t in asaver.alist(THREAD)]
             for config in [*aconfigs, *aconfigs]:
                 expected = await AsyncSqliteSaver.aget_delta_channel_history(
-                    asaver, config=config, channels=["messages"])
+                    asaver, config=config, channels=["messages"]
+                )
                 got = await asaver.aget_delta_channel_history(config=config, channels=["messages"])
                 assert got == expected
 
@@ -252,8 +289,10 @@ def test_reads_and_continues_threads_written_by_the_stock_saver(tmp_path):
     assert history_views(ours) == history_views(stock_reader)
     latest = ours.get_state(THREAD)
     assert [m.id for m in latest.values["messages"]][::4] == ["h1", "h2", "h3"]
-    assert all(isinstance(v, str) for v in ours.checkpointer.get_tuple(THREAD).checkpoint[
-        "channel_versions"].values())
+    assert all(
+        isinstance(v, str)
+        for v in ours.checkpointer.get_tuple(THREAD).checkpoint["channel_versions"].values()
+    )
 
 
 @pytest.mark.parametrize("durability", ["sync", "exit"])
@@ -282,7 +321,8 @@ def test_reads_a_read_only_stock_file(tmp_path):
     written.invoke(human("hello", "h1"), THREAD)
     read_only = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
     assert history_views(build(AgentState, WaypointSqliteSaver(read_only))) == history_views(
-        written)
+        written
+    )
 
 
 def test_delete_thread_removes_only_that_thread(tmp_path):
@@ -313,7 +353,8 @@ def test_messages_written_without_ids_keep_their_ids_across_reads(tmp_path):
 def test_compression_dictionary_is_frozen():
     """Stored "mpz1" blobs need exactly these bytes: a new dictionary needs a new type tag."""
     assert hashlib.sha256(ZSTD_DICTIONARY).hexdigest() == (
-        "99550c32901a8a89e80546e6e6baa2886dd3aebd0921a1470eb2453fac821165")
+        "99550c32901a8a89e80546e6e6baa2886dd3aebd0921a1470eb2453fac821165"
+    )
 
 
 def test_serializer_round_trips_and_keeps_the_allowlist():
@@ -326,7 +367,8 @@ def test_serializer_round_trips_and_keeps_the_allowlist():
     extended = serde.with_msgpack_allowlist([("uuid", "UUID"), ("my.module", "Thing")])
     assert isinstance(extended, CompressedSerializer)
     assert extended.loads_typed(extended.dumps_typed({"id": uuid.UUID(int=1)})) == {
-        "id": uuid.UUID(int=1)}
+        "id": uuid.UUID(int=1)
+    }
 
 
 def test_checkpoints_store_compact_versions_and_no_snapshot_counters(sync_file):
@@ -353,5 +395,6 @@ def test_storage_grows_linearly(tmp_path):
     assert sizes[turns] <= 3 * raw, f"{sizes[turns] / raw:.2f}x the raw message bytes"
     assert late <= 1.1 * early, f"bytes per turn grew from {early:.0f} to {late:.0f}"
     snapshots = conn.execute(
-        "SELECT COUNT(*) FROM checkpoints WHERE stored_channels LIKE '%\"messages\"%'").fetchone()
+        "SELECT COUNT(*) FROM checkpoints WHERE stored_channels LIKE '%\"messages\"%'"
+    ).fetchone()
     assert snapshots == (0,), "no turn should copy the whole conversation"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
 
 from agent.approval import ApprovalPolicy, DecisionError
 from agent.backend import InputError
@@ -78,8 +78,13 @@ def test_timeline_labels_sources_writers_and_runs(h):
     assert described == [
         ("loop", 3, ("llm",), (), "llm answered (5 words)"),
         ("loop", 2, ("action",), ("llm",), "you approved 1 call; action returned 1 result"),
-        ("loop", 1, ("llm",), ("action",),
-         "llm asked web_search('weather in LA') (asked for approval)"),
+        (
+            "loop",
+            1,
+            ("llm",),
+            ("action",),
+            "llm asked web_search('weather in LA') (asked for approval)",
+        ),
         ("loop", 0, ("__start__",), ("llm",), "your message was added"),
         ("input", -1, ("__input__",), ("__start__",), "you asked “weather in LA?”"),
     ]
@@ -102,8 +107,10 @@ def test_labels_for_decisions_errors_and_cancelled_calls(h):
     h.send(thread.id, "a and b")
     pending = h.backend.thread_view(thread.id).pending_calls
     h.model.script = [RuntimeError("provider down")]
-    h.decide(thread.id, {pending[0].id: {"action": "approve"},
-                         pending[1].id: {"action": "reject", "reason": "no"}})
+    h.decide(
+        thread.id,
+        {pending[0].id: {"action": "approve"}, pending[1].id: {"action": "reject", "reason": "no"}},
+    )
     rows = all_rows(h, thread.id)
     assert rows[0].label == (
         "you approved 1, rejected 1 of 2 calls; action returned 2 results (1 not run or failed)"
@@ -141,7 +148,9 @@ def test_next_nodes_parents_and_steps_match_stock_history_on_every_checkpoint(h)
         parent = (snapshot.parent_config or {}).get("configurable", {}).get("checkpoint_id")
         assert row.next_nodes == tuple(snapshot.next), row.label
         assert (row.parent_id, row.step, row.source) == (
-            parent, snapshot.metadata["step"], snapshot.metadata["source"]
+            parent,
+            snapshot.metadata["step"],
+            snapshot.metadata["source"],
         )
 
 
@@ -206,8 +215,9 @@ def test_checkpoint_detail_state_writes_interrupts_and_diff(h):
     assert detail.checkpoint_id == halt.checkpoint_id and detail.next_nodes == ("action",)
     assert [m.role for m in detail.messages] == ["human", "ai"]
     assert [m["type"] for m in detail.raw_messages] == ["human", "ai"]
-    json.dumps([detail.raw_messages, detail.values, detail.metadata,
-                [i.value for i in detail.interrupts]])
+    json.dumps(
+        [detail.raw_messages, detail.values, detail.metadata, [i.value for i in detail.interrupts]]
+    )
     assert detail.metadata["source"] == "loop" and detail.metadata["waypoint_run"] == halt.run_id
     asked = [("web_search", {"query": "weather in LA"})]
     assert [(c.name, c.args) for c in detail.pending_calls] == asked
@@ -289,12 +299,15 @@ def test_editing_a_past_human_message_forks_and_the_model_answers_the_edit(h):
     rows = all_rows(h, thread.id)
     start = row_where(rows, step=0, source="loop")
     human = h.backend.checkpoint_detail(thread.id, start.checkpoint_id).messages[0]
-    new_id = h.backend.edit_message(thread.id, start.checkpoint_id, human.id, text=" weather in SF? ")
+    new_id = h.backend.edit_message(
+        thread.id, start.checkpoint_id, human.id, text=" weather in SF? "
+    )
     detail = h.backend.checkpoint_detail(thread.id, new_id)
     assert detail.next_nodes == ("llm",) and detail.parent_id == start.checkpoint_id
     assert detail.messages[0].id == human.id and detail.messages[0].text == "weather in SF?"
     assert texts(h.backend.checkpoint_detail(thread.id, rows[0].checkpoint_id).messages) == [
-        "weather in LA?", "Sunny."
+        "weather in LA?",
+        "Sunny.",
     ], "the original checkpoint changed"
     view = h.backend.thread_view(thread.id)
     assert view.checkpoint_id == new_id and texts(view.messages) == ["weather in SF?"]
@@ -334,7 +347,9 @@ def test_edited_args_at_a_past_halt_then_approve_runs_the_edited_call(h):
     h.decide(thread.id, {call.id: {"action": "approve"}})
     assert h.search.queries == ["weather in LA", "weather in NY"]
     messages = state_messages(h, thread.id)
-    assert messages[1].id == ai.id and messages[1].tool_calls[0]["args"] == {"query": "weather in NY"}
+    assert messages[1].id == ai.id and messages[1].tool_calls[0]["args"] == {
+        "query": "weather in NY"
+    }
     assert messages[-1].content == "Cold in NY [1]." and "weather in NY" in messages[2].content
     assert_history_valid(messages)
 
@@ -466,7 +481,10 @@ def test_show_branch_is_what_the_chat_shows_and_runs_continue_from_it(h):
     assert info.branch_head is None  # the run's newest checkpoint is the latest
     view = h.backend.thread_view(thread.id)
     assert texts(view.messages) == [
-        "weather in LA?", "Sunny in LA.", "and tomorrow?", "Sunny tomorrow too."
+        "weather in LA?",
+        "Sunny in LA.",
+        "and tomorrow?",
+        "Sunny tomorrow too.",
     ]
     rows = {r.checkpoint_id: r for r in all_rows(h, thread.id)}
     assert rows[first_tip].on_shown_branch and rows[first_tip].children == 1
@@ -505,7 +523,10 @@ def test_a_new_message_on_a_halted_branch_head_cancels_its_calls(h):
     assert shown[-2:] == ["tell me a joke instead", "Sure, a joke."]
     assert "Cancelled by the user" in messages[2].content and len(messages) == 5
     assert_history_valid(messages)
-    assert h.search.queries == ["weather in LA"] and h.backend.get_thread(thread.id).branch_head is None
+    assert (
+        h.search.queries == ["weather in LA"]
+        and h.backend.get_thread(thread.id).branch_head is None
+    )
 
 
 def test_the_head_moves_to_the_runs_newest_checkpoint_when_that_is_not_the_latest(h):
@@ -522,7 +543,9 @@ def test_the_head_moves_to_the_runs_newest_checkpoint_when_that_is_not_the_lates
         h.backend.edit_message(thread.id, first_tip, human.id, text="other")
     # Something else writes a newer checkpoint on another branch meanwhile.
     other = {"configurable": {"thread_id": thread.id, "checkpoint_id": first_tip}}
-    h.backend.graph.update_state(other, {"messages": [HumanMessage("side note")]}, as_node="__start__")
+    h.backend.graph.update_state(
+        other, {"messages": [HumanMessage("side note")]}, as_node="__start__"
+    )
     h.backend.cancel_run(run.id)
     gate.open_fully()
     h.finish(run)
@@ -560,7 +583,9 @@ def test_edit_and_resend_makes_sibling_versions_and_switching_shows_them(h):
 def test_version_numbers_do_not_depend_on_the_branch_shown(h):
     thread, first_tip, human = edited_thread(h)
     h.model.script = [reply("Rainy in Seattle.")]
-    run = h.backend.edit_and_resend(thread.id, human.id, "weather in Seattle?", h.choices, h.options)
+    run = h.backend.edit_and_resend(
+        thread.id, human.id, "weather in Seattle?", h.choices, h.options
+    )
     h.finish(run)
     order = ["weather in LA?", "weather in SF?", "weather in Seattle?"]
     for index in range(3):
@@ -585,8 +610,11 @@ def test_the_shown_checkpoints_own_future_is_not_a_sibling(h):
     h.model.script = [reply("Sunny [1].")]
     h.decide(thread.id, {pending[0].id: {"action": "edit", "args": {"query": "LA weather"}}})
     h.model.script = [reply("Short answer.")]
-    h.finish(h.backend.regenerate(thread.id, h.backend.thread_view(thread.id).messages[-1].id,
-                                  h.choices, h.options))
+    h.finish(
+        h.backend.regenerate(
+            thread.id, h.backend.thread_view(thread.id).messages[-1].id, h.choices, h.options
+        )
+    )
     assert len(h.backend.message_versions(thread.id)) == 1  # the two answers
     # At the halt, the call's args were later edited in place on both branches that follow it:
     # that is the halt's own future, not another version of its message.
@@ -623,7 +651,9 @@ def test_regenerate_makes_a_sibling_answer(h):
     assert (versions.position, versions.label) == (1, "2 / 2")
     assert [v.preview for v in versions.versions] == ["Joke one.", "Joke two."]
     fork = row_where(all_rows(h, thread.id), source="fork")
-    assert fork.label == "replay from step 0" and h.backend.get_thread(thread.id).branch_head is None
+    assert (
+        fork.label == "replay from step 0" and h.backend.get_thread(thread.id).branch_head is None
+    )
     h.backend.switch_branch(thread.id, view.messages[1].id, 0)
     assert texts(h.backend.thread_view(thread.id).messages) == ["tell me a joke", "Joke one."]
 
@@ -636,9 +666,11 @@ def test_regenerate_asks_before_any_tool_runs(h):
     assert events[-1] == Done("halted") and h.search.queries == ["weather in LA"]
     view = h.backend.thread_view(thread.id)
     assert view.waiting_for_approval and view.pending_calls[0].args == {"query": "LA now"}
-    assert texts(view.messages)[:3] == texts(h.backend.checkpoint_detail(
-        thread.id, row_where(all_rows(h, thread.id), step=2, source="loop").checkpoint_id
-    ).messages)
+    assert texts(view.messages)[:3] == texts(
+        h.backend.checkpoint_detail(
+            thread.id, row_where(all_rows(h, thread.id), step=2, source="loop").checkpoint_id
+        ).messages
+    )
 
 
 def test_regenerate_after_an_earlier_edit_in_place_forks_from_the_shown_state(h):

@@ -41,8 +41,9 @@ class StubBackend:
 
 def call(tool, query: str) -> ToolMessage:
     """Invoke the tool the way the graph does: with a tool call, getting a ToolMessage back."""
-    return tool.invoke({"name": "web_search", "args": {"query": query}, "id": "call_1",
-                        "type": "tool_call"})
+    return tool.invoke(
+        {"name": "web_search", "args": {"query": query}, "id": "call_1", "type": "tool_call"}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +72,8 @@ def test_output_is_the_json_the_demo_model_and_ui_read(offline_tool):
 
 def test_nothing_found_is_an_empty_result_list(offline_tool):
     assert json.loads(call(offline_tool, "xylophone zeppelin").content) == {
-        "query": "xylophone zeppelin", "results": []
+        "query": "xylophone zeppelin",
+        "results": [],
     }
 
 
@@ -129,8 +131,12 @@ def test_parse_search_output_rejects_other_text(text):
 
 
 def test_parse_search_output_reads_results():
-    text = json.dumps({"query": "q", "results": [{"title": "A", "source": "s", "snippet": "n"},
-                                                 "junk", {"title": None}]})
+    text = json.dumps(
+        {
+            "query": "q",
+            "results": [{"title": "A", "source": "s", "snippet": "n"}, "junk", {"title": None}],
+        }
+    )
     assert parse_search_output(text) == [SearchResult("A", "s", "n"), SearchResult("", "", "")]
 
 
@@ -138,8 +144,9 @@ def test_parse_search_output_reads_results():
 
 
 def run_graph(question: str, tools) -> list:
-    context = RunContext(model=DemoChatModel(token_delay=0), tools=tools,
-                         approval=ApprovalPolicy(mode="never"))
+    context = RunContext(
+        model=DemoChatModel(token_delay=0), tools=tools, approval=ApprovalPolicy(mode="never")
+    )
     return build_graph().invoke({"messages": [HumanMessage(question)]}, context=context)["messages"]
 
 

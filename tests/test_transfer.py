@@ -136,9 +136,12 @@ def forked_thread(h):
     thread = tool_thread(h)
     h.model.script = [reply("You are welcome.")]
     h.send(thread.id, "thanks")
-    thanks_tip = h.backend.graph.get_state(config(thread.id)).config["configurable"]["checkpoint_id"]
+    thanks_tip = h.backend.graph.get_state(config(thread.id)).config["configurable"][
+        "checkpoint_id"
+    ]
     past = next(
-        s for s in h.backend.graph.get_state_history(config(thread.id))
+        s
+        for s in h.backend.graph.get_state_history(config(thread.id))
         if s.next == () and len(s.values["messages"]) == 4
     )
     h.backend.graph.update_state(past.config, {"messages": [HumanMessage("and in SF?")]})
@@ -403,7 +406,8 @@ BAD_FILES = {
     "version as text": (_version("1"), "version '1'"),
     "version as true": (_version(True), "version True"),
     "truncated line": (
-        lambda text: text[: len(text) - len(_lines(text)[-1]) // 2 - 1], "cut short"
+        lambda text: text[: len(text) - len(_lines(text)[-1]) // 2 - 1],
+        "cut short",
     ),
     "truncated at a line end": (
         lambda text: "\n".join(_lines(text)[:-1]) + "\n",
@@ -414,7 +418,8 @@ BAD_FILES = {
         "which no earlier line holds",
     ),
     "message of unknown type": (
-        lambda text: _edit_line(text, 1, _robot), "not a message LangChain"
+        lambda text: _edit_line(text, 1, _robot),
+        "not a message LangChain",
     ),
     "plain dict as a message": (
         lambda text: _edit_line(text, 1, lambda line: _set_message(line, {"hello": 1})),
@@ -422,7 +427,8 @@ BAD_FILES = {
     ),
     "message with bad data": (
         lambda text: _edit_line(
-            text, 1,
+            text,
+            1,
             lambda line: _set_message(line, {"$message": {"type": "ai", "data": {"content": 42}}}),
         ),
         "not a message LangChain",
@@ -439,9 +445,12 @@ BAD_FILES = {
     ),
     "bad checkpoint id": (
         lambda text: _edit_line(
-            text, 1,
+            text,
+            1,
             lambda line: {
-                **line, "checkpoint_id": "x", "checkpoint": {**line["checkpoint"], "id": "x"}
+                **line,
+                "checkpoint_id": "x",
+                "checkpoint": {**line["checkpoint"], "id": "x"},
             },
         ),
         "not a checkpoint id",
@@ -452,7 +461,8 @@ BAD_FILES = {
     ),
     "huge file": (lambda text: b" " * (MAX_BYTES + 1), "larger than 50 MB"),
     "huge stream": (
-        lambda text: (b" " * (1024 * 1024) for _ in range(10_000)), "larger than 50 MB"
+        lambda text: (b" " * (1024 * 1024) for _ in range(10_000)),
+        "larger than 50 MB",
     ),
     "too many lines": (lambda text: text + "{}\n" * MAX_LINES, f"more than {MAX_LINES:,} lines"),
 }
@@ -534,7 +544,8 @@ def test_values_json_has_no_word_for_come_back_as_they_were():
     assert decoded["snapshot"] == values["snapshot"]
     assert isinstance(decoded["snapshot"], _DeltaSnapshot)
     assert (decoded["interrupt"][0].value, decoded["interrupt"][0].id) == (
-        values["interrupt"][0].value, "i-1"
+        values["interrupt"][0].value,
+        "i-1",
     )
     assert decoded["tuple"] == ("a", 1, None) and isinstance(decoded["tuple"], tuple)
     assert decoded["dollar keys"] == values["dollar keys"]
@@ -549,8 +560,13 @@ def test_values_json_has_no_word_for_come_back_as_they_were():
         (lambda line: "[" * 100_000 + "]" * 100_000, "too deeply"),
         (
             lambda line: json.dumps(
-                {**json.loads(line), "checkpoint": {**json.loads(line)["checkpoint"],
-                 "channel_versions": {"messages": 2**70}}}
+                {
+                    **json.loads(line),
+                    "checkpoint": {
+                        **json.loads(line)["checkpoint"],
+                        "channel_versions": {"messages": 2**70},
+                    },
+                }
             ),
             "channel_versions",
         ),

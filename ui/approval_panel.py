@@ -32,25 +32,43 @@ STOPPED_KEY = "approval_stopped"
 
 
 def _decision(call: ToolCallView) -> dict:
-    action = st.radio("Decision", list(ACTIONS), format_func=ACTIONS.__getitem__, horizontal=True,
-                      key=f"decide_{call.id}", label_visibility="collapsed")
+    action = st.radio(
+        "Decision",
+        list(ACTIONS),
+        format_func=ACTIONS.__getitem__,
+        horizontal=True,
+        key=f"decide_{call.id}",
+        label_visibility="collapsed",
+    )
     if action == "edit":
-        args = st.text_area("Arguments (JSON)", call.args_json, key=f"args_{call.id}",
-                            help="Checked against the tool's schema before anything is sent.")
+        args = st.text_area(
+            "Arguments (JSON)",
+            call.args_json,
+            key=f"args_{call.id}",
+            help="Checked against the tool's schema before anything is sent.",
+        )
         return {"action": "edit", "args": args}
     if action == "mock":
-        content = st.text_area("The tool's answer", key=f"mock_{call.id}",
-                               placeholder="What the model should read as the tool's result",
-                               help="This text becomes the tool's result; the tool does not run.")
+        content = st.text_area(
+            "The tool's answer",
+            key=f"mock_{call.id}",
+            placeholder="What the model should read as the tool's result",
+            help="This text becomes the tool's result; the tool does not run.",
+        )
         return {"action": "mock", "content": content}
     if action == "reject":
-        reason = st.text_input("Reason (the model will see it)", key=f"reason_{call.id}",
-                               placeholder="e.g. search the docs instead")
+        reason = st.text_input(
+            "Reason (the model will see it)",
+            key=f"reason_{call.id}",
+            placeholder="e.g. search the docs instead",
+        )
         return {"action": "reject", "reason": reason}
     return {"action": "approve"}
 
 
-def _call_card(backend: LocalBackend, call: ToolCallView, choices: AgentChoices) -> tuple[dict, bool]:
+def _call_card(
+    backend: LocalBackend, call: ToolCallView, choices: AgentChoices
+) -> tuple[dict, bool]:
     """Draw one call's card; return its decision and whether it is valid."""
     with st.container(border=True):
         st.markdown(f"**{call.name}**")
@@ -71,8 +89,11 @@ def approval_panel(
     count = len(view.pending_calls)
     calls = f"{count} tool call{'s' if count != 1 else ''}"
     if view.checkpoint_id in stopped:
-        st.info(f"Stopped before {calls}: the thread waits for your decision, and nothing runs "
-                "until you decide.", icon=":material/pause_circle:")
+        st.info(
+            f"Stopped before {calls}: the thread waits for your decision, and nothing runs "
+            "until you decide.",
+            icon=":material/pause_circle:",
+        )
         if st.button("Review the pending calls", key="approval_review"):
             stopped.discard(view.checkpoint_id)
             st.rerun()
@@ -88,15 +109,25 @@ def approval_panel(
         decisions[call.id], ok = _call_card(backend, call, choices)
         valid = valid and ok
     go, stop = st.columns(2)
-    if go.button("Continue", type="primary", icon=":material/play_arrow:", key="approval_continue",
-                 disabled=not valid, width="stretch"):
+    if go.button(
+        "Continue",
+        type="primary",
+        icon=":material/play_arrow:",
+        key="approval_continue",
+        disabled=not valid,
+        width="stretch",
+    ):
         try:
             backend.decide(view.thread.id, decisions, choices, options)
             st.rerun()
         except USER_ERRORS as problem:
             st.error(str(problem))
-    if stop.button("Stop", icon=":material/stop_circle:", key="approval_stop",
-                   width="stretch",
-                   help="Leave the thread halted; it stays marked in the sidebar until you decide."):
+    if stop.button(
+        "Stop",
+        icon=":material/stop_circle:",
+        key="approval_stop",
+        width="stretch",
+        help="Leave the thread halted; it stays marked in the sidebar until you decide.",
+    ):
         stopped.add(view.checkpoint_id)
         st.rerun()

@@ -14,7 +14,7 @@ import streamlit as st
 from agent.backend import LocalBackend
 from agent.context import AgentChoices
 from agent.runs import RunOptions
-from agent.views import MessageView, MessageVersions, ThreadView
+from agent.views import MessageVersions, MessageView, ThreadView
 from ui.feedback import attempt
 
 BRANCH_HELP = (
@@ -25,12 +25,24 @@ BRANCH_HELP = (
 
 def _switcher(backend: LocalBackend, thread_id: str, versions: MessageVersions) -> None:
     key = f"{thread_id}_{versions.message_id}"
-    if st.button("", icon=":material/chevron_left:", key=f"prev_{key}", type="tertiary",
-                 disabled=versions.index == 0, help="Previous version. " + BRANCH_HELP):
+    if st.button(
+        "",
+        icon=":material/chevron_left:",
+        key=f"prev_{key}",
+        type="tertiary",
+        disabled=versions.index == 0,
+        help="Previous version. " + BRANCH_HELP,
+    ):
         attempt(lambda: backend.switch_branch(thread_id, versions.message_id, versions.index - 1))
     st.caption(versions.label, width="content")
-    if st.button("", icon=":material/chevron_right:", key=f"next_{key}", type="tertiary",
-                 disabled=versions.index + 1 >= versions.count, help="Next version. " + BRANCH_HELP):
+    if st.button(
+        "",
+        icon=":material/chevron_right:",
+        key=f"next_{key}",
+        type="tertiary",
+        disabled=versions.index + 1 >= versions.count,
+        help="Next version. " + BRANCH_HELP,
+    ):
         attempt(lambda: backend.switch_branch(thread_id, versions.message_id, versions.index + 1))
 
 
@@ -53,15 +65,26 @@ def message_controls(
             if idle and message.role == "human":
                 with st.popover("Edit", icon=":material/edit:", type="tertiary"):
                     text = st.text_area("Your message", message.text, key=f"edit_{key}")
-                    st.caption("Sending forks the conversation here; the old version stays "
-                               "one click away.")
+                    st.caption(
+                        "Sending forks the conversation here; the old version stays one click away."
+                    )
                     if st.button("Send", type="primary", key=f"resend_{key}"):
-                        attempt(lambda: backend.edit_and_resend(view.thread.id, message.id, text,
-                                                             choices, options))
-            if idle and is_answer and st.button(
-                "Regenerate", icon=":material/refresh:", key=f"regen_{key}", type="tertiary",
-                help="Ask the model again from just before this answer; this answer stays as a "
-                "version you can switch back to.",
+                        attempt(
+                            lambda: backend.edit_and_resend(
+                                view.thread.id, message.id, text, choices, options
+                            )
+                        )
+            if (
+                idle
+                and is_answer
+                and st.button(
+                    "Regenerate",
+                    icon=":material/refresh:",
+                    key=f"regen_{key}",
+                    type="tertiary",
+                    help="Ask the model again from just before this answer; this answer stays as a "
+                    "version you can switch back to.",
+                )
             ):
                 attempt(lambda: backend.regenerate(view.thread.id, message.id, choices, options))
 

@@ -48,8 +48,10 @@ def _diff(detail: CheckpointDetail) -> None:
 
 def _metadata(detail: CheckpointDetail) -> None:
     st.markdown(f"**Checkpoint id** `{detail.checkpoint_id}`  \n**Parent** `{detail.parent_id}`")
-    st.markdown("**Next** " + (", ".join(f"`{n}`" for n in detail.next_nodes) or "nothing: "
-                               "the run ended here"))
+    st.markdown(
+        "**Next** "
+        + (", ".join(f"`{n}`" for n in detail.next_nodes) or "nothing: the run ended here")
+    )
     st.json(detail.metadata, expanded=False)
     st.caption(WRITES_HELP)
     if not detail.pending_writes:
@@ -58,8 +60,10 @@ def _metadata(detail: CheckpointDetail) -> None:
         st.markdown(f"`{write.channel}` · {write.summary}  \n:gray[task {write.task_id}]")
     for interrupt in detail.interrupts:
         calls = ", ".join(f"`{call_text(c.name, c.args)}`" for c in interrupt.calls)
-        st.warning(f"Interrupt `{interrupt.id}`: asks about {calls or 'a value'}",
-                   icon=":material/front_hand:")
+        st.warning(
+            f"Interrupt `{interrupt.id}`: asks about {calls or 'a value'}",
+            icon=":material/front_hand:",
+        )
 
 
 def checkpoint_view(detail: CheckpointDetail, graph: CompiledStateGraph) -> None:
@@ -72,8 +76,10 @@ def checkpoint_view(detail: CheckpointDetail, graph: CompiledStateGraph) -> None
         else:
             st.caption("No messages yet at this checkpoint.")
         if detail.pending_calls:
-            st.caption("A run from here would ask for approval of: " + ", ".join(
-                f"`{call_text(c.name, c.args)}`" for c in detail.pending_calls))
+            st.caption(
+                "A run from here would ask for approval of: "
+                + ", ".join(f"`{call_text(c.name, c.args)}`" for c in detail.pending_calls)
+            )
     with changes:
         _diff(detail)
     with raw:

@@ -60,7 +60,9 @@ def graph_dot(graph: CompiledStateGraph, next_nodes: Collection[str] = ()) -> st
             attrs.append(f"label={dot_quote(label)}")
         if edge.conditional:
             attrs.append("style=dashed")
-        lines.append(f"  {dot_quote(edge.source)} -> {dot_quote(edge.target)} [{', '.join(attrs)}];")
+        lines.append(
+            f"  {dot_quote(edge.source)} -> {dot_quote(edge.target)} [{', '.join(attrs)}];"
+        )
     lines.append("}")
     return "\n".join(lines)
 

@@ -48,7 +48,9 @@ def live_run(backend: LocalBackend, run_id: str) -> None:
                 result = results.get(call.call_id)
                 tool_card(
                     ToolCallView(call.call_id, call.name, call.args),
-                    None if result is None else MessageView(
+                    None
+                    if result is None
+                    else MessageView(
                         id="", role="tool", text=result.content, is_error=result.is_error
                     ),
                     running=True,

@@ -33,24 +33,40 @@ def message_editor(backend: LocalBackend, detail: CheckpointDetail, choices: Age
         return
     st.caption(EDIT_HELP)
     numbers = {m.id: n for n, m in enumerate(detail.messages, start=1)}
-    message = st.selectbox("Message", editable, format_func=lambda m: _option(m, numbers[m.id]),
-                           key=f"edit_pick_{detail.checkpoint_id}")
+    message = st.selectbox(
+        "Message",
+        editable,
+        format_func=lambda m: _option(m, numbers[m.id]),
+        key=f"edit_pick_{detail.checkpoint_id}",
+    )
     key = f"{detail.checkpoint_id}_{message.id}"
     changes: dict = {}
     if message.role == "ai" and message.tool_calls:
-        call = st.selectbox("Tool call", message.tool_calls, key=f"edit_call_{key}",
-                            format_func=lambda c: f"{c.name} · {c.id}")
-        changes = {"tool_args": st.text_area("Arguments (JSON)", call.args_json,
-                                             key=f"edit_args_{key}_{call.id}"),
-                   "tool_call_id": call.id}
+        call = st.selectbox(
+            "Tool call",
+            message.tool_calls,
+            key=f"edit_call_{key}",
+            format_func=lambda c: f"{c.name} · {c.id}",
+        )
+        changes = {
+            "tool_args": st.text_area(
+                "Arguments (JSON)", call.args_json, key=f"edit_args_{key}_{call.id}"
+            ),
+            "tool_call_id": call.id,
+        }
     elif message.role == "tool":
-        changes = {"tool_result": st.text_area("Tool result", message.text, key=f"edit_result_{key}")}
+        changes = {
+            "tool_result": st.text_area("Tool result", message.text, key=f"edit_result_{key}")
+        }
     else:
         changes = {"text": st.text_area("Text", message.text, key=f"edit_text_{key}")}
-    if st.button("Save as a fork", type="primary", icon=":material/call_split:", key=f"edit_go_{key}"):
+    if st.button(
+        "Save as a fork", type="primary", icon=":material/call_split:", key=f"edit_go_{key}"
+    ):
         try:
-            new_id = backend.edit_message(detail.thread_id, detail.checkpoint_id, message.id,
-                                          choices=choices, **changes)
+            new_id = backend.edit_message(
+                detail.thread_id, detail.checkpoint_id, message.id, choices=choices, **changes
+            )
         except USER_ERRORS as problem:
             st.error(str(problem), icon=":material/edit_off:")
             return

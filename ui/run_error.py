@@ -14,14 +14,15 @@ from agent.runs import RunOptions
 from agent.views import ThreadView
 from ui.feedback import attempt
 
-
 STOPPED_NOTE = (
     "You stopped the last run. What it was writing is not kept: the thread is as its last "
     "checkpoint left it."
 )
 
 
-def run_error(backend: LocalBackend, view: ThreadView, choices: AgentChoices, options: RunOptions) -> None:
+def run_error(
+    backend: LocalBackend, view: ThreadView, choices: AgentChoices, options: RunOptions
+) -> None:
     """The end of the last run when it needs saying: its error with Retry, or that you stopped it."""
     if view.last_run_id and backend.run_status(view.last_run_id) == "cancelled":
         st.caption(STOPPED_NOTE)

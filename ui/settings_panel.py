@@ -49,16 +49,35 @@ def settings_panel(settings: Settings) -> tuple[AgentChoices, RunOptions]:
         )
         model_name = api_key = base_url = None
         if provider == "openai":
-            model_name = st.text_input("Model name", settings.model_name or "gpt-4o-mini", key="set_model")
+            model_name = st.text_input(
+                "Model name", settings.model_name or "gpt-4o-mini", key="set_model"
+            )
             if not settings.openai_api_key:
-                api_key = st.text_input("OpenAI API key", type="password", key="set_openai_key",
-                                        help="Kept in this browser session only.") or None
+                api_key = (
+                    st.text_input(
+                        "OpenAI API key",
+                        type="password",
+                        key="set_openai_key",
+                        help="Kept in this browser session only.",
+                    )
+                    or None
+                )
         elif provider == "compatible":
-            base_url = st.text_input("Base URL", settings.openai_base_url or "http://localhost:11434/v1",
-                                     key="set_base_url", help="Ollama, vLLM, LM Studio, llama.cpp…")
-            model_name = st.text_input("Model name", settings.model_name or "", key="set_compat_model")
-            api_key = st.text_input("API key (if the server needs one)", type="password",
-                                    key="set_compat_key") or None
+            base_url = st.text_input(
+                "Base URL",
+                settings.openai_base_url or "http://localhost:11434/v1",
+                key="set_base_url",
+                help="Ollama, vLLM, LM Studio, llama.cpp…",
+            )
+            model_name = st.text_input(
+                "Model name", settings.model_name or "", key="set_compat_model"
+            )
+            api_key = (
+                st.text_input(
+                    "API key (if the server needs one)", type="password", key="set_compat_key"
+                )
+                or None
+            )
         search = _radio(
             "Search",
             SEARCHES,
@@ -69,10 +88,22 @@ def settings_panel(settings: Settings) -> tuple[AgentChoices, RunOptions]:
         )
         tavily_key = None
         if search == "tavily" and not settings.tavily_api_key:
-            tavily_key = st.text_input("Tavily API key", type="password", key="set_tavily_key",
-                                       help="Kept in this browser session only.") or None
-        engine = _radio("Engine", {"sync": "Sync", "async": "Async"}, "set_engine", "sync",
-                        " · ".join(f"{k}: {v}" for k, v in ENGINE_HELP.items()))
+            tavily_key = (
+                st.text_input(
+                    "Tavily API key",
+                    type="password",
+                    key="set_tavily_key",
+                    help="Kept in this browser session only.",
+                )
+                or None
+            )
+        engine = _radio(
+            "Engine",
+            {"sync": "Sync", "async": "Async"},
+            "set_engine",
+            "sync",
+            " · ".join(f"{k}: {v}" for k, v in ENGINE_HELP.items()),
+        )
         tokens = _radio(
             "Stream",
             {"tokens": "Tokens and steps", "steps": "Steps only"},
@@ -81,10 +112,16 @@ def settings_panel(settings: Settings) -> tuple[AgentChoices, RunOptions]:
             'stream_mode="messages" sends each token as the model writes it; "updates" sends '
             "each node's output when the node finishes.",
         )
-        durability = _radio("Durability", {k: k for k in DURABILITY_HELP}, "set_durability", "sync",
-                            " · ".join(f"{k}: {v}" for k, v in DURABILITY_HELP.items()))
-        mode = _radio("Approval", APPROVALS, "set_approval", "ask",
-                      " · ".join(APPROVAL_HELP.values()))
+        durability = _radio(
+            "Durability",
+            {k: k for k in DURABILITY_HELP},
+            "set_durability",
+            "sync",
+            " · ".join(f"{k}: {v}" for k, v in DURABILITY_HELP.items()),
+        )
+        mode = _radio(
+            "Approval", APPROVALS, "set_approval", "ask", " · ".join(APPROVAL_HELP.values())
+        )
         auto_tools: frozenset[str] = frozenset()
         if mode == "auto":
             auto_tools = frozenset(st.multiselect("Auto-approve", TOOL_NAMES, key="set_auto_tools"))
@@ -97,4 +134,6 @@ def settings_panel(settings: Settings) -> tuple[AgentChoices, RunOptions]:
         tavily_key=tavily_key,
         approval=ApprovalPolicy(mode, auto_tools),
     )
-    return choices, RunOptions(engine=engine, stream_tokens=tokens == "tokens", durability=durability)
+    return choices, RunOptions(
+        engine=engine, stream_tokens=tokens == "tokens", durability=durability
+    )

@@ -14,8 +14,12 @@ from agent.threads import ThreadInfo
 from ui.feedback import USER_ERRORS, attempt
 from ui.session import select_thread, selected_thread
 
-BADGES = {"running": ":blue[● running]", "waiting": ":orange[● needs approval]",
-          "error": ":red[● error]", "idle": ""}
+BADGES = {
+    "running": ":blue[● running]",
+    "waiting": ":orange[● needs approval]",
+    "error": ":red[● error]",
+    "idle": "",
+}
 PAGE = 30
 BADGE_REFRESH_SECONDS = 1.0
 
@@ -43,8 +47,9 @@ def _manage(backend: LocalBackend, thread: ThreadInfo) -> None:
             except USER_ERRORS as problem:
                 st.error(str(problem))
         st.divider()
-        sure = st.checkbox("Yes, delete this thread and all its checkpoints",
-                           key=f"confirm_delete_{thread.id}")
+        sure = st.checkbox(
+            "Yes, delete this thread and all its checkpoints", key=f"confirm_delete_{thread.id}"
+        )
         if st.button("Delete thread", type="primary", disabled=not sure, key=f"delete_{thread.id}"):
             select_thread(None)
             attempt(lambda: backend.delete_thread(thread.id))
@@ -60,8 +65,12 @@ def thread_list(backend: LocalBackend) -> None:
 
 
 def _threads(backend: LocalBackend) -> None:
-    search = st.text_input("Search threads", key="thread_search", placeholder="Search by title",
-                           label_visibility="collapsed")
+    search = st.text_input(
+        "Search threads",
+        key="thread_search",
+        placeholder="Search by title",
+        label_visibility="collapsed",
+    )
     current = selected_thread()
     shown = st.session_state.get("threads_shown", PAGE)
     threads = backend.list_threads(search=search, limit=shown)
@@ -70,15 +79,23 @@ def _threads(backend: LocalBackend) -> None:
     for thread in threads:
         chosen = thread.id == current
         # The open thread is the boxed one; the others read as a plain list, as in chat apps.
-        if st.button(_label(thread), key=f"thread_{thread.id}", width="stretch",
-                     type="secondary" if chosen else "tertiary"):
+        if st.button(
+            _label(thread),
+            key=f"thread_{thread.id}",
+            width="stretch",
+            type="secondary" if chosen else "tertiary",
+        ):
             select_thread(thread.id)
             st.rerun()
         if chosen:
             _manage(backend, thread)  # right under the open thread, where the eye already is
     total = backend.count_threads(search=search)
     if total > len(threads):
-        if st.button(f"Show more ({total - len(threads):,} older)", key="threads_more",
-                     type="tertiary", width="stretch"):
+        if st.button(
+            f"Show more ({total - len(threads):,} older)",
+            key="threads_more",
+            type="tertiary",
+            width="stretch",
+        ):
             st.session_state["threads_shown"] = shown + PAGE
             st.rerun()

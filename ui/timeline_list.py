@@ -21,8 +21,12 @@ TIMELINE_HELP = (
     "changed the state), *fork* (a run started again from the past). Click a row to see that "
     "state."
 )
-SOURCE_ICONS = {"input": ":material/login:", "loop": ":material/sync:", "update": ":material/edit:",
-                "fork": ":material/call_split:"}
+SOURCE_ICONS = {
+    "input": ":material/login:",
+    "loop": ":material/sync:",
+    "update": ":material/edit:",
+    "fork": ":material/call_split:",
+}
 
 
 def _node(name: str) -> str:
@@ -50,16 +54,21 @@ def row_label(row: CheckpointRow) -> str:
         marks.append("error")
     extra = f"  \n:gray[{' · '.join(marks)}]" if marks else ""
     icon = SOURCE_ICONS.get(row.source, ":material/more_horiz:")
-    return (f"{icon} **{row.step}** · {row.source or 'bookkeeping'} · {writer}{goes} · "
-            f"{_clock(row.created_at)}  \n{row.label}{extra}")
+    return (
+        f"{icon} **{row.step}** · {row.source or 'bookkeeping'} · {writer}{goes} · "
+        f"{_clock(row.created_at)}  \n{row.label}{extra}"
+    )
 
 
 def tree_dot(page: TimelinePage, selected: str | None) -> str:
     """Parent links of the rows on this page, as DOT; forks show as a node with several children."""
     on_page = {row.checkpoint_id for row in page.rows}
-    lines = ['digraph T {', '  rankdir=TB; bgcolor="transparent";',
-             '  node [shape=box, style="rounded,filled", fillcolor="#f0f2f6", fontsize=10, '
-             'fontname="sans-serif"];']
+    lines = [
+        "digraph T {",
+        '  rankdir=TB; bgcolor="transparent";',
+        '  node [shape=box, style="rounded,filled", fillcolor="#f0f2f6", fontsize=10, '
+        'fontname="sans-serif"];',
+    ]
     for row in reversed(page.rows):
         writer = "+".join(_node(n) for n in row.written_by) or "-"
         label = dot_quote(f"{row.step} {row.source}\n{writer}")
@@ -76,9 +85,11 @@ def tree_dot(page: TimelinePage, selected: str | None) -> str:
 def timeline_list(page: TimelinePage, selected: str | None, offset_key: str) -> None:
     """Draw the page of rows; Newer/Older move the offset kept under `offset_key`."""
     st.caption(TIMELINE_HELP)
-    st.caption(f"{page.total:,} checkpoints · {page.branches} branch"
-               f"{'es' if page.branches != 1 else ''} · showing {page.offset + 1:,}–"
-               f"{page.offset + len(page.rows):,}")
+    st.caption(
+        f"{page.total:,} checkpoints · {page.branches} branch"
+        f"{'es' if page.branches != 1 else ''} · showing {page.offset + 1:,}–"
+        f"{page.offset + len(page.rows):,}"
+    )
     if page.branches > 1:
         with st.expander("Tree: where history forks", icon=":material/account_tree:"):
             st.graphviz_chart(tree_dot(page, selected), width="stretch")
@@ -88,8 +99,12 @@ def timeline_list(page: TimelinePage, selected: str | None, offset_key: str) -> 
             run = row.run_number
             st.markdown(f"**Run {run}**" if run else "**Edits and bookkeeping**")
         chosen = row.checkpoint_id == selected
-        if st.button(row_label(row), key=f"cp_{row.checkpoint_id}", width="stretch",
-                     type="secondary" if chosen else "tertiary"):
+        if st.button(
+            row_label(row),
+            key=f"cp_{row.checkpoint_id}",
+            width="stretch",
+            type="secondary" if chosen else "tertiary",
+        ):
             select_checkpoint(row.checkpoint_id)
             st.rerun()
     newer, older = st.columns(2)

@@ -83,8 +83,12 @@ def transcript(
     """
     window_key = f"transcript_window_{key}"
     start = _window_start(messages, st.session_state.get(window_key, WINDOW))
-    if start and st.button(f"Show earlier messages ({start:,} more)", icon=":material/expand_less:",
-                           key=f"earlier_{key}", type="tertiary"):
+    if start and st.button(
+        f"Show earlier messages ({start:,} more)",
+        icon=":material/expand_less:",
+        key=f"earlier_{key}",
+        type="tertiary",
+    ):
         st.session_state[window_key] = len(messages) - start + WINDOW
         st.rerun()
     results = {m.tool_call_id: m for m in messages if m.role == "tool"}

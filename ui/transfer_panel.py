@@ -34,10 +34,12 @@ def export_button(backend: LocalBackend, thread: ThreadInfo) -> None:
 
 
 def import_form(backend: LocalBackend) -> None:
-    upload = st.file_uploader("Import a thread (.jsonl)", type=["jsonl"], key="import_file",
-                              help=HELP)
-    if upload is not None and st.button("Import as a new thread", icon=":material/upload:",
-                                        key="import_go"):
+    upload = st.file_uploader(
+        "Import a thread (.jsonl)", type=["jsonl"], key="import_file", help=HELP
+    )
+    if upload is not None and st.button(
+        "Import as a new thread", icon=":material/upload:", key="import_go"
+    ):
         try:
             info = import_thread(backend, upload.getvalue())
         except TransferError as problem:

@@ -10,12 +10,18 @@ from collections.abc import Callable
 import streamlit as st
 
 EXAMPLES: tuple[tuple[str, str], ...] = (
-    ("How does LangGraph persistence work?",
-     "One search, halted for your approval, then an answer that cites its sources."),
-    ("What's the weather in San Francisco and Tokyo?",
-     "Two tool calls in parallel: approve, edit or reject each one."),
-    ("How do I fork a conversation from a past checkpoint?",
-     "Try Edit or Answer instead on the search before it runs."),
+    (
+        "How does LangGraph persistence work?",
+        "One search, halted for your approval, then an answer that cites its sources.",
+    ),
+    (
+        "What's the weather in San Francisco and Tokyo?",
+        "Two tool calls in parallel: approve, edit or reject each one.",
+    ),
+    (
+        "How do I fork a conversation from a past checkpoint?",
+        "Try Edit or Answer instead on the search before it runs.",
+    ),
 )
 
 

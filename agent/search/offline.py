@@ -36,16 +36,7 @@ PER_DOCUMENT = 3  # at most this many sections of one document, so several docum
 MAX_TERMS = 24
 
 STOPWORDS = frozenset(
-    """
-    a about above after again against all also am an and any are aren as at be because been before
-    being below between both but by can could couldn d did didn do does doesn doing don down during
-    each explain few for from further give had has have having he her here hers him his how i if in
-    into is isn it its itself just know let like ll m me more most my no nor not now of off on once
-    only or other our ours out over own please re s same she should show so some such t tell than
-    that the their theirs them then there these they this those through to too under until up ve
-    very want was wasn we were what when where which while who whom why will with won would you your
-    yours
-    """.split()
+    ["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "aren", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "couldn", "d", "did", "didn", "do", "does", "doesn", "doing", "don", "down", "during", "each", "explain", "few", "for", "from", "further", "give", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "isn", "it", "its", "itself", "just", "know", "let", "like", "ll", "m", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over", "own", "please", "re", "s", "same", "she", "should", "show", "so", "some", "such", "t", "tell", "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "ve", "very", "want", "was", "wasn", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "won", "would", "you", "your", "yours"]
 )
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -106,7 +97,8 @@ class OfflineSearch:
             return []
         with self._lock:
             rows = self._db.execute(
-                _QUERY, {"q": expression, "w": TITLE_WEIGHT, "limit": max_results * 4 * PER_DOCUMENT}
+                _QUERY,
+                {"q": expression, "w": TITLE_WEIGHT, "limit": max_results * 4 * PER_DOCUMENT},
             ).fetchall()
         results: list[SearchResult] = []
         per_document: dict[str, int] = {}

@@ -64,8 +64,13 @@ class TavilySearch:
                     query, max_results=min(max_results, MAX_RESULTS), timeout=self.timeout
                 )
             except (
-                BadRequestError, ForbiddenError, InvalidAPIKeyError, UsageLimitExceededError,
-                TavilyTimeout, requests.RequestException, ValueError,
+                BadRequestError,
+                ForbiddenError,
+                InvalidAPIKeyError,
+                UsageLimitExceededError,
+                TavilyTimeout,
+                requests.RequestException,
+                ValueError,
             ) as error:
                 status = statuses[-1] if statuses else None
                 # `from None`: the client's exception may quote the server, key and all, and a
