@@ -330,7 +330,7 @@ def divergence(
     versions, or None when one is the other's beginning."""
     if upto is not None:
         a, b = a[:upto], b[:upto]
-    for position, (left, right) in enumerate(zip(a, b)):
+    for position, (left, right) in enumerate(zip(a, b, strict=False)):
         if not same_version(left, right):
             return position
     return None
@@ -955,7 +955,9 @@ class Timeline:
                 targets.setdefault(key, holders[0])
             births: dict[tuple[str, str], str] = {}
 
-            def older(a: str, b: str, position: int = position) -> int:
+            def older(
+                a: str, b: str, position: int = position, targets=targets, births=births
+            ) -> int:
                 return self._older(thread_id, skeleton, targets[a], targets[b], position, births)
 
             ordered = sorted(targets, key=cmp_to_key(older))

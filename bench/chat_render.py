@@ -420,7 +420,44 @@ def page_rerun(tmp: Path, message_goal: int, reruns: int) -> bool:
 def answer(number: int, tokens: int = ANSWER_TOKENS) -> tuple[str, str]:
     """A Markdown answer of `tokens` words ending in a word that appears nowhere else."""
     rng = random.Random(number)
-    vocabulary = ["the", "graph", "saves", "a", "checkpoint", "after", "every", "node", "so", "that", "a", "thread", "can", "resume", "later", "from", "any", "step", "and", "the", "page", "reads", "the", "latest", "state", "to", "draw", "each", "message", "while", "tokens", "stream", "in", "from", "the", "model"]
+    vocabulary = [
+        "the",
+        "graph",
+        "saves",
+        "a",
+        "checkpoint",
+        "after",
+        "every",
+        "node",
+        "so",
+        "that",
+        "a",
+        "thread",
+        "can",
+        "resume",
+        "later",
+        "from",
+        "any",
+        "step",
+        "and",
+        "the",
+        "page",
+        "reads",
+        "the",
+        "latest",
+        "state",
+        "to",
+        "draw",
+        "each",
+        "message",
+        "while",
+        "tokens",
+        "stream",
+        "in",
+        "from",
+        "the",
+        "model",
+    ]
     marker = f"Finis{number}x{rng.randrange(10**6)}"
     words = [rng.choice(vocabulary) for _ in range(tokens - 1)]
     paragraphs = [" ".join(words[i : i + 80]) for i in range(0, len(words), 80)]
@@ -636,11 +673,11 @@ def _browser_run(
 ) -> BrowserRun:
     """One answer's figures; times in seconds (`time.time()`), except browser ones in ms."""
     live = [(t, words) for t, words in timeline if t < shown]
-    gaps = [b[0] - a[0] for a, b in zip(live, live[1:])]
+    gaps = [b[0] - a[0] for a, b in zip(live, live[1:], strict=False)]
     at_end = max((words for t, words in timeline if t <= end * 1000), default=0)
     _, first, last, tokens, cpu = run
     during = [t for t, _ in reads if first <= t <= last]
-    read_gaps = [_ms(b - a) for a, b in zip(during, during[1:])]
+    read_gaps = [_ms(b - a) for a, b in zip(during, during[1:], strict=False)]
     after = min((t for t, _ in reads if t >= last), default=last)
     streaming = [(end_ - start, cpu_) for start, end_, cpu_ in scripts if first <= start <= last]
     return BrowserRun(

@@ -136,12 +136,12 @@ def first_calls(db: Path, thread_id: str, fresh: int) -> dict[str, tuple[float, 
         try:
             newest: list[str] = []
             calls = {
-                "timeline": lambda: newest.append(
-                    backend.timeline(thread_id, limit=PAGE).rows[0].checkpoint_id
+                "timeline": lambda b=backend, n=newest: n.append(
+                    b.timeline(thread_id, limit=PAGE).rows[0].checkpoint_id
                 ),
-                "detail": lambda: backend.checkpoint_detail(thread_id, newest[0]),
-                "view": lambda: backend.thread_view(thread_id),
-                "versions": lambda: backend.message_versions(thread_id),
+                "detail": lambda b=backend, n=newest: b.checkpoint_detail(thread_id, n[0]),
+                "view": lambda b=backend: b.thread_view(thread_id),
+                "versions": lambda b=backend: b.message_versions(thread_id),
             }
             for name, call in calls.items():
                 wall, cpu = time.perf_counter(), time.thread_time()

@@ -1,7 +1,7 @@
 """Shared pieces of the browser tests: headless Chromium through Playwright, and a few page helpers.
 
-Test modules import the `browser` and `open_page` fixtures from here (with `# noqa: F401`), so
-pytest finds them in the module's namespace.
+The `browser` and `open_page` fixtures reach every test module through `pytest_plugins` in
+conftest.py; the page helpers are imported where they are used.
 """
 
 from __future__ import annotations

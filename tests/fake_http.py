@@ -10,6 +10,7 @@ parses, else text) and records the request before the fake decides how to answer
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import sys
@@ -43,10 +44,8 @@ class ServerState:
 
 
 def shut(connection: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):  # already closed by the peer
         connection.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass  # already closed by the peer
 
 
 class RecordingServer(ThreadingHTTPServer):

@@ -174,7 +174,7 @@ class FakeOpenAI(FakeServer[OpenAIRequest]):
 
 @pytest.fixture
 def fake_openai() -> Iterator[FakeOpenAI]:
-    """A running FakeOpenAI with no key check; import this fixture or wrap it in conftest."""
+    """A running FakeOpenAI with no key check; registered for every test module by conftest."""
     with FakeOpenAI() as server:
         yield server
 

@@ -11,11 +11,9 @@ import pytest
 playwright = pytest.importorskip("playwright.sync_api")
 
 from tests.app_server import running_app  # noqa: E402
-from tests.browser_helpers import (  # noqa: E402, F401  (browser, open_page: fixtures)
-    browser,
+from tests.browser_helpers import (  # noqa: E402
     main,
     no_horizontal_overflow,
-    open_page,
     send,
 )
 from tests.fake_openai import FakeOpenAI, text, tool_calls  # noqa: E402

@@ -23,12 +23,10 @@ playwright = pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Expect  # noqa: E402
 
 from tests.app_server import running_app  # noqa: E402
-from tests.browser_helpers import (  # noqa: E402, F401  (browser, open_page: fixtures)
+from tests.browser_helpers import (  # noqa: E402
     WAIT_MS,
-    browser,
     main,
     no_horizontal_overflow,
-    open_page,
     send,
 )
 
@@ -46,31 +44,28 @@ STOPPED_PLACEHOLDER = "Sending now cancels the pending tool calls"
 # Records every text the last chat bubble showed (its Markdown, without the step-strip caption),
 # and the most times GREETING_END was ever on the page at once. Installed before the page's own
 # scripts (add_init_script) or on a loaded page (evaluate); both observe the whole document.
-RECORD_LIVE_TEXTS = (
-    """
-(() => {
-  window.__live = {texts: [], maxCount: 0};
-  const sentence = %r;
-  const observer = new MutationObserver(() => {
+RECORD_LIVE_TEXTS = f"""
+(() => {{
+  window.__live = {{texts: [], maxCount: 0}};
+  const sentence = {GREETING_END!r};
+  const observer = new MutationObserver(() => {{
     const main = document.querySelector('[data-testid="stMainBlockContainer"]');
     if (!main) return;
     const bubbles = main.querySelectorAll('[data-testid="stChatMessage"]');
-    if (bubbles.length) {
+    if (bubbles.length) {{
       const last = bubbles[bubbles.length - 1];
       const text = [...last.querySelectorAll('[data-testid="stMarkdown"]')]
         .filter(e => !e.querySelector('[data-testid="stCaptionContainer"]'))
         .map(e => e.innerText).join('\\n');
       const seen = window.__live.texts;
       if (seen[seen.length - 1] !== text) seen.push(text);
-    }
+    }}
     const count = main.innerText.split(sentence).length - 1;
     window.__live.maxCount = Math.max(window.__live.maxCount, count);
-  });
-  observer.observe(document, {subtree: true, childList: true, characterData: true});
-})();
+  }});
+  observer.observe(document, {{subtree: true, childList: true, characterData: true}});
+}})();
 """
-    % GREETING_END
-)
 
 LAST_BUBBLE_TEXT = """
 () => {
@@ -387,7 +382,7 @@ def test_a_refresh_mid_stream_loses_nothing_and_doubles_nothing(open_page, slow_
     assert plain(after[0]).startswith(plain(before)), (
         f"text seen before the reload is missing after it:\nbefore: {before!r}\nafter: {after[0]!r}"
     )
-    for shorter, longer in zip(after, after[1:]):
+    for shorter, longer in zip(after, after[1:], strict=False):
         assert plain(longer).startswith(plain(shorter)), f"text lost: {shorter!r} -> {longer!r}"
     growing = [t for t in after if GREETING_END not in t]
     assert len(growing) >= 2, f"no tokens streamed in after the reload: {after!r}"

@@ -23,12 +23,10 @@ playwright = pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Expect  # noqa: E402
 
 from tests.app_server import running_app  # noqa: E402
-from tests.browser_helpers import (  # noqa: E402, F401  (browser, open_page: fixtures)
+from tests.browser_helpers import (  # noqa: E402
     WAIT_MS,
-    browser,
     main,
     no_horizontal_overflow,
-    open_page,
     send,
 )
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 
+import openai
 import pytest
 from langchain_openai import ChatOpenAI
 
-from tests.fake_openai import FakeOpenAI, fake_openai, text  # noqa: F401
+from tests.fake_openai import FakeOpenAI, text
 
 
 def client(server: FakeOpenAI) -> ChatOpenAI:
@@ -34,7 +35,7 @@ def test_replies_that_are_not_complete_streams_record_nothing(fake_openai):
     fake_openai.script(text("not streamed"), text("cut in the middle of it", cut_after=3))
     model = client(fake_openai)
     assert model.invoke("hi").text == "not streamed"
-    with pytest.raises(Exception):
+    with pytest.raises(openai.APIError):
         list(model.stream("hi"))
     assert not fake_openai.wait_for_stream_ends(1, timeout=0.2)
     assert fake_openai.stream_ends == []

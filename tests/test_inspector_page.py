@@ -10,7 +10,7 @@ from agent.approval import ApprovalPolicy
 from agent.context import AgentChoices
 from agent.runs import RunOptions
 from agent.transfer import export_thread
-from tests.test_chat_page import app, backend, button, texts  # noqa: F401 (app is a fixture)
+from tests.page_helpers import backend, button, texts
 
 INSPECTOR = "app_pages/inspector.py"
 

@@ -20,7 +20,7 @@ from agent.demo_model import DemoChatModel
 from agent.models import MAX_RETRIES, PROVIDERS, make_chat_model
 from agent.provider_errors import ProviderError, describe_error, register_describer
 from agent.settings import DEFAULT_OPENAI_MODEL, Settings
-from tests.fake_openai import FakeOpenAI, error, fake_openai, hang, text, tool_calls  # noqa: F401
+from tests.fake_openai import FakeOpenAI, error, hang, text, tool_calls
 
 SETTINGS = Settings(demo_token_delay=0)
 

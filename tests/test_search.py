@@ -348,9 +348,11 @@ def test_each_tavily_failure_is_a_clear_sentence_without_the_key(fault):
 
 
 def test_a_wrong_tavily_key_is_named_as_the_problem():
-    with FakeTavily(api_key="tvly-the-right-one") as server:
-        with pytest.raises(SearchError) as raised:
-            TavilySearch(KEY, base_url=server.url).search("weather in LA")
+    with (
+        FakeTavily(api_key="tvly-the-right-one") as server,
+        pytest.raises(SearchError) as raised,
+    ):
+        TavilySearch(KEY, base_url=server.url).search("weather in LA")
     assert str(raised.value).startswith(_KEY_SENTENCE)
     assert "TAVILY_API_KEY" in str(raised.value) and "offline documents" in str(raised.value)
     assert KEY not in str(raised.value)

@@ -90,12 +90,11 @@ def _threads(backend: LocalBackend) -> None:
         if chosen:
             _manage(backend, thread)  # right under the open thread, where the eye already is
     total = backend.count_threads(search=search)
-    if total > len(threads):
-        if st.button(
-            f"Show more ({total - len(threads):,} older)",
-            key="threads_more",
-            type="tertiary",
-            width="stretch",
-        ):
-            st.session_state["threads_shown"] = shown + PAGE
-            st.rerun()
+    if total > len(threads) and st.button(
+        f"Show more ({total - len(threads):,} older)",
+        key="threads_more",
+        type="tertiary",
+        width="stretch",
+    ):
+        st.session_state["threads_shown"] = shown + PAGE
+        st.rerun()
