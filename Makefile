@@ -6,7 +6,7 @@ PORT ?= 8501
 CHROMIUM ?= /usr/bin/chromium
 export LANGGRAPH_STRICT_MSGPACK := true
 
-.PHONY: run test bench cli chromium clean
+.PHONY: run test lint bench cli chromium clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,13 @@ chromium:
 		exit 1; \
 	fi
 
-test: $(VENV)/.dev chromium
+# Lint, format and types first: a finding fails `make test` before any test runs.
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: $(VENV)/.dev lint chromium
 	WAYPOINT_CHROMIUM=$(CHROMIUM) $(PY) -m pytest
 
 bench: $(VENV)/.dev

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from langchain_core.tools import BaseTool
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 ApprovalMode = Literal["ask", "auto", "never"]
 DecisionAction = Literal["approve", "edit", "mock", "reject"]
@@ -69,7 +69,7 @@ def validate_args(tool: BaseTool, args: object) -> dict[str, Any]:
     if not isinstance(args, dict):
         raise DecisionError('The arguments must be a JSON object, such as {"query": "..."}.')
     schema = tool.tool_call_schema
-    if schema is None or isinstance(schema, dict):
+    if schema is None or isinstance(schema, dict) or not issubclass(schema, BaseModel):
         return args
     try:
         schema.model_validate(args)

@@ -18,16 +18,16 @@ from langchain_core.messages import (
     RemoveMessage,
     ToolMessage,
 )
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.constants import START
-from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StateSnapshot
 
 from agent import timeline as tl
 from agent.approval import CANCELLED_TEXT, DecisionError, validate_decisions
 from agent.context import AgentChoices, ContextFactory
 from agent.events import Error, Event
-from agent.graph import ACTION, LLM, RunContext, build_graph, open_tool_calls
+from agent.graph import ACTION, LLM, AgentGraph, RunContext, build_graph, open_tool_calls
 from agent.persistence import Persistence
 from agent.runs import Run, RunManager, RunOptions, ThreadBusy
 from agent.settings import Settings
@@ -95,7 +95,7 @@ class LocalBackend:
         self.threads = self.persistence.threads
         self.contexts = contexts or ContextFactory(settings)
         self.graph = build_graph(self.persistence.saver)
-        self._async_graph: CompiledStateGraph | None = None
+        self._async_graph: AgentGraph | None = None
         self._async_lock = threading.Lock()
         self.runs = RunManager(
             self.graph, self._get_async_graph, self.persistence.loop, on_finish=self._record_end
@@ -103,7 +103,7 @@ class LocalBackend:
         self.history = Timeline(self.graph, self.persistence.saver, pending_calls)
         self._reconcile_interrupted_runs()
 
-    def _get_async_graph(self) -> CompiledStateGraph:
+    def _get_async_graph(self) -> AgentGraph:
         with self._async_lock:
             if self._async_graph is None:
                 self._async_graph = build_graph(self.persistence.async_saver)
@@ -275,7 +275,7 @@ class LocalBackend:
                 ToolMessage(CANCELLED_TEXT, tool_call_id=c["id"], name=c["name"], status="error")
                 for c in calls
             ]
-            config = {
+            config: RunnableConfig = {
                 **snapshot.config,
                 "metadata": {tl.OP: "cancel_calls", tl.AS_NODE: ACTION, tl.COUNT: len(calls)},
             }
@@ -320,7 +320,10 @@ class LocalBackend:
         """
         snapshot = self._snapshot(thread_id, checkpoint_id)
         as_node = as_node_keeping_next(snapshot.next, snapshot.values.get("messages", []))
-        config = {**snapshot.config, "metadata": {tl.OP: "continue", tl.AS_NODE: as_node}}
+        config: RunnableConfig = {
+            **snapshot.config,
+            "metadata": {tl.OP: "continue", tl.AS_NODE: as_node},
+        }
         self.graph.update_state(config, None, as_node=as_node)
         self.threads.set_branch_head(thread_id, None)
 
@@ -558,9 +561,10 @@ class LocalBackend:
             if call is None:
                 raise InputError(f"This message has no tool call {tool_call_id!r}.")
             chosen = choices or AgentChoices.defaults(self.settings)
+            call_id = str(call["id"])
             args = validate_decisions(
-                {call["id"]: {"action": "edit", "args": tool_args}}, [call], self._tools(chosen)
-            )[call["id"]]["args"]
+                {call_id: {"action": "edit", "args": tool_args}}, [dict(call)], self._tools(chosen)
+            )[call_id]["args"]
             if args == call["args"]:
                 raise InputError("Those are the arguments the call already has.")
             changed = [{**c, "args": args} if c["id"] == call["id"] else c for c in calls]
@@ -695,7 +699,7 @@ class LocalBackend:
         shown_id = self._shown_id(info)
         shown = self.history.messages_at(thread_id, shown_id) if shown_id else []
         position = next((i for i, m in enumerate(shown) if m.id == ai_message_id), None)
-        if position is None or not isinstance(shown[position], AIMessage):
+        if shown_id is None or position is None or not isinstance(shown[position], AIMessage):
             raise InputError("Pick one of the model's answers in the conversation to regenerate.")
         if position == 0:
             raise InputError("There is no message before this answer to answer again.")
@@ -722,7 +726,7 @@ class LocalBackend:
                     before_start=lambda: self._follow(thread_id, before),
                 )
         kept = shown[:position]
-        removing = [RemoveMessage(id=m.id) for m in shown[position:]]
+        removing = [RemoveMessage(id=str(m.id)) for m in shown[position:]]
         as_node = as_node_keeping_next((LLM,), kept)
         metadata = {
             tl.OP: "regenerate",
@@ -742,7 +746,7 @@ class LocalBackend:
     def _fork_update(
         self, thread_id: str, checkpoint_id: str, metadata: dict[str, Any], messages: list
     ) -> None:
-        config = {**tl.config_at(thread_id, checkpoint_id), "metadata": metadata}
+        config: RunnableConfig = {**tl.config_at(thread_id, checkpoint_id), "metadata": metadata}
         self.graph.update_state(config, {"messages": messages}, as_node=metadata[tl.AS_NODE])
         self.threads.set_branch_head(thread_id, None)
 
@@ -767,14 +771,14 @@ class LocalBackend:
         shown_id = self._shown_id(info)
         shown = self.history.messages_at(thread_id, shown_id) if shown_id else []
         position = next((i for i, m in enumerate(shown) if m.id == human_message_id), None)
-        if position is None or not isinstance(shown[position], HumanMessage):
+        if shown_id is None or position is None or not isinstance(shown[position], HumanMessage):
             raise InputError("Pick one of your messages in the conversation to edit.")
         replacement = shown[position].model_copy(update={"content": clean})
         skeleton = self.history.skeleton(thread_id)
         first = self.history.first_holding(
             thread_id, skeleton, shown_id, lambda ms: any(m.id == human_message_id for m in ms)
         )
-        later = [RemoveMessage(id=m.id) for m in shown[position + 1 :]]
+        later = [RemoveMessage(id=str(m.id)) for m in shown[position + 1 :]]
         target, values = shown_id, [replacement, *later]
         if first is not None and skeleton.metadata[first].get("source") != "input":
             there = self.history.messages_at(thread_id, first, skeleton)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -337,7 +337,7 @@ def _outcomes(conversation: list[BaseMessage]) -> list[_Outcome]:
     return []
 
 
-def _read_result(call: dict[str, Any], message: ToolMessage) -> _Outcome:
+def _read_result(call: Mapping[str, Any], message: ToolMessage) -> _Outcome:
     query = str(call["args"].get("query", "")) or call["name"]
     text = str(message.text).strip()
     if message.status == "error":

@@ -58,6 +58,9 @@ class RunContext:
         return next((tool for tool in self.tools if tool.name == name), None)
 
 
+AgentGraph = CompiledStateGraph[AgentState, RunContext, AgentState, AgentState]
+
+
 # --- llm -----------------------------------------------------------------------------------------
 
 
@@ -216,7 +219,7 @@ async def arun_tools(
 # --- assembly ------------------------------------------------------------------------------------
 
 
-def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
+def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> AgentGraph:
     """Compile the agent graph over a checkpointer (sync or async saver)."""
     builder = StateGraph(AgentState, context_schema=RunContext)
     builder.add_node(LLM, RunnableCallable(call_model, acall_model, name=LLM))

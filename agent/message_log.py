@@ -88,7 +88,7 @@ class _MessageLog:
                     )
                 self.positions[message.id] = [len(self.slots)]
                 self.slots.append(message)
-            elif isinstance(message, RemoveMessage):
+            elif isinstance(message, RemoveMessage) and message.id:
                 removed.add(message.id)
             else:
                 removed.discard(message.id)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_openai import ChatOpenAI
+from pydantic import SecretStr
 
 from agent.demo_model import DemoChatModel
 from agent.settings import DEFAULT_OPENAI_MODEL, Settings
@@ -93,13 +94,13 @@ def make_chat_model(
         name = model_name or settings.model_name or DEFAULT_OPENAI_MODEL
         return _chat_openai(url, key, name, timeout, max_retries, stream_usage=True)
     if provider == "compatible":
-        url = base_url or settings.openai_base_url
+        url = base_url or settings.openai_base_url or ""
         if not url:
             raise ValueError(
                 "An OpenAI-compatible server needs a base URL, such as http://localhost:11434/v1 "
                 "for Ollama. Set OPENAI_BASE_URL or type it in the settings."
             )
-        name = model_name or settings.model_name
+        name = model_name or settings.model_name or ""
         if not name:
             raise ValueError(
                 f"Name the model to use on {url}: set WAYPOINT_MODEL or type it in the settings "
@@ -118,7 +119,7 @@ def _chat_openai(
     return ChatOpenAI(
         model=model,
         base_url=base_url,
-        api_key=api_key,
+        api_key=SecretStr(api_key),
         timeout=openai.Timeout(timeout, connect=min(CONNECT_TIMEOUT, timeout)),
         max_retries=max_retries,
         streaming=True,

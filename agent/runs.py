@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.runnables import RunnableConfig
 from langgraph.errors import GraphRecursionError
-from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import StreamMode
 
 from agent.events import Done, Error, Event, RunStatus
-from agent.graph import RunContext
+from agent.graph import AgentGraph, RunContext
 from agent.loop import BackgroundLoop
 from agent.provider_errors import describe_error
 from agent.stream_events import StreamTranslator
@@ -140,7 +141,7 @@ class RunOptions:
     durability: Durability = "sync"
 
     @property
-    def stream_modes(self) -> list[str]:
+    def stream_modes(self) -> list[StreamMode]:
         return ["messages", "updates"] if self.stream_tokens else ["updates"]
 
 
@@ -175,8 +176,8 @@ class RunManager:
 
     def __init__(
         self,
-        sync_graph: CompiledStateGraph,
-        async_graph: Callable[[], CompiledStateGraph],
+        sync_graph: AgentGraph,
+        async_graph: Callable[[], AgentGraph],
         loop: BackgroundLoop,
         on_finish: FinishHook | None = None,
     ):
@@ -231,7 +232,7 @@ class RunManager:
         configurable: dict[str, Any] = {"thread_id": thread_id}
         if checkpoint_id:
             configurable["checkpoint_id"] = checkpoint_id
-        config = {
+        config: RunnableConfig = {
             "configurable": configurable,
             "recursion_limit": RECURSION_LIMIT,
             "metadata": {"waypoint_run": run.id},
@@ -242,7 +243,9 @@ class RunManager:
             graph = self._async_graph()
             run._task = self._loop.submit(self._arun(run, graph, payload, config, context))
             # A task cancelled before its first step never enters _arun's handlers.
-            run._task.add_done_callback(lambda f: f.cancelled() and self._finish(run, "cancelled"))
+            run._task.add_done_callback(
+                lambda f: self._finish(run, "cancelled") if f.cancelled() else None
+            )
         else:
             worker = threading.Thread(
                 target=self._run_sync,
@@ -256,7 +259,9 @@ class RunManager:
 
     # --- execution -------------------------------------------------------------------------------
 
-    def _run_sync(self, run: Run, payload: Any, config: dict, context: RunContext) -> None:
+    def _run_sync(
+        self, run: Run, payload: Any, config: RunnableConfig, context: RunContext
+    ) -> None:
         translator = StreamTranslator()
         status: RunStatus = "done"
         try:
@@ -267,7 +272,7 @@ class RunManager:
                 stream_mode=run.options.stream_modes,
                 durability=run.options.durability,
             )
-            with closing(stream):  # a cancelled stream releases its resources at once
+            with closing(stream):  # type: ignore[type-var]  # stream() is a generator: it has close()
                 for mode, chunk in stream:
                     for event in translator.feed(mode, chunk):
                         run.log.append(event)
@@ -284,7 +289,12 @@ class RunManager:
         self._finish(run, status)
 
     async def _arun(
-        self, run: Run, graph: CompiledStateGraph, payload: Any, config: dict, context: RunContext
+        self,
+        run: Run,
+        graph: AgentGraph,
+        payload: Any,
+        config: RunnableConfig,
+        context: RunContext,
     ) -> None:
         translator = StreamTranslator()
         status: RunStatus = "done"

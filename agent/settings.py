@@ -12,6 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = PROJECT_ROOT / "data" / "waypoint.sqlite"
@@ -59,7 +60,7 @@ class Settings:
     def default_search(self) -> str:
         return "tavily" if self.tavily_api_key else "offline"
 
-    def with_overrides(self, **changes: object) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
 
@@ -84,7 +85,7 @@ def load_settings(
     secrets = _read_secrets(SECRETS_FILE if secrets_file is None else secrets_file)
 
     def value(name: str) -> str | None:
-        raw = environ.get(name)
+        raw: object = environ.get(name)
         if raw is None:
             raw = secrets.get(name)
         text = str(raw).strip() if raw is not None else ""

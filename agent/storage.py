@@ -363,7 +363,7 @@ class _ChainWalk:
     def blob_params(self) -> tuple[Any, ...]:
         return (*self.key, self.chain[-1][0])
 
-    def step(self, row: tuple[Any, ...]) -> str:
+    def step(self, row: Sequence[Any]) -> str:
         """ "next", "load" (a new checkpoint that may hold seeds), or "stop" (every history is
         complete, or the chain loops)."""
         if row[3] == self.depth:
@@ -403,7 +403,7 @@ class _ChainWalk:
                 self.bases[channel] = cached
                 self.open.discard(channel)
 
-    def take(self, row: tuple[Any, ...]) -> None:
+    def take(self, row: Sequence[Any]) -> None:
         """A row of the current checkpoint: keep its write if that channel's history has it."""
         channel = row[4]
         if channel is not None and self.depths.get(channel) == self.depth:
@@ -479,7 +479,8 @@ class _WaypointSaver:
         return _next_int_version(current)
 
 
-class WaypointSqliteSaver(_WaypointSaver, SqliteSaver):
+# Both savers keep small int versions besides LangGraph's str ones: an override mypy cannot match.
+class WaypointSqliteSaver(_WaypointSaver, SqliteSaver):  # type: ignore[misc]
     """`SqliteSaver` that stores a conversation in linear space and rebuilds it without scanning.
 
     >>> import sqlite3
@@ -542,7 +543,7 @@ class WaypointSqliteSaver(_WaypointSaver, SqliteSaver):
         return walk.history(self.serde)
 
 
-class AsyncWaypointSqliteSaver(_WaypointSaver, AsyncSqliteSaver):
+class AsyncWaypointSqliteSaver(_WaypointSaver, AsyncSqliteSaver):  # type: ignore[misc]
     """`AsyncSqliteSaver` writing the same rows as `WaypointSqliteSaver`.
 
     >>> conn = await aiosqlite.connect("waypoint.sqlite")
@@ -606,6 +607,8 @@ class AsyncWaypointSqliteSaver(_WaypointSaver, AsyncSqliteSaver):
                     break
                 if step == "load":
                     async with self.conn.execute(_CHECKPOINT_BLOB_SQL, walk.blob_params()) as blob:
-                        walk.seed_from(self.serde.loads_typed(await blob.fetchone()))
+                        blob_row = await blob.fetchone()
+                        assert blob_row is not None  # the walk only loads checkpoints it listed
+                        walk.seed_from(self.serde.loads_typed((blob_row[0], blob_row[1])))
                 walk.take(row)
         return walk.history(self.serde)

@@ -81,7 +81,7 @@ class StreamTranslator:
                 if isinstance(message, AIMessage):
                     for call in message.tool_calls:
                         yield ToolCall(
-                            call_id=call["id"], name=call["name"], args=dict(call["args"])
+                            call_id=call["id"] or "", name=call["name"], args=dict(call["args"])
                         )
                 elif isinstance(message, ToolMessage):
                     yield ToolResult(

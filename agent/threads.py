@@ -7,6 +7,7 @@ The schema evolves through numbered migrations, applied once, in order, inside a
 
 from __future__ import annotations
 
+import builtins
 import sqlite3
 import threading
 import time
@@ -177,7 +178,8 @@ class ThreadIndex:
         return [ThreadInfo(*row) for row in rows]
 
     def count(self, *, search: str = "") -> int:
-        sql, params = "SELECT COUNT(*) FROM waypoint_threads", ()
+        sql = "SELECT COUNT(*) FROM waypoint_threads"
+        params: tuple[str, ...] = ()
         if search.strip():
             sql += " WHERE title LIKE ? ESCAPE '\\'"
             params = (_like_pattern(search.strip()),)
@@ -229,7 +231,7 @@ class ThreadIndex:
         with self.lock, self.conn:
             self.conn.execute("DELETE FROM waypoint_threads WHERE id = ?", (thread_id,))
 
-    def ids_with_status(self, status: ThreadStatus) -> list[str]:
+    def ids_with_status(self, status: ThreadStatus) -> builtins.list[str]:
         """Used at start-up: threads still marked 'running' lost their run when the process ended."""
         with self.lock:
             rows = self.conn.execute(

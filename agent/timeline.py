@@ -78,13 +78,13 @@ from langchain_core.messages import (
     ToolMessage,
     message_to_dict,
 )
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from langgraph.constants import START
-from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 
 from agent.approval import DECISION_ACTIONS
-from agent.graph import ACTION, LLM
+from agent.graph import ACTION, LLM, AgentGraph
 from agent.stream_events import message_text
 from agent.views import (
     CheckpointDetail,
@@ -479,7 +479,7 @@ def bisect_path(path: Sequence[str], holds: Callable[[str], bool]) -> str | None
 # --- the timeline ---------------------------------------------------------------------------------
 
 
-def config_at(thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
+def config_at(thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
     """The config that addresses a checkpoint (the thread's latest without an id)."""
     configurable: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ""}
     if checkpoint_id:
@@ -519,7 +519,7 @@ class Timeline:
 
     def __init__(
         self,
-        graph: CompiledStateGraph,
+        graph: AgentGraph,
         saver: BaseCheckpointSaver,
         calls_of: Callable[[StateSnapshot], tuple[ToolCallView, ...]],
     ):
@@ -724,7 +724,8 @@ class Timeline:
         if halted:
             label += " (asked for approval)"
         lane = lanes.get(checkpoint_id, 0)
-        run_id = metadata.get(RUN)
+        run = metadata.get(RUN)
+        run_id = run if isinstance(run, str) else None
         return CheckpointRow(
             checkpoint_id=checkpoint_id,
             parent_id=skeleton.parent(checkpoint_id),
@@ -951,8 +952,8 @@ class Timeline:
         result = []
         for position in sorted(found):
             targets = {version_key(shown[position]): head}
-            for key, holders in found[position].items():
-                targets.setdefault(key, holders[0])
+            for key, tips_of in found[position].items():
+                targets.setdefault(key, tips_of[0])
             births: dict[tuple[str, str], str] = {}
 
             def older(

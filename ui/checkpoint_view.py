@@ -7,8 +7,8 @@ never as HTML.
 from __future__ import annotations
 
 import streamlit as st
-from langgraph.graph.state import CompiledStateGraph
 
+from agent.graph import AgentGraph
 from agent.timeline import call_text
 from agent.views import CheckpointDetail, MessageView
 from ui.graph_view import graph_view
@@ -66,7 +66,7 @@ def _metadata(detail: CheckpointDetail) -> None:
         )
 
 
-def checkpoint_view(detail: CheckpointDetail, graph: CompiledStateGraph) -> None:
+def checkpoint_view(detail: CheckpointDetail, graph: AgentGraph) -> None:
     messages, changes, raw, meta, drawing = st.tabs(
         ["Messages", "Changes", "State (JSON)", "Metadata and writes", "Graph"]
     )

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Collection
 
 import streamlit as st
-from langgraph.graph.state import CompiledStateGraph
 
-from agent.graph import ACTION
+from agent.graph import ACTION, AgentGraph
 
 LABELS = {
     "__start__": "start",
@@ -34,7 +33,7 @@ def dot_quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def graph_dot(graph: CompiledStateGraph, next_nodes: Collection[str] = ()) -> str:
+def graph_dot(graph: AgentGraph, next_nodes: Collection[str] = ()) -> str:
     """DOT source for the graph, with the approval point and the next node(s) marked."""
     drawing = graph.get_graph()
     lines = [
@@ -56,8 +55,8 @@ def graph_dot(graph: CompiledStateGraph, next_nodes: Collection[str] = ()) -> st
         lines.append(f"  {dot_quote(name)} [{', '.join(attrs)}];")
     for edge in drawing.edges:
         attrs = []
-        if label := EDGE_LABELS.get((edge.source, edge.target)):
-            attrs.append(f"label={dot_quote(label)}")
+        if edge_label := EDGE_LABELS.get((edge.source, edge.target)):
+            attrs.append(f"label={dot_quote(edge_label)}")
         if edge.conditional:
             attrs.append("style=dashed")
         lines.append(
@@ -67,6 +66,6 @@ def graph_dot(graph: CompiledStateGraph, next_nodes: Collection[str] = ()) -> st
     return "\n".join(lines)
 
 
-def graph_view(graph: CompiledStateGraph, next_nodes: Collection[str] = ()) -> None:
+def graph_view(graph: AgentGraph, next_nodes: Collection[str] = ()) -> None:
     st.graphviz_chart(graph_dot(graph, next_nodes), width="stretch")
     st.caption(HELP)

@@ -7,11 +7,13 @@ to the graph state or to checkpoint metadata.
 
 from __future__ import annotations
 
+from typing import cast
+
 import streamlit as st
 
-from agent.approval import APPROVAL_HELP, ApprovalPolicy
+from agent.approval import APPROVAL_HELP, ApprovalMode, ApprovalPolicy
 from agent.context import AgentChoices
-from agent.runs import DURABILITY_HELP, ENGINE_HELP, RunOptions
+from agent.runs import DURABILITY_HELP, ENGINE_HELP, Durability, Engine, RunOptions
 from agent.settings import Settings
 
 PROVIDERS = {
@@ -132,8 +134,10 @@ def settings_panel(settings: Settings) -> tuple[AgentChoices, RunOptions]:
         base_url=base_url or None,
         search=search,
         tavily_key=tavily_key,
-        approval=ApprovalPolicy(mode, auto_tools),
+        approval=ApprovalPolicy(cast(ApprovalMode, mode), auto_tools),
     )
     return choices, RunOptions(
-        engine=engine, stream_tokens=tokens == "tokens", durability=durability
+        engine=cast(Engine, engine),
+        stream_tokens=tokens == "tokens",
+        durability=cast(Durability, durability),
     )
