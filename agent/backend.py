@@ -26,7 +26,7 @@ from langgraph.types import Command, StateSnapshot
 from agent import timeline as tl
 from agent.approval import CANCELLED_TEXT, DecisionError, validate_decisions
 from agent.context import AgentChoices, ContextFactory
-from agent.events import Error, Event
+from agent.events import Error, Event, RunStatus
 from agent.graph import ACTION, LLM, AgentGraph, RunContext, build_graph, open_tool_calls
 from agent.persistence import Persistence
 from agent.runs import Run, RunManager, RunOptions, ThreadBusy
@@ -115,6 +115,11 @@ class LocalBackend:
             self.threads.set_status(thread_id, status_of(self._shown_snapshot(thread_id)))
 
     def close(self) -> None:
+        """Stop every run and record its end, then close the database (Streamlit's cache release).
+
+        Runs are stopped first, so none is left to fail on a closed connection.
+        """
+        self.runs.shutdown()
         self.persistence.close()
 
     # --- threads ---------------------------------------------------------------------------------
@@ -217,8 +222,11 @@ class LocalBackend:
         self.threads.touch(thread_id, status="running", title=title)
         return run
 
-    def _record_end(self, run: Run) -> None:
+    def _record_end(self, run: Run, status: RunStatus) -> None:
         """Bookkeeping when a run ends: the branch head follows the run, then status and count.
+
+        It runs on the run's supervisor thread (never the async engine's event loop) while the
+        thread is still reserved, so no new run can start until it is done.
 
         A run started on a branch head continues that branch, so the head moves to the newest
         checkpoint the run wrote, and is cleared when that is the thread's latest (the usual case:
@@ -231,7 +239,7 @@ class LocalBackend:
             newest = self.history.newest_of_run(run.thread_id, run.id)
             if newest is not None:
                 self._follow(run.thread_id, newest)
-        self.touch_shown(run.thread_id, run.status)
+        self.touch_shown(run.thread_id, status)
 
     def send_message(
         self, thread_id: str, text: str, choices: AgentChoices, options: RunOptions = RunOptions()

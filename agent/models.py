@@ -2,9 +2,10 @@
 
 One function turns the user's choice (provider, model name, key, base URL) into a LangChain chat
 model, so adding a provider touches this file only. Real clients are built with an explicit
-timeout and a small retry budget: a demo should fail within a minute with a clear message, not hang
-for the SDK's ten-minute default or retry a dead server for long. Keys go straight into the client
-(where they are masked in reprs) and nowhere else.
+timeout and a small retry budget, and runs end a call that stays silent for `STALL_LIMIT` seconds
+in total: a demo should fail within a minute and a half with a clear message, not hang for the
+SDK's ten-minute default or retry a dead server for long. Keys go straight into the client (where
+they are masked in reprs) and nowhere else.
 
     model = make_chat_model("compatible", settings, base_url="http://localhost:11434/v1",
                             model_name="llama3.1")
@@ -30,6 +31,11 @@ NO_KEY_PLACEHOLDER = "not-needed"
 READ_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 10.0
 MAX_RETRIES = 2
+# Those bound each attempt, not the call: a hung server would hold a call for 3 x 60 s, plus the
+# client's Retry-After waits. So a run also ends a model call that sends nothing for this long in
+# total, every attempt and wait included (agent.runs enforces it); a reply that keeps streaming
+# tokens is never cut, however long it is.
+STALL_LIMIT = 90.0
 
 
 @dataclass(frozen=True)

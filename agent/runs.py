@@ -6,15 +6,25 @@ task on the one background event loop (async engine, `graph.astream`) and append
 its own log. Pages read the log from an offset; any number of readers may follow one run, and the
 log outlives them, so a refreshed page re-attaches and continues where it was.
 
-A thread has at most one active run. Cancel is cooperative: the sync worker stops at the next
-streamed token or node boundary, the async task is cancelled at its next await. Either way the
-thread keeps its last checkpoint, which is always a valid state.
+A thread has at most one active run: it stays reserved until the run's end is recorded (status,
+branch head, message count) and `Done` is in the log, so a new run can never start in between.
+
+Stop takes effect within a second in every state. Each run has a supervisor thread that waits for
+the first of: the graph finished, Stop, or a model call silent for `stall_limit` seconds (its
+attempts and retry waits included). On Stop or a stall it does not wait for the graph, which may
+be blocked in a provider call or a tool: it closes the run's write gate (`agent.write_gate`: writes
+under way finish, later ones are refused), cancels the async task (a sync worker is abandoned; it
+ends on its own and can no longer write), records the end and appends `Done`. The thread keeps its
+last checkpoint, which is always a valid state, and takes a new run at once. The end is recorded on
+the supervisor thread, never on the event loop, so one run's bookkeeping never stalls another
+run's tokens.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import threading
 import time
 import uuid
@@ -26,14 +36,19 @@ from typing import Any, Literal
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.runnables import RunnableConfig
+from langgraph.constants import CONFIG_KEY_CHECKPOINTER
 from langgraph.errors import GraphRecursionError
 from langgraph.types import StreamMode
 
 from agent.events import Done, Error, Event, RunStatus
 from agent.graph import AgentGraph, RunContext
 from agent.loop import BackgroundLoop
+from agent.models import STALL_LIMIT
 from agent.provider_errors import describe_error
 from agent.stream_events import StreamTranslator
+from agent.write_gate import WriteGate, WriteRefused, gated
+
+logger = logging.getLogger(__name__)
 
 Engine = Literal["sync", "async"]
 Durability = Literal["sync", "async", "exit"]
@@ -51,6 +66,10 @@ DURABILITY_HELP: dict[str, str] = {
 }
 RECURSION_LIMIT = 40
 KEEP_FINISHED_RUNS = 200
+# How long an ended run waits for its checkpoint writes already under way (one SQLite write, which
+# gives up after the database's 10 s busy timeout); later writes are refused.
+WRITES_UNDER_WAY_TIMEOUT = 15.0
+SHUTDOWN_TIMEOUT = 5.0
 
 
 class ThreadBusy(RuntimeError):
@@ -63,15 +82,24 @@ class ThreadBusy(RuntimeError):
         self.thread_id = thread_id
 
 
+class EngineClosed(RuntimeError):
+    """The engine was shut down (`RunManager.shutdown`); no run can start any more."""
+
+    def __init__(self) -> None:
+        super().__init__("Waypoint's engine has shut down, so no run can start. Reload the page.")
+
+
 class RunCancelled(Exception):
     """Raised inside a run, at the next token or tool start, after the user pressed Stop."""
 
 
-class _StopWhenCancelled(BaseCallbackHandler):
-    """Stops the model at its next token (and tools before they start) once a run is cancelled.
+class _RunWatch(BaseCallbackHandler):
+    """Sees a run's model calls and tools: stops them once the run ended, times the model's silence.
 
     Closing a sync stream does not stop a node already running on LangGraph's executor; raising
-    from a callback does, so a cancelled request does not keep streaming (and billing) unseen.
+    from a callback does, so a stopped request does not keep streaming (and billing) unseen. Each
+    model call's last sign of life (its start, then each token) lets the supervisor end a call that
+    went silent, however many attempts the client makes inside it.
     """
 
     raise_error = True
@@ -83,8 +111,23 @@ class _StopWhenCancelled(BaseCallbackHandler):
         if self.run.cancel_requested:
             raise RunCancelled("cancelled by the user")
 
-    def on_llm_new_token(self, *args: Any, **kwargs: Any) -> None:
+    def on_chat_model_start(self, *args: Any, run_id: Any, **kwargs: Any) -> None:
         self._check()
+        self.run._model_alive(run_id)
+
+    def on_llm_start(self, *args: Any, run_id: Any, **kwargs: Any) -> None:
+        self._check()
+        self.run._model_alive(run_id)
+
+    def on_llm_new_token(self, *args: Any, run_id: Any, **kwargs: Any) -> None:
+        self.run._model_alive(run_id)
+        self._check()
+
+    def on_llm_end(self, *args: Any, run_id: Any, **kwargs: Any) -> None:
+        self.run._model_done(run_id)
+
+    def on_llm_error(self, *args: Any, run_id: Any, **kwargs: Any) -> None:
+        self.run._model_done(run_id)
 
     def on_tool_start(self, *args: Any, **kwargs: Any) -> None:
         self._check()
@@ -145,9 +188,17 @@ class RunOptions:
         return ["messages", "updates"] if self.stream_tokens else ["updates"]
 
 
+Ending = Literal["finished", "cancelled", "stalled"]
+
+
 @dataclass
 class Run:
-    """One execution of the graph on a thread, and its event log."""
+    """One execution of the graph on a thread, and its event log.
+
+    `driver` is what executes the graph: a worker thread (sync engine) or a future (async). A sync
+    driver may outlive its run when Stop abandoned it, but `gate` is closed by then, so it cannot
+    write.
+    """
 
     thread_id: str
     options: RunOptions
@@ -156,8 +207,12 @@ class Run:
     started_at: float = field(default_factory=time.time)
     status: Literal["running"] | RunStatus = "running"
     seq: int = 0
+    gate: WriteGate = field(default_factory=WriteGate, repr=False)
+    driver: Any = field(default=None, repr=False)
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
-    _task: Any = field(default=None, repr=False)
+    _changed: threading.Condition = field(default_factory=threading.Condition, repr=False)
+    _outcome: RunStatus | None = field(default=None, repr=False)
+    _model_calls: dict[Any, float] = field(default_factory=dict, repr=False)
 
     @property
     def active(self) -> bool:
@@ -167,8 +222,46 @@ class Run:
     def cancel_requested(self) -> bool:
         return self._cancel.is_set()
 
+    def _request_cancel(self) -> None:
+        with self._changed:
+            self._cancel.set()
+            self._changed.notify_all()
 
-FinishHook = Callable[[Run], None]
+    def _driver_ended(self, status: RunStatus) -> None:
+        with self._changed:
+            if self._outcome is None:
+                self._outcome = status
+            self._changed.notify_all()
+
+    def _model_alive(self, call_id: Any) -> None:
+        with self._changed:
+            new = call_id not in self._model_calls
+            self._model_calls[call_id] = time.monotonic()
+            if new:  # the supervisor may be waiting without a deadline
+                self._changed.notify_all()
+
+    def _model_done(self, call_id: Any) -> None:
+        with self._changed:
+            self._model_calls.pop(call_id, None)
+
+    def _wait_for_end(self, stall_limit: float) -> tuple[RunStatus, Ending]:
+        """Block until the graph ends, Stop is pressed, or a model call is silent too long."""
+        with self._changed:
+            while True:
+                if self._outcome is not None:
+                    return self._outcome, "finished"
+                if self._cancel.is_set():
+                    return "cancelled", "cancelled"
+                timeout = None
+                if self._model_calls:
+                    silent_since = min(self._model_calls.values())
+                    timeout = silent_since + stall_limit - time.monotonic()
+                    if timeout <= 0:
+                        return "error", "stalled"
+                self._changed.wait(timeout)
+
+
+FinishHook = Callable[[Run, RunStatus], None]
 
 
 class RunManager:
@@ -180,11 +273,14 @@ class RunManager:
         async_graph: Callable[[], AgentGraph],
         loop: BackgroundLoop,
         on_finish: FinishHook | None = None,
+        stall_limit: float = STALL_LIMIT,
     ):
         self._sync_graph = sync_graph
         self._async_graph = async_graph
         self._loop = loop
         self._on_finish = on_finish
+        self.stall_limit = stall_limit
+        self._closed = False
         self._lock = threading.Lock()
         self._runs: OrderedDict[str, Run] = OrderedDict()
         self._active: dict[str, Run] = {}
@@ -208,6 +304,8 @@ class RunManager:
         """
         run = Run(thread_id=thread_id, options=options)
         with self._lock:
+            if self._closed:
+                raise EngineClosed()
             current = self._active.get(thread_id)
             if current is not None and current.active:
                 raise ThreadBusy(thread_id)
@@ -223,38 +321,44 @@ class RunManager:
         try:
             if before_start is not None:
                 before_start()
+            # Resolved here, not on the loop: the async saver is created by waiting on the loop.
+            graph = self._async_graph() if options.engine == "async" else self._sync_graph
         except BaseException:
             with self._lock:
                 self._active.pop(thread_id, None)
                 self._runs.pop(run.id, None)
                 self._latest.pop(thread_id, None)
             raise
-        configurable: dict[str, Any] = {"thread_id": thread_id}
+        configurable: dict[str, Any] = {
+            "thread_id": thread_id,
+            # The run writes through its own gated clone of the saver (see agent.write_gate).
+            CONFIG_KEY_CHECKPOINTER: gated(graph.checkpointer, run.gate),
+        }
         if checkpoint_id:
             configurable["checkpoint_id"] = checkpoint_id
         config: RunnableConfig = {
             "configurable": configurable,
             "recursion_limit": RECURSION_LIMIT,
             "metadata": {"waypoint_run": run.id},
-            "callbacks": [_StopWhenCancelled(run)],
+            "callbacks": [_RunWatch(run)],
         }
         if options.engine == "async":
-            # Resolved here, not on the loop: the async saver is created by waiting on the loop.
-            graph = self._async_graph()
-            run._task = self._loop.submit(self._arun(run, graph, payload, config, context))
+            run.driver = self._loop.submit(self._arun(run, graph, payload, config, context))
             # A task cancelled before its first step never enters _arun's handlers.
-            run._task.add_done_callback(
-                lambda f: self._finish(run, "cancelled") if f.cancelled() else None
+            run.driver.add_done_callback(
+                lambda f: run._driver_ended("cancelled") if f.cancelled() else None
             )
         else:
-            worker = threading.Thread(
+            run.driver = threading.Thread(
                 target=self._run_sync,
                 args=(run, payload, config, context),
-                name=f"waypoint-run-{run.id[:8]}",
+                name=f"waypoint-graph-{run.id[:8]}",
                 daemon=True,
             )
-            run._task = worker
-            worker.start()
+            run.driver.start()
+        threading.Thread(
+            target=self._supervise, args=(run,), name=f"waypoint-run-{run.id[:8]}", daemon=True
+        ).start()
         return run
 
     # --- execution -------------------------------------------------------------------------------
@@ -274,19 +378,20 @@ class RunManager:
             )
             with closing(stream):  # type: ignore[type-var]  # stream() is a generator: it has close()
                 for mode, chunk in stream:
-                    for event in translator.feed(mode, chunk):
-                        run.log.append(event)
                     if run.cancel_requested:
                         status = "cancelled"
                         break
+                    for event in translator.feed(mode, chunk):
+                        run.log.append(event)
             if status == "done" and translator.halted:
                 status = "halted"
-        except RunCancelled:
+        except (RunCancelled, WriteRefused):
             status = "cancelled"
         except Exception as error:
             status = "error"
-            run.log.append(_error_event(error))
-        self._finish(run, status)
+            if not run.cancel_requested:  # an abandoned run's failure is nobody's news
+                run.log.append(_error_event(error))
+        run._driver_ended(status)
 
     async def _arun(
         self,
@@ -310,23 +415,37 @@ class RunManager:
                     run.log.append(event)
             if translator.halted:
                 status = "halted"
-        except (asyncio.CancelledError, RunCancelled):
+        except (asyncio.CancelledError, RunCancelled, WriteRefused):
             status = "cancelled"
         except Exception as error:
             status = "error"
-            run.log.append(_error_event(error))
+            if not run.cancel_requested:
+                run.log.append(_error_event(error))
+        run._driver_ended(status)
+
+    def _supervise(self, run: Run) -> None:
+        """The run's own thread: waits for its end, settles it, records it, appends Done."""
+        status, ending = run._wait_for_end(self.stall_limit)
+        if ending != "finished":
+            run._cancel.set()  # the model stops at its next token, tools do not start
+        if not run.gate.close(WRITES_UNDER_WAY_TIMEOUT):
+            logger.warning("Run %s: a checkpoint write was still under way as it ended.", run.id)
+        if ending != "finished" and run.options.engine == "async":
+            run.driver.cancel()  # after the gate: a cancelled write could land late
+        if ending == "stalled":
+            run.log.append(_stall_error(self.stall_limit))
         self._finish(run, status)
 
     def _finish(self, run: Run, status: RunStatus) -> None:
-        if not run.active:
-            return
-        run.status = status
+        """Record the end while the thread is still reserved, then release it and append Done."""
         if self._on_finish is not None:
             try:
-                self._on_finish(run)
+                self._on_finish(run, status)
             except Exception as error:
+                logger.exception("Recording the end of run %s failed.", run.id)
                 run.log.append(_error_event(error))
         with self._lock:
+            run.status = status
             if self._active.get(run.thread_id) is run:
                 del self._active[run.thread_id]
         run.log.append(Done(status=status))
@@ -356,14 +475,36 @@ class RunManager:
             self._latest.pop(thread_id, None)
 
     def cancel(self, run_id: str) -> bool:
-        """Ask a run to stop; returns False when it had already ended."""
+        """Stop a run (its `Done` follows within a second); False when it had already ended."""
         run = self.get(run_id)
         if run is None or not run.active:
             return False
-        run._cancel.set()
-        if run.options.engine == "async" and run._task is not None:
-            run._task.cancel()
+        run._request_cancel()
         return True
+
+    def shutdown(self, timeout: float = SHUTDOWN_TIMEOUT) -> None:
+        """Stop every run and wait until their ends are recorded; no run starts afterwards.
+
+        Called before the database closes, so no run is left to fail on a closed connection.
+        """
+        with self._lock:
+            self._closed = True
+            running = list(self._active.values())
+        for run in running:
+            run._request_cancel()
+        deadline = time.monotonic() + timeout
+        for run in running:
+            if not run.log.wait_closed(max(0.0, deadline - time.monotonic())):
+                logger.warning("Run %s did not end within %s s of shutdown.", run.id, timeout)
+
+
+def _stall_error(limit: float) -> Error:
+    return Error(
+        message=f"The model sent nothing for {limit:g} seconds, so the run was stopped. The server "
+        "may be overloaded, still loading the model, or hung: try again, or pick another model.",
+        error_type="timeout",
+        retryable=True,
+    )
 
 
 def _error_event(error: BaseException) -> Error:
