@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.constants import CONFIG_KEY_CHECKPOINTER
 from langgraph.errors import GraphRecursionError
 from langgraph.types import StreamMode
@@ -323,6 +324,9 @@ class RunManager:
                 before_start()
             # Resolved here, not on the loop: the async saver is created by waiting on the loop.
             graph = self._async_graph() if options.engine == "async" else self._sync_graph
+            saver = graph.checkpointer
+            if not isinstance(saver, BaseCheckpointSaver):
+                raise TypeError("Runs need a graph compiled with a checkpoint saver.")
         except BaseException:
             with self._lock:
                 self._active.pop(thread_id, None)
@@ -332,7 +336,7 @@ class RunManager:
         configurable: dict[str, Any] = {
             "thread_id": thread_id,
             # The run writes through its own gated clone of the saver (see agent.write_gate).
-            CONFIG_KEY_CHECKPOINTER: gated(graph.checkpointer, run.gate),
+            CONFIG_KEY_CHECKPOINTER: gated(saver, run.gate),
         }
         if checkpoint_id:
             configurable["checkpoint_id"] = checkpoint_id

@@ -16,7 +16,6 @@ held at that moment, and a new run on the thread never meets a stale write.
 from __future__ import annotations
 
 import copy
-import functools
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -110,9 +109,16 @@ class _GatedWrites:
             await super().aput_writes(config, writes, task_id, task_path)  # type: ignore[misc]
 
 
-@functools.cache
+_GATED_CLASSES: dict[type, type] = {}
+
+
 def _gated_class(saver_class: type) -> type:
-    return type(f"Gated{saver_class.__name__}", (_GatedWrites, saver_class), {})
+    """One gated subclass per saver class (made once, so clones share it)."""
+    made = _GATED_CLASSES.get(saver_class)
+    if made is None:
+        made = type(f"Gated{saver_class.__name__}", (_GatedWrites, saver_class), {})
+        made = _GATED_CLASSES.setdefault(saver_class, made)
+    return made
 
 
 def gated(saver: Saver, gate: WriteGate) -> Saver:
