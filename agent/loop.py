@@ -36,7 +36,28 @@ class BackgroundLoop:
         """Run a coroutine on the loop and wait for its result."""
         return self.submit(coro).result(timeout)
 
-    def stop(self) -> None:
+    def cancel_tasks(self, timeout: float = 2.0) -> None:
+        """Cancel every task left on the loop and let them unwind, for up to `timeout` seconds.
+
+        A run that Stop ended may still be unwinding its cancelled task (it can no longer write);
+        stopping the loop under it would leave it pending forever.
+        """
+
+        async def cancel_all() -> None:
+            tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.wait(tasks, timeout=timeout)
+
         if self.loop.is_running():
+            self.run(cancel_all(), timeout + 5)
+
+    def stop(self) -> None:
+        """Cancel what is left, stop the loop and close it; stopping twice is harmless."""
+        if self.loop.is_running():
+            self.cancel_tasks()
             self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
+        if not self._thread.is_alive() and not self.loop.is_closed():
+            self.loop.close()

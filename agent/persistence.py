@@ -96,7 +96,12 @@ class Persistence:
             return self._async_saver
 
     def close(self) -> None:
-        """Close every connection and stop the loop; closing twice is harmless."""
+        """Close every connection and stop the loop; closing twice is harmless.
+
+        Tasks still on the loop (runs that Stop ended, unwinding) finish before their connection
+        closes.
+        """
+        self.loop.cancel_tasks()
         if self._async_saver is not None:
             self.loop.run(self._async_saver.conn.close())
             self._async_saver = None
