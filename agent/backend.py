@@ -211,16 +211,16 @@ class LocalBackend:
         title: str | None = None,
     ) -> Run:
         context = self.contexts(choices, deciding)
-        run = self.runs.start(
-            thread_id,
-            payload,
-            context,
-            options,
-            checkpoint_id=checkpoint_id,
-            before_start=before_start,
+
+        def prepare() -> None:
+            # Before the graph starts: a run that ends at once must not be marked running after.
+            if before_start is not None:
+                before_start()
+            self.threads.touch(thread_id, status="running", title=title)
+
+        return self.runs.start(
+            thread_id, payload, context, options, checkpoint_id=checkpoint_id, before_start=prepare
         )
-        self.threads.touch(thread_id, status="running", title=title)
-        return run
 
     def _record_end(self, run: Run, status: RunStatus) -> None:
         """Bookkeeping when a run ends: the branch head follows the run, then status and count.

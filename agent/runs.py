@@ -301,7 +301,8 @@ class RunManager:
         """Start a run; raise ThreadBusy if the thread already has one.
 
         `before_start` runs while the thread is reserved but before the graph starts (e.g. closing
-        pending tool calls), so no second run can slip in between.
+        pending tool calls, marking the thread running), so no second run can slip in between and
+        the run's end is always recorded after it.
         """
         run = Run(thread_id=thread_id, options=options)
         with self._lock:
@@ -320,13 +321,13 @@ class RunManager:
                     break
                 del self._runs[oldest_id]
         try:
-            if before_start is not None:
-                before_start()
             # Resolved here, not on the loop: the async saver is created by waiting on the loop.
             graph = self._async_graph() if options.engine == "async" else self._sync_graph
             saver = graph.checkpointer
             if not isinstance(saver, BaseCheckpointSaver):
                 raise TypeError("Runs need a graph compiled with a checkpoint saver.")
+            if before_start is not None:
+                before_start()
         except BaseException:
             with self._lock:
                 self._active.pop(thread_id, None)

@@ -105,6 +105,23 @@ def test_a_thread_stays_busy_until_the_end_of_its_run_is_recorded(h, monkeypatch
     assert (info.status, info.message_count) == ("idle", 4)
 
 
+def test_a_run_that_ends_at_once_is_not_left_marked_running(h, monkeypatch):
+    thread = h.backend.create_thread()
+    touch = h.backend.threads.touch
+
+    def slow_script_thread(thread_id, **changes):
+        """The page's thread is slower than the run: a run already going ends first."""
+        run = h.backend.runs.latest_run(thread_id)
+        if changes.get("status") == "running" and run is not None and run.driver is not None:
+            assert run.log.wait_closed(10)
+        return touch(thread_id, **changes)
+
+    monkeypatch.setattr(h.backend.threads, "touch", slow_script_thread)
+    h.model.script = [RuntimeError("the model failed at once")]
+    assert h.send(thread.id, "hi")[-1] == Done("error")
+    assert h.backend.get_thread(thread.id).status == "error"
+
+
 def test_recording_an_async_runs_end_never_blocks_the_event_loop(data_dir, monkeypatch):
     h = make_harness(data_dir, "async")
     try:
