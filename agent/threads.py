@@ -254,7 +254,7 @@ class ThreadIndex:
             self.conn.execute("DELETE FROM waypoint_threads WHERE id = ?", (thread_id,))
 
     def ids_with_status(self, status: ThreadStatus) -> list[str]:
-        """Used at start-up: threads still marked 'running' lost their run when the process ended."""
+        """At start-up: threads still marked 'running' lost their run when the process ended."""
         with self.lock:
             rows = self.conn.execute(
                 "SELECT id FROM waypoint_threads WHERE status = ?", (status,)
