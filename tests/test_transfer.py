@@ -132,7 +132,8 @@ def halted_thread(h):
 
 def forked_thread(h):
     """A tool thread, a second turn, then a fork from before that turn with another question; the
-    chat is left showing the first branch (the branch head is the "thanks" turn's last checkpoint)."""
+    chat is left showing the first branch (the branch head is the "thanks" turn's last
+    checkpoint)."""
     thread = tool_thread(h)
     h.model.script = [reply("You are welcome.")]
     h.send(thread.id, "thanks")
@@ -383,6 +384,19 @@ def _robot(line: dict) -> dict:
     return line
 
 
+def _set_metadata(**changes):
+    return lambda line: {**line, "metadata": {**line["metadata"], **changes}}
+
+
+def _set_checkpoint(**changes):
+    return lambda line: {**line, "checkpoint": {**line["checkpoint"], **changes}}
+
+
+def _set_channel(line: dict, channel: str) -> dict:
+    line["writes"][-1]["channel"] = channel
+    return line
+
+
 def _version(v):
     return lambda text: _edit_line(text, 0, lambda header: {**header, "version": v})
 
@@ -459,6 +473,48 @@ BAD_FILES = {
         lambda text: "\n".join(_lines(text)[:2] + _lines(text)[1:2] + _lines(text)[2:-1]) + "\n",
         "appears twice",
     ),
+    # Found by the import fuzz test (tests/test_transfer_fuzz.py): each was accepted, then the
+    # Inspector raised on the thread.
+    "step as text": (lambda text: _edit_line(text, 2, _set_metadata(step="1")), "whole number"),
+    "parents as a list": (lambda text: _edit_line(text, 2, _set_metadata(parents=[])), "parents"),
+    "run id as an object": (
+        lambda text: _edit_line(text, 2, _set_metadata(waypoint_run={})),
+        "must be text",
+    ),
+    "unknown source": (lambda text: _edit_line(text, 2, _set_metadata(source="magic")), "source"),
+    "format v as text": (lambda text: _edit_line(text, 2, _set_checkpoint(v="4")), "format"),
+    "mixed versions": (
+        lambda text: _edit_line(text, 2, _set_checkpoint(channel_versions={"messages": "2"})),
+        "mixes text and number versions",
+    ),
+    "time not a time": (lambda text: _edit_line(text, 2, _set_checkpoint(ts="soon")), "not a time"),
+    "channel values a message": (
+        lambda text: _edit_line(
+            text,
+            2,
+            _set_checkpoint(
+                channel_values={"$message": {"type": "human", "data": {"content": ""}}}
+            ),
+        ),
+        "not an object",
+    ),
+    "unknown channel written": (
+        lambda text: _edit_line(text, 1, lambda line: _set_channel(line, "branch:to:nowhere")),
+        "does not use",
+    ),
+    "subgraph namespace": (
+        lambda text: _edit_line(text, 1, lambda line: {**line, "checkpoint_ns": "sub"}),
+        "subgraph",
+    ),
+    "lone surrogate": (
+        lambda text: _edit_line(text, 0, lambda header: {**header, "title": "x\ud800"}),
+        "not valid Unicode",
+    ),
+    "lone surrogate escaped": (
+        lambda text: text.replace('"title": "', '"title": "\\udc00', 1).encode(),
+        "not valid Unicode",
+    ),
+    "not a number": (lambda text: text.replace('"step": -1', '"step": NaN', 1), "NaN"),
     "huge file": (lambda text: b" " * (MAX_BYTES + 1), "larger than 50 MB"),
     "huge stream": (
         lambda text: (b" " * (1024 * 1024) for _ in range(10_000)),
@@ -482,6 +538,22 @@ def test_a_bad_file_is_refused_with_a_reason_and_writes_nothing(data_dir, case):
         assert expected in message, message
         # A sentence that says what to do, not just what is wrong.
         assert any(word in message for word in ("Export", "export", "Choose", "update")), message
+        assert row_counts(h) == before
+    finally:
+        h.backend.close()
+
+
+def test_an_interrupt_asking_about_malformed_calls_is_refused(data_dir):
+    h = make_harness(data_dir, "sync")
+    try:
+        lines = parse(export_text(h, halted_thread(h).id))
+        asked = next(
+            w for line in lines[1:] for w in line["writes"] if w["channel"] == "__interrupt__"
+        )
+        asked["value"][0]["$interrupt"]["value"]["calls"][0]["args"] = "SF"
+        before = row_counts(h)
+        with pytest.raises(TransferError, match=r"calls must be tool calls.*export the thread"):
+            import_thread(h.backend, "".join(json.dumps(line) + "\n" for line in lines))
         assert row_counts(h) == before
     finally:
         h.backend.close()
