@@ -66,10 +66,6 @@ _EXPECTED: dict[str, tuple[tuple[type, ...], str]] = {
     "title": (_TEXT, "the title as text"),
     "search": (_TEXT, "the words to search for as text"),
     "text": (_TEXT, "the message as text"),
-    "tool_args": (
-        (Mapping, str),
-        'the arguments as an object or JSON text, such as {"query": "..."}',
-    ),
     "tool_result": (_TEXT, "the tool's answer as text"),
     "limit": (_WHOLE, "a whole number"),
     "offset": (_WHOLE, "a whole number"),
@@ -537,13 +533,12 @@ class LocalBackend:
         InputError or DecisionError before anything is written. The table above says what runs
         next on a replay (`resume` with the returned id, or from the chat: it shows this fork).
         """
-        _check_input(
-            ("text", "tool_args", "tool_call_id", "tool_result", "choices"),
+        _check_input(  # tool_args of any type get a DecisionError from validate_args
+            ("text", "tool_call_id", "tool_result", "choices"),
             thread_id=thread_id,
             checkpoint_id=checkpoint_id,
             message_id=message_id,
             text=text,
-            tool_args=tool_args,
             tool_call_id=tool_call_id,
             tool_result=tool_result,
             choices=choices,

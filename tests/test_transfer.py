@@ -305,6 +305,54 @@ def test_an_imported_fork_goes_on_from_its_branch_head(h):
     assert h.backend.thread_view(info.id).messages[-1].text == "Foggy in SF."
 
 
+def test_every_kind_of_checkpoint_waypoint_writes_round_trips(h):
+    """Import refuses what Waypoint does not write, so everything it writes must pass: decisions
+    of every kind, a failed step, a cancelled call, edits of text, arguments and results,
+    regenerate, edit-and-resend, and a fork to a new thread."""
+    thread = h.backend.create_thread()
+    h.model.script = [reply("", *(("web_search", {"query": q}) for q in "abcd"))]
+    h.send(thread.id, "four searches")
+    calls = [c.id for c in h.backend.thread_view(thread.id).pending_calls]
+    h.model.script = [RuntimeError("provider down")]
+    decisions = [
+        {"action": "approve"},
+        {"action": "edit", "args": {"query": "e"}},
+        {"action": "mock", "content": "mocked"},
+        {"action": "reject", "reason": "no"},
+    ]
+    h.decide(thread.id, dict(zip(calls, decisions, strict=True)))
+    h.model.script = [reply("", ("web_search", {"query": "f"}))]
+    h.backend.resume(thread.id, h.choices, h.options)
+    h.finish(h.backend.runs.latest_run(thread.id))
+    h.model.script = [reply("ok [1].")]
+    h.send(thread.id, "never mind")
+    view = h.backend.thread_view(thread.id)
+    human, ai, tool = (
+        next(m for m in view.messages if m.role == r) for r in ("human", "ai", "tool")
+    )
+    at = view.checkpoint_id
+    h.backend.edit_message(thread.id, at, human.id, text="four searches, please")
+    latest = h.backend.thread_view(thread.id).checkpoint_id
+    h.backend.edit_message(thread.id, latest, tool.id, tool_result="rewritten")
+    latest = h.backend.thread_view(thread.id).checkpoint_id
+    h.backend.edit_message(
+        thread.id, latest, ai.id, tool_args={"query": "g"}, tool_call_id=ai.tool_calls[0].id
+    )
+    h.model.script = [reply("again.")]
+    h.finish(h.backend.regenerate(thread.id, view.messages[-1].id, h.choices, h.options))
+    h.model.script = [reply("resent.")]
+    h.finish(h.backend.edit_and_resend(thread.id, human.id, "once more", h.choices, h.options))
+    fork = h.backend.fork_thread(thread.id, at)
+    written = {
+        w["channel"] for line in parse(export_text(h, thread.id))[1:] for w in line["writes"]
+    }
+    assert {"__interrupt__", "__resume__", "__error__", "messages"} <= written, written
+    for source in (thread.id, fork.id):
+        info, first, second = round_trip(h, source)
+        assert_same_content(first, second)
+        assert history(h, info.id) == history(h, source)
+
+
 def test_an_empty_thread_round_trips(h):
     thread = h.backend.create_thread()
     info, first, second = round_trip(h, thread.id)
