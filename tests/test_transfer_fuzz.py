@@ -8,8 +8,8 @@ that is accepted must give a thread that the Inspector and the Chat can open eve
 timeline, every checkpoint's detail, the chat view, message versions, the graph drawing, and
 export (and import) again. Anything else raising is a bug in import validation.
 
-`FUZZ_CASES` files are tried here (fast enough for the suite); `bench/transfer_fuzz.py` runs the
-same loop over more seeds.
+The 3,000 files cost about 30 s of CPU (most of it opening the ~15% that are accepted);
+`bench/transfer_fuzz.py` runs the same loop over more seeds.
 """
 
 from __future__ import annotations
