@@ -631,14 +631,14 @@ def _require_plain(value: Any, where: str) -> None:
 
 
 def _check_interrupts(value: Any, where: str) -> None:
-    """Questions for a human; Waypoint's ask about tool calls (`{"calls": [...]}`)."""
+    """Questions for a human: Waypoint's `action` node asks only about tool calls."""
     items = value if isinstance(value, (list, tuple)) else [value]
     for index, item in enumerate(items):
         if not isinstance(item, Interrupt):
             raise _Invalid(f'{where}[{index}] should be an interrupt ({{"$interrupt": ...}})')
         _require_plain(item.value, f"{where}[{index}].value")
         _require_plain(item.response_schema, f"{where}[{index}].response_schema")
-        calls = item.value.get("calls", []) if isinstance(item.value, dict) else []
+        calls = item.value.get("calls") if isinstance(item.value, dict) else None
         if not isinstance(calls, list) or not all(
             isinstance(call, dict)
             and isinstance(call.get("id"), str)
@@ -647,8 +647,8 @@ def _check_interrupts(value: Any, where: str) -> None:
             for call in calls
         ):
             raise _Invalid(
-                f'{where}[{index}].value.calls must be tool calls with a text "id" and "name" '
-                'and an "args" object'
+                f'{where}[{index}].value must ask about tool calls ({{"calls": [...]}}), each '
+                'with a text "id" and "name" and an "args" object'
             )
 
 

@@ -598,11 +598,18 @@ def test_an_interrupt_asking_about_malformed_calls_is_refused(data_dir):
         asked = next(
             w for line in lines[1:] for w in line["writes"] if w["channel"] == "__interrupt__"
         )
-        asked["value"][0]["$interrupt"]["value"]["calls"][0]["args"] = "SF"
+        question = asked["value"][0]["$interrupt"]
+        good = json.dumps(question["value"])
         before = row_counts(h)
-        with pytest.raises(TransferError, match=r"calls must be tool calls.*export the thread"):
-            import_thread(h.backend, "".join(json.dumps(line) + "\n" for line in lines))
-        assert row_counts(h) == before
+        for spoil in (
+            lambda: question["value"]["calls"][0].update(args="SF"),
+            lambda: question.update(value=[json.loads(good)]),  # found by the fuzz test, seed 7
+        ):
+            question["value"] = json.loads(good)
+            spoil()
+            with pytest.raises(TransferError, match=r"must ask about tool calls.*export the"):
+                import_thread(h.backend, "".join(json.dumps(line) + "\n" for line in lines))
+            assert row_counts(h) == before
     finally:
         h.backend.close()
 
