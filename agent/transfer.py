@@ -37,7 +37,11 @@ Messages are rebuilt with `messages_from_dict`, not LangChain's general `load`: 
 untrusted, and `load` can construct any serializable LangChain class a file names. Here only
 messages and the three LangGraph types above can come out of a file.
 
-Import validates everything before writing anything (see `import_thread`).
+Import validates everything before writing anything (see `import_thread`), and strictly: a file
+is accepted only when every value has the shape LangGraph and Waypoint write (metadata, versions,
+channel values, writes, interrupts), because a value of another shape would be stored and then
+break the Inspector or the next run when read back. tests/test_transfer_fuzz.py imports 3,000
+mutated exports and opens every view of each thread it accepts.
 """
 
 from __future__ import annotations
@@ -684,7 +688,7 @@ def _check_value(channel: str, value: Any, where: str, channels: frozenset[str])
 def _check_checkpoint(number: int, entry: Any, channels: frozenset[str]) -> _Checkpoint:
     """Everything `put` and `put_writes` need, checked; raises `_Invalid` for the caller to word.
 
-    `channels` are the graph's state channels: values and writes for any other are refused.
+    `channels` are the graph's channels: values and writes for any other are refused.
     """
     if not isinstance(entry, dict):
         raise _Invalid("it is not an object")
