@@ -30,6 +30,7 @@ from agent.backend import LocalBackend
 from agent.timeline import call_text
 from agent.tools import parse_search_output
 from agent.transfer import TransferError, export_thread, import_thread
+from tests import test_chat_page as chat_page
 from tests.engine_fixtures import make_harness
 from tests.scripted_model import reply
 
@@ -353,3 +354,33 @@ def test_mutated_exports_are_refused_cleanly_or_fully_viewable(fuzz_setup):
     accepted, problems = fuzz(backend, exports, FUZZ_CASES, SEED)
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:40])
     assert FUZZ_CASES // 20 < accepted < FUZZ_CASES, "the mutations should mix good and bad files"
+
+
+# Accepted files the real pages draw too: the Chat, and the Inspector at every checkpoint (AppTest
+# costs ~0.1 s of CPU a page). The seed's sample holds a file (its third) that broke the Inspector
+# before import checked the metadata's parents.
+PAGE_SAMPLE = 3
+app = chat_page.app  # the pages' fixture: the app on a private database
+
+
+def test_the_pages_draw_a_sample_of_accepted_mutated_files(fuzz_setup, app):
+    """The Chat and the Inspector pages themselves draw threads from accepted mutated files."""
+    exports = fuzz_setup[1]
+    backend = chat_page.backend()
+    rng = random.Random(SEED + 1)
+    drawn = 0
+    app.run()
+    while drawn < PAGE_SAMPLE:
+        text, done = mutate(rng, exports[drawn % len(exports)])
+        try:
+            info = import_thread(backend, text)
+        except TransferError:
+            continue
+        drawn += 1
+        app.query_params["thread"] = info.id
+        app.switch_page("app_pages/chat.py").run()
+        assert not app.exception, f"the Chat, file changed by {done}: {app.exception}"
+        for row in backend.timeline(info.id, limit=10_000).rows:
+            app.query_params["checkpoint"] = row.checkpoint_id
+            app.switch_page("app_pages/inspector.py").run()
+            assert not app.exception, f"the Inspector, file changed by {done}: {app.exception}"
