@@ -17,7 +17,7 @@ import pytest
 from agent.approval import DecisionError
 from agent.backend import InputError, LocalBackend
 from agent.views import ToolCallView
-from tests.engine_fixtures import Harness, make_harness
+from tests.engine_fixtures import make_harness
 from tests.scripted_model import reply
 
 
@@ -46,7 +46,9 @@ def _stored(backend: LocalBackend) -> list:
         conn.close()
 
 
-Call = Callable[[Harness, Any], Any]  # (harness, the thread's view) -> the backend call
+Call = Callable[
+    [Any, Any], Any
+]  # (harness, the thread's view) -> the backend call: wrong types on purpose
 
 
 def _edit(**changes) -> Call:

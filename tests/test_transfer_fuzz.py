@@ -306,7 +306,8 @@ def fuzz(
     database must hold exactly what it held before the first.
     """
     rng = random.Random(seed)
-    accepted, problems, drawn = 0, [], {}
+    accepted, problems = 0, []
+    drawn: dict[tuple[str, ...], str] = {}
     before = row_counts(backend)
     for case in range(cases):
         text, done = mutate(rng, exports[case % len(exports)])
