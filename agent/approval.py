@@ -82,9 +82,8 @@ def validate_args(tool: BaseTool, args: object) -> dict[str, Any]:
     allowed = set(schema.model_fields)
     unknown = sorted(set(args) - allowed)
     if unknown:
-        raise DecisionError(
-            f"{tool.name} has no argument {', '.join(unknown)}; it takes {', '.join(sorted(allowed))}."
-        )
+        takes = ", ".join(sorted(allowed))
+        raise DecisionError(f"{tool.name} has no argument {', '.join(unknown)}; it takes {takes}.")
     return args
 
 
@@ -98,6 +97,7 @@ def validate_decisions(
     `calls` are the pending tool calls (dicts with id, name, args). Returns clean decisions; raises
     DecisionError otherwise, before anything is written.
     """
+    _check_shape(decisions)
     by_name = {tool.name: tool for tool in tools}
     pending_ids = [call["id"] for call in calls]
     unknown = sorted(set(decisions) - set(pending_ids))
@@ -123,20 +123,46 @@ def validate_decisions(
                 "args": validate_args(tool, decision.get("args")),
             }
         elif action == "mock":
-            content = str(decision.get("content") or "").strip()
+            content = _text(decision, "content", "the answer the tool should give").strip()
             if not content:
                 raise DecisionError(
                     "Write the answer the tool should give, or choose another action."
                 )
             clean[call["id"]] = {"action": "mock", "content": content}
         elif action == "reject":
-            reason = str(decision.get("reason") or "").strip()
+            reason = _text(decision, "reason", "the reason").strip()
             clean[call["id"]] = {"action": "reject", "reason": reason}
         else:
             raise DecisionError(
                 f"Unknown decision {action!r}; choose one of {', '.join(DECISION_ACTIONS)}."
             )
     return clean
+
+
+def _check_shape(decisions: object) -> None:
+    """Decisions map call ids (text) to decision objects with a text "action"."""
+    example = '{"<call id>": {"action": "approve"}}'
+    if not isinstance(decisions, Mapping):
+        raise DecisionError(f"Give the decisions as a mapping such as {example}.")
+    for call_id, decision in decisions.items():
+        if not isinstance(call_id, str):
+            raise DecisionError(
+                f"A decision is keyed by {call_id!r}; key it by the call's id (text)."
+            )
+        if not isinstance(decision, Mapping) or not isinstance(decision.get("action"), str):
+            raise DecisionError(
+                f"The decision for {call_id!r} is not a decision; give an object with an action, "
+                f"one of {', '.join(DECISION_ACTIONS)}, such as {example}."
+            )
+
+
+def _text(decision: Mapping[str, Any], key: str, what: str) -> str:
+    value = decision.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise DecisionError(f"Give {what} as text, not as {type(value).__name__}.")
+    return value
 
 
 def rejection_text(reason: str) -> str:

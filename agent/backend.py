@@ -50,6 +50,48 @@ class InputError(ValueError):
     """The user's input cannot be used as it is; the message says how to fix it."""
 
 
+# What each public method's parameters must be, and what to give instead: pages pass what widgets
+# returned and a remote API will pass what clients sent, so a number where text belongs must get
+# a sentence, not a TypeError from deep inside the engine (or, worse, a half-done write).
+_TEXT = (str,)
+_WHOLE = (int,)
+_EXPECTED: dict[str, tuple[tuple[type, ...], str]] = {
+    "thread_id": (_TEXT, "a thread id (text)"),
+    "checkpoint_id": (_TEXT, "a checkpoint id (text)"),
+    "message_id": (_TEXT, "a message id (text)"),
+    "human_message_id": (_TEXT, "the id of one of your messages (text)"),
+    "ai_message_id": (_TEXT, "the id of one of the model's answers (text)"),
+    "tool_call_id": (_TEXT, "a tool call id (text)"),
+    "run_id": (_TEXT, "a run id (text)"),
+    "title": (_TEXT, "the title as text"),
+    "search": (_TEXT, "the words to search for as text"),
+    "text": (_TEXT, "the message as text"),
+    "tool_result": (_TEXT, "the tool's answer as text"),
+    "limit": (_WHOLE, "a whole number"),
+    "offset": (_WHOLE, "a whole number"),
+    "index": (_WHOLE, "a whole number"),
+    "timeout": ((int, float), "a number of seconds"),
+    "choices": ((AgentChoices,), "the sidebar's choices (AgentChoices)"),
+    "options": ((RunOptions,), "run options (RunOptions)"),
+    "call": ((ToolCallView,), "a pending tool call (ToolCallView)"),
+}
+
+
+def _check_input(optional: tuple[str, ...] = (), **values: Any) -> None:
+    """InputError for the first value of the wrong type (None only where `optional` allows it).
+
+    Booleans are refused where a number is expected, although Python counts them as integers.
+    """
+    for name, value in values.items():
+        if value is None and name in optional:
+            continue
+        types, expected = _EXPECTED[name]
+        if isinstance(value, types) and not isinstance(value, bool):
+            continue
+        got = "None" if value is None else type(value).__name__
+        raise InputError(f"Wrong input for {name}: got {got}; give {expected}.")
+
+
 def _last_error(info: ThreadInfo, latest: Run | None) -> str | None:
     """The error that ended the thread's last run, also after a restart (when its log is gone)."""
     if latest is not None and latest.status == "error":
@@ -125,21 +167,27 @@ class LocalBackend:
     # --- threads ---------------------------------------------------------------------------------
 
     def create_thread(self, title: str = "New thread") -> ThreadInfo:
+        _check_input(title=title)
         return self.threads.create(title)
 
     def list_threads(self, search: str = "", limit: int = 50, offset: int = 0) -> list[ThreadInfo]:
+        _check_input(search=search, limit=limit, offset=offset)
         return self.threads.list(search=search, limit=limit, offset=offset)
 
     def count_threads(self, search: str = "") -> int:
+        _check_input(search=search)
         return self.threads.count(search=search)
 
     def get_thread(self, thread_id: str) -> ThreadInfo:
+        _check_input(thread_id=thread_id)
         return self.threads.get(thread_id)
 
     def find_thread(self, thread_id: str) -> ThreadInfo | None:
+        _check_input(thread_id=thread_id)
         return self.threads.find(thread_id)
 
     def rename_thread(self, thread_id: str, title: str) -> ThreadInfo:
+        _check_input(thread_id=thread_id, title=title)
         try:
             return self.threads.rename(thread_id, title)
         except ValueError as error:
@@ -147,6 +195,7 @@ class LocalBackend:
 
     def delete_thread(self, thread_id: str, timeout: float = 10) -> None:
         """Delete a thread and all its checkpoints, stopping its run first."""
+        _check_input(thread_id=thread_id, timeout=timeout)
         self.threads.get(thread_id)
         run = self.runs.active_run(thread_id)
         if run is not None:
@@ -181,6 +230,7 @@ class LocalBackend:
 
     def thread_view(self, thread_id: str) -> ThreadView:
         """The chat's thread: at its branch head when one is set (`show_branch`), else latest."""
+        _check_input(thread_id=thread_id)
         info = self.threads.get(thread_id)
         snapshot = self._shown_snapshot(thread_id, info)
         active = self.runs.active_run(thread_id)
@@ -245,6 +295,7 @@ class LocalBackend:
         self, thread_id: str, text: str, choices: AgentChoices, options: RunOptions = RunOptions()
     ) -> Run:
         """Add a human message and run. Pending tool calls are closed first as cancelled."""
+        _check_input(thread_id=thread_id, text=text, choices=choices, options=options)
         if not text.strip():
             raise InputError("Type a message first.")
         text = self._clean_text(text)
@@ -302,6 +353,7 @@ class LocalBackend:
 
         Invalid decisions raise DecisionError before anything is written.
         """
+        _check_input(thread_id=thread_id, choices=choices, options=options)
         info = self.threads.get(thread_id)
         head = self._branch_head(info)
         snapshot = self._snapshot(thread_id, head)
@@ -342,6 +394,7 @@ class LocalBackend:
 
         A setting that cannot build the tools (a Tavily choice without a key) is the problem too.
         """
+        _check_input(call=call, choices=choices)
         try:
             tools = self._tools(choices)
             validate_decisions({call.id: decision}, [{"id": call.id, "name": call.name}], tools)
@@ -366,6 +419,13 @@ class LocalBackend:
         replay from a past checkpoint makes it the branch head for the run, so the chat shows the
         replay's starting state while it runs; the run's end then moves the head on.
         """
+        _check_input(
+            ("checkpoint_id",),
+            thread_id=thread_id,
+            choices=choices,
+            options=options,
+            checkpoint_id=checkpoint_id,
+        )
         info = self.threads.get(thread_id)
         start_at = checkpoint_id or self._branch_head(info)
         return self._start(
@@ -386,15 +446,18 @@ class LocalBackend:
         return self.runs.any_active()
 
     def cancel_run(self, run_id: str) -> bool:
+        _check_input(run_id=run_id)
         return self.runs.cancel(run_id)
 
     def read_events(self, run_id: str, offset: int = 0, timeout: float = 0.0) -> list[Event]:
+        _check_input(run_id=run_id, offset=offset, timeout=timeout)
         run = self.runs.get(run_id)
         if run is None:
             return []
         return run.log.read(offset, timeout)
 
     def run_status(self, run_id: str) -> str | None:
+        _check_input(run_id=run_id)
         run = self.runs.get(run_id)
         return run.status if run else None
 
@@ -446,12 +509,14 @@ class LocalBackend:
         Built from `checkpointer.list` and one query over checkpoint ids (never from
         `get_state_history`, which rebuilds every state): see `agent.timeline`.
         """
+        _check_input(thread_id=thread_id, limit=limit, offset=offset)
         info = self.threads.get(thread_id)
         return self.history.page(thread_id, self._branch_head(info), limit, offset)
 
     def checkpoint_detail(self, thread_id: str, checkpoint_id: str) -> CheckpointDetail:
         """One checkpoint: its state, next node(s), metadata, pending writes and interrupts, and
         what changed from its parent."""
+        _check_input(thread_id=thread_id, checkpoint_id=checkpoint_id)
         info = self.threads.get(thread_id)
         try:
             return self.history.detail(thread_id, checkpoint_id, self._branch_head(info))
@@ -479,6 +544,16 @@ class LocalBackend:
         InputError or DecisionError before anything is written. The table above says what runs
         next on a replay (`resume` with the returned id, or from the chat: it shows this fork).
         """
+        _check_input(  # tool_args of any type get a DecisionError from validate_args
+            ("text", "tool_call_id", "tool_result", "choices"),
+            thread_id=thread_id,
+            checkpoint_id=checkpoint_id,
+            message_id=message_id,
+            text=text,
+            tool_call_id=tool_call_id,
+            tool_result=tool_result,
+            choices=choices,
+        )
         self.threads.get(thread_id)
         self._refuse_while_running(thread_id)
         snapshot = self._checkpoint_snapshot(thread_id, checkpoint_id)
@@ -612,6 +687,7 @@ class LocalBackend:
         the index (`forked_from`, `forked_at_checkpoint`). A fork of an input checkpoint
         includes the message that was arriving there, with the model next, as in the original.
         """
+        _check_input(("title",), thread_id=thread_id, checkpoint_id=checkpoint_id, title=title)
         source = self.threads.get(thread_id)
         snapshot = self._checkpoint_snapshot(thread_id, checkpoint_id)
         messages = [m.model_copy() for m in snapshot.values.get("messages", [])]
@@ -658,6 +734,7 @@ class LocalBackend:
         the chat (send_message, decide, resume) continues from it. None, or the latest checkpoint,
         clears the head. A timeline row's `branch_tip` shows the newest state of its branch.
         """
+        _check_input(("checkpoint_id",), thread_id=thread_id, checkpoint_id=checkpoint_id)
         self.threads.get(thread_id)
         self._refuse_while_running(thread_id)
         if checkpoint_id is not None and not self.history.exists(thread_id, checkpoint_id):
@@ -674,11 +751,13 @@ class LocalBackend:
         The rule (what counts as a sibling, which checkpoint each version shows, their order) is
         in `agent.timeline`'s docstring. Cached until the thread's tree or branch head changes.
         """
+        _check_input(thread_id=thread_id)
         info = self.threads.get(thread_id)
         return self.history.versions(thread_id, self._branch_head(info))
 
     def switch_branch(self, thread_id: str, message_id: str, index: int) -> ThreadInfo:
         """Show version `index` (0-based) of a shown message: `show_branch` on its checkpoint."""
+        _check_input(thread_id=thread_id, message_id=message_id, index=index)
         for versions in self.message_versions(thread_id):
             if versions.message_id == message_id:
                 if not 0 <= index < versions.count:
@@ -703,6 +782,9 @@ class LocalBackend:
         message was edited in place since), it forks from the shown checkpoint instead, with the
         answer and what follows it removed. Tools it asks for are asked for approval as usual.
         """
+        _check_input(
+            thread_id=thread_id, ai_message_id=ai_message_id, choices=choices, options=options
+        )
         info = self.threads.get(thread_id)
         shown_id = self._shown_id(info)
         shown = self.history.messages_at(thread_id, shown_id) if shown_id else []
@@ -774,6 +856,13 @@ class LocalBackend:
         conversation before it has changed since (edited in place), it forks from the shown
         checkpoint instead, with the later messages removed. The same text sends it again.
         """
+        _check_input(
+            thread_id=thread_id,
+            human_message_id=human_message_id,
+            text=text,
+            choices=choices,
+            options=options,
+        )
         clean = self._clean_text(text)
         info = self.threads.get(thread_id)
         shown_id = self._shown_id(info)

@@ -2,7 +2,7 @@
 
 Checkpoints say what happened; this table says what the user calls a conversation, when it last
 changed and whether it is waiting for them, so the sidebar never has to read checkpoint blobs.
-The schema evolves through numbered migrations, applied once, in order, inside a transaction.
+The schema evolves through numbered migrations, applied once, in order, each in its own transaction.
 """
 
 from __future__ import annotations
@@ -76,17 +76,41 @@ class UnknownThread(LookupError):
 
 
 def migrate(conn: sqlite3.Connection) -> int:
-    """Apply the migrations this database has not seen yet; return the schema version."""
-    with conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS waypoint_schema (version INTEGER NOT NULL)")
-        row = conn.execute("SELECT MAX(version) FROM waypoint_schema").fetchone()
-        version = row[0] or 0
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            for statement in filter(str.strip, script.split(";")):
-                conn.execute(statement)
-            conn.execute("INSERT INTO waypoint_schema (version) VALUES (?)", (number,))
-            version = number
-    return version
+    """Apply the migrations this database has not seen yet; return the schema version.
+
+    Each migration runs in its own explicit transaction (SQLite DDL is transactional), together
+    with the row that records it: the app's connections are autocommit, so without `BEGIN` a
+    migration failing half-way would keep its first statements and stay at the old version, and
+    the next start would fail on them. The version is read inside the transaction, so two
+    processes starting at once apply each migration once.
+    """
+    conn.execute("CREATE TABLE IF NOT EXISTS waypoint_schema (version INTEGER NOT NULL)")
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("SELECT MAX(version) FROM waypoint_schema").fetchone()[0] or 0
+            if version < len(MIGRATIONS):
+                _apply(conn, version + 1)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        if version >= len(MIGRATIONS):
+            return version
+
+
+def _apply(conn: sqlite3.Connection, number: int) -> None:
+    """Migration `number` and the row recording it, inside the caller's transaction."""
+    try:
+        for statement in filter(str.strip, MIGRATIONS[number - 1].split(";")):
+            conn.execute(statement)
+        conn.execute("INSERT INTO waypoint_schema (version) VALUES (?)", (number,))
+    except sqlite3.Error as error:
+        raise RuntimeError(
+            f"Cannot upgrade the thread index to schema version {number} ({error}); nothing was "
+            "changed. Check that the database file is writable and not in use by an older "
+            "Waypoint, then start again."
+        ) from error
 
 
 def title_from_text(text: str) -> str:
@@ -232,7 +256,7 @@ class ThreadIndex:
             self.conn.execute("DELETE FROM waypoint_threads WHERE id = ?", (thread_id,))
 
     def ids_with_status(self, status: ThreadStatus) -> builtins.list[str]:
-        """Used at start-up: threads still marked 'running' lost their run when the process ended."""
+        """At start-up: threads still marked 'running' lost their run when the process ended."""
         with self.lock:
             rows = self.conn.execute(
                 "SELECT id FROM waypoint_threads WHERE status = ?", (status,)

@@ -37,7 +37,11 @@ Messages are rebuilt with `messages_from_dict`, not LangChain's general `load`: 
 untrusted, and `load` can construct any serializable LangChain class a file names. Here only
 messages and the three LangGraph types above can come out of a file.
 
-Import validates everything before writing anything (see `import_thread`).
+Import validates everything before writing anything (see `import_thread`), and strictly: a file
+is accepted only when every value has the shape LangGraph and Waypoint write (metadata, versions,
+channel values, writes, interrupts), because a value of another shape would be stored and then
+break the Inspector or the next run when read back. tests/test_transfer_fuzz.py imports 3,000
+mutated exports and opens every view of each thread it accepts.
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ from langchain_core.messages import BaseMessage, message_to_dict, messages_from_
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple, writes_sort_key
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
+from langgraph.constants import START
+from langgraph.pregel._checkpoint import LATEST_VERSION
 from langgraph.types import Interrupt
 
 from agent.backend import LocalBackend
@@ -81,8 +87,22 @@ ABOUT = (
 # msgpack, which stores the checkpoints, holds integers in 64 bits; JSON has no limit.
 _MIN_INT, _MAX_INT = -(2**63), 2**64 - 1
 _CHANNEL_MESSAGES = "messages"
-_CHANNEL_START = "__start__"
+_CHANNEL_START = START
 _CHECKPOINT_FIELDS = ("v", "id", "ts", "channel_values", "channel_versions", "versions_seen")
+# What LangGraph writes and Waypoint shows, and nothing else: a value of another shape would be
+# stored, then break the Inspector or the next run when read back (the import fuzz test finds them).
+_SOURCES = ("input", "loop", "update", "fork")
+_INTERRUPT, _RESUME, _ERROR, _NO_WRITES = (
+    "__interrupt__",
+    "__resume__",
+    "__error__",
+    "__no_writes__",
+)
+_BRANCH = "branch:to:"
+_SCALARS = (str, int, float, bool, type(None))
+# Metadata keys read as numbers or as text (`agent.timeline`); other keys may hold any scalar.
+_METADATA_INTEGERS = ("step", "waypoint_count")
+_METADATA_TEXTS = ("source", "waypoint_run", "waypoint_op", "waypoint_as_node", "waypoint_tool")
 
 # Pending writes as stored, with their task path: `CheckpointTuple.pending_writes` drops it, and
 # LangGraph replays a step's writes in (task_path, task_id, idx) order, so without it an import
@@ -341,6 +361,7 @@ def export_filename(info: ThreadInfo) -> str:
 # --- import: reading and checking -----------------------------------------------------------------
 
 _FIX_FOREIGN = "Choose a file made by Waypoint's Export (a .waypoint.jsonl file)."
+_LONE_SURROGATE = "half of a UTF-16 surrogate pair, U+D800 to U+DFFF"
 _FIX_DAMAGED = (
     "The file is damaged or was edited by hand; export the thread again and import the new file."
 )
@@ -374,7 +395,13 @@ def _lines(source: Iterable[str | bytes] | str | bytes) -> Iterator[tuple[int, s
 
     for chunk in source:
         if isinstance(chunk, str):
-            size += len(chunk.encode("utf-8", "surrogatepass"))
+            try:
+                size += len(chunk.encode("utf-8"))
+            except UnicodeEncodeError as error:
+                raise TransferError(
+                    f"The file holds text that is not valid Unicode ({_LONE_SURROGATE}). "
+                    f"{_FIX_DAMAGED}"
+                ) from error
             text = chunk
         elif isinstance(chunk, (bytes, bytearray, memoryview)):
             size += len(chunk)
@@ -441,7 +468,7 @@ class _Thread:
 
 def _parse_json(number: int, text: str, *, first: bool) -> Any:
     try:
-        return json.loads(text)
+        value = json.loads(text, parse_constant=_no_constant)
     except RecursionError as error:
         raise TransferError(
             f"Line {number} nests its values too deeply to be a Waypoint thread. {_FIX_FOREIGN}"
@@ -456,6 +483,34 @@ def _parse_json(number: int, text: str, *, first: bool) -> Any:
             f"Line {number} is not valid JSON ({error.msg} at column {error.colno}): it was cut "
             f"short or edited. {_FIX_DAMAGED}"
         ) from error
+    except _Invalid as problem:
+        raise TransferError(f"Line {number} {problem}. {_FIX_DAMAGED}") from problem
+    # Only an escape can put half of a UTF-16 pair in a string (the file itself is UTF-8); such
+    # text cannot be stored or shown.
+    if ("\\ud" in text or "\\uD" in text) and _has_lone_surrogate(value):
+        raise TransferError(
+            f"Line {number} holds text that is not valid Unicode ({_LONE_SURROGATE}). "
+            f"{_FIX_DAMAGED}"
+        )
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise _Invalid(f"holds {name}, a number JSON has no word for")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    return False
 
 
 def _check_header(number: int, header: Any) -> dict[str, Any]:
@@ -501,31 +556,155 @@ def _text(entry: dict, name: str, *, optional: bool = False, empty: bool = False
     return value
 
 
-def _check_versions(value: Any, where: str) -> None:
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str)
-        and isinstance(v, (int, float, str))
-        and not isinstance(v, bool)
-        and (not isinstance(v, int) or _MIN_INT <= v <= _MAX_INT)
-        for k, v in value.items()
+def _check_versions(checkpoint: dict[str, Any]) -> None:
+    """Channel versions and the versions each node has seen: all numbers, or all text.
+
+    LangGraph compares them to decide what runs next, so one checkpoint mixing the two kinds
+    breaks every read of it (Waypoint's saver writes numbers; older threads keep text).
+    """
+    tables = {"channel_versions": checkpoint["channel_versions"]}
+    seen = checkpoint["versions_seen"]
+    if not isinstance(seen, dict):
+        raise _Invalid('"checkpoint".versions_seen is not an object')
+    tables.update({f"versions_seen.{node}": versions for node, versions in seen.items()})
+    kinds = set()
+    for name, table in tables.items():
+        if not isinstance(table, dict) or not all(
+            isinstance(v, (int, float, str))
+            and not isinstance(v, bool)
+            and (not isinstance(v, int) or _MIN_INT <= v <= _MAX_INT)
+            for v in table.values()
+        ):
+            raise _Invalid(f'"checkpoint".{name} must map channel names to versions')
+        kinds.update(str if isinstance(v, str) else float for v in table.values())
+    if len(kinds) > 1:
+        raise _Invalid('"checkpoint" mixes text and number versions')
+
+
+def _check_fields(checkpoint: dict[str, Any]) -> None:
+    """The checkpoint's own fields, other than its channel values."""
+    version = checkpoint["v"]
+    if type(version) is not int or not 1 <= version <= LATEST_VERSION:
+        raise _Invalid(f'"checkpoint".v {version!r} is not a checkpoint format LangGraph reads')
+    if checkpoint.get("pending_sends"):
+        raise _Invalid('"checkpoint" has pending_sends, which Waypoint\'s graph never makes')
+    ts = checkpoint["ts"]
+    try:
+        datetime.fromisoformat(ts)
+    except (TypeError, ValueError) as error:
+        raise _Invalid(f'"checkpoint".ts {ts!r:.60} is not a time') from error
+    updated = checkpoint.get("updated_channels")
+    if updated is not None and not (
+        isinstance(updated, list) and all(isinstance(c, str) for c in updated)
     ):
-        raise _Invalid(f"{where} must map channel names to versions")
+        raise _Invalid('"checkpoint".updated_channels is not a list of channel names')
+    _check_versions(checkpoint)
 
 
-def _check_checkpoint(number: int, entry: Any) -> _Checkpoint:
-    """Everything `put` and `put_writes` need, checked; raises `_Invalid` for the caller to word."""
+def _check_metadata(metadata: Any) -> None:
+    """Scalars, as LangGraph copies them from a run's config, plus `step` and `parents`."""
+    if not isinstance(metadata, dict):
+        raise _Invalid('"metadata" is missing or not an object')
+    for key, value in metadata.items():
+        where = f'"metadata".{key}'
+        if key == "parents":
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                raise _Invalid(f"{where} must map namespaces to checkpoint ids")
+        elif key in _METADATA_INTEGERS:
+            if type(value) is not int or not _MIN_INT <= value <= _MAX_INT:
+                raise _Invalid(f"{where} must be a whole number")
+        elif key in _METADATA_TEXTS:
+            if not isinstance(value, str):
+                raise _Invalid(f"{where} must be text")
+        elif not isinstance(value, _SCALARS):
+            raise _Invalid(f"{where} must be text, a number, true, false or null")
+    if metadata.get("source") not in (None, *_SOURCES):
+        raise _Invalid(f'"metadata".source must be one of {", ".join(_SOURCES)}')
+
+
+def _require_plain(value: Any, where: str) -> None:
+    """Plain data only (no message, snapshot or interrupt where none belongs)."""
+    if isinstance(value, (list, tuple)) and not isinstance(value, _DeltaSnapshot):
+        for index, item in enumerate(value):
+            _require_plain(item, f"{where}[{index}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _require_plain(item, f"{where}.{key}")
+    elif not isinstance(value, _SCALARS):
+        raise _Invalid(f"{where} holds a {type(value).__name__}, which does not belong there")
+
+
+def _check_interrupts(value: Any, where: str) -> None:
+    """Questions for a human: Waypoint's `action` node asks only about tool calls."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    for index, item in enumerate(items):
+        if not isinstance(item, Interrupt):
+            raise _Invalid(f'{where}[{index}] should be an interrupt ({{"$interrupt": ...}})')
+        _require_plain(item.value, f"{where}[{index}].value")
+        _require_plain(item.response_schema, f"{where}[{index}].response_schema")
+        calls = item.value.get("calls") if isinstance(item.value, dict) else None
+        if not isinstance(calls, list) or not all(
+            isinstance(call, dict)
+            and isinstance(call.get("id"), str)
+            and isinstance(call.get("name"), str)
+            and isinstance(call.get("args"), dict)
+            for call in calls
+        ):
+            raise _Invalid(
+                f'{where}[{index}].value must ask about tool calls ({{"calls": [...]}}), each '
+                'with a text "id" and "name" and an "args" object'
+            )
+
+
+def _check_value(channel: str, value: Any, where: str, channels: frozenset[str]) -> None:
+    """A value for `channel`, as stored in a checkpoint or written by a step."""
+    if channel == _CHANNEL_MESSAGES:
+        stored = value.value if isinstance(value, _DeltaSnapshot) else value
+        _require_messages(stored, where)
+    elif channel == _CHANNEL_START:
+        if not isinstance(value, dict):
+            raise _Invalid(f"{where} must be an object (the input of a run)")
+        for key, item in value.items():
+            if key == _CHANNEL_MESSAGES:
+                _require_messages(item, f"{where}.messages")
+            else:
+                raise _Invalid(f"{where} gives {key!r:.60}, which is not part of the state")
+    elif channel.startswith(_BRANCH) and channel in channels:
+        if value is not None:
+            raise _Invalid(f"{where} must be null (it only says the node runs next)")
+    elif channel == _INTERRUPT:
+        _check_interrupts(value, where)
+    elif channel == _ERROR:
+        if not isinstance(value, str):
+            raise _Invalid(f"{where} must be the error's text")
+    elif channel in (_RESUME, _NO_WRITES):
+        _require_plain(value, where)
+    else:
+        raise _Invalid(
+            f"{where} is for channel {channel!r:.60}, which Waypoint's graph does not use"
+        )
+
+
+def _check_checkpoint(number: int, entry: Any, channels: frozenset[str]) -> _Checkpoint:
+    """Everything `put` and `put_writes` need, checked; raises `_Invalid` for the caller to word.
+
+    `channels` are the graph's channels: values and writes for any other are refused.
+    """
     if not isinstance(entry, dict):
         raise _Invalid("it is not an object")
     checkpoint_id = _text(entry, "checkpoint_id")
     try:
-        uuid.UUID(checkpoint_id)  # LangGraph derives task ids from its hex digits
+        canonical = str(uuid.UUID(checkpoint_id))  # LangGraph derives task ids from its digits
     except ValueError as error:
         raise _Invalid(f"checkpoint_id {checkpoint_id!r} is not a checkpoint id") from error
+    if canonical != checkpoint_id:
+        raise _Invalid(f"checkpoint_id {checkpoint_id!r} is not written as a checkpoint id")
     parent_id = _text(entry, "parent_checkpoint_id", optional=True)
     ns = _text(entry, "checkpoint_ns", empty=True)
+    if ns:
+        raise _Invalid(f"checkpoint_ns {ns!r:.60} names a subgraph, and Waypoint's graph has none")
     metadata = entry.get("metadata")
-    if not isinstance(metadata, dict):
-        raise _Invalid('"metadata" is missing or not an object')
+    _check_metadata(metadata)
     raw = entry.get("checkpoint")
     if not isinstance(raw, dict):
         raise _Invalid('"checkpoint" is missing or not an object')
@@ -533,26 +712,18 @@ def _check_checkpoint(number: int, entry: Any) -> _Checkpoint:
     if missing:
         raise _Invalid(f'"checkpoint" lacks {", ".join(map(repr, missing))}')
     if raw["id"] != checkpoint_id:
-        raise _Invalid(f'"checkpoint".id {raw["id"]!r} differs from checkpoint_id')
+        raise _Invalid(f'"checkpoint".id {raw["id"]!r:.60} differs from checkpoint_id')
     if not isinstance(raw["channel_values"], dict):
         raise _Invalid('"checkpoint".channel_values is not an object')
-    _check_versions(raw["channel_versions"], '"checkpoint".channel_versions')
-    seen = raw["versions_seen"]
-    if not isinstance(seen, dict):
-        raise _Invalid('"checkpoint".versions_seen is not an object')
-    for node, versions in seen.items():
-        _check_versions(versions, f'"checkpoint".versions_seen.{node}')
+    _check_fields(raw)
     checkpoint = dict(raw)
     checkpoint["channel_values"] = values = _decode(raw["channel_values"], "channel_values")
-    if _CHANNEL_MESSAGES in values:
-        stored = values[_CHANNEL_MESSAGES]
-        _require_messages(
-            stored.value if isinstance(stored, _DeltaSnapshot) else stored,
-            "channel_values.messages",
-        )
-    start = values.get(_CHANNEL_START)
-    if isinstance(start, dict) and _CHANNEL_MESSAGES in start:
-        _require_messages(start[_CHANNEL_MESSAGES], "channel_values.__start__.messages")
+    if not isinstance(values, dict):
+        raise _Invalid('"checkpoint".channel_values is a tagged value, not an object')
+    for channel, value in values.items():
+        if channel in (_INTERRUPT, _ERROR, _RESUME, _NO_WRITES):
+            raise _Invalid(f"channel_values.{channel} is a write, not a channel")
+        _check_value(channel, value, f"channel_values.{channel}", channels)
     result = _Checkpoint(number, ns, checkpoint_id, parent_id, metadata, checkpoint)
     writes = entry.get("writes")
     if not isinstance(writes, list):
@@ -570,8 +741,9 @@ def _check_checkpoint(number: int, entry: Any) -> _Checkpoint:
         if "value" not in write:
             raise _Invalid(f'{where} has no "value"')
         value = _decode(write["value"], f"{where}.value")
-        if channel == _CHANNEL_MESSAGES:
-            _require_messages(value, f"{where}.value")
+        if channel == _CHANNEL_MESSAGES and isinstance(value, _DeltaSnapshot):
+            raise _Invalid(f"{where}.value is a snapshot, which only a checkpoint holds")
+        _check_value(channel, value, f"{where}.value", channels)
         if result.writes and result.writes[-1][:2] == (task_id, task_path):
             result.writes[-1][2].append((channel, value))
         else:
@@ -579,7 +751,7 @@ def _check_checkpoint(number: int, entry: Any) -> _Checkpoint:
     return result
 
 
-def _read_file(source: Iterable[str | bytes] | str | bytes) -> _Thread:
+def _read_file(source: Iterable[str | bytes] | str | bytes, channels: frozenset[str]) -> _Thread:
     """Parse and check a whole file; raises `TransferError` naming the line and the fix."""
     header: dict[str, Any] | None = None
     checkpoints: list[_Checkpoint] = []
@@ -591,7 +763,7 @@ def _read_file(source: Iterable[str | bytes] | str | bytes) -> _Thread:
             header = _check_header(number, entry)
             continue
         try:
-            checkpoint = _check_checkpoint(number, entry)
+            checkpoint = _check_checkpoint(number, entry, channels)
         except _Invalid as problem:
             raise TransferError(f"Line {number}: {problem}. {_FIX_DAMAGED}") from problem
         except RecursionError as error:
@@ -691,7 +863,7 @@ def import_thread(backend: LocalBackend, source: Iterable[str | bytes] | str | b
     The index row is created first because the index chooses the thread id; if writing fails
     part-way, everything written is deleted again before the error is raised.
     """
-    thread = _read_file(source)
+    thread = _read_file(source, frozenset(backend.graph.channels))
     header = thread.header
     lineage = header.get("forked_from")
     # A link to a thread this database does not have would be a stale link in the sidebar.

@@ -26,6 +26,37 @@ def test_migrations_run_once_and_in_order(data_dir):
     assert {"forked_from", "forked_at_checkpoint", "branch_head", "owner"} <= columns
 
 
+def _schema(conn: sqlite3.Connection) -> tuple[list, int]:
+    tables = conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
+    columns = conn.execute("PRAGMA table_info(waypoint_threads)").fetchall()
+    version = conn.execute("SELECT MAX(version) FROM waypoint_schema").fetchone()[0]
+    return [tables, columns], version
+
+
+@pytest.mark.parametrize("isolation_level", [None, ""], ids=["autocommit", "legacy"])
+def test_a_migration_that_fails_half_way_changes_nothing(data_dir, monkeypatch, isolation_level):
+    """Each migration is atomic: a failure after its first statement keeps neither statement,
+    the version stays, and the next start (with the migration fixed) applies it."""
+    conn = sqlite3.connect(data_dir / "m.sqlite", isolation_level=isolation_level)
+    ThreadIndex(conn).create("kept")
+    before = _schema(conn)
+    assert before[1] == len(MIGRATIONS)
+    first = "ALTER TABLE waypoint_threads ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0"
+    monkeypatch.setattr(
+        "agent.threads.MIGRATIONS", (*MIGRATIONS, f"{first}; ALTER TABLE no_such_table ADD x")
+    )
+    with pytest.raises(RuntimeError, match=rf"schema version {len(MIGRATIONS) + 1}.*no_such_table"):
+        migrate(conn)
+    assert not conn.in_transaction
+    assert _schema(conn) == before
+    monkeypatch.setattr("agent.threads.MIGRATIONS", (*MIGRATIONS, first))
+    index = ThreadIndex(conn)  # the next start
+    assert _schema(conn)[1] == len(MIGRATIONS) + 1
+    assert [t.title for t in index.list()] == ["kept"]
+    assert "pinned" in {row[1] for row in conn.execute("PRAGMA table_info(waypoint_threads)")}
+    conn.close()
+
+
 def test_newest_first_with_paging(index):
     created = [index.create(f"thread {n}") for n in range(5)]
     index.touch(created[1].id)

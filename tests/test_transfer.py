@@ -132,7 +132,8 @@ def halted_thread(h):
 
 def forked_thread(h):
     """A tool thread, a second turn, then a fork from before that turn with another question; the
-    chat is left showing the first branch (the branch head is the "thanks" turn's last checkpoint)."""
+    chat is left showing the first branch (the branch head is the "thanks" turn's last
+    checkpoint)."""
     thread = tool_thread(h)
     h.model.script = [reply("You are welcome.")]
     h.send(thread.id, "thanks")
@@ -304,6 +305,54 @@ def test_an_imported_fork_goes_on_from_its_branch_head(h):
     assert h.backend.thread_view(info.id).messages[-1].text == "Foggy in SF."
 
 
+def test_every_kind_of_checkpoint_waypoint_writes_round_trips(h):
+    """Import refuses what Waypoint does not write, so everything it writes must pass: decisions
+    of every kind, a failed step, a cancelled call, edits of text, arguments and results,
+    regenerate, edit-and-resend, and a fork to a new thread."""
+    thread = h.backend.create_thread()
+    h.model.script = [reply("", *(("web_search", {"query": q}) for q in "abcd"))]
+    h.send(thread.id, "four searches")
+    calls = [c.id for c in h.backend.thread_view(thread.id).pending_calls]
+    h.model.script = [RuntimeError("provider down")]
+    decisions = [
+        {"action": "approve"},
+        {"action": "edit", "args": {"query": "e"}},
+        {"action": "mock", "content": "mocked"},
+        {"action": "reject", "reason": "no"},
+    ]
+    h.decide(thread.id, dict(zip(calls, decisions, strict=True)))
+    h.model.script = [reply("", ("web_search", {"query": "f"}))]
+    h.backend.resume(thread.id, h.choices, h.options)
+    h.finish(h.backend.runs.latest_run(thread.id))
+    h.model.script = [reply("ok [1].")]
+    h.send(thread.id, "never mind")
+    view = h.backend.thread_view(thread.id)
+    human, ai, tool = (
+        next(m for m in view.messages if m.role == r) for r in ("human", "ai", "tool")
+    )
+    at = view.checkpoint_id
+    h.backend.edit_message(thread.id, at, human.id, text="four searches, please")
+    latest = h.backend.thread_view(thread.id).checkpoint_id
+    h.backend.edit_message(thread.id, latest, tool.id, tool_result="rewritten")
+    latest = h.backend.thread_view(thread.id).checkpoint_id
+    h.backend.edit_message(
+        thread.id, latest, ai.id, tool_args={"query": "g"}, tool_call_id=ai.tool_calls[0].id
+    )
+    h.model.script = [reply("again.")]
+    h.finish(h.backend.regenerate(thread.id, view.messages[-1].id, h.choices, h.options))
+    h.model.script = [reply("resent.")]
+    h.finish(h.backend.edit_and_resend(thread.id, human.id, "once more", h.choices, h.options))
+    fork = h.backend.fork_thread(thread.id, at)
+    written = {
+        w["channel"] for line in parse(export_text(h, thread.id))[1:] for w in line["writes"]
+    }
+    assert {"__interrupt__", "__resume__", "__error__", "messages"} <= written, written
+    for source in (thread.id, fork.id):
+        info, first, second = round_trip(h, source)
+        assert_same_content(first, second)
+        assert history(h, info.id) == history(h, source)
+
+
 def test_an_empty_thread_round_trips(h):
     thread = h.backend.create_thread()
     info, first, second = round_trip(h, thread.id)
@@ -383,6 +432,19 @@ def _robot(line: dict) -> dict:
     return line
 
 
+def _set_metadata(**changes):
+    return lambda line: {**line, "metadata": {**line["metadata"], **changes}}
+
+
+def _set_checkpoint(**changes):
+    return lambda line: {**line, "checkpoint": {**line["checkpoint"], **changes}}
+
+
+def _set_channel(line: dict, channel: str) -> dict:
+    line["writes"][-1]["channel"] = channel
+    return line
+
+
 def _version(v):
     return lambda text: _edit_line(text, 0, lambda header: {**header, "version": v})
 
@@ -459,6 +521,48 @@ BAD_FILES = {
         lambda text: "\n".join(_lines(text)[:2] + _lines(text)[1:2] + _lines(text)[2:-1]) + "\n",
         "appears twice",
     ),
+    # Found by the import fuzz test (tests/test_transfer_fuzz.py): each was accepted, then the
+    # Inspector raised on the thread.
+    "step as text": (lambda text: _edit_line(text, 2, _set_metadata(step="1")), "whole number"),
+    "parents as a list": (lambda text: _edit_line(text, 2, _set_metadata(parents=[])), "parents"),
+    "run id as an object": (
+        lambda text: _edit_line(text, 2, _set_metadata(waypoint_run={})),
+        "must be text",
+    ),
+    "unknown source": (lambda text: _edit_line(text, 2, _set_metadata(source="magic")), "source"),
+    "format v as text": (lambda text: _edit_line(text, 2, _set_checkpoint(v="4")), "format"),
+    "mixed versions": (
+        lambda text: _edit_line(text, 2, _set_checkpoint(channel_versions={"messages": "2"})),
+        "mixes text and number versions",
+    ),
+    "time not a time": (lambda text: _edit_line(text, 2, _set_checkpoint(ts="soon")), "not a time"),
+    "channel values a message": (
+        lambda text: _edit_line(
+            text,
+            2,
+            _set_checkpoint(
+                channel_values={"$message": {"type": "human", "data": {"content": ""}}}
+            ),
+        ),
+        "not an object",
+    ),
+    "unknown channel written": (
+        lambda text: _edit_line(text, 1, lambda line: _set_channel(line, "branch:to:nowhere")),
+        "does not use",
+    ),
+    "subgraph namespace": (
+        lambda text: _edit_line(text, 1, lambda line: {**line, "checkpoint_ns": "sub"}),
+        "subgraph",
+    ),
+    "lone surrogate": (
+        lambda text: _edit_line(text, 0, lambda header: {**header, "title": "x\ud800"}),
+        "not valid Unicode",
+    ),
+    "lone surrogate escaped": (
+        lambda text: text.replace('"title": "', '"title": "\\udc00', 1).encode(),
+        "not valid Unicode",
+    ),
+    "not a number": (lambda text: text.replace('"step": -1', '"step": NaN', 1), "NaN"),
     "huge file": (lambda text: b" " * (MAX_BYTES + 1), "larger than 50 MB"),
     "huge stream": (
         lambda text: (b" " * (1024 * 1024) for _ in range(10_000)),
@@ -483,6 +587,29 @@ def test_a_bad_file_is_refused_with_a_reason_and_writes_nothing(data_dir, case):
         # A sentence that says what to do, not just what is wrong.
         assert any(word in message for word in ("Export", "export", "Choose", "update")), message
         assert row_counts(h) == before
+    finally:
+        h.backend.close()
+
+
+def test_an_interrupt_asking_about_malformed_calls_is_refused(data_dir):
+    h = make_harness(data_dir, "sync")
+    try:
+        lines = parse(export_text(h, halted_thread(h).id))
+        asked = next(
+            w for line in lines[1:] for w in line["writes"] if w["channel"] == "__interrupt__"
+        )
+        question = asked["value"][0]["$interrupt"]
+        good = json.dumps(question["value"])
+        before = row_counts(h)
+        for spoil in (
+            lambda: question["value"]["calls"][0].update(args="SF"),
+            lambda: question.update(value=[json.loads(good)]),  # found by the fuzz test, seed 7
+        ):
+            question["value"] = json.loads(good)
+            spoil()
+            with pytest.raises(TransferError, match=r"must ask about tool calls.*export the"):
+                import_thread(h.backend, "".join(json.dumps(line) + "\n" for line in lines))
+            assert row_counts(h) == before
     finally:
         h.backend.close()
 
