@@ -53,11 +53,17 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import BaseMessage, message_to_dict, messages_from_dict
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple, writes_sort_key
+from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    writes_sort_key,
+)
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from langgraph.constants import START
 from langgraph.pregel._checkpoint import LATEST_VERSION
@@ -258,7 +264,7 @@ def _parents_first(tuples: list[CheckpointTuple]) -> list[CheckpointTuple]:
     Checkpoint ids sort in time order, so id order is right almost always; following parent links
     makes it right always, which is what lets import check each parent link as it reads.
     """
-    by_key = {_key(t.config): t for t in tuples}
+    by_key = {key: t for t in tuples if (key := _key(t.config)) is not None}
     done: set[tuple[str, str]] = set()
     ordered: list[CheckpointTuple] = []
     for key in sorted(by_key):
@@ -326,7 +332,7 @@ def export_thread(backend: LocalBackend, thread_id: str) -> Iterator[str]:
     For a download: `"".join(export_thread(...))`, named `export_filename(info)`, type MIME_TYPE.
     """
     info = backend.threads.get(thread_id)
-    saver = backend.graph.checkpointer
+    saver = _graph_saver(backend)
     tuples = _parents_first(list(saver.list({"configurable": {"thread_id": thread_id}})))
     writes = _read_writes(saver, thread_id)
     header = {
@@ -546,11 +552,14 @@ def _check_header(number: int, header: Any) -> dict[str, Any]:
     return header
 
 
-def _text(entry: dict, name: str, *, optional: bool = False, empty: bool = False) -> str | None:
-    """A text field; `optional` allows null, `empty` allows "" (the root namespace)."""
+def _optional_text(entry: dict, name: str) -> str | None:
+    """A text field that may be null (a first checkpoint has no parent)."""
+    return None if entry.get(name) is None else _text(entry, name)
+
+
+def _text(entry: dict, name: str, *, empty: bool = False) -> str:
+    """A text field; `empty` allows "" (the root namespace)."""
     value = entry.get(name)
-    if value is None and optional:
-        return None
     if not isinstance(value, str) or not (value or empty):
         raise _Invalid(f'"{name}" is missing or not text')
     return value
@@ -567,7 +576,7 @@ def _check_versions(checkpoint: dict[str, Any]) -> None:
     if not isinstance(seen, dict):
         raise _Invalid('"checkpoint".versions_seen is not an object')
     tables.update({f"versions_seen.{node}": versions for node, versions in seen.items()})
-    kinds = set()
+    kinds: set[type] = set()
     for name, table in tables.items():
         if not isinstance(table, dict) or not all(
             isinstance(v, (int, float, str))
@@ -601,7 +610,7 @@ def _check_fields(checkpoint: dict[str, Any]) -> None:
     _check_versions(checkpoint)
 
 
-def _check_metadata(metadata: Any) -> None:
+def _check_metadata(metadata: Any) -> dict[str, Any]:
     """Scalars, as LangGraph copies them from a run's config, plus `step` and `parents`."""
     if not isinstance(metadata, dict):
         raise _Invalid('"metadata" is missing or not an object')
@@ -620,6 +629,7 @@ def _check_metadata(metadata: Any) -> None:
             raise _Invalid(f"{where} must be text, a number, true, false or null")
     if metadata.get("source") not in (None, *_SOURCES):
         raise _Invalid(f'"metadata".source must be one of {", ".join(_SOURCES)}')
+    return metadata
 
 
 def _require_plain(value: Any, where: str) -> None:
@@ -699,12 +709,11 @@ def _check_checkpoint(number: int, entry: Any, channels: frozenset[str]) -> _Che
         raise _Invalid(f"checkpoint_id {checkpoint_id!r} is not a checkpoint id") from error
     if canonical != checkpoint_id:
         raise _Invalid(f"checkpoint_id {checkpoint_id!r} is not written as a checkpoint id")
-    parent_id = _text(entry, "parent_checkpoint_id", optional=True)
+    parent_id = _optional_text(entry, "parent_checkpoint_id")
     ns = _text(entry, "checkpoint_ns", empty=True)
     if ns:
         raise _Invalid(f"checkpoint_ns {ns!r:.60} names a subgraph, and Waypoint's graph has none")
-    metadata = entry.get("metadata")
-    _check_metadata(metadata)
+    metadata = _check_metadata(entry.get("metadata"))
     raw = entry.get("checkpoint")
     if not isinstance(raw, dict):
         raise _Invalid('"checkpoint" is missing or not an object')
@@ -747,7 +756,7 @@ def _check_checkpoint(number: int, entry: Any, channels: frozenset[str]) -> _Che
         if result.writes and result.writes[-1][:2] == (task_id, task_path):
             result.writes[-1][2].append((channel, value))
         else:
-            result.writes.append((task_id, task_path, [(channel, value)]))  # type: ignore[arg-type]
+            result.writes.append((task_id, task_path, [(channel, value)]))
     return result
 
 
@@ -827,8 +836,17 @@ def _new_versions(checkpoint: Mapping[str, Any], parent: Mapping[str, Any] | Non
     }
 
 
-def _write(backend: LocalBackend, thread_id: str, thread: _Thread) -> None:
+def _graph_saver(backend: LocalBackend) -> BaseCheckpointSaver:
+    """The compiled graph's saver: LangGraph's copy of Waypoint's, with the strict msgpack
+    allowlist, so imported values are encoded exactly as a run would encode them."""
     saver = backend.graph.checkpointer
+    if not isinstance(saver, BaseCheckpointSaver):
+        raise TypeError("Transfer needs a graph compiled with a checkpoint saver.")
+    return saver
+
+
+def _write(backend: LocalBackend, thread_id: str, thread: _Thread) -> None:
+    saver = _graph_saver(backend)
     stored: dict[tuple[str, str], Mapping[str, Any]] = {}
     for cp in thread.checkpoints:
         configurable = {"thread_id": thread_id, "checkpoint_ns": cp.ns}
@@ -837,8 +855,8 @@ def _write(backend: LocalBackend, thread_id: str, thread: _Thread) -> None:
         parent = stored.get((cp.ns, cp.parent_id)) if cp.parent_id else None
         saved = saver.put(
             {"configurable": configurable},
-            cp.checkpoint,
-            cp.metadata,
+            cast(Checkpoint, cp.checkpoint),  # checked field by field on reading
+            cast(CheckpointMetadata, cp.metadata),
             _new_versions(cp.checkpoint, parent),
         )
         for task_id, task_path, writes in cp.writes:
@@ -879,7 +897,7 @@ def import_thread(backend: LocalBackend, source: Iterable[str | bytes] | str | b
             backend.threads.set_branch_head(info.id, header["branch_head"])
         return backend.touch_shown(info.id)
     except BaseException as error:
-        backend.graph.checkpointer.delete_thread(info.id)
+        _graph_saver(backend).delete_thread(info.id)
         backend.threads.delete(info.id)
         if isinstance(error, Exception) and not isinstance(error, TransferError):
             raise TransferError(
