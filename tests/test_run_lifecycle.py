@@ -271,7 +271,7 @@ def test_a_provider_silent_for_the_stall_limit_ends_the_run_with_a_timeout(provi
     thread = h.backend.create_thread()
     started = time.monotonic()
     events = h.finish(h.backend.send_message(thread.id, "hello?", h.choices, h.options), 5)
-    assert time.monotonic() - started < 0.5 + STOP_WITHIN
+    assert time.monotonic() - started < 3, "it waited for the client's 10 s read timeout"
     errors = [e for e in events if isinstance(e, Error)]
     assert events[-1] == Done("error") and [e.error_type for e in errors] == ["timeout"]
     assert "0.5 seconds" in errors[0].message
