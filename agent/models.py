@@ -131,3 +131,18 @@ def _chat_openai(
         streaming=True,
         stream_usage=stream_usage,
     )
+
+
+def model_secrets(model: BaseChatModel) -> tuple[str, ...]:
+    """The secret values a chat model holds (its API key), for redacting them from error text.
+
+    Any LangChain model keeps its keys in `SecretStr` fields, so this needs no list per provider.
+    """
+    values = (getattr(model, name, None) for name in type(model).model_fields)
+    return tuple(
+        secret
+        for value in values
+        if isinstance(value, SecretStr)
+        and (secret := value.get_secret_value())
+        and secret != NO_KEY_PLACEHOLDER
+    )
