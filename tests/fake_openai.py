@@ -168,7 +168,7 @@ class FakeOpenAI(FakeServer[OpenAIRequest]):
         echo_key: bool = False,
     ):
         state = _State(
-            api_key, tuple(models) if models else None, default, echo_key, max_wait=max_wait
+            api_key, None if models is None else tuple(models), default, echo_key, max_wait=max_wait
         )
         super().__init__(state, _Handler)
 
@@ -247,7 +247,7 @@ class _Handler(RecordingHandler):
                 code="invalid_api_key",
             )
         if self.command == "GET" and path == "/v1/models":
-            names = state.models or ("gpt-4o-mini",)
+            names = ("gpt-4o-mini",) if state.models is None else state.models
             data = [{"id": n, "object": "model", "created": 0, "owned_by": "fake"} for n in names]
             return self._json(200, {"object": "list", "data": data})
         if self.command != "POST" or path != "/v1/chat/completions":

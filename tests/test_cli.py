@@ -14,6 +14,7 @@ from agent.backend import LocalBackend
 from agent.settings import Settings
 from tests.app_server import GUARDED_SITE, ROOT
 from tests.engine_fixtures import make_harness
+from tests.fake_openai import FakeOpenAI, text
 from tests.scripted_model import reply
 
 
@@ -114,3 +115,22 @@ def test_an_unknown_thread_is_one_line_and_exit_code_2(data_dir, thread):
         "There is no thread 'no-such-thread': it may have been deleted. Pick another thread or "
         "start a new one."
     ]
+
+
+def test_a_base_url_alone_chats_with_the_servers_only_model(data_dir):
+    with FakeOpenAI(models=["llama3.1"]) as server:
+        server.script(text("Hello from llama."))
+        done = run_cli(data_dir, env={"OPENAI_BASE_URL": server.url}, stdin="hi\n")
+        sent = server.chat_requests
+    assert done.returncode == 0, done.stderr
+    assert "model: compatible (llama3.1)" in done.stdout
+    assert "assistant> Hello from llama." in done.stdout
+    assert [r.body["model"] for r in sent] == ["llama3.1"]
+
+
+def test_a_server_with_several_models_and_none_chosen_is_one_line_and_exit_code_2(data_dir):
+    with FakeOpenAI(models=["llama3.1", "qwen2.5"]) as server:
+        done = run_cli(data_dir, env={"OPENAI_BASE_URL": server.url}, stdin="hi\n")
+    assert done.returncode == 2 and done.stdout == ""
+    (line,) = done.stderr.strip().splitlines()
+    assert "2 models (llama3.1, qwen2.5)" in line and "WAYPOINT_MODEL" in line
