@@ -23,7 +23,7 @@ from agent.settings import Settings
 from agent.transfer import export_thread
 from tests.engine_fixtures import make_harness
 from tests.fake_openai import FakeOpenAI, empty, error, text, tool_calls
-from tests.test_chat_page import app, backend  # noqa: F401 (app is a fixture)
+from tests.page_helpers import backend
 from tests.test_inspector_page import open_inspector
 
 SECRET = "sk-waypoint-test-SECRET-4242"
@@ -208,7 +208,7 @@ def test_a_key_echoed_in_a_401_is_shown_and_stored_nowhere(wrong_key, data_dir):
         assert ECHOED.encode() not in data, name
 
 
-def test_the_inspector_writes_tab_never_shows_an_echoed_key(app, echoing):  # noqa: F811
+def test_the_inspector_writes_tab_never_shows_an_echoed_key(app, echoing):
     app.run()
     choices = AgentChoices(provider="openai", api_key=ECHOED, base_url=echoing.url)
     thread = backend().create_thread()

@@ -7,7 +7,6 @@ import socket
 import pytest
 
 from tests.fake_openai import FakeOpenAI
-from tests.test_chat_page import app  # noqa: F401 (a fixture)
 from ui.settings_panel import _served_models
 
 
@@ -18,7 +17,7 @@ def _fresh_model_lists():
     _served_models.clear()
 
 
-def test_a_compatible_server_offers_its_models_in_a_select_box(app, monkeypatch):  # noqa: F811
+def test_a_compatible_server_offers_its_models_in_a_select_box(app, monkeypatch):
     with FakeOpenAI(models=["qwen2.5", "llama3.1"]) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.url)
         app.run()
@@ -33,7 +32,7 @@ def test_a_compatible_server_offers_its_models_in_a_select_box(app, monkeypatch)
     assert len(listed) == 1, "the list is asked once, not on every rerun"
 
 
-def test_waypoint_model_is_the_default_even_when_the_server_does_not_list_it(app, monkeypatch):  # noqa: F811
+def test_waypoint_model_is_the_default_even_when_the_server_does_not_list_it(app, monkeypatch):
     with FakeOpenAI(models=["llama3.1"]) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.url)
         monkeypatch.setenv("WAYPOINT_MODEL", "my-finetune")
@@ -42,7 +41,7 @@ def test_waypoint_model_is_the_default_even_when_the_server_does_not_list_it(app
     assert picker.options == ["my-finetune", "llama3.1"] and picker.value == "my-finetune"
 
 
-def test_a_server_that_cannot_list_says_why_and_takes_a_typed_name(app, monkeypatch):  # noqa: F811
+def test_a_server_that_cannot_list_says_why_and_takes_a_typed_name(app, monkeypatch):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
