@@ -46,6 +46,9 @@ def _compatible_model(settings: Settings, base_url: str, api_key: str | None) ->
     """A select box of the server's models; a text box when it lists none or cannot be asked."""
     names, problem = _served_models(base_url, api_key) if base_url else ((), None)
     override = settings.model_name
+    if problem:
+        st.text(problem)  # plain text: it quotes the server
+        return st.text_input("Model name", override or "", key="set_compat_model_name")
     if override and override not in names:
         names = (override, *names)
     if names:
@@ -56,9 +59,7 @@ def _compatible_model(settings: Settings, base_url: str, api_key: str | None) ->
             key="set_compat_model",
             help="The models this server lists (GET /v1/models); WAYPOINT_MODEL sets the default.",
         )
-    if problem:
-        st.text(problem)  # plain text: it quotes the server
-    elif base_url:
+    if base_url:
         st.caption("The server lists no models: load or pull one there, or type a name.")
     return st.text_input("Model name", override or "", key="set_compat_model_name")
 
