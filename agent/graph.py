@@ -29,7 +29,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from agent.approval import ApprovalPolicy, rejection_text, validate_decisions
-from agent.llm_guard import failure_of, unkept_reply
+from agent.llm_guard import failure_of, sendable, unkept_reply
 from agent.state import AgentState
 
 LLM, ACTION = "llm", "action"
@@ -68,7 +68,7 @@ AgentGraph = CompiledStateGraph[AgentState, RunContext, AgentState, AgentState]
 
 def _model_input(state: AgentState, context: RunContext) -> tuple[Any, list[AnyMessage]]:
     model = context.model.bind_tools(list(context.tools)) if context.tools else context.model
-    return model, [SystemMessage(context.system_prompt), *state["messages"]]
+    return model, [SystemMessage(context.system_prompt), *sendable(state["messages"])]
 
 
 def _kept(reply: AIMessage, context: RunContext) -> dict:

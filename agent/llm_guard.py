@@ -12,14 +12,17 @@ broken or wrong: tool calls whose arguments are not JSON (langchain-openai files
 provider sees a call with no result), and a reply that never finished (a stream that stopped
 without a finish reason or `[DONE]`, or empty `choices`), which would pass for a whole answer.
 Each becomes a retryable failure: the step is not written, so Retry asks the model again.
+A thread that already holds such calls (written before this guard, or imported) is sent without
+them, so it stays usable.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, AnyMessage
 from langchain_openai.chat_models.base import BaseChatOpenAI
 from langgraph.errors import GraphBubbleUp
 
@@ -78,3 +81,17 @@ def _broken_calls(reply: AIMessage) -> ProviderError:
         "bad_tool_call",
         True,
     )
+
+
+def sendable(messages: Sequence[AnyMessage]) -> list[AnyMessage]:
+    """`messages` as the model may see them: without tool calls that could never be answered.
+
+    langchain-openai sends `invalid_tool_calls` as tool calls, and no tool message answers them,
+    so a provider would refuse the whole history. The stored messages are left as they are.
+    """
+    return [
+        m.model_copy(update={"invalid_tool_calls": []})
+        if isinstance(m, AIMessage) and m.invalid_tool_calls
+        else m
+        for m in messages
+    ]

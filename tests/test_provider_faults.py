@@ -295,3 +295,20 @@ def test_the_failure_langgraph_sees_carries_no_cause_context_or_key(echoing, eng
     assert failure.__cause__ is None and failure.__context__ is None
     assert failure.problem.error_type == "auth"
     assert ECHOED not in "".join(traceback.format_exception(failure))
+
+
+def test_a_thread_already_holding_a_broken_call_is_sent_without_it(h, server):
+    thread = h.backend.create_thread()
+    broken = AIMessage(
+        "",
+        invalid_tool_calls=[
+            {"type": "invalid_tool_call", "id": "call_old", "name": "web_search", "args": "q=x"}
+        ],
+    )
+    config = {"configurable": {"thread_id": thread.id}}
+    h.backend.graph.update_state(config, {"messages": [HumanMessage("old"), broken]}, as_node="llm")
+    server.script(text("Back again."))
+    assert h.send(thread.id, "still there?")[-1] == Done("done")
+    sent = server.chat_requests[-1].messages
+    assert not any(m.get("tool_calls") for m in sent)
+    assert messages(h, thread.id)[1].invalid_tool_calls, "what is stored stays as it was"
