@@ -12,8 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from agent.approval import DecisionError
-from agent.backend import InputError, LocalBackend
+from agent.backend import LocalBackend
 from agent.context import AgentChoices
 from agent.events import Done, Error, Step, Token, ToolCall, ToolResult
 from agent.runs import Run, RunOptions, ThreadBusy
@@ -95,7 +94,7 @@ def converse(
                 if not text.strip():
                     continue
                 run = backend.send_message(thread_id, text, choices, options)
-        except (DecisionError, InputError, ThreadBusy) as problem:
+        except (ValueError, ThreadBusy) as problem:  # DecisionError and InputError included
             out.write(f"  ! {problem}\n")
             continue
         follow(backend, run, out)
@@ -109,20 +108,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--durability", choices=["sync", "async", "exit"], default="sync")
     args = parser.parse_args(argv)
 
-    settings = load_settings()
-    backend = LocalBackend(settings)
+    try:
+        settings = load_settings()
+        backend = LocalBackend(settings)
+    except (RuntimeError, ValueError) as problem:  # a bad secrets.toml, a database it cannot open
+        print(problem, file=sys.stderr)
+        return 2
     try:
         if args.list:
             for thread in backend.list_threads(limit=20):
                 print(f"{thread.id}  {thread.status:8}  {thread.title}")
             return 0
+        choices = AgentChoices.defaults(settings)
         try:
+            # A setting that cannot work (no key, no model) stops here, not at the first message.
+            model = backend.contexts(choices, frozenset()).model
             thread = backend.get_thread(args.thread) if args.thread else backend.create_thread()
-        except UnknownThread as problem:
+        except (ValueError, UnknownThread) as problem:
             print(problem, file=sys.stderr)
             return 2
-        choices = AgentChoices.defaults(settings)
-        print(f"Thread {thread.id} · model: {choices.provider} · search: {choices.search}")
+        name = getattr(model, "model_name", None)
+        shown = f"{choices.provider} ({name})" if name else choices.provider
+        print(f"Thread {thread.id} · model: {shown} · search: {choices.search}")
         print("Type a question (Ctrl-D to quit).")
         for message in backend.thread_view(thread.id).messages:
             print(f"{message.role}> {message.text}")

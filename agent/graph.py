@@ -3,8 +3,9 @@
     START -> llm -(tool calls?)-> action -> llm -> ... -> END
 
 The compiled graph holds no provider, key or tool: the model, the tools and the approval policy
-arrive per run as LangGraph runtime *context*, which is never checkpointed. So one compiled graph per
-checkpointer serves every user choice, and no secret can leak into persisted state or metadata.
+arrive per run as LangGraph runtime *context*, which is never checkpointed. So one compiled graph
+per checkpointer serves every user choice, and no secret can leak into persisted state or metadata.
+The llm node keeps only whole, valid replies and fails with clean errors (see `agent.llm_guard`).
 Both nodes have a sync and an async body, so the same graph runs under `stream` and `astream`.
 """
 
@@ -28,6 +29,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from agent.approval import ApprovalPolicy, rejection_text, validate_decisions
+from agent.llm_guard import failure_of, sendable, unkept_reply
 from agent.state import AgentState
 
 LLM, ACTION = "llm", "action"
@@ -66,19 +68,40 @@ AgentGraph = CompiledStateGraph[AgentState, RunContext, AgentState, AgentState]
 
 def _model_input(state: AgentState, context: RunContext) -> tuple[Any, list[AnyMessage]]:
     model = context.model.bind_tools(list(context.tools)) if context.tools else context.model
-    return model, [SystemMessage(context.system_prompt), *state["messages"]]
+    return model, [SystemMessage(context.system_prompt), *sendable(state["messages"])]
 
 
+def _kept(reply: AIMessage, context: RunContext) -> dict:
+    problem = unkept_reply(reply, context.model)
+    if problem is not None:
+        raise problem
+    return {"messages": [reply]}
+
+
+# Both bodies raise the failure after the `except` block, not in it: raised inside, it would carry
+# the provider's exception (and any key it quotes) as its `__context__`.
 def call_model(state: AgentState, runtime: Runtime[RunContext], config: RunnableConfig) -> dict:
     model, messages = _model_input(state, runtime.context)
-    return {"messages": [model.invoke(messages, config)]}
+    try:
+        reply = model.invoke(messages, config)
+    except Exception as error:
+        failure = failure_of(error, runtime.context.model)
+    else:
+        return _kept(reply, runtime.context)
+    raise failure
 
 
 async def acall_model(
     state: AgentState, runtime: Runtime[RunContext], config: RunnableConfig
 ) -> dict:
     model, messages = _model_input(state, runtime.context)
-    return {"messages": [await model.ainvoke(messages, config)]}
+    try:
+        reply = await model.ainvoke(messages, config)
+    except Exception as error:
+        failure = failure_of(error, runtime.context.model)
+    else:
+        return _kept(reply, runtime.context)
+    raise failure
 
 
 def route_after_llm(state: AgentState) -> str:

@@ -9,6 +9,10 @@ they are masked in reprs) and nowhere else.
 
     model = make_chat_model("compatible", settings, base_url="http://localhost:11434/v1",
                             model_name="llama3.1")
+
+A compatible server given only by its base URL is asked for its models (`GET /v1/models`): when it
+serves exactly one, that one is used, so pointing Waypoint at a local server is enough; the
+settings offer the list (`list_models`), and WAYPOINT_MODEL stays the override.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
 from agent.demo_model import DemoChatModel
+from agent.provider_errors import describe_error
 from agent.settings import DEFAULT_OPENAI_MODEL, Settings
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -36,6 +41,9 @@ MAX_RETRIES = 2
 # total, every attempt and wait included (agent.runs enforces it); a reply that keeps streaming
 # tokens is never cut, however long it is.
 STALL_LIMIT = 90.0
+# Listing models is one small request: it should answer quickly or be reported, not retried.
+LIST_TIMEOUT = 10.0
+SHOWN_MODEL_NAMES = 5
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,7 @@ PROVIDERS: tuple[Provider, ...] = (
         "compatible",
         "OpenAI-compatible server",
         "Any server that speaks OpenAI's chat API (Ollama, vLLM, LM Studio, llama.cpp): give its "
-        "base URL and a model name; a key only if it needs one.",
+        "base URL, and pick one of the models it lists; a key only if it needs one.",
     ),
 )
 
@@ -106,13 +114,8 @@ def make_chat_model(
                 "An OpenAI-compatible server needs a base URL, such as http://localhost:11434/v1 "
                 "for Ollama. Set OPENAI_BASE_URL or type it in the settings."
             )
-        name = model_name or settings.model_name or ""
-        if not name:
-            raise ValueError(
-                f"Name the model to use on {url}: set WAYPOINT_MODEL or type it in the settings "
-                "(for Ollama, a model you pulled, such as llama3.1)."
-            )
         key = api_key or settings.openai_api_key or NO_KEY_PLACEHOLDER
+        name = model_name or settings.model_name or _only_model(url, key, timeout)
         # Many compatible servers reject or ignore stream_options, so usage is not requested.
         return _chat_openai(url, key, name, timeout, max_retries, stream_usage=False)
     known = ", ".join(p.name for p in PROVIDERS)
@@ -130,4 +133,72 @@ def _chat_openai(
         max_retries=max_retries,
         streaming=True,
         stream_usage=stream_usage,
+    )
+
+
+def model_secrets(model: BaseChatModel) -> tuple[str, ...]:
+    """The secret values a chat model holds (its API key), for redacting them from error text.
+
+    Any LangChain model keeps its keys in `SecretStr` fields, so this needs no list per provider.
+    """
+    values = (getattr(model, name, None) for name in type(model).model_fields)
+    return tuple(
+        secret
+        for value in values
+        if isinstance(value, SecretStr)
+        and (secret := value.get_secret_value())
+        and secret != NO_KEY_PLACEHOLDER
+    )
+
+
+class ModelListError(ValueError):
+    """The server could not be asked for its models; the message says why and what to do."""
+
+
+def list_models(
+    base_url: str, api_key: str | None = None, *, timeout: float = LIST_TIMEOUT
+) -> tuple[str, ...]:
+    """The names of the models an OpenAI-compatible server offers (`GET {base_url}/models`), sorted.
+
+    Raises ModelListError, in a sentence naming the fix, when the server cannot be reached or
+    answers with an error (its text redacted, and the key with it).
+    """
+    client = openai.OpenAI(
+        base_url=base_url,
+        api_key=api_key or NO_KEY_PLACEHOLDER,
+        timeout=openai.Timeout(timeout, connect=min(CONNECT_TIMEOUT, timeout)),
+        max_retries=0,
+    )
+    try:
+        with client:
+            names = tuple(sorted({model.id for model in client.models.list()}))
+    except (openai.OpenAIError, ValueError) as error:  # ValueError: a URL httpx cannot use
+        problem = describe_error(error, (api_key,) if api_key else ())
+        failure = ModelListError(
+            f"Could not get the list of models from {base_url} (GET /models): {problem.message}"
+        )
+    else:
+        return names
+    raise failure  # outside the handler, so the server's own text is not kept as its context
+
+
+def _only_model(base_url: str, api_key: str, timeout: float) -> str:
+    """The one model the server offers; otherwise a ValueError saying how to choose."""
+    try:
+        names = list_models(base_url, api_key, timeout=min(timeout, LIST_TIMEOUT))
+    except ModelListError as error:  # already redacted: no secret in it to keep out of context
+        raise ModelListError(
+            f"{error} Or name the model yourself: set WAYPOINT_MODEL or type it in the settings."
+        ) from None
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise ValueError(
+            f"The server at {base_url} lists no models. Load or pull one there (for Ollama: "
+            "ollama pull llama3.1), or set WAYPOINT_MODEL."
+        )
+    shown = ", ".join(names[:SHOWN_MODEL_NAMES]) + (", …" if len(names) > SHOWN_MODEL_NAMES else "")
+    raise ValueError(
+        f"The server at {base_url} offers {len(names)} models ({shown}): pick one in the "
+        "settings, or set WAYPOINT_MODEL."
     )

@@ -9,13 +9,18 @@ and the standard library without importing them.
 
 Other integrations (the Tavily search, say) add their own rules with `register_describer` instead
 of editing this file. Every message passes through `redact`, so an API key that a server or a
-library echoed in its error text never reaches the screen or a log.
+library echoed in its error text never reaches the screen or a log: keys of a known shape by
+pattern, and the keys the caller names (the model's own) whatever their shape.
+
+A described failure travels as `ProviderFailure`, an exception whose only text is that redacted
+sentence: what the llm node raises instead of the provider's exception, so LangGraph persists
+nothing else (see `agent.llm_guard`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from http import HTTPStatus
 
@@ -37,6 +42,21 @@ class ProviderError:
     retryable: bool
 
 
+class CleanError(Exception):
+    """An exception whose text is Waypoint's own (no provider text, no secret).
+
+    The llm node lets these through as they are; any other exception is described and replaced.
+    """
+
+
+class ProviderFailure(CleanError):
+    """A provider failure reduced to its description: safe to persist, show and log."""
+
+    def __init__(self, problem: ProviderError):
+        super().__init__(problem.message)
+        self.problem = problem
+
+
 Describer = Callable[[BaseException], ProviderError | None]
 _registered: list[Describer] = []
 
@@ -52,18 +72,25 @@ def register_describer(describer: Describer) -> Describer:
     return describer
 
 
-def describe_error(exc: BaseException) -> ProviderError:
-    """The user-facing description of `exc`, with any secret in its text redacted."""
+def describe_error(exc: BaseException, secrets: Iterable[str] = ()) -> ProviderError:
+    """The user-facing description of `exc`, with any secret in its text redacted.
+
+    `secrets` are values to remove wherever they appear (the API key the request used).
+    """
+    if isinstance(exc, ProviderFailure):
+        return exc.problem
     chain = list(_chain(exc))
+    secrets = tuple(secrets)
     for describe in (*_registered, _describe_status, _describe_transport, _describe_model_error):
         for link in chain:
             problem = describe(link)
             if problem is not None:
-                return replace(problem, message=redact(problem.message))
+                return replace(problem, message=redact(problem.message, secrets))
     return ProviderError(
         redact(
             f"Unexpected {type(exc).__name__}: {_clip(str(exc)) or 'no details'}. Try again; if "
-            "it happens again, start a new thread or report it with this message."
+            "it happens again, start a new thread or report it with this message.",
+            secrets,
         ),
         "unknown",
         False,
@@ -86,8 +113,15 @@ _SECRETS = (
 )
 
 
-def redact(text: str) -> str:
-    """`text` without anything that looks like an API key, bearer token or key=value secret."""
+MIN_SECRET_CHARS = 8  # shorter "secrets" (a placeholder, a typo) are common words: leave them
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` without `secrets` or anything that looks like an API key, bearer token or
+    key=value secret."""
+    for secret in secrets:
+        if len(secret) >= MIN_SECRET_CHARS:
+            text = text.replace(secret, "[redacted]")
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
     return text
@@ -139,7 +173,8 @@ def _retry_after(exc: BaseException) -> str:
 
 
 def _describe_status(exc: BaseException) -> ProviderError | None:
-    """An HTTP error answer: openai's APIStatusError, httpx's HTTPStatusError, requests' HTTPError."""
+    """An HTTP error answer: openai's APIStatusError, httpx's HTTPStatusError, requests'
+    HTTPError."""
     status = _status_of(exc)
     if status is None:
         return None
@@ -288,8 +323,8 @@ def _describe_model_error(exc: BaseException) -> ProviderError | None:
         return _cannot_connect(exc)
     if isinstance(exc, openai.APIError):
         return ProviderError(
-            f"The model server reported an error in the middle of its reply ({_server_message(exc)})."
-            " Try again in a moment.",
+            "The model server reported an error in the middle of its reply "
+            f"({_server_message(exc)}). Try again in a moment.",
             "server",
             True,
         )

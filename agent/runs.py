@@ -45,7 +45,7 @@ from agent.events import Done, Error, Event, RunStatus
 from agent.graph import AgentGraph, RunContext
 from agent.loop import BackgroundLoop
 from agent.models import STALL_LIMIT
-from agent.provider_errors import describe_error
+from agent.provider_errors import CleanError, describe_error
 from agent.stream_events import StreamTranslator
 from agent.write_gate import WriteGate, WriteRefused, gated
 
@@ -90,8 +90,11 @@ class EngineClosed(RuntimeError):
         super().__init__("Waypoint's engine has shut down, so no run can start. Reload the page.")
 
 
-class RunCancelled(Exception):
-    """Raised inside a run, at the next token or tool start, after the user pressed Stop."""
+class RunCancelled(CleanError):
+    """Raised inside a run, at the next token or tool start, after the user pressed Stop.
+
+    A CleanError, so the llm node lets it through as it is rather than as a provider failure.
+    """
 
 
 class _RunWatch(BaseCallbackHandler):

@@ -1,7 +1,7 @@
 """A fake OpenAI-compatible chat server on 127.0.0.1, so tests drive the real clients offline.
 
-The real `openai` client (through `langchain_openai.ChatOpenAI`) talks HTTP to this server exactly as
-it would to OpenAI, Ollama or vLLM: chat completions streamed as Server-Sent Events over chunked
+The real `openai` client (through `langchain_openai.ChatOpenAI`) talks HTTP to this server exactly
+as it would to OpenAI, Ollama or vLLM: chat completions streamed as Server-Sent Events over chunked
 HTTP/1.1, tool calls as deltas (id and name first, arguments split across later deltas), errors as
 OpenAI-style JSON with real status codes. Tests script the replies and read back what was sent.
 
@@ -22,10 +22,15 @@ OpenAI-style JSON with real status codes. Tests script the replies and read back
 Scripted replies are consumed one per accepted chat request, in order:
   `text(...)`, `tool_calls(...)`   a normal answer (streamed or not, as the client asks);
                                    `delay=` pauses between stream events, `cut_after=N` closes the
-                                   connection after N events without finishing the stream.
-  `error(status, ...)`             an OpenAI-style error (401, 404, 429 with `retry_after=`, 500...).
+                                   connection after N events without finishing the stream,
+                                   `end_after=N` ends the HTTP response cleanly after N events,
+                                   with no finish reason and no `[DONE]` (a proxy giving up).
+                                   Arguments given as a string are sent as they are (broken JSON).
+  `empty()`                        a reply whose `choices` are empty (every chunk, if streamed).
+  `error(status, ...)`             an OpenAI-style error (401, 404, 429 with `retry_after=`, 500).
   `hang()`                         read the request, then never answer (the client must time out).
 With nothing scripted the server answers `default` if given, else a 400 that names the problem.
+`echo_key=True` makes the 401 for a wrong key quote that key in full, as some servers do.
 
 Like the real API, a request is refused before any script is used when: the key is wrong (when
 `api_key` is set), the model is unknown (when `models` is set), or the messages contain an assistant
@@ -62,32 +67,47 @@ _ERROR_TYPES = {
 
 @dataclass(frozen=True)
 class Reply:
-    """One scripted reply; build it with `text`, `tool_calls`, `error` or `hang`."""
+    """One scripted reply; build it with `text`, `tool_calls`, `empty`, `error` or `hang`."""
 
     content: str = ""
-    calls: tuple[tuple[str, dict[str, Any]], ...] = ()
+    calls: tuple[tuple[str, dict[str, Any] | str], ...] = ()
     status: int = 200
     message: str = ""
     code: str | None = None
     retry_after: float | None = None
     delay: float = 0.0
     cut_after: int | None = None
+    end_after: int | None = None
     hang: bool = False
+    empty: bool = False
 
 
-def text(content: str, *, delay: float = 0.0, cut_after: int | None = None) -> Reply:
+def text(
+    content: str, *, delay: float = 0.0, cut_after: int | None = None, end_after: int | None = None
+) -> Reply:
     """An answer in words; streamed word by word, `delay` seconds apart."""
-    return Reply(content=content, delay=delay, cut_after=cut_after)
+    return Reply(content=content, delay=delay, cut_after=cut_after, end_after=end_after)
 
 
 def tool_calls(
-    *calls: tuple[str, dict[str, Any]],
+    *calls: tuple[str, dict[str, Any] | str],
     content: str = "",
     delay: float = 0.0,
     cut_after: int | None = None,
+    end_after: int | None = None,
 ) -> Reply:
-    """An answer that calls tools, given as (name, arguments); several calls are parallel calls."""
-    return Reply(content=content, calls=tuple(calls), delay=delay, cut_after=cut_after)
+    """An answer that calls tools, given as (name, arguments); several calls are parallel calls.
+
+    Arguments are a dict (sent as JSON) or a string sent verbatim, such as `'{"query": "x'`.
+    """
+    return Reply(
+        content=content, calls=tuple(calls), delay=delay, cut_after=cut_after, end_after=end_after
+    )
+
+
+def empty() -> Reply:
+    """A 200 reply with `choices: []`: no message at all, only (when asked for) usage."""
+    return Reply(empty=True)
 
 
 def error(
@@ -128,6 +148,7 @@ class _State(ServerState):
     api_key: str | None
     models: tuple[str, ...] | None
     default: Reply | None
+    echo_key: bool = False
     counter: int = 0
     stream_ends: list[float] = field(default_factory=list)
 
@@ -144,8 +165,11 @@ class FakeOpenAI(FakeServer[OpenAIRequest]):
         models: Sequence[str] | None = None,
         default: Reply | None = None,
         max_wait: float = 10.0,
+        echo_key: bool = False,
     ):
-        state = _State(api_key, tuple(models) if models else None, default, max_wait=max_wait)
+        state = _State(
+            api_key, None if models is None else tuple(models), default, echo_key, max_wait=max_wait
+        )
         super().__init__(state, _Handler)
 
     @property
@@ -214,6 +238,8 @@ class _Handler(RecordingHandler):
         ):
             given = (self.headers.get("authorization") or "").removeprefix("Bearer ")
             shown = f"{given[:3]}****{given[-4:]}" if len(given) > 8 else "****"
+            if state.echo_key:
+                shown = given
             return self._error(
                 401,
                 f"Incorrect API key provided: {shown}. You can find your API key at "
@@ -221,7 +247,7 @@ class _Handler(RecordingHandler):
                 code="invalid_api_key",
             )
         if self.command == "GET" and path == "/v1/models":
-            names = state.models or ("gpt-4o-mini",)
+            names = ("gpt-4o-mini",) if state.models is None else state.models
             data = [{"id": n, "object": "model", "created": 0, "owned_by": "fake"} for n in names]
             return self._json(200, {"object": "list", "data": data})
         if self.command != "POST" or path != "/v1/chat/completions":
@@ -302,6 +328,9 @@ class _Handler(RecordingHandler):
         for sent, event in enumerate(_events(reply, body, number, include_usage)):
             if reply.cut_after is not None and sent >= reply.cut_after:
                 raise _Cut
+            if reply.end_after is not None and sent >= reply.end_after:
+                self.wfile.write(b"0\r\n\r\n")
+                return
             if sent and reply.delay and state.stopping.wait(reply.delay):
                 raise _Cut
             self._chunk(f"data: {json.dumps(event)}\n\n".encode())
@@ -369,6 +398,10 @@ def _usage(body: dict[str, Any], reply: Reply) -> dict[str, int]:
     }
 
 
+def _arguments(args: dict[str, Any] | str) -> str:
+    return args if isinstance(args, str) else json.dumps(args)
+
+
 def _call_id(number: int, index: int) -> str:
     return f"call_fake_{number}_{index}"
 
@@ -380,7 +413,7 @@ def _completion(reply: Reply, body: dict[str, Any], number: int) -> dict[str, An
             {
                 "id": _call_id(number, i),
                 "type": "function",
-                "function": {"name": name, "arguments": json.dumps(args)},
+                "function": {"name": name, "arguments": _arguments(args)},
             }
             for i, (name, args) in enumerate(reply.calls)
         ]
@@ -389,7 +422,9 @@ def _completion(reply: Reply, body: dict[str, Any], number: int) -> dict[str, An
         "object": "chat.completion",
         "created": int(time.time()),
         "model": body["model"],
-        "choices": [
+        "choices": []
+        if reply.empty
+        else [
             {
                 "index": 0,
                 "message": message,
@@ -418,7 +453,10 @@ def _events(
             event["usage"] = None
         return event
 
-    yield chunk({"role": "assistant", "content": ""})
+    if reply.empty:
+        yield {**chunk({}), "choices": []}
+    else:
+        yield chunk({"role": "assistant", "content": ""})
     for token in _TOKEN.findall(reply.content):
         yield chunk({"content": token})
     for index, (name, args) in enumerate(reply.calls):
@@ -434,11 +472,12 @@ def _events(
                 ]
             }
         )
-        arguments = json.dumps(args)
+        arguments = _arguments(args)
         for start in range(0, len(arguments), _ARGS_PIECE):
             piece = arguments[start : start + _ARGS_PIECE]
             yield chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
-    yield chunk({}, "tool_calls" if reply.calls else "stop")
+    if not reply.empty:
+        yield chunk({}, "tool_calls" if reply.calls else "stop")
     if include_usage:
         yield {
             "id": f"chatcmpl-fake-{number}",

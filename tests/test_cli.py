@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 
 import pytest
 
 from agent.__main__ import converse
+from agent.backend import LocalBackend
+from agent.settings import Settings
+from tests.app_server import GUARDED_SITE, ROOT
 from tests.engine_fixtures import make_harness
+from tests.fake_openai import FakeOpenAI, text
 from tests.scripted_model import reply
 
 
@@ -57,3 +64,73 @@ def test_bad_edit_is_explained_and_asked_again(data_dir):
         assert h.search.queries == ["x"]
     finally:
         h.backend.close()
+
+
+# --- the command itself, as a user runs it ------------------------------------------------------
+
+
+def run_cli(data_dir, *args: str, env: dict[str, str] | None = None, stdin: str = ""):
+    """`python -m agent ARGS` in a subprocess with the network guard, on `data_dir`'s database."""
+    environ = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(GUARDED_SITE), str(ROOT)]),
+        "WAYPOINT_NETGUARD_LOG": str(data_dir / "netguard.log"),
+        "WAYPOINT_DB": str(data_dir / "waypoint.sqlite"),
+        "WAYPOINT_DEMO_TOKEN_DELAY": "0",
+        **(env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "agent", *args],
+        cwd=ROOT,
+        env=environ,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def thread(data_dir):
+    """A database holding one thread, made before the command runs."""
+    backend = LocalBackend(Settings(db_path=data_dir / "waypoint.sqlite"))
+    try:
+        return backend.create_thread("Weather questions")
+    finally:
+        backend.close()
+
+
+def test_list_prints_the_threads_and_nothing_else(data_dir, thread):
+    done = run_cli(data_dir, "--list")
+    assert done.returncode == 0, done.stderr
+    assert thread.id in done.stdout and "Weather questions" in done.stdout
+    assert done.stderr == ""
+
+
+def test_an_unknown_thread_is_one_line_and_exit_code_2(data_dir, thread):
+    done = run_cli(data_dir, "--thread", "no-such-thread")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        "There is no thread 'no-such-thread': it may have been deleted. Pick another thread or "
+        "start a new one."
+    ]
+
+
+def test_a_base_url_alone_chats_with_the_servers_only_model(data_dir):
+    with FakeOpenAI(models=["llama3.1"]) as server:
+        server.script(text("Hello from llama."))
+        done = run_cli(data_dir, env={"OPENAI_BASE_URL": server.url}, stdin="hi\n")
+        sent = server.chat_requests
+    assert done.returncode == 0, done.stderr
+    assert "model: compatible (llama3.1)" in done.stdout
+    assert "assistant> Hello from llama." in done.stdout
+    assert [r.body["model"] for r in sent] == ["llama3.1"]
+
+
+def test_a_server_with_several_models_and_none_chosen_is_one_line_and_exit_code_2(data_dir):
+    with FakeOpenAI(models=["llama3.1", "qwen2.5"]) as server:
+        done = run_cli(data_dir, env={"OPENAI_BASE_URL": server.url}, stdin="hi\n")
+    assert done.returncode == 2 and done.stdout == ""
+    (line,) = done.stderr.strip().splitlines()
+    assert "2 models (llama3.1, qwen2.5)" in line and "WAYPOINT_MODEL" in line

@@ -17,7 +17,14 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 
 from agent.demo_model import DemoChatModel
-from agent.models import MAX_RETRIES, PROVIDERS, make_chat_model
+from agent.models import (
+    MAX_RETRIES,
+    PROVIDERS,
+    ModelListError,
+    list_models,
+    make_chat_model,
+    model_secrets,
+)
 from agent.provider_errors import ProviderError, describe_error, register_describer
 from agent.settings import DEFAULT_OPENAI_MODEL, Settings
 from tests.fake_openai import FakeOpenAI, error, hang, text, tool_calls
@@ -86,6 +93,63 @@ def test_compatible_needs_a_base_url_and_a_model_name():
         make_chat_model("compatible", SETTINGS, base_url="http://127.0.0.1:1/v1")
     with pytest.raises(ValueError, match="demo, openai, compatible"):
         make_chat_model("anthropic", SETTINGS)
+
+
+def test_a_base_url_alone_uses_the_only_model_the_server_lists():
+    with FakeOpenAI(models=["llama3.1"]) as server:
+        server.script(text("Hello from llama."))
+        model = make_chat_model("compatible", SETTINGS, base_url=server.url)
+        assert model.invoke("hi").content == "Hello from llama."
+        assert [(r.method, r.path) for r in server.requests][0] == ("GET", "/v1/models")
+        assert server.chat_requests[0].body["model"] == "llama3.1"
+
+
+def test_several_models_ask_for_a_choice_and_waypoint_model_overrides():
+    with FakeOpenAI(models=["qwen2.5", "llama3.1", "mistral"]) as server:
+        with pytest.raises(ValueError) as caught:
+            make_chat_model("compatible", SETTINGS, base_url=server.url)
+        message = str(caught.value)
+        assert "3 models (llama3.1, mistral, qwen2.5)" in message and "WAYPOINT_MODEL" in message
+        listed = len(server.requests)
+        chosen = Settings(model_name="mistral", openai_base_url=server.url)
+        assert make_chat_model("compatible", chosen).model_name == "mistral"
+        assert len(server.requests) == listed, "a named model needs no list"
+
+
+def test_a_server_with_no_models_says_to_load_one():
+    with FakeOpenAI(models=[]) as server:
+        assert list_models(server.url) == ()
+        with pytest.raises(ValueError, match="lists no models.*WAYPOINT_MODEL"):
+            make_chat_model("compatible", SETTINGS, base_url=server.url)
+
+
+def test_listing_models_fails_in_a_sentence_without_the_key():
+    with FakeOpenAI(api_key="sk-right-0000000000", echo_key=True) as server:
+        assert list_models(server.url, "sk-right-0000000000") == ("gpt-4o-mini",)
+        with pytest.raises(ModelListError) as caught:
+            list_models(server.url, "plain-wrong-key-4711")
+        url = server.url
+    message = str(caught.value)
+    assert message.startswith(f"Could not get the list of models from {url}")
+    assert "401" in message and "plain-wrong-key-4711" not in message
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(ModelListError, match=f"Could not connect .*127.0.0.1:{port}"):
+        make_chat_model("compatible", SETTINGS, base_url=f"http://127.0.0.1:{port}/v1")
+
+
+def test_a_models_secrets_are_its_keys_whatever_their_shape():
+    model = make_chat_model("openai", SETTINGS, api_key="plain-key-0123456789")
+    assert model_secrets(model) == ("plain-key-0123456789",)
+    assert (
+        model_secrets(
+            make_chat_model("compatible", SETTINGS, base_url="http://x/v1", model_name="m")
+        )
+        == ()
+    )
+    assert model_secrets(make_chat_model("demo", SETTINGS)) == ()
 
 
 def test_the_key_is_masked_in_the_models_repr():

@@ -3,6 +3,10 @@
 Each choice carries one line of help about the LangGraph idea behind it, for people learning it.
 A key typed here lives only in this browser session's widget state: it is never written to disk,
 to the graph state or to checkpoint metadata.
+
+For an OpenAI-compatible server the panel asks the server which models it has and offers them in a
+select box (WAYPOINT_MODEL, when set, is the default); a server that cannot list them gets the
+reason and a text box for the name instead.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import streamlit as st
 
 from agent.approval import APPROVAL_HELP, ApprovalMode, ApprovalPolicy
 from agent.context import AgentChoices
+from agent.models import ModelListError, list_models
 from agent.runs import DURABILITY_HELP, ENGINE_HELP, Durability, Engine, RunOptions
 from agent.settings import Settings
 
@@ -24,6 +29,39 @@ PROVIDERS = {
 SEARCHES = {"offline": "Offline documents", "tavily": "Tavily web search"}
 APPROVALS = {"ask": "Ask every time", "auto": "Auto-approve chosen tools", "never": "Never ask"}
 TOOL_NAMES = ("web_search",)
+# How long a server's model list (or its failure) is reused: the sidebar redraws on every click.
+MODEL_LIST_TTL = 30
+
+
+@st.cache_data(ttl=MODEL_LIST_TTL, show_spinner="Asking the server for its models…")
+def _served_models(base_url: str, api_key: str | None) -> tuple[tuple[str, ...], str | None]:
+    """The server's model names, or () and the reason they could not be listed."""
+    try:
+        return list_models(base_url, api_key), None
+    except ModelListError as problem:
+        return (), str(problem)
+
+
+def _compatible_model(settings: Settings, base_url: str, api_key: str | None) -> str | None:
+    """A select box of the server's models; a text box when it lists none or cannot be asked."""
+    names, problem = _served_models(base_url, api_key) if base_url else ((), None)
+    override = settings.model_name
+    if problem:
+        st.text(problem)  # plain text: it quotes the server
+        return st.text_input("Model name", override or "", key="set_compat_model_name")
+    if override and override not in names:
+        names = (override, *names)
+    if names:
+        return st.selectbox(
+            "Model",
+            names,
+            index=names.index(override) if override else 0,
+            key="set_compat_model",
+            help="The models this server lists (GET /v1/models); WAYPOINT_MODEL sets the default.",
+        )
+    if base_url:
+        st.caption("The server lists no models: load or pull one there, or type a name.")
+    return st.text_input("Model name", override or "", key="set_compat_model_name")
 
 
 def _radio(label: str, options: dict[str, str], key: str, default: str, help: str) -> str:
@@ -71,14 +109,14 @@ def settings_panel(settings: Settings) -> tuple[AgentChoices, RunOptions]:
                 key="set_base_url",
                 help="Ollama, vLLM, LM Studio, llama.cpp…",
             )
-            model_name = st.text_input(
-                "Model name", settings.model_name or "", key="set_compat_model"
-            )
             api_key = (
                 st.text_input(
                     "API key (if the server needs one)", type="password", key="set_compat_key"
                 )
                 or None
+            )
+            model_name = _compatible_model(
+                settings, base_url.strip(), api_key or settings.openai_api_key
             )
         search = _radio(
             "Search",
