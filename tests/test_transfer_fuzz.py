@@ -30,7 +30,7 @@ from agent.backend import LocalBackend
 from agent.timeline import call_text
 from agent.tools import parse_search_output
 from agent.transfer import TransferError, export_thread, import_thread
-from tests import test_chat_page as chat_page
+from tests import page_helpers
 from tests.engine_fixtures import make_harness
 from tests.scripted_model import reply
 
@@ -361,13 +361,12 @@ def test_mutated_exports_are_refused_cleanly_or_fully_viewable(fuzz_setup):
 # costs ~0.1 s of CPU a page). The seed's sample holds a file (its third) that broke the Inspector
 # before import checked the metadata's parents.
 PAGE_SAMPLE = 3
-app = chat_page.app  # the pages' fixture: the app on a private database
 
 
 def test_the_pages_draw_a_sample_of_accepted_mutated_files(fuzz_setup, app):
     """The Chat and the Inspector pages themselves draw threads from accepted mutated files."""
     exports = fuzz_setup[1]
-    backend = chat_page.backend()
+    backend = page_helpers.backend()
     rng = random.Random(SEED + 1)
     drawn = 0
     app.run()
