@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 def _finished_task(snapshot: StateSnapshot) -> Any:
     """The one next task whose results were saved before the crash (#8039), or None."""
-    done = [t for t in snapshot.tasks if t.result is not None and not t.error and not t.interrupts]
+    done = [t for t in snapshot.tasks if t.result is not None and not t.error]
     return done[0] if len(done) == 1 and len(snapshot.tasks) == 1 else None
 
 

@@ -1,11 +1,16 @@
-"""A Waypoint engine in its own process, to be killed with SIGKILL at a chosen moment.
+"""A Waypoint engine in its own process, to be killed with SIGKILL in the middle of runs.
 
-    python -m tests.crash_child DATA_DIR ENGINE DURABILITY STAGE
+    python -m tests.crash_child DATA_DIR ENGINE
 
-It opens the database in DATA_DIR, asks a question whose answer calls `web_search`, and then,
-by STAGE: `tool` approves the call and blocks inside the tool; `model` blocks the model's
-second answer mid-stream (after the tool ran). Before blocking it writes `<stage>.started` (and
-the thread id in `thread.txt`) into DATA_DIR, so the test knows when to kill it.
+It opens the database in DATA_DIR and starts, on three threads at once, a question whose answer
+calls `web_search`, approves the call, then blocks (one process start serves every scenario):
+
+- `tool`: inside the tool (durability "sync");
+- `model`: in the model's second answer, after three words (the tool has run; durability "sync");
+- `exit`: like `model`, with durability "exit" (only the first run's halt was saved).
+
+Before blocking, each writes `<scenario>.thread` (its thread id) and then `<scenario>.started`
+into DATA_DIR, so the test knows when to kill it and which thread to look at.
 """
 
 from __future__ import annotations
@@ -25,28 +30,29 @@ from agent.runs import RunOptions
 from agent.settings import Settings
 from tests.scripted_model import ScriptedChatModel, TokenGate, reply
 
+SCENARIOS = {"tool": "sync", "model": "sync", "exit": "exit"}  # name: durability
 QUESTION = "weather in LA?"
 QUERY = "LA weather"
 PARTIAL = "Sunny and warm in Los Angeles today"
+FOREVER = threading.Event()
 
 
-def main(data_dir: Path, engine: str, durability: str, stage: str) -> None:
-    marker = data_dir / f"{stage}.started"
-    forever = threading.Event()
+def backend_for(data_dir: Path, scenario: str) -> tuple[LocalBackend, TokenGate]:
+    """An engine whose tool blocks (scenario `tool`) or whose model can be held."""
 
     @tool
     def web_search(query: str) -> str:
         """Search the web."""
-        if stage == "tool":
-            marker.write_text(query)
-            forever.wait()
+        if scenario == "tool":
+            (data_dir / "tool.started").write_text(query)
+            FOREVER.wait()
         return json.dumps({"query": query, "results": [{"title": "LA", "snippet": "sunny"}]})
 
     gate = TokenGate()
+    gate.open_fully()
     model = ScriptedChatModel(
         script=[reply("", ("web_search", {"query": QUERY})), reply(PARTIAL + " [1].")], gate=gate
     )
-    gate.open_fully()
 
     def contexts(choices: AgentChoices, deciding: frozenset[str]) -> RunContext:
         return RunContext(
@@ -54,23 +60,33 @@ def main(data_dir: Path, engine: str, durability: str, stage: str) -> None:
         )
 
     settings = Settings(db_path=data_dir / "waypoint.sqlite", demo_token_delay=0)
-    backend = LocalBackend(settings, contexts=contexts)
-    options = RunOptions(engine=engine, durability=durability)
+    return LocalBackend(settings, contexts=contexts), gate
+
+
+def play(data_dir: Path, scenario: str, backend: LocalBackend, gate: TokenGate, engine: str):
+    options = RunOptions(engine=engine, durability=SCENARIOS[scenario])
     choices = AgentChoices(approval=ApprovalPolicy("always"))
     thread = backend.create_thread()
-    (data_dir / "thread.txt").write_text(thread.id)
+    (data_dir / f"{scenario}.thread").write_text(thread.id)
     run = backend.send_message(thread.id, QUESTION, choices, options)
-    assert run.log.wait_closed(30) and run.status == "halted", run.status
+    assert run.log.wait_closed(60) and run.status == "halted", run.status
     call = backend.thread_view(thread.id).pending_calls[0]
-    if stage == "model":
+    if scenario != "tool":
         gate.open = False  # hold the second answer after three words
         gate.release(3)
     backend.decide(thread.id, {call.id: {"action": "approve"}}, choices, options)
-    if stage == "model":
-        assert gate.wait_held_after(3, timeout=30)
-        marker.write_text("held")
-    forever.wait()
+    if scenario != "tool":
+        assert gate.wait_held_after(3, timeout=60)
+        (data_dir / f"{scenario}.started").write_text("held")
+
+
+def main(data_dir: Path, engine: str) -> None:
+    # Every engine opens before any run starts: a new LocalBackend settles "running" threads.
+    engines = {name: backend_for(data_dir, name) for name in SCENARIOS}
+    for name, (backend, gate) in engines.items():
+        threading.Thread(target=play, args=(data_dir, name, backend, gate, engine)).start()
+    FOREVER.wait()
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4])
+    main(Path(sys.argv[1]), sys.argv[2])
