@@ -31,10 +31,10 @@ from tests.browser_helpers import (  # noqa: E402, F401  (browser, open_page: fi
 
 expect = Expect()
 expect.set_options(timeout=WAIT_MS)
-SLOW = {"WAYPOINT_DEMO_TOKEN_DELAY": "0.06"}  # the greeting takes about 7 s: time to act
-GREETING_START = "Hello! I'm Waypoint's demo model"
+SLOW = {"WAYPOINT_DEMO_TOKEN_DELAY": "0.1"}  # the greeting takes about 12 s: time to act
 GREETING_END = "fork the conversation from there"
 LIVE_STOP = '[class*="st-key-stop_"]'
+FIRST_LOAD_MS = 90_000  # a fresh server's first page (imports, database) on a loaded machine
 
 
 def sidebar(page):
@@ -46,7 +46,7 @@ def thread_of(page) -> str:
 
 
 def ask(page, question: str) -> None:
-    page.get_by_text("Try one of these").wait_for()
+    page.get_by_text("Try one of these").wait_for(timeout=FIRST_LOAD_MS)
     send(page, question)
     page.wait_for_url(re.compile(r"[?&]thread="), timeout=WAIT_MS)
 
@@ -54,7 +54,9 @@ def ask(page, question: str) -> None:
 def streaming(page) -> None:
     """Wait until the live run shows the first words of its answer."""
     main(page).locator(LIVE_STOP).wait_for()
-    main(page).get_by_text(re.compile("Hello!")).first.wait_for()
+    main(page).get_by_test_id("stChatMessage").filter(has_text="Waypoint's").first.wait_for(
+        timeout=FIRST_LOAD_MS
+    )
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +65,7 @@ def slow_url(tmp_path_factory):
         yield url
 
 
+@pytest.mark.timeout(300)  # two server starts and their first pages, on a loaded machine
 def test_a_server_killed_mid_answer_says_so_and_retry_answers(open_page, tmp_path):  # noqa: F811
     server = start_app(tmp_path, SLOW)
     try:
@@ -79,7 +82,7 @@ def test_a_server_killed_mid_answer_says_so_and_retry_answers(open_page, tmp_pat
             .get_by_test_id("stAlert")
             .filter(has_text="The server stopped during this answer")
         )
-        expect(notice).to_be_visible()
+        expect(notice).to_be_visible(timeout=FIRST_LOAD_MS)
         expect(main(page).get_by_text(GREETING_END)).to_have_count(0)
         main(page).get_by_role("button", name="Retry").click()
         expect(main(page).get_by_text(GREETING_END)).to_be_visible()
@@ -106,11 +109,12 @@ def test_stop_is_labelled_as_yours_and_continue_answers(open_page, slow_url):  #
 
 def test_with_durability_exit_your_question_shows_while_it_runs(open_page, slow_url):  # noqa: F811
     page = open_page(slow_url)
+    page.get_by_text("Try one of these").wait_for(timeout=FIRST_LOAD_MS)
     sidebar(page).get_by_text("Settings").click()
     sidebar(page).get_by_text("exit", exact=True).click()
-    ask(page, "Good morning, Waypoint")
+    ask(page, "Good morning! Who are you?")
     streaming(page)
-    question = main(page).get_by_test_id("stChatMessage").filter(has_text="Good morning, Waypoint")
+    question = main(page).get_by_test_id("stChatMessage").filter(has_text="Who are you?")
     expect(question).to_have_count(1)
     main(page).locator(LIVE_STOP).wait_for(state="detached", timeout=WAIT_MS)
     expect(main(page).get_by_text(GREETING_END)).to_be_visible()
