@@ -7,6 +7,7 @@ machine; so no LangGraph object crosses this boundary, only events, views and th
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -39,12 +40,15 @@ from agent.timeline import Timeline, UnknownCheckpoint, as_node_keeping_next, di
 from agent.views import (
     CheckpointDetail,
     MessageVersions,
+    MessageView,
     Notice,
     ThreadView,
     TimelinePage,
     ToolCallView,
     message_views,
 )
+
+log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 20_000
 STOPPED_TEXT = (
@@ -137,8 +141,12 @@ class LocalBackend:
         for thread_id in self.threads.ids_with_status("running"):
             cut = self._cut_run_checkpoint(thread_id)
             if cut is not None:
-                recovery.mark(self.graph, self._snapshot(thread_id, cut))
-                self.threads.set_branch_head(thread_id, None)
+                try:
+                    recovery.mark(self.graph, self._snapshot(thread_id, cut))
+                except Exception:  # one odd thread must not keep the app from starting
+                    log.exception("could not mark the cut run of thread %s", thread_id)
+                else:
+                    self.threads.set_branch_head(thread_id, None)
             self.threads.set_status(thread_id, status_of(self._shown_snapshot(thread_id)))
 
     def _cut_run_checkpoint(self, thread_id: str) -> str | None:
@@ -189,6 +197,7 @@ class LocalBackend:
         self.persistence.saver.delete_thread(thread_id)
         self.threads.delete(thread_id)
         self.runs.forget_thread(thread_id)
+        self._inputs.pop(thread_id, None)
 
     # --- state -----------------------------------------------------------------------------------
 
@@ -233,7 +242,7 @@ class LocalBackend:
             live_input=self._live_input(active, messages),
         )
 
-    def _live_input(self, active: Run | None, shown: list[BaseMessage]) -> tuple:
+    def _live_input(self, active: Run | None, shown: list[BaseMessage]) -> tuple[MessageView, ...]:
         """The active run's new message while no checkpoint shows it yet (durability "exit")."""
         sent = self._inputs.get(active.thread_id) if active else None
         if active is None or sent is None or sent[0] != active.id:
