@@ -35,6 +35,7 @@ from agent.timeline import (
     SERVER_STOPPED,
     TOOL,
     as_node_keeping_next,
+    preview,
 )
 
 log = logging.getLogger(__name__)
@@ -83,9 +84,11 @@ def calls_to_ask(snapshot: StateSnapshot) -> frozenset[str]:
 
 
 def notice(metadata: Mapping[str, Any], next_nodes: Sequence[str]) -> str:
-    """What the chat says under a run the server's stop cut, and what the user can do."""
-    tools = metadata.get(TOOL)
-    if tools:
+    """What the chat says under a run the server's stop cut, and what the user can do (Markdown)."""
+    if metadata.get(TOOL):
+        # Tool names come from the model: shown as code (never as Markdown), and capped.
+        names = str(metadata[TOOL]).replace("`", "").split(", ")
+        tools = ", ".join(f"`{preview(name, 40)}`" for name in names[:4])
         return (
             f"The server stopped while {tools} was running, so it may have run partly or fully. "
             "Nothing runs again unless you approve it below."

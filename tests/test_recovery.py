@@ -21,6 +21,8 @@ from langchain_core.messages import AIMessage, ToolMessage
 from agent.approval import ApprovalPolicy
 from agent.context import AgentChoices
 from agent.events import Done, Halted
+from agent.recovery import notice
+from agent.timeline import TOOL
 from tests.app_server import GUARDED_SITE, ROOT
 from tests.crash_child import PARTIAL, QUERY, QUESTION, SCENARIOS
 from tests.engine_fixtures import make_harness
@@ -74,7 +76,7 @@ def test_a_tool_cut_by_a_crash_is_asked_again_never_rerun(crashed):
         view = h.backend.thread_view(thread_id)
         assert [c.name for c in view.pending_calls] == ["web_search"]
         assert view.notice is not None and view.notice.kind == "server_stopped"
-        assert "web_search was running" in view.notice.text
+        assert "`web_search` was running" in view.notice.text
         assert h.backend.get_thread(thread_id).status == "waiting"
         # Continue, even with a policy that never asks: the cut call is asked about, not run.
         events = h.finish(h.backend.resume(thread_id, NEVER_ASK, h.options))
@@ -205,3 +207,8 @@ def test_with_durability_exit_the_live_view_shows_the_question(data_dir, engine)
         assert view.live_input == () and view.messages[0].text == "my own question"
     finally:
         h.backend.close()
+
+
+def test_a_tool_name_from_the_model_is_never_markdown_in_the_notice():
+    text = notice({TOOL: "![x](http://example.invalid/a.png)`"}, ("action",))
+    assert "`![x](http://example.invalid/a.png)`" in text and text.count("`") == 2

@@ -45,7 +45,7 @@ def test_a_restart_while_a_tool_ran_asks_again(app):  # noqa: F811
     call = {"id": "call-1", "name": "web_search", "args": {"query": "weather in London"}}
     cut = [HumanMessage("What is the weather in London?"), AIMessage("", tool_calls=[call])]
     thread_id = restart_after_cut_run(app, cut, "llm")
-    assert "web_search was running" in app.warning[0].value
+    assert "`web_search` was running" in app.warning[0].value
     assert backend().get_thread(thread_id).status == "waiting"
     button(app, "Continue").click().run()  # the approval panel's: approving runs it once
     finish_runs(app)
