@@ -111,11 +111,15 @@ def test_with_durability_exit_your_question_shows_while_it_runs(open_page, slow_
     page = open_page(slow_url)
     page.get_by_text("Try one of these").wait_for(timeout=FIRST_LOAD_MS)
     sidebar(page).get_by_text("Settings").click()
-    sidebar(page).get_by_text("exit", exact=True).click()
+    durability = sidebar(page).get_by_test_id("stRadio").filter(has_text="Durability")
+    durability.get_by_text("exit", exact=True).click()
+    expect(durability.get_by_role("radio", name="exit")).to_be_checked()
     ask(page, "Good morning! Who are you?")
     streaming(page)
     question = main(page).get_by_test_id("stChatMessage").filter(has_text="Who are you?")
-    expect(question).to_have_count(1)
+    # Counted at once, not awaited: once the run ends, the checkpoint shows it anyway.
+    assert question.count() == 1, "the question is not shown while the run goes"
+    assert main(page).locator(LIVE_STOP).count() == 1, "the run should still be going"
     main(page).locator(LIVE_STOP).wait_for(state="detached", timeout=WAIT_MS)
     expect(main(page).get_by_text(GREETING_END)).to_be_visible()
     expect(question).to_have_count(1)
