@@ -7,7 +7,9 @@ machine; so no LangGraph object crosses this boundary, only events, views and th
 
 from __future__ import annotations
 
+import logging
 import threading
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,6 +25,7 @@ from langchain_core.tools import BaseTool
 from langgraph.constants import START
 from langgraph.types import Command, StateSnapshot
 
+from agent import recovery
 from agent import timeline as tl
 from agent.approval import CANCELLED_TEXT, DecisionError, validate_decisions
 from agent.context import AgentChoices, ContextFactory
@@ -37,13 +40,21 @@ from agent.timeline import Timeline, UnknownCheckpoint, as_node_keeping_next, di
 from agent.views import (
     CheckpointDetail,
     MessageVersions,
+    MessageView,
+    Notice,
     ThreadView,
     TimelinePage,
     ToolCallView,
     message_views,
 )
 
+log = logging.getLogger(__name__)
+
 MAX_MESSAGE_CHARS = 20_000
+STOPPED_TEXT = (
+    "You stopped the last run. What it was writing is not kept: the thread is as its last "
+    "checkpoint left it."
+)
 
 
 class InputError(ValueError):
@@ -103,6 +114,16 @@ def _last_error(info: ThreadInfo, latest: Run | None) -> str | None:
     return None
 
 
+def _notice(snapshot: StateSnapshot, latest: Run | None) -> Notice | None:
+    """Why the shown state's run ended early, when it needs saying: a stop, the server's stop."""
+    if recovery.was_cut(snapshot.metadata):
+        return Notice("server_stopped", recovery.notice(snapshot.metadata or {}, snapshot.next))
+    stopped = any(t.error is not None and tl.is_stop(t.error) for t in snapshot.tasks)
+    if stopped or (latest is not None and latest.status == "cancelled"):
+        return Notice("stopped", STOPPED_TEXT)
+    return None
+
+
 def pending_calls(snapshot: StateSnapshot) -> tuple[ToolCallView, ...]:
     """Calls waiting for a human: the interrupt's, or every open call when `action` is next."""
     asked = [
@@ -143,6 +164,8 @@ class LocalBackend:
             self.graph, self._get_async_graph, self.persistence.loop, on_finish=self._record_end
         )
         self.history = Timeline(self.graph, self.persistence.saver, pending_calls)
+        # Per thread, the run last started with a new message and that message (`_live_input`).
+        self._inputs: dict[str, tuple[str, HumanMessage]] = {}
         self._reconcile_interrupted_runs()
 
     def _get_async_graph(self) -> AgentGraph:
@@ -152,9 +175,33 @@ class LocalBackend:
             return self._async_graph
 
     def _reconcile_interrupted_runs(self) -> None:
-        """A thread still marked 'running' lost its run when the last process stopped."""
+        """A thread still marked 'running' lost its run when the last process stopped.
+
+        Its newest checkpoint gets a "server stopped" successor (`agent.recovery`), so nothing the
+        run had started runs again unasked and the chat can say what happened.
+        """
         for thread_id in self.threads.ids_with_status("running"):
+            cut = self._cut_run_checkpoint(thread_id)
+            if cut is not None:
+                try:
+                    recovery.mark(self.graph, self._snapshot(thread_id, cut))
+                except Exception:  # one odd thread must not keep the app from starting
+                    log.exception("could not mark the cut run of thread %s", thread_id)
+                else:
+                    self.threads.set_branch_head(thread_id, None)
             self.threads.set_status(thread_id, status_of(self._shown_snapshot(thread_id)))
+
+    def _cut_run_checkpoint(self, thread_id: str) -> str | None:
+        """Where the cut run stopped: the newest checkpoint, if it continues what the chat
+        showed (a run writes children of the shown checkpoint), else the shown one (it wrote
+        nothing, as with durability "exit")."""
+        info = self.threads.get(thread_id)
+        skeleton = self.history.skeleton(thread_id)
+        latest = skeleton.latest
+        head = self._branch_head(info)
+        if latest is None or head is None or head in skeleton.path(latest):
+            return latest
+        return head
 
     def close(self) -> None:
         """Stop every run and record its end, then close the database (Streamlit's cache release).
@@ -204,6 +251,7 @@ class LocalBackend:
         self.persistence.saver.delete_thread(thread_id)
         self.threads.delete(thread_id)
         self.runs.forget_thread(thread_id)
+        self._inputs.pop(thread_id, None)
 
     # --- state -----------------------------------------------------------------------------------
 
@@ -235,16 +283,27 @@ class LocalBackend:
         snapshot = self._shown_snapshot(thread_id, info)
         active = self.runs.active_run(thread_id)
         latest = self.runs.latest_run(thread_id)
+        messages = snapshot.values.get("messages", [])
         return ThreadView(
             thread=info,
-            messages=message_views(snapshot.values.get("messages", [])),
+            messages=message_views(messages),
             checkpoint_id=(snapshot.config or {}).get("configurable", {}).get("checkpoint_id"),
             next_nodes=tuple(snapshot.next),
             pending_calls=() if active else pending_calls(snapshot),
             active_run_id=active.id if active else None,
             last_run_id=latest.id if latest else None,
             last_error=None if active else _last_error(info, latest),
+            notice=None if active else _notice(snapshot, latest),
+            live_input=self._live_input(active, messages),
         )
+
+    def _live_input(self, active: Run | None, shown: list[BaseMessage]) -> tuple[MessageView, ...]:
+        """The active run's new message while no checkpoint shows it yet (durability "exit")."""
+        sent = self._inputs.get(active.thread_id) if active else None
+        if active is None or sent is None or sent[0] != active.id:
+            return ()
+        message = sent[1]
+        return () if any(m.id == message.id for m in shown) else message_views([message])
 
     # --- runs ------------------------------------------------------------------------------------
 
@@ -268,9 +327,13 @@ class LocalBackend:
                 before_start()
             self.threads.touch(thread_id, status="running", title=title)
 
-        return self.runs.start(
+        run = self.runs.start(
             thread_id, payload, context, options, checkpoint_id=checkpoint_id, before_start=prepare
         )
+        sent = payload.get("messages") if isinstance(payload, Mapping) else None
+        if sent:
+            self._inputs[thread_id] = (run.id, sent[-1])
+        return run
 
     def _record_end(self, run: Run, status: RunStatus) -> None:
         """Bookkeeping when a run ends: the branch head follows the run, then status and count.
@@ -282,6 +345,7 @@ class LocalBackend:
         checkpoint the run wrote, and is cleared when that is the thread's latest (the usual case:
         the run's checkpoints are the newest). A run that wrote nothing leaves the head alone.
         """
+        self._inputs.pop(run.thread_id, None)  # a checkpoint holds the message from now on
         info = self.threads.find(run.thread_id)
         if info is None:
             return  # deleted while running
@@ -307,7 +371,8 @@ class LocalBackend:
             start_at = None  # closing them writes a child of the head: the latest, run from it
         return self._start(
             thread_id,
-            {"messages": [HumanMessage(text)]},
+            # An id of its own, so the live view knows when a checkpoint shows it (`_live_input`).
+            {"messages": [HumanMessage(text, id=str(uuid.uuid4()))]},
             choices,
             options,
             checkpoint_id=start_at,
@@ -433,6 +498,8 @@ class LocalBackend:
             None,
             choices,
             options,
+            # Calls a crash cut are asked again, whatever the policy (agent.recovery).
+            deciding=recovery.calls_to_ask(self._snapshot(thread_id, start_at)),
             checkpoint_id=start_at,
             before_start=None if start_at is None else lambda: self._follow(thread_id, start_at),
         )

@@ -107,7 +107,9 @@ RESUME, INTERRUPT, ERROR = "__resume__", "__interrupt__", "__error__"
 
 # Checkpoint metadata Waypoint adds to its own `update_state` calls (scalars only: LangGraph copies
 # only str / int / float / bool values of the config's metadata into the checkpoint's).
-OP = "waypoint_op"  # edit | cancel_calls | continue | fork_thread | regenerate | resend
+OP = "waypoint_op"  # edit | cancel_calls | continue | fork_thread | regenerate | resend | ...
+SERVER_STOPPED = "server_stopped"  # the op of agent.recovery's checkpoint after a cut run
+APPLIED = "waypoint_applied"  # the node whose saved results that checkpoint applied
 AS_NODE = "waypoint_as_node"
 MESSAGE = "waypoint_message"
 POSITION = "waypoint_position"  # 1-based, as the UI numbers messages
@@ -118,6 +120,16 @@ SOURCE_THREAD = "waypoint_source_thread"
 SOURCE_CHECKPOINT = "waypoint_source_checkpoint"
 SOURCE_TITLE = "waypoint_source_title"
 RUN = "waypoint_run"  # put there by agent.runs for every checkpoint of a run
+
+# How the user's Stop shows in a stored `__error__` write: the sync engine raises RunCancelled, the
+# async engine's task is cancelled (LangGraph stores the exception's repr).
+STOP_ERRORS = ("RunCancelled(", "CancelledError(")
+
+
+def is_stop(error: object) -> bool:
+    """Whether a node's stored error is the user's Stop rather than a failure."""
+    return str(error).startswith(STOP_ERRORS)
+
 
 _SKELETON_SQL = (
     "SELECT checkpoint_id, parent_checkpoint_id, metadata FROM checkpoints "
@@ -720,9 +732,13 @@ class Timeline:
         writes = found.pending_writes or []
         written_by, label = self._what_happened(skeleton, found, parent)
         errors = [value for _, channel, value in writes if channel == ERROR]
+        stopped = bool(errors) and is_stop(errors[-1])
         halted = any(channel == INTERRUPT for _, channel, _ in writes)
         if halted:
             label += " (asked for approval)"
+        if stopped:
+            label += " (you stopped the next step)"
+            errors = []
         lane = lanes.get(checkpoint_id, 0)
         run = metadata.get(RUN)
         run_id = run if isinstance(run, str) else None
@@ -744,6 +760,7 @@ class Timeline:
             is_head=checkpoint_id == head,
             is_latest=checkpoint_id == skeleton.latest,
             halted=halted,
+            stopped=stopped,
             error=preview(str(errors[-1]), 200) if errors else None,
         )
 
@@ -815,6 +832,12 @@ class Timeline:
             return nodes, f"you wrote instead of deciding: {_plural(count, 'call')} cancelled"
         if op == "continue":
             return nodes, "you continued from this point"
+        if op == SERVER_STOPPED:
+            if metadata.get(TOOL):
+                return nodes, f"the server stopped while {metadata[TOOL]} ran: it is asked again"
+            if metadata.get(APPLIED):
+                return nodes, f"the server stopped; the saved results of {metadata[APPLIED]} kept"
+            return nodes, "the server stopped during a run"
         if op == "fork_thread":
             title = metadata.get(SOURCE_TITLE) or "another thread"
             return nodes, f"forked from “{preview(title, 50)}”"

@@ -44,6 +44,14 @@ class MessageView:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """Why the thread's last run ended early, when it needs saying (see `agent.recovery`)."""
+
+    kind: Literal["stopped", "server_stopped"]  # your Stop; a crash or restart of the server
+    text: str
+
+
+@dataclass(frozen=True)
 class ThreadView:
     """Everything the chat page needs to draw one thread at its current checkpoint."""
 
@@ -56,6 +64,10 @@ class ThreadView:
     last_run_id: str | None = None
     # What went wrong in the thread's last run (None when it ended well); the page offers Retry.
     last_error: str | None = None
+    # A run cut short (by you, or by the server stopping); the page offers to continue it.
+    notice: Notice | None = None
+    # The active run's new message while no checkpoint shows it yet (durability "exit").
+    live_input: tuple[MessageView, ...] = ()
 
     @property
     def waiting_for_approval(self) -> bool:
@@ -125,6 +137,7 @@ class CheckpointRow:
     is_head: bool = False  # the checkpoint the chat shows
     is_latest: bool = False  # the newest checkpoint of the thread
     halted: bool = False  # the run stopped here to ask for approval
+    stopped: bool = False  # you pressed Stop during the step after this checkpoint
     error: str | None = None  # a node failed in the step after this checkpoint
 
     @property

@@ -10,7 +10,7 @@ from ui.approval_panel import approval_panel
 from ui.branch_controls import message_controls
 from ui.feedback import attempt, show_problem
 from ui.live_run import live_run
-from ui.run_error import run_error
+from ui.run_error import run_error, run_notice
 from ui.session import select_thread, selected_thread
 from ui.thread_watch import watch_thread
 from ui.transcript import transcript
@@ -46,8 +46,9 @@ else:
         controls=message_controls(backend, view, choices, options),
     )
     if view.active_run_id:
-        live_run(backend, view.active_run_id)
+        live_run(backend, view.active_run_id, view.live_input)
     elif view.pending_calls:
+        run_notice(view.notice)
         approval_panel(backend, view, choices, options)
     else:
         run_error(backend, view, choices, options)

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,9 +64,41 @@ def _wait_ready(lines: queue.Queue, timeout: float) -> None:
             return
 
 
-@contextmanager
-def running_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """Start the app on a free port with its own database; yield its URL."""
+@dataclass
+class AppServer:
+    """A started `streamlit run` process: its URL, and the two ways to end it."""
+
+    url: str
+    process: subprocess.Popen
+    pump: threading.Thread
+    netlog: Path
+
+    def stop(self) -> None:
+        """End it as a service manager would (SIGTERM, then SIGKILL after 10 s)."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._joined()
+
+    def kill(self) -> None:
+        """SIGKILL: the process dies on the spot, as in a crash or an out-of-memory kill."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+        self._joined()
+
+    def _joined(self) -> None:
+        self.pump.join(timeout=5)
+        attempts = self.netlog.read_text() if self.netlog.exists() else ""
+        assert not attempts, f"the app tried to reach the network: {attempts}"
+
+
+def start_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> AppServer:
+    """Start the app on a free port with the database in `data_dir`; return once it serves.
+
+    The caller ends it (`stop` or `kill`); `running_app` is the context manager for that.
+    """
     port = free_port()
     netlog = data_dir / "netguard.log"
     env = {
@@ -102,15 +135,20 @@ def running_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iter
         target=_pump, args=(process.stdout, data_dir / "streamlit.log", lines), daemon=True
     )
     pump.start()
+    server = AppServer(f"http://127.0.0.1:{port}", process, pump, netlog)
     try:
         _wait_ready(lines, timeout=60)
-        yield f"http://127.0.0.1:{port}"
+    except BaseException:
+        server.kill()
+        raise
+    return server
+
+
+@contextmanager
+def running_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start the app on a free port with its own database; yield its URL."""
+    server = start_app(data_dir, extra_env)
+    try:
+        yield server.url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        pump.join(timeout=5)
-    attempts = netlog.read_text() if netlog.exists() else ""
-    assert not attempts, f"the app tried to reach the network: {attempts}"
+        server.stop()

@@ -13,7 +13,7 @@ import streamlit as st
 from agent.backend import LocalBackend
 from agent.events import Done, Error, Step, ToolCall, ToolResult, Transcript
 from agent.views import MessageView, ToolCallView
-from ui.transcript import tool_card
+from ui.transcript import tool_card, transcript
 
 REFRESH_SECONDS = 0.15
 
@@ -25,7 +25,10 @@ def step_strip(steps: list[Step], running: bool) -> None:
     st.caption("Steps: " + " → ".join(parts) if parts else "Starting…")
 
 
-def live_run(backend: LocalBackend, run_id: str) -> None:
+def live_run(backend: LocalBackend, run_id: str, sent: tuple[MessageView, ...] = ()) -> None:
+    """Follow the run; `sent` is its new message while no checkpoint holds it yet."""
+    transcript(sent, running=True, key="live_input")
+
     @st.fragment(run_every=REFRESH_SECONDS)
     def follow() -> None:
         events = backend.read_events(run_id)

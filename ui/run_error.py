@@ -1,7 +1,8 @@
-"""The error that ended a thread's last run, as a callout with Retry.
+"""How the last run ended, when it needs saying: its error with Retry, or a notice that it was cut.
 
-Retry continues the thread from its latest checkpoint: the failed node runs again with the same
-state, so the user's message is not sent twice.
+Retry and Continue both continue the thread from the checkpoint the chat shows: the node that
+failed or was cut runs again with the same state, so the user's message is not sent twice, and a
+tool a crash cut is asked again rather than run (agent.recovery).
 """
 
 from __future__ import annotations
@@ -11,23 +12,34 @@ import streamlit as st
 from agent.backend import LocalBackend
 from agent.context import AgentChoices
 from agent.runs import RunOptions
-from agent.views import ThreadView
+from agent.views import Notice, ThreadView
 from ui.feedback import attempt
 
-STOPPED_NOTE = (
-    "You stopped the last run. What it was writing is not kept: the thread is as its last "
-    "checkpoint left it."
-)
+# The button that continues a cut run: after your Stop it goes on; after a crash it tries again.
+CONTINUE_LABELS = {"stopped": "Continue", "server_stopped": "Retry"}
+
+
+def run_notice(notice: Notice | None) -> None:
+    """Say how the last run was cut (above the approval panel too, when a cut tool is asked)."""
+    if notice is None:
+        return
+    if notice.kind == "stopped":
+        st.caption(notice.text)
+    else:
+        st.warning(notice.text, icon=":material/power_off:")
 
 
 def run_error(
     backend: LocalBackend, view: ThreadView, choices: AgentChoices, options: RunOptions
 ) -> None:
-    """The end of the last run when it needs saying: its error with Retry, or that you stopped it."""
-    if view.last_run_id and backend.run_status(view.last_run_id) == "cancelled":
-        st.caption(STOPPED_NOTE)
-    if not view.last_error:
+    """The end of the last run when it needs saying, with the button that carries on from it."""
+    run_notice(view.notice)
+    if view.last_error:
+        st.error(view.last_error, icon=":material/error:")
+        label = "Retry"
+    elif view.notice is not None:
+        label = CONTINUE_LABELS[view.notice.kind]
+    else:
         return
-    st.error(view.last_error, icon=":material/error:")
-    if view.next_nodes and st.button("Retry", icon=":material/refresh:", key="retry_run"):
+    if view.next_nodes and st.button(label, icon=":material/refresh:", key="retry_run"):
         attempt(lambda: backend.resume(view.thread.id, choices, options))

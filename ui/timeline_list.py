@@ -50,6 +50,8 @@ def row_label(row: CheckpointRow) -> str:
         marks.append(f"branch {row.branch + 1}")
     if row.halted:
         marks.append("halted here for approval")
+    if row.stopped:
+        marks.append("stopped by you")
     if row.error:
         marks.append("error")
     extra = f"  \n:gray[{' · '.join(marks)}]" if marks else ""

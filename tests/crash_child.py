@@ -1,0 +1,92 @@
+"""A Waypoint engine in its own process, to be killed with SIGKILL in the middle of runs.
+
+    python -m tests.crash_child DATA_DIR ENGINE
+
+It opens the database in DATA_DIR and starts, on three threads at once, a question whose answer
+calls `web_search`, approves the call, then blocks (one process start serves every scenario):
+
+- `tool`: inside the tool (durability "sync");
+- `model`: in the model's second answer, after three words (the tool has run; durability "sync");
+- `exit`: like `model`, with durability "exit" (only the first run's halt was saved).
+
+Before blocking, each writes `<scenario>.thread` (its thread id) and then `<scenario>.started`
+into DATA_DIR, so the test knows when to kill it and which thread to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from pathlib import Path
+
+from langchain_core.tools import tool
+
+from agent.approval import ApprovalPolicy
+from agent.backend import LocalBackend
+from agent.context import AgentChoices
+from agent.graph import RunContext
+from agent.runs import RunOptions
+from agent.settings import Settings
+from tests.scripted_model import ScriptedChatModel, TokenGate, reply
+
+SCENARIOS = {"tool": "sync", "model": "sync", "exit": "exit"}  # name: durability
+QUESTION = "weather in LA?"
+QUERY = "LA weather"
+PARTIAL = "Sunny and warm in Los Angeles today"
+FOREVER = threading.Event()
+
+
+def backend_for(data_dir: Path, scenario: str) -> tuple[LocalBackend, TokenGate]:
+    """An engine whose tool blocks (scenario `tool`) or whose model can be held."""
+
+    @tool
+    def web_search(query: str) -> str:
+        """Search the web."""
+        if scenario == "tool":
+            (data_dir / "tool.started").write_text(query)
+            FOREVER.wait()
+        return json.dumps({"query": query, "results": [{"title": "LA", "snippet": "sunny"}]})
+
+    gate = TokenGate()
+    gate.open_fully()
+    model = ScriptedChatModel(
+        script=[reply("", ("web_search", {"query": QUERY})), reply(PARTIAL + " [1].")], gate=gate
+    )
+
+    def contexts(choices: AgentChoices, deciding: frozenset[str]) -> RunContext:
+        return RunContext(
+            model=model, tools=(web_search,), approval=choices.approval, deciding=deciding
+        )
+
+    settings = Settings(db_path=data_dir / "waypoint.sqlite", demo_token_delay=0)
+    return LocalBackend(settings, contexts=contexts), gate
+
+
+def play(data_dir: Path, scenario: str, backend: LocalBackend, gate: TokenGate, engine: str):
+    options = RunOptions(engine=engine, durability=SCENARIOS[scenario])
+    choices = AgentChoices(approval=ApprovalPolicy("always"))
+    thread = backend.create_thread()
+    (data_dir / f"{scenario}.thread").write_text(thread.id)
+    run = backend.send_message(thread.id, QUESTION, choices, options)
+    assert run.log.wait_closed(60) and run.status == "halted", run.status
+    call = backend.thread_view(thread.id).pending_calls[0]
+    if scenario != "tool":
+        gate.open = False  # hold the second answer after three words
+        gate.release(3)
+    backend.decide(thread.id, {call.id: {"action": "approve"}}, choices, options)
+    if scenario != "tool":
+        assert gate.wait_held_after(3, timeout=60)
+        (data_dir / f"{scenario}.started").write_text("held")
+
+
+def main(data_dir: Path, engine: str) -> None:
+    # Every engine opens before any run starts: a new LocalBackend settles "running" threads.
+    engines = {name: backend_for(data_dir, name) for name in SCENARIOS}
+    for name, (backend, gate) in engines.items():
+        threading.Thread(target=play, args=(data_dir, name, backend, gate, engine)).start()
+    FOREVER.wait()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), sys.argv[2])
