@@ -50,7 +50,7 @@ def _pump(stream, log_path: Path, lines: queue.Queue) -> None:
 
 
 def _wait_ready(lines: queue.Queue, timeout: float) -> None:
-    """Block on the server's own output until it says it is serving."""
+    """Block on the server's own output until it says where it is serving."""
     deadline = time.monotonic() + timeout
     while True:
         remaining = deadline - time.monotonic()
@@ -59,13 +59,16 @@ def _wait_ready(lines: queue.Queue, timeout: float) -> None:
         line = lines.get(timeout=remaining)
         if line is None:
             raise RuntimeError("streamlit exited before it started serving")
-        if "You can now view" in line or "URL:" in line:
+        if "URL:" in line:  # the banner's first address line: what it printed is in the log
             return
 
 
 @contextmanager
 def running_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """Start the app on a free port with its own database; yield its URL."""
+    """Start the app on a free port with its own database; yield its URL.
+
+    The address, headless mode and usage statistics come from the repository's
+    `.streamlit/config.toml`, as for `make run`, so every browser test runs what a user runs."""
     port = free_port()
     netlog = data_dir / "netguard.log"
     env = {
@@ -85,12 +88,6 @@ def running_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iter
         str(ROOT / "app.py"),
         "--server.port",
         str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
         "--server.fileWatcherType",
         "none",
     ]
