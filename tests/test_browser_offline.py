@@ -23,7 +23,7 @@ from playwright.sync_api import Expect  # noqa: E402
 
 from tests import netguard  # noqa: E402
 from tests.app_server import running_app  # noqa: E402
-from tests.browser_helpers import WAIT_MS, browser, main, send  # noqa: E402, F401  (browser)
+from tests.browser_helpers import WAIT_MS, browser, main, send  # noqa: E402, F401  (browser: fixture)
 
 expect = Expect()
 expect.set_options(timeout=WAIT_MS)
@@ -77,7 +77,7 @@ def test_the_server_listens_on_loopback_only_and_prints_no_network_url(served):
     assert not netlog.exists() or not netlog.read_text(), netlog.read_text()
 
 
-def test_a_chat_and_the_inspector_ask_nothing_beyond_loopback(browser, served):  # noqa: F811
+def test_a_chat_and_the_inspector_ask_nothing_beyond_loopback(browser, served):
     url, data_dir = served
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     seen: list[str] = []
