@@ -13,6 +13,8 @@ rejection, and a corrected edit after an error. Screenshots at 1280 and 400 px a
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -155,3 +157,20 @@ def test_400px_a_bad_edit_then_a_correction_fits_the_screen(open_page, app_url, 
     args.fill('{"query": "weather in Tokyo"}')
     continue_once(page, "Here is what I found for “weather in Tokyo”")
     assert no_horizontal_overflow(page)
+
+
+def test_typed_markdown_in_an_error_is_shown_as_text_and_fetches_nothing(open_page, app_url):
+    image = "![x](http://127.0.0.2:9/typed.png)"  # loopback, so the guard lets it be seen here
+    page = open_page(app_url)
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    halt(page, "What is the weather in Los Angeles?")
+    decide(page, "Edit")
+    args = main(page).get_by_role("textbox", name="Arguments (JSON)")
+    args.fill(json.dumps({"query": "weather in Los Angeles", image: 1}))
+    args.press("Tab")
+    expect(errors(page)).to_contain_text(f"web_search has no argument {image}; it takes query.")
+    click_like_a_person(page, continue_button(page))
+    expect(errors(page)).to_contain_text(f"Nothing was sent: web_search has no argument {image}")
+    expect(errors(page).locator("img")).to_have_count(0)
+    assert [url for url in asked if "typed.png" in url] == []

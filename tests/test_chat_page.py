@@ -103,7 +103,7 @@ def test_bad_edited_arguments_show_an_error_and_send_nothing(app):
     app.text_area(key=f"args_{call_id}").input('{"query": "x", "limit": 3}').run()
     assert "no argument limit" in app.error[0].value
     button(app, "Continue").click().run()  # never disabled: the click is checked, sends nothing
-    assert app.error[0].value.startswith("Nothing was sent: ") and "limit" in app.error[0].value
+    assert app.error[0].value.startswith("Nothing was sent") and "limit" in app.error[0].value
     assert backend().get_thread(app.query_params["thread"]).status == "waiting"
     app.text_area(key=f"args_{call_id}").input('{"query": "weather in Paris"}').run()
     assert not app.error
@@ -247,5 +247,5 @@ def test_a_setting_that_cannot_work_is_explained_in_the_approval_panel(app):
     assert not app.exception
     assert "Tavily" in app.error[0].value and "key" in app.error[0].value
     button(app, "Continue").click().run()
-    assert app.error[0].value.startswith("Nothing was sent: ") and "Tavily" in app.error[0].value
+    assert app.error[0].value.startswith("Nothing was sent") and "Tavily" in app.error[0].value
     assert backend().get_thread(app.query_params["thread"]).status == "waiting"

@@ -21,7 +21,7 @@ from agent.backend import LocalBackend
 from agent.context import AgentChoices
 from agent.runs import RunOptions
 from agent.views import ThreadView, ToolCallView
-from ui.feedback import USER_ERRORS
+from ui.feedback import USER_ERRORS, literal
 
 ACTIONS = {
     "approve": "Approve",
@@ -97,7 +97,7 @@ def _show_problems(
             where = [f"call {number} of {count}"] if count > 1 else []
             lead = ", ".join((["Nothing was sent"] if clicked else []) + where)
             text = f"{lead[:1].upper()}{lead[1:]}: {problem}" if lead else problem
-            st.error(text, icon=":material/edit_off:")
+            st.error(literal(text), icon=":material/edit_off:")
 
 
 def approval_panel(
@@ -151,4 +151,4 @@ def approval_panel(
             backend.decide(view.thread.id, decisions, choices, options)
             st.rerun()
         except USER_ERRORS as problem:
-            st.error(str(problem))
+            st.error(literal(str(problem)))
