@@ -26,7 +26,7 @@ $(VENV)/.dev: requirements-dev.txt requirements.txt | $(PY)
 	touch $@ $(VENV)/.runtime
 
 run: $(VENV)/.runtime
-	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS) \
+	$(PY) serve.py --server.port $(PORT) --server.address $(ADDRESS) \
 		$(foreach host,$(HOSTS),--server.allowedHosts $(host))
 
 cli: $(VENV)/.runtime

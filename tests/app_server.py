@@ -1,4 +1,5 @@
-"""Run the real app (`streamlit run app.py`) on a free local port for browser tests.
+"""Run the real app (`python serve.py`, i.e. `streamlit run app.py`) on a free local port for
+browser tests.
 
 The server process loads the same loopback-only network guard as the tests (through
 `tests/guarded_site/sitecustomize.py`); any attempt it makes to leave the machine is written to a
@@ -82,10 +83,7 @@ def running_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iter
     }
     command = [
         sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "app.py"),
+        str(ROOT / "serve.py"),  # `streamlit run app.py`, as `make run` starts it
         "--server.port",
         str(port),
         "--server.fileWatcherType",

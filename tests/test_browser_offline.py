@@ -4,13 +4,17 @@ defaults (`.streamlit/config.toml`), driven by headless Chromium.
 The browser records every request and websocket the page opens while a user chats, approves a
 tool call and opens the Inspector; any URL that is not on loopback fails the test (the stock
 `:material/explore:` favicon was one: Streamlit's browser code fetches it from fonts.gstatic.com).
-The server side: it listens on 127.0.0.1 only, prints no network or external URL, and its own
+The server side: it listens on 127.0.0.1 only, prints no network or external URL, refuses the
+websocket to other origins (and to DNS rebinding) without looking up its own address, and its own
 attempts to leave loopback are caught by the network guard it runs under (tests/netguard.py).
 """
 
 from __future__ import annotations
 
+import base64
+import http.client
 import ipaddress
+import os
 import re
 from pathlib import Path
 from urllib.parse import urlparse
@@ -73,6 +77,42 @@ def test_the_server_listens_on_loopback_only_and_prints_no_network_url(served):
     assert "Network URL" not in banner and "External URL" not in banner, banner
     urls = re.findall(r"URL: (\S+)", banner)
     assert urls == [f"http://127.0.0.1:{urlparse(url).port}"], banner
+    netlog = data_dir / "netguard.log"
+    assert not netlog.exists() or not netlog.read_text(), netlog.read_text()
+
+
+def websocket_handshake(url: str, host: str, origin: str) -> int:
+    """Open the app's websocket as a browser would from `origin`; return the HTTP status."""
+    port = urlparse(url).port
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT_MS / 1000)
+    try:
+        connection.request(
+            "GET",
+            "/_stcore/stream",
+            headers={
+                "Host": host,
+                "Origin": origin,
+                "Upgrade": "websocket",
+                "Connection": "Upgrade",
+                "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(),
+                "Sec-WebSocket-Version": "13",
+            },
+        )
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_other_origins_are_refused_without_the_server_looking_itself_up(served):
+    """Any page the user visits may try the app's websocket: refused, and the refusal asks no
+    one (stock Streamlit asks checkip.amazonaws.com for the machine's address first)."""
+    url, data_dir = served
+    port = urlparse(url).port
+    assert websocket_handshake(url, f"127.0.0.1:{port}", url) == 101  # the app's own page
+    assert websocket_handshake(url, f"127.0.0.1:{port}", "http://elsewhere.example") == 403
+    # DNS rebinding: another site's name pointed at 127.0.0.1, so its page is "same-origin".
+    rebound = f"http://rebound.example:{port}"
+    assert websocket_handshake(url, f"rebound.example:{port}", rebound) == 403
     netlog = data_dir / "netguard.log"
     assert not netlog.exists() or not netlog.read_text(), netlog.read_text()
 
