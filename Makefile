@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+# This machine only (the app has no login). To expose it on purpose, e.g. on a trusted network:
+# make run ADDRESS=0.0.0.0 HOSTS="localhost 127.0.0.1 my-laptop.lan"
+ADDRESS ?= 127.0.0.1
+HOSTS ?= localhost 127.0.0.1
 CHROMIUM ?= /usr/bin/chromium
 export LANGGRAPH_STRICT_MSGPACK := true
 
@@ -22,7 +26,8 @@ $(VENV)/.dev: requirements-dev.txt requirements.txt | $(PY)
 	touch $@ $(VENV)/.runtime
 
 run: $(VENV)/.runtime
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) serve.py --server.port $(PORT) --server.address $(ADDRESS) \
+		$(foreach host,$(HOSTS),--server.allowedHosts $(host))
 
 cli: $(VENV)/.runtime
 	$(PY) -m agent

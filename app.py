@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 import agent  # noqa: F401  (strict msgpack before LangGraph loads)
@@ -9,7 +11,10 @@ from ui import resources
 from ui.settings_panel import settings_panel
 from ui.thread_list import thread_list
 
-st.set_page_config(page_title="Waypoint", page_icon=":material/explore:", layout="wide")
+# A bundled file, not ":material/explore:": Streamlit's browser code fetches a material favicon
+# from fonts.gstatic.com, and offline means nothing leaves the machine.
+FAVICON = Path(__file__).parent / "assets" / "favicon.svg"
+st.set_page_config(page_title="Waypoint", page_icon=FAVICON, layout="wide")
 
 try:
     backend = resources.backend()

@@ -1,4 +1,5 @@
-"""Run the real app (`streamlit run app.py`) on a free local port for browser tests.
+"""Run the real app (`python serve.py`, i.e. `streamlit run app.py`) on a free local port for
+browser tests.
 
 The server process loads the same loopback-only network guard as the tests (through
 `tests/guarded_site/sitecustomize.py`); any attempt it makes to leave the machine is written to a
@@ -51,7 +52,7 @@ def _pump(stream, log_path: Path, lines: queue.Queue) -> None:
 
 
 def _wait_ready(lines: queue.Queue, timeout: float) -> None:
-    """Block on the server's own output until it says it is serving."""
+    """Block on the server's own output until it says where it is serving."""
     deadline = time.monotonic() + timeout
     while True:
         remaining = deadline - time.monotonic()
@@ -60,7 +61,7 @@ def _wait_ready(lines: queue.Queue, timeout: float) -> None:
         line = lines.get(timeout=remaining)
         if line is None:
             raise RuntimeError("streamlit exited before it started serving")
-        if "You can now view" in line or "URL:" in line:
+        if "URL:" in line:  # the banner's first address line: what it printed is in the log
             return
 
 
@@ -97,7 +98,9 @@ class AppServer:
 def start_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> AppServer:
     """Start the app on a free port with the database in `data_dir`; return once it serves.
 
-    The caller ends it (`stop` or `kill`); `running_app` is the context manager for that.
+    The caller ends it (`stop` or `kill`); `running_app` is the context manager for that. The
+    address, headless mode and usage statistics come from the repository's `.streamlit/config.toml`,
+    as for `make run`, so every browser test runs what a user runs.
     """
     port = free_port()
     netlog = data_dir / "netguard.log"
@@ -112,18 +115,9 @@ def start_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> AppSer
     }
     command = [
         sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "app.py"),
+        str(ROOT / "serve.py"),  # `streamlit run app.py`, as `make run` starts it
         "--server.port",
         str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
         "--server.fileWatcherType",
         "none",
     ]

@@ -1,9 +1,16 @@
 """The approval panel: shown when the thread halted before `action`.
 
 One card per pending tool call: approve, edit the arguments, answer in the tool's place, or reject
-with a reason; then Continue. Each decision is checked as it is typed (bad JSON or a wrong field
-gets an inline error) and Continue sends nothing while any is wrong. Stop folds the panel away and
-leaves the thread halted; the sidebar marks it as waiting.
+with a reason; then Continue. Stop folds the panel away and leaves the thread halted; the sidebar
+marks it as waiting.
+
+One click on Continue submits exactly what is typed. A text box sends its value only when it loses
+focus, and the click is what takes the focus away: a button disabled until then would swallow that
+first click. So Continue is never disabled; the click's own run reads the values it committed and
+checks every decision then, sending nothing and saying why when one is wrong. A wrong edit is also
+shown as soon as it is committed (Tab, Ctrl+Enter). Problems are drawn under the buttons, never
+above: a message that vanished above them as the click commits the text would move the button
+between the press and the release, and the click would be lost.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from agent.backend import LocalBackend
 from agent.context import AgentChoices
 from agent.runs import RunOptions
 from agent.views import ThreadView, ToolCallView
-from ui.feedback import USER_ERRORS
+from ui.feedback import USER_ERRORS, literal
 
 ACTIONS = {
     "approve": "Approve",
@@ -23,9 +30,9 @@ ACTIONS = {
     "reject": "Reject",
 }
 ACTION_HELP = (
-    "**Approve** runs the call as it is. **Edit** runs it with the arguments you write (the model's "
-    "message is replaced, keeping its id). **Answer instead** skips the tool: your text becomes its "
-    "result. **Reject** skips it and tells the model why."
+    "**Approve** runs the call as it is. **Edit** runs it with the arguments you write (the "
+    "model's message is replaced, keeping its id). **Answer instead** skips the tool: your text "
+    "becomes its result. **Reject** skips it and tells the model why."
 )
 # Session-only memory of the halts the user stopped at (by checkpoint id), to show them folded.
 STOPPED_KEY = "approval_stopped"
@@ -66,20 +73,31 @@ def _decision(call: ToolCallView) -> dict:
     return {"action": "approve"}
 
 
-def _call_card(
-    backend: LocalBackend, call: ToolCallView, choices: AgentChoices
-) -> tuple[dict, bool]:
-    """Draw one call's card; return its decision and whether it is valid."""
+def _call_card(call: ToolCallView) -> dict:
+    """Draw one call's card; return the decision as typed (checked by the caller)."""
     with st.container(border=True):
         st.markdown(f"**{call.name}**")
         st.code(call.args_json, language="json", wrap_lines=True)
-        decision = _decision(call)
-        problem = backend.decision_problem(call, decision, choices)
-        # An answer not typed yet is not an error to shout about; Continue just waits for it.
-        unwritten = decision["action"] == "mock" and not decision["content"].strip()
-        if problem and not unwritten:
-            st.error(problem, icon=":material/edit_off:")
-    return decision, problem is None
+        return _decision(call)
+
+
+def _unwritten(decision: dict) -> bool:
+    """An answer not typed yet: not an error to shout about until the user clicks Continue."""
+    return decision["action"] == "mock" and not decision["content"].strip()
+
+
+def _show_problems(
+    problems: dict[str, str | None], decisions: dict[str, dict], clicked: bool
+) -> None:
+    """One error per wrong decision, under the buttons (see the module's docstring for why);
+    after a click each also says that nothing was sent."""
+    count = len(problems)
+    for number, (call_id, problem) in enumerate(problems.items(), 1):
+        if problem and (clicked or not _unwritten(decisions[call_id])):
+            where = [f"call {number} of {count}"] if count > 1 else []
+            lead = ", ".join((["Nothing was sent"] if clicked else []) + where)
+            text = f"{lead[:1].upper()}{lead[1:]}: {problem}" if lead else problem
+            st.error(literal(text), icon=":material/edit_off:")
 
 
 def approval_panel(
@@ -104,24 +122,16 @@ def approval_panel(
         icon=":material/front_hand:",
     )
     st.caption(ACTION_HELP)
-    decisions, valid = {}, True
-    for call in view.pending_calls:
-        decisions[call.id], ok = _call_card(backend, call, choices)
-        valid = valid and ok
+    pending = view.pending_calls
+    decisions = {call.id: _call_card(call) for call in pending}
     go, stop = st.columns(2)
-    if go.button(
+    clicked = go.button(
         "Continue",
         type="primary",
         icon=":material/play_arrow:",
         key="approval_continue",
-        disabled=not valid,
         width="stretch",
-    ):
-        try:
-            backend.decide(view.thread.id, decisions, choices, options)
-            st.rerun()
-        except USER_ERRORS as problem:
-            st.error(str(problem))
+    )
     if stop.button(
         "Stop",
         icon=":material/stop_circle:",
@@ -131,3 +141,14 @@ def approval_panel(
     ):
         stopped.add(view.checkpoint_id)
         st.rerun()
+    # Checked in this run, with the values the click committed: never a verdict from before it.
+    problems = {
+        call.id: backend.decision_problem(call, decisions[call.id], choices) for call in pending
+    }
+    _show_problems(problems, decisions, clicked)
+    if clicked and not any(problems.values()):
+        try:
+            backend.decide(view.thread.id, decisions, choices, options)
+            st.rerun()
+        except USER_ERRORS as problem:
+            st.error(literal(str(problem)))

@@ -7,6 +7,7 @@ thread was deleted, e.g. in another tab). Anything else is a bug and should surf
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import streamlit as st
@@ -16,6 +17,14 @@ from agent.threads import UnknownThread
 
 USER_ERRORS = (ValueError, ThreadBusy, UnknownThread)
 PROBLEM_KEY = "send_problem"
+# Every ASCII mark Markdown (and Streamlit's additions: icons, colours, LaTeX) gives a meaning to.
+_MARKS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&])")
+
+
+def literal(text: str) -> str:
+    """`text` as Markdown that shows it character for character. Problems quote what was typed
+    (a JSON key, a file name): an `![x](https://...)` in it must be shown, never fetched."""
+    return _MARKS.sub(r"\\\1", text)
 
 
 def attempt(action: Callable[[], object], unsent: str | None = None) -> None:
