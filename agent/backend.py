@@ -28,6 +28,7 @@ from agent.approval import CANCELLED_TEXT, DecisionError, validate_decisions
 from agent.context import AgentChoices, ContextFactory
 from agent.events import Error, Event
 from agent.graph import ACTION, LLM, RunContext, build_graph, open_tool_calls
+from agent.limits import MAX_MESSAGE_CHARS, MAX_TOOL_RESULT_CHARS, too_long
 from agent.persistence import Persistence
 from agent.runs import Run, RunManager, RunOptions, ThreadBusy
 from agent.settings import Settings
@@ -42,8 +43,6 @@ from agent.views import (
     ToolCallView,
     message_views,
 )
-
-MAX_MESSAGE_CHARS = 20_000
 
 
 class InputError(ValueError):
@@ -570,6 +569,8 @@ class LocalBackend:
         content = str(tool_result).strip()
         if not content:
             raise DecisionError("Write the answer the tool should give.")
+        if problem := too_long(content, MAX_TOOL_RESULT_CHARS, "That result"):
+            raise InputError(problem)
         if content == message_text(message) and message.status != "error":
             raise InputError("That is what the result already says.")
         return (
@@ -583,11 +584,10 @@ class LocalBackend:
         clean = text.strip()
         if not clean:
             raise InputError("A message cannot be empty: type the new text.")
-        if len(clean) > MAX_MESSAGE_CHARS:
-            raise InputError(
-                f"That message is {len(clean):,} characters long; the limit is "
-                f"{MAX_MESSAGE_CHARS:,}. Shorten it or split it into several messages."
-            )
+        if problem := too_long(
+            clean, MAX_MESSAGE_CHARS, fix="Shorten it or split it into several messages."
+        ):
+            raise InputError(problem)
         return clean
 
     def fork_thread(

@@ -15,6 +15,8 @@ from agent.context import AgentChoices
 from agent.runs import RunOptions
 from agent.views import ThreadView, ToolCallView
 from ui.feedback import USER_ERRORS
+from ui.long_text import PAGE_CHARS
+from ui.safe_text import SENTENCE_CHARS, clip, plain
 
 ACTIONS = {
     "approve": "Approve",
@@ -71,14 +73,14 @@ def _call_card(
 ) -> tuple[dict, bool]:
     """Draw one call's card; return its decision and whether it is valid."""
     with st.container(border=True):
-        st.markdown(f"**{call.name}**")
-        st.code(call.args_json, language="json", wrap_lines=True)
+        st.markdown(f"**{plain(call.name)}**")
+        st.code(clip(call.args_json, PAGE_CHARS), language="json", wrap_lines=True)
         decision = _decision(call)
         problem = backend.decision_problem(call, decision, choices)
         # An answer not typed yet is not an error to shout about; Continue just waits for it.
         unwritten = decision["action"] == "mock" and not decision["content"].strip()
         if problem and not unwritten:
-            st.error(problem, icon=":material/edit_off:")
+            st.error(plain(problem, SENTENCE_CHARS), icon=":material/edit_off:")
     return decision, problem is None
 
 
@@ -121,7 +123,7 @@ def approval_panel(
             backend.decide(view.thread.id, decisions, choices, options)
             st.rerun()
         except USER_ERRORS as problem:
-            st.error(str(problem))
+            st.error(plain(problem, SENTENCE_CHARS))
     if stop.button(
         "Stop",
         icon=":material/stop_circle:",

@@ -13,6 +13,7 @@ import streamlit as st
 
 from agent.runs import ThreadBusy
 from agent.threads import UnknownThread
+from ui.safe_text import SENTENCE_CHARS, plain
 
 USER_ERRORS = (ValueError, ThreadBusy, UnknownThread)
 PROBLEM_KEY = "send_problem"
@@ -34,7 +35,7 @@ def attempt(action: Callable[[], object], unsent: str | None = None) -> None:
 def show_problem() -> None:
     if found := st.session_state.pop(PROBLEM_KEY, None):
         problem, unsent = found
-        st.error(problem, icon=":material/error:")
+        st.error(plain(problem, SENTENCE_CHARS), icon=":material/error:")
         if unsent:
             st.caption("Your message was not sent; here it is to copy:")
             st.code(unsent, language=None, wrap_lines=True)

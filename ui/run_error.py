@@ -13,6 +13,7 @@ from agent.context import AgentChoices
 from agent.runs import RunOptions
 from agent.views import ThreadView
 from ui.feedback import attempt
+from ui.safe_text import SENTENCE_CHARS, plain
 
 STOPPED_NOTE = (
     "You stopped the last run. What it was writing is not kept: the thread is as its last "
@@ -28,6 +29,6 @@ def run_error(
         st.caption(STOPPED_NOTE)
     if not view.last_error:
         return
-    st.error(view.last_error, icon=":material/error:")
+    st.error(plain(view.last_error, SENTENCE_CHARS), icon=":material/error:")
     if view.next_nodes and st.button("Retry", icon=":material/refresh:", key="retry_run"):
         attempt(lambda: backend.resume(view.thread.id, choices, options))
