@@ -17,6 +17,7 @@ from langgraph.graph.state import CompiledStateGraph
 from agent.timeline import call_text
 from agent.views import CheckpointDetail, MessageView, ToolCallView
 from ui.graph_view import graph_view
+from ui.long_text import clip_strings
 from ui.safe_text import SENTENCE_CHARS, clip, code, markdown, plain, plain_block
 from ui.transcript import transcript
 
@@ -46,24 +47,9 @@ def _message_line(message: MessageView) -> str:
     return f"**{plain(message.role)}** · {code(message.id)}\n\n{body}"
 
 
-def clip_strings(value: Any, limit: int = JSON_CHARS) -> tuple[Any, bool]:
-    """`value` (JSON-able) with every string longer than `limit` cut; and whether any was."""
-    if isinstance(value, str):
-        if len(value) <= limit:
-            return value, False
-        return f"{value[:limit]}… [{len(value) - limit:,} more characters]", True
-    if isinstance(value, dict):
-        pairs = [(clip_strings(k, limit), clip_strings(v, limit)) for k, v in value.items()]
-        return {k: v for (k, _), (v, _) in pairs}, any(a or b for (_, a), (_, b) in pairs)
-    if isinstance(value, (list, tuple)):
-        items = [clip_strings(v, limit) for v in value]
-        return [v for v, _ in items], any(cut for _, cut in items)
-    return value, False
-
-
 def _json(value: Any, name: str, key: str, expanded: bool | int) -> None:
     """`value` as JSON with long strings cut; when any was, the whole is a download away."""
-    shown, cut = clip_strings(value)
+    shown, cut = clip_strings(value, JSON_CHARS)
     st.json(shown, expanded=expanded)
     if cut:
         st.download_button(

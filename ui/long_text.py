@@ -9,6 +9,7 @@ the whole text is always one click away as a file (built only when that click co
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
@@ -48,3 +49,18 @@ def long_text(text: str, key: str, render: Callable[[str], str] | None = None) -
             icon=":material/download:",
             on_click="ignore",
         )
+
+
+def clip_strings(value: Any, limit: int) -> tuple[Any, bool]:
+    """`value` (JSON-able) with every string longer than `limit` cut; and whether any was."""
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return value, False
+        return f"{value[:limit]}… [{len(value) - limit:,} more characters]", True
+    if isinstance(value, dict):
+        pairs = [(clip_strings(k, limit), clip_strings(v, limit)) for k, v in value.items()]
+        return {k: v for (k, _), (v, _) in pairs}, any(a or b for (_, a), (_, b) in pairs)
+    if isinstance(value, (list, tuple)):
+        items = [clip_strings(v, limit) for v in value]
+        return [v for v, _ in items], any(cut for _, cut in items)
+    return value, False

@@ -44,8 +44,8 @@ _INVISIBLE = re.compile(
 # Patterns that Streamlit turns into markup after parsing: an image, a Material icon, its logo.
 _DEFUSE = re.compile(r"!(?=\[)|:(?=material[/_]|streamlit:)")
 _FENCE = re.compile(r"( {0,3})(`{3,}|~{3,})(.*)")
-_ALWAYS = frozenset("\\`*~[]!<>&:$|#")  # escaped wherever they are in plain text
-_LINE_START = re.compile(r"(\s*)([-+=]|\d+[.)])")  # a list item or a heading underline
+_ALWAYS = frozenset("\\`*~[]<$|")  # escaped wherever they are in plain text
+_LINE_START = re.compile(r"(\s*)([-+=#>]|\d+[.)])")  # a list item, heading, quote, underline
 
 
 def _defuse(text: str) -> str:
@@ -53,10 +53,17 @@ def _defuse(text: str) -> str:
 
 
 def _escape_line(line: str) -> str:
-    """One line with every Markdown character escaped (`_` inside a word means nothing)."""
+    """One line with every character that means something in Markdown escaped: `_` unless inside
+    a word, `:` before a name (a directive), `&` before a name (an entity), the rest always."""
     out = []
     for index, char in enumerate(line):
-        if char in _ALWAYS or (char == "_" and not _inside_word(line, index)):
+        after = line[index + 1 : index + 2]
+        if (
+            char in _ALWAYS
+            or (char == "_" and not _inside_word(line, index))
+            or (char == ":" and (after.isalpha() or after == ":"))
+            or (char == "&" and (after.isalnum() or after == "#"))
+        ):
             out.append("\\" + char)
         else:
             out.append(char)
@@ -98,7 +105,8 @@ def code(text: object, limit: int = LABEL_CHARS) -> str:
 
 def link_target(url: str) -> str:
     """An address to put in `[text](here)`: nothing in it can end the link or start markup."""
-    return quote(_INVISIBLE.sub("", url.strip()), safe="/:?#[]@&=+;,%~-._'*")
+    target = quote(_INVISIBLE.sub("", url.strip()), safe="/:?#[]@&=+;,%~-._'*")
+    return _DEFUSE.sub("%3A", target)  # only `:` can match here: `!` is encoded
 
 
 @functools.lru_cache(maxsize=512)
