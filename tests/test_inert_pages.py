@@ -28,32 +28,35 @@ DANGER = re.compile(r"!\[|:material[/_]skull:|:streamlit:")
 # Elements whose text Streamlit never reads as Markdown: a payload there is shown as typed.
 NOT_MARKDOWN = {"text", "code", "json", "text_area", "text_input", "chat_input", "selectbox"}
 PAGE_BYTES = 200_000
+ANSWER = "\n\n".join(PAYLOADS)
 app = test_chat_page.app  # the Chat page's fixture: a private database, the demo model
 
 
-def plant(tool_text: str, answer: str, title: str = TITLE) -> str:
-    """A thread holding `tool_text` as a web_search result and `answer` as the model's reply."""
-    thread = backend().create_thread(title)
+def plant(backend, tool_text: str, answer: str, title: str = TITLE, leak: str = LEAK) -> str:
+    """A thread holding `tool_text` as a web_search result and `answer` as the model's reply, with
+    payloads pointing at `leak` in its question, tool call and checkpoint metadata."""
+    thread = backend.create_thread(title)
     call = {
         "id": "call-1",
         "name": "web_search",
-        "args": {"query": f"` ![args]({LEAK}/args.png) `{ICON}"},
+        "args": {"query": f"` ![args]({leak}/args.png) `{ICON}"},
         "type": "tool_call",
     }
     messages = [
-        HumanMessage(f"![mine]({LEAK}/human.png) {ICON} <img src={LEAK}/human-html.png>", id="h1"),
+        HumanMessage(f"![mine]({leak}/human.png) {ICON} <img src={leak}/human-html.png>", id="h1"),
         AIMessage("", id="a1", tool_calls=[call]),
         ToolMessage(tool_text, tool_call_id="call-1", name="web_search", id="t1"),
         AIMessage(answer, id="a2"),
     ]
-    metadata = {tl.OP: "fork_thread", tl.AS_NODE: "llm", tl.SOURCE_TITLE: TITLE}
+    metadata = {tl.OP: "fork_thread", tl.AS_NODE: "llm", tl.SOURCE_TITLE: title}
     config = {"configurable": {"thread_id": thread.id}, "metadata": metadata}
-    backend().graph.update_state(config, {"messages": messages}, as_node="llm")
-    backend().touch_shown(thread.id)
+    backend.graph.update_state(config, {"messages": messages}, as_node="llm")
+    backend.touch_shown(thread.id)
     return thread.id
 
 
 def search_output(text: str) -> str:
+    """A web_search result whose title, source and snippet all hold `text`."""
     result = {"title": text, "source": f"http://x.org/a) {text}", "snippet": f"{text} <b>b</b>"}
     return json.dumps({"query": "q", "results": [result]})
 
@@ -94,14 +97,14 @@ def open_inspector(at: AppTest, thread_id: str) -> AppTest:
 
 
 def test_the_chat_page_draws_every_payload_inert(app):
-    thread_id = plant(search_output(f"![result]({LEAK}/result.png) {ICON}"), "\n\n".join(PAYLOADS))
+    thread_id = plant(backend(), search_output(f"![result]({LEAK}/result.png) {ICON}"), ANSWER)
     open_chat(app, thread_id)
     assert any("leak/inline.png" in m.value for m in app.markdown), "the answer is drawn"
     assert not markdown_with_danger(app)
 
 
 def test_the_inspector_draws_every_payload_inert(app):
-    thread_id = plant(search_output(f"![result]({LEAK}/result.png) {ICON}"), "\n\n".join(PAYLOADS))
+    thread_id = plant(backend(), search_output(f"![result]({LEAK}/result.png) {ICON}"), ANSWER)
     open_inspector(app, thread_id)
     labels = [b.label for b in app.button if b.key and b.key.startswith("cp_")]
     assert any("forked from" in label for label in labels), "the planted label is drawn"
@@ -111,7 +114,7 @@ def test_the_inspector_draws_every_payload_inert(app):
 def test_a_huge_tool_result_is_sent_bounded_and_downloadable(app):
     huge = "".join(f"line {n:07d} of a very long tool result\n" for n in range(30_000))
     assert len(huge) > 1_000_000
-    thread_id = plant(huge, "A short answer.", title="Huge result")
+    thread_id = plant(backend(), huge, "A short answer.", title="Huge result")
     open_chat(app, thread_id)
     assert page_bytes(app) < PAGE_BYTES
     downloads = [n for n in sent(app) if getattr(n, "type", "") == "download_button"]

@@ -17,32 +17,38 @@ from ui.safe_text import WORD_JOINER, clip, code, link_target, markdown, plain, 
 
 LEAK = "http://127.0.0.1:9/leak"
 
+
 # Every way to ask Streamlit's Markdown for markup we know of: the browser test shows these too.
-PAYLOADS = [
-    f"![inline]({LEAK}/inline.png)",
-    f'![titled]({LEAK}/titled.png "title")',
-    f"![ref][1]\n\n[1]: {LEAK}/ref.png",
-    f"![collapsed][]\n\n[collapsed]: {LEAK}/collapsed.png",
-    f"![shortcut]\n\n[shortcut]: {LEAK}/shortcut.png",
-    f"[![badge]({LEAK}/badge.png)](https://example.com)",
-    f"\\\\![after an escaped backslash]({LEAK}/parity.png)",
-    f"!\u200b[zero width]({LEAK}/zw.png)",
-    f"`code` ![after code]({LEAK}/after-code.png) `more`",
-    f"`![in a code span]({LEAK}/span.png)`",
-    f"```\n![in a fence]({LEAK}/fence.png)\n```",
-    f"- item\n  ```\n![out of the item's fence]({LEAK}/breakout.png)\n```",
-    f"<img src={LEAK}/html.png>",
-    f'<picture><source srcset="{LEAK}/srcset.png"></picture>',
-    f"<{LEAK}/autolink.png>",
-    f"| a | b |\n|---|---|\n| `x|![cell]({LEAK}/cell.png)` | y |",
-    f"$\\includegraphics{{{LEAK}/math.png}}$",
-    ":material/home: :material_home: :streamlit:",
-    ':red[red] :color[x]{background="url(http://127.0.0.1:9/leak/css.png)"} ::leaf :::box',
-    f"<div>\n\n![inside html]({LEAK}/div.png)\n\n</div>",
-    f"> quote ![in a quote]({LEAK}/quote.png)",
-    f"1. list ![in a list]({LEAK}/list.png)",
-    "\u202eevil\u202c and a \x00 null",
-]
+def payloads(leak: str) -> list[str]:
+    """The payloads, each pointing its fetches at `leak` (a URL with no trailing slash)."""
+    return [
+        f"![inline]({leak}/inline.png)",
+        f'![titled]({leak}/titled.png "title")',
+        f"![ref][1]\n\n[1]: {leak}/ref.png",
+        f"![collapsed][]\n\n[collapsed]: {leak}/collapsed.png",
+        f"![shortcut]\n\n[shortcut]: {leak}/shortcut.png",
+        f"[![badge]({leak}/badge.png)](https://example.com)",
+        f"\\\\![after an escaped backslash]({leak}/parity.png)",
+        f"!\u200b[zero width]({leak}/zw.png)",
+        f"`code` ![after code]({leak}/after-code.png) `more`",
+        f"`![in a code span]({leak}/span.png)`",
+        f"```\n![in a fence]({leak}/fence.png)\n```",
+        f"- item\n  ```\n![out of the item's fence]({leak}/breakout.png)\n```",
+        f"<img src={leak}/html.png>",
+        f'<picture><source srcset="{leak}/srcset.png"></picture>',
+        f"<{leak}/autolink.png>",
+        f"| a | b |\n|---|---|\n| `x|![cell]({leak}/cell.png)` | y |",
+        f"$\\includegraphics{{{leak}/math.png}}$",
+        ":material/home: :material_home: :streamlit:",
+        f':red[red] :color[x]{{background="url({leak}/css.png)"}} ::leaf :::box',
+        f"<div>\n\n![inside html]({leak}/div.png)\n\n</div>",
+        f"> quote ![in a quote]({leak}/quote.png)",
+        f"1. list ![in a list]({leak}/list.png)",
+        "\u202eevil\u202c and a \x00 null",
+    ]
+
+
+PAYLOADS = payloads(LEAK)
 
 DANGER = re.compile(r"!\[|:(material[/_]|streamlit:)")
 
