@@ -42,10 +42,12 @@ SHOTS = Path("/tmp/e2e-shots")
 LIVE_STOP = '[class*="st-key-stop_"]'
 HUGE_LINES = 30_000  # about 1.2 MB
 PAGE_HTML_BYTES = 200_000
-# Elements with an attribute (other than a link's href) naming the leak address.
+# Attributes that make the browser load what they name, naming the leak address.
 LOADERS = """
 ([leak, control]) => [...document.querySelectorAll('*')].flatMap(e => [...e.attributes]
-  .filter(a => a.name !== 'href' && a.value.includes(leak) && !a.value.includes(control))
+  .filter(a => ['src', 'srcset', 'poster', 'data', 'style', 'background', 'xlink:href']
+    .includes(a.name) || (a.name === 'href' && ['LINK', 'image', 'use'].includes(e.tagName)))
+  .filter(a => a.value.includes(leak) && !a.value.includes(control))
   .map(a => `<${e.tagName.toLowerCase()} ${a.name}="${a.value.slice(0, 80)}">`))
 """
 
@@ -90,8 +92,7 @@ class Counter:
         with self.seen:
             assert self.seen.wait_for(lambda: control in self.paths, 10), "the control never came"
         assert not self.leaks(), f"after {step}, the page fetched {self.leaks()}"
-        # And nothing waits to fetch later (a lazy image, a style): no attribute but a link's
-        # address names the counter.
+        # And nothing waits to fetch later (a lazy image, a style): no loading attribute names it.
         loaders = page.evaluate(LOADERS, [self.url + "/leak", control])
         assert not loaders, f"after {step}, the page holds {loaders}"
 
@@ -108,7 +109,7 @@ def counter():
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, counter):
+def site(tmp_path_factory, counter, browser):
     """The app, on a database that already holds an imported thread full of payloads and a
     thread with a 1 MB tool result, and with a documents folder whose file holds more."""
     data = tmp_path_factory.mktemp("inert")
@@ -138,16 +139,31 @@ def site(tmp_path_factory, counter):
     with running_app(
         data, {"WAYPOINT_DOCS": str(docs), "WAYPOINT_DEMO_TOKEN_DELAY": "0.002"}
     ) as url:
+        warm_up(browser, url)
         yield {"url": url, "leak": leak, "imported": imported, "huge": (huge_id, huge)}
 
 
+def warm_up(browser, url: str) -> None:
+    """The first page of a fresh server imports the whole engine: on a loaded machine that can
+    take longer than a test's waits, so it is done once here, with time to spare."""
+    page = browser.new_page()
+    try:
+        page.goto(url)
+        page.get_by_text("Try one of these").wait_for(timeout=4 * WAIT_MS)
+    finally:
+        page.close()
+
+
 def open_cards(page) -> None:
-    """Open every folded card (tool calls, the editor) on the page."""
-    closed = main(page).locator("details:not([open]) > summary")
-    for _ in range(50):
-        if not closed.count():
-            break
-        closed.first.click()
+    """Open every folded card (tool calls, the editor) on the page, one at a time, each until its
+    opening animation is over (a click during it would fold it again)."""
+    cards = main(page).get_by_test_id("stExpander")
+    for index in range(cards.count()):
+        card = cards.nth(index)
+        if not card.is_visible() or card.locator("details[open]").count():
+            continue
+        card.locator("summary").first.click()
+        card.locator("details[open]:not([style*='height'])").wait_for(state="attached")
     idle(page)
 
 
@@ -181,50 +197,57 @@ def shoot(page, path: Path) -> None:
     shutil.copy(path, SHOTS / path.name)
 
 
-def test_untrusted_text_anywhere_makes_the_browser_fetch_nothing(
-    open_page, site, counter, tmp_path
-):
-    url, leak = site["url"], site["leak"]
-    page = open_page(url)
+def ask(page, leak: str, question: str) -> None:
+    """On a fresh page: ask, and wait for the approval panel."""
+    page.get_by_text("Try one of these").wait_for()
+    send(page, f"{question} ![question]({leak}/question.png) :material/skull:")
+    main(page).get_by_role("button", name="Continue").wait_for()
+
+
+def last_bubble(page):
+    return main(page).get_by_test_id("stChatMessage").last
+
+
+def answered(page, text: str) -> None:
+    expect(last_bubble(page)).to_contain_text(text)
+    main(page).locator(LIVE_STOP).wait_for(state="detached")
+    open_cards(page)
+
+
+def test_a_question_and_the_search_results_it_finds_fetch_nothing(open_page, site, counter):
+    page = open_page(site["url"])
     page.get_by_text("Try one of these").wait_for()
     counter.assert_nothing_fetched(page, "the sidebar listed the imported thread")
-
-    # Your question: also the thread's title and the tool call's arguments.
-    send(page, f"Tell me about zebra stripes ![question]({leak}/question.png) :material/skull:")
-    main(page).get_by_role("button", name="Continue").wait_for()
+    # Your question is also the thread's title and the tool call's arguments.
+    ask(page, site["leak"], "Tell me about zebra stripes")
     open_cards(page)
     counter.assert_nothing_fetched(page, "the question halted for approval")
-
     # Approved: the search finds the planted document; the answer quotes its title and snippet.
     main(page).get_by_role("button", name="Continue").click()
-    expect(main(page).get_by_test_id("stChatMessage").last).to_contain_text("Sources")
-    main(page).locator(LIVE_STOP).wait_for(state="detached")
-    expect(main(page).get_by_text("Zebra stripes confuse biting flies").first).to_be_visible()
-    open_cards(page)
+    answered(page, "biting flies")
     counter.assert_nothing_fetched(page, "the answer from the planted document")
+    open_inspector(page, site["url"], thread_of(page))
+    counter.assert_nothing_fetched(page, "the Inspector on that thread")
 
-    # Answer instead: the model quotes what you wrote.
-    send(page, "Tell me about zebra hooves")
-    main(page).get_by_role("button", name="Continue").wait_for()
-    group = main(page).get_by_test_id("stRadioGroup").first
-    group.get_by_text("Answer instead", exact=True).click()
+
+def test_an_answer_given_instead_of_the_tool_fetches_nothing(open_page, site, counter):
+    leak = site["leak"]
+    page = open_page(site["url"])
+    ask(page, leak, "Tell me about zebra hooves")
+    main(page).get_by_test_id("stRadioGroup").first.get_by_text("Answer instead").click()
     box = main(page).get_by_role("textbox", name="The tool's answer")
     box.fill(f"Hooves ![given]({leak}/answer-instead.png) <img src={leak}/answer-html.png>")
     box.press("Tab")
     expect(main(page).get_by_role("button", name="Continue")).to_be_enabled()
     main(page).get_by_role("button", name="Continue").click()
-    expect(main(page).get_by_text("The result I received").first).to_be_visible()
-    main(page).locator(LIVE_STOP).wait_for(state="detached")
-    open_cards(page)
+    answered(page, "I received")  # the model quotes what you gave
     counter.assert_nothing_fetched(page, "the answer quoting 'Answer instead'")
 
-    open_inspector(page, url, thread_of(page))
-    counter.assert_nothing_fetched(page, "the Inspector on the asked thread")
 
-    # The imported thread: every payload in the answer, and in its title and labels.
-    page.goto(f"{url}/?thread={site['imported']}")
-    expect(main(page).get_by_text("inline", exact=False).first).to_be_visible()
-    open_cards(page)
+def test_an_imported_thread_full_of_payloads_fetches_nothing(open_page, site, counter, tmp_path):
+    url = site["url"]
+    page = open_page(f"{url}/?thread={site['imported']}")
+    answered(page, "image: inline")  # every payload of tests/test_safe_text.py, drawn
     counter.assert_nothing_fetched(page, "the imported thread in the chat")
     shoot(page, tmp_path / "inert-chat-1280.png")
     page.set_viewport_size({"width": 400, "height": 900})
