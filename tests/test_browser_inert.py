@@ -174,7 +174,9 @@ def idle(page) -> None:
 
 
 def thread_of(page) -> str:
-    return re.search(r"thread=([\w-]+)", page.url)[1]
+    found = re.search(r"thread=([\w-]+)", page.url)
+    assert found, page.url
+    return found[1]
 
 
 def open_inspector(page, url: str, thread_id: str) -> None:

@@ -139,7 +139,7 @@ def markdown(text: str) -> str:
 
 def _closes(line: str, marker: str) -> bool:
     found = re.fullmatch(r" {0,3}(`+|~+)[ \t]*", line)
-    return bool(found) and found.group(1)[0] == marker[0] and len(found.group(1)) >= len(marker)
+    return found is not None and found[1][0] == marker[0] and len(found[1]) >= len(marker)
 
 
 def _inline(line: str) -> str:
