@@ -83,6 +83,7 @@ class Counter:
     def assert_nothing_fetched(self, page, step: str) -> None:
         """Add a control image to the page and wait for it: by then anything the page asked for
         before has arrived too. Nothing but the control may have."""
+        idle(page)  # every fragment drawn (the sidebar's thread list is one)
         self.controls += 1
         control = f"/control-{self.controls}"
         page.evaluate(
@@ -249,7 +250,8 @@ def test_an_answer_given_instead_of_the_tool_fetches_nothing(open_page, site, co
 def test_an_imported_thread_full_of_payloads_fetches_nothing(open_page, site, counter, tmp_path):
     url = site["url"]
     page = open_page(f"{url}/?thread={site['imported']}")
-    answered(page, "image: inline")  # every payload of tests/test_safe_text.py, drawn
+    answered(page, "quote")  # every payload of tests/test_safe_text.py, drawn
+    expect(last_bubble(page)).to_contain_text("image: inline")  # an image drawn as a link
     counter.assert_nothing_fetched(page, "the imported thread in the chat")
     shoot(page, tmp_path / "inert-chat-1280.png")
     page.set_viewport_size({"width": 400, "height": 900})
@@ -269,8 +271,8 @@ def test_a_huge_tool_result_keeps_the_page_small_and_downloads_whole(open_page, 
     page = open_page(f"{site['url']}/?thread={thread_id}")
     expect(main(page).get_by_text("A short answer.")).to_be_visible()
     open_cards(page)
-    expect(main(page).get_by_text("of 1,", exact=False).first).to_be_visible()  # "Showing …"
     assert len(page.content().encode()) < PAGE_HTML_BYTES
+    expect(main(page).get_by_text("of 1,", exact=False).first).to_be_visible()  # "Showing …"
     with page.expect_download() as download:
         main(page).get_by_role("button", name="Download all").first.click()
     saved = tmp_path / "all.txt"
