@@ -20,6 +20,7 @@ from tests import test_chat_page
 from tests.test_chat_page import backend
 from tests.test_inspector_page import INSPECTOR
 from tests.test_safe_text import LEAK, PAYLOADS
+from ui.long_text import PAGE_CHARS
 
 ICON = ":material/skull:"  # an icon the app never uses itself
 TITLE = f"![title]({LEAK}/title.png) {ICON}"
@@ -119,5 +120,9 @@ def test_a_huge_tool_result_is_sent_bounded_and_downloadable(app):
     assert page_bytes(app) < PAGE_BYTES
     downloads = [n for n in sent(app) if getattr(n, "type", "") == "download_button"]
     assert downloads, "the whole result can be downloaded"
+    shown = len(app.text[0].value)
+    assert huge.startswith(app.text[0].value) and shown <= PAGE_CHARS
+    next(b for b in app.button if b.label == "Show more").click().run()
+    assert len(app.text[0].value) > shown and huge.startswith(app.text[0].value)
     open_inspector(app, thread_id)
     assert page_bytes(app) < PAGE_BYTES
