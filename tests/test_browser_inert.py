@@ -250,6 +250,8 @@ def test_an_answer_given_instead_of_the_tool_fetches_nothing(open_page, site, co
 def test_an_imported_thread_full_of_payloads_fetches_nothing(open_page, site, counter, tmp_path):
     url = site["url"]
     page = open_page(f"{url}/?thread={site['imported']}")
+    idle(page)
+    counter.assert_nothing_fetched(page, "the imported thread opened")
     answered(page, "quote")  # every payload of tests/test_safe_text.py, drawn
     expect(last_bubble(page)).to_contain_text("image: inline")  # an image drawn as a link
     counter.assert_nothing_fetched(page, "the imported thread in the chat")
