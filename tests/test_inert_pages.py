@@ -126,3 +126,14 @@ def test_a_huge_tool_result_is_sent_bounded_and_downloadable(app):
     assert len(app.text[0].value) > shown and huge.startswith(app.text[0].value)
     open_inspector(app, thread_id)
     assert page_bytes(app) < PAGE_BYTES
+
+
+def test_a_crafted_link_to_an_unknown_thread_is_told_inert(app):
+    # The thread id in the URL is quoted by the "no such thread" sentence, on both pages.
+    app.run()
+    app.query_params["thread"] = f"![link]({LEAK}/url.png){ICON}"
+    app.run()
+    assert app.error and not markdown_with_danger(app)
+    app.query_params["thread"] = f"![link]({LEAK}/url.png){ICON}"
+    app.switch_page(INSPECTOR).run()
+    assert app.error and not markdown_with_danger(app)
