@@ -22,6 +22,8 @@ from typing import Any, Literal
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ValidationError
 
+from agent.limits import MAX_TOOL_RESULT_CHARS, too_long
+
 ApprovalMode = Literal["ask", "auto", "never"]
 DecisionAction = Literal["approve", "edit", "mock", "reject"]
 DECISION_ACTIONS: tuple[str, ...] = ("approve", "edit", "mock", "reject")
@@ -68,6 +70,9 @@ def validate_args(tool: BaseTool, args: object) -> dict[str, Any]:
             ) from error
     if not isinstance(args, dict):
         raise DecisionError('The arguments must be a JSON object, such as {"query": "..."}.')
+    written = json.dumps(args, ensure_ascii=False, default=str)
+    if problem := too_long(written, MAX_TOOL_RESULT_CHARS, "The arguments"):
+        raise DecisionError(problem)
     schema = tool.tool_call_schema
     if schema is None or isinstance(schema, dict) or not issubclass(schema, BaseModel):
         return args
@@ -128,9 +133,13 @@ def validate_decisions(
                 raise DecisionError(
                     "Write the answer the tool should give, or choose another action."
                 )
+            if problem := too_long(content, MAX_TOOL_RESULT_CHARS, "The answer"):
+                raise DecisionError(problem)
             clean[call["id"]] = {"action": "mock", "content": content}
         elif action == "reject":
             reason = _text(decision, "reason", "the reason").strip()
+            if problem := too_long(reason, MAX_TOOL_RESULT_CHARS, "The reason"):
+                raise DecisionError(problem)
             clean[call["id"]] = {"action": "reject", "reason": reason}
         else:
             raise DecisionError(

@@ -31,6 +31,7 @@ from agent.approval import CANCELLED_TEXT, DecisionError, validate_decisions
 from agent.context import AgentChoices, ContextFactory
 from agent.events import Error, Event, RunStatus
 from agent.graph import ACTION, LLM, AgentGraph, RunContext, build_graph, open_tool_calls
+from agent.limits import MAX_MESSAGE_CHARS, MAX_TOOL_RESULT_CHARS, too_long
 from agent.persistence import Persistence
 from agent.runs import Run, RunManager, RunOptions, ThreadBusy
 from agent.settings import Settings
@@ -50,7 +51,6 @@ from agent.views import (
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE_CHARS = 20_000
 STOPPED_TEXT = (
     "You stopped the last run. What it was writing is not kept: the thread is as its last "
     "checkpoint left it."
@@ -724,6 +724,8 @@ class LocalBackend:
         content = str(tool_result).strip()
         if not content:
             raise DecisionError("Write the answer the tool should give.")
+        if problem := too_long(content, MAX_TOOL_RESULT_CHARS, "That result"):
+            raise InputError(problem)
         if content == message_text(message) and message.status != "error":
             raise InputError("That is what the result already says.")
         return (
@@ -737,11 +739,10 @@ class LocalBackend:
         clean = text.strip()
         if not clean:
             raise InputError("A message cannot be empty: type the new text.")
-        if len(clean) > MAX_MESSAGE_CHARS:
-            raise InputError(
-                f"That message is {len(clean):,} characters long; the limit is "
-                f"{MAX_MESSAGE_CHARS:,}. Shorten it or split it into several messages."
-            )
+        if problem := too_long(
+            clean, MAX_MESSAGE_CHARS, fix="Shorten it or split it into several messages."
+        ):
+            raise InputError(problem)
         return clean
 
     def fork_thread(

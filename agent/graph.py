@@ -29,11 +29,11 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from agent.approval import ApprovalPolicy, rejection_text, validate_decisions
+from agent.limits import MAX_TOOL_RESULT_CHARS
 from agent.llm_guard import failure_of, sendable, unkept_reply
 from agent.state import AgentState
 
 LLM, ACTION = "llm", "action"
-MAX_TOOL_RESULT_CHARS = 8_000
 
 SYSTEM_PROMPT = (
     "You are Waypoint's research assistant. When a question needs facts, call the web_search tool "

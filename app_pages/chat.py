@@ -11,6 +11,7 @@ from ui.branch_controls import message_controls
 from ui.feedback import attempt, show_problem
 from ui.live_run import live_run
 from ui.run_error import run_error, run_notice
+from ui.safe_text import SENTENCE_CHARS, plain
 from ui.session import select_thread, selected_thread
 from ui.thread_watch import watch_thread
 from ui.transcript import transcript
@@ -32,13 +33,13 @@ if thread_id:
     try:
         view = backend.thread_view(thread_id)
     except UnknownThread as problem:
-        st.error(str(problem))
+        st.error(plain(problem, SENTENCE_CHARS))
         select_thread(None)
 
 if view is None or not view.messages and not view.active_run_id:
     welcome(send)
 else:
-    st.subheader(view.thread.title)
+    st.subheader(plain(view.thread.title))
     transcript(
         view.messages,
         running=bool(view.active_run_id),

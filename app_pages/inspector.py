@@ -10,6 +10,7 @@ from ui import resources
 from ui.checkpoint_view import checkpoint_view
 from ui.feedback import USER_ERRORS, show_problem
 from ui.message_editor import message_editor
+from ui.safe_text import SENTENCE_CHARS, code, plain
 from ui.session import open_chat, select_thread, selected_checkpoint, selected_thread
 from ui.timeline_list import PAGE_SIZE, timeline_list
 from ui.transfer_panel import export_button, import_form
@@ -28,13 +29,13 @@ thread_id = selected_thread()
 thread = backend.find_thread(thread_id) if thread_id else None
 if thread is None:
     if thread_id:
-        st.error(str(UnknownThread(thread_id)))
+        st.error(plain(UnknownThread(thread_id), SENTENCE_CHARS))
     else:
         st.info("Pick a thread in the sidebar to see its checkpoints, or import one.")
     import_form(backend)
     st.stop()
 
-st.caption(f"Thread “{thread.title}” · `{thread.id}`")
+st.caption(f"Thread “{plain(thread.title)}” · {code(thread.id)}")
 offset_key = f"timeline_offset_{thread.id}"
 offset = st.session_state.get(offset_key, 0)
 page = backend.timeline(thread.id, limit=PAGE_SIZE, offset=offset)
@@ -58,11 +59,11 @@ with right:
     try:
         detail = backend.checkpoint_detail(thread.id, chosen)
     except USER_ERRORS as problem:
-        st.error(str(problem))
+        st.error(plain(problem, SENTENCE_CHARS))
         st.stop()
     row = detail.row
-    st.subheader(f"Step {row.step} · {row.source or 'bookkeeping'}")
-    st.markdown(row.label)
+    st.subheader(f"Step {plain(row.step)} · {plain(row.source or 'bookkeeping')}")
+    st.markdown(plain(row.label, SENTENCE_CHARS))
     replay, show, fork = st.columns(3)
     try:
         if replay.button(
@@ -95,7 +96,7 @@ with right:
             select_thread(copy.id)
             open_chat(copy.id)
     except USER_ERRORS as problem:
-        st.error(str(problem))
+        st.error(plain(problem, SENTENCE_CHARS))
     checkpoint_view(detail, backend.graph)
     with st.expander("Edit a message here (creates a fork)", icon=":material/edit:"):
         message_editor(backend, detail, choices)

@@ -21,7 +21,9 @@ from agent.backend import LocalBackend
 from agent.context import AgentChoices
 from agent.runs import RunOptions
 from agent.views import ThreadView, ToolCallView
-from ui.feedback import USER_ERRORS, literal
+from ui.feedback import USER_ERRORS
+from ui.long_text import PAGE_CHARS
+from ui.safe_text import SENTENCE_CHARS, clip, plain
 
 ACTIONS = {
     "approve": "Approve",
@@ -76,8 +78,8 @@ def _decision(call: ToolCallView) -> dict:
 def _call_card(call: ToolCallView) -> dict:
     """Draw one call's card; return the decision as typed (checked by the caller)."""
     with st.container(border=True):
-        st.markdown(f"**{call.name}**")
-        st.code(call.args_json, language="json", wrap_lines=True)
+        st.markdown(f"**{plain(call.name)}**")
+        st.code(clip(call.args_json, PAGE_CHARS), language="json", wrap_lines=True)
         return _decision(call)
 
 
@@ -97,7 +99,7 @@ def _show_problems(
             where = [f"call {number} of {count}"] if count > 1 else []
             lead = ", ".join((["Nothing was sent"] if clicked else []) + where)
             text = f"{lead[:1].upper()}{lead[1:]}: {problem}" if lead else problem
-            st.error(literal(text), icon=":material/edit_off:")
+            st.error(plain(text, SENTENCE_CHARS), icon=":material/edit_off:")
 
 
 def approval_panel(
@@ -151,4 +153,4 @@ def approval_panel(
             backend.decide(view.thread.id, decisions, choices, options)
             st.rerun()
         except USER_ERRORS as problem:
-            st.error(literal(str(problem)))
+            st.error(plain(str(problem), SENTENCE_CHARS))

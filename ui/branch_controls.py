@@ -13,6 +13,7 @@ import streamlit as st
 
 from agent.backend import LocalBackend
 from agent.context import AgentChoices
+from agent.limits import MAX_MESSAGE_CHARS, too_long
 from agent.runs import RunOptions
 from agent.views import MessageVersions, MessageView, ThreadView
 from ui.feedback import attempt
@@ -64,7 +65,14 @@ def message_controls(
                 _switcher(backend, view.thread.id, versions)
             if idle and message.role == "human":
                 with st.popover("Edit", icon=":material/edit:", type="tertiary"):
-                    text = st.text_area("Your message", message.text, key=f"edit_{key}")
+                    text = st.text_area(
+                        "Your message",
+                        message.text,
+                        key=f"edit_{key}",
+                        help=f"Up to {MAX_MESSAGE_CHARS:,} characters.",
+                    )
+                    if problem := too_long(text, MAX_MESSAGE_CHARS):
+                        st.error(problem, icon=":material/edit_off:")
                     st.caption(
                         "Sending forks the conversation here; the old version stays one click away."
                     )

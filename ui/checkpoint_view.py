@@ -1,18 +1,28 @@
 """One checkpoint in the inspector: its messages, what changed, the raw state, metadata, the graph.
 
-Everything is drawn from the engine's `CheckpointDetail`; text is rendered as Markdown or code,
-never as HTML.
+Everything is drawn from the engine's `CheckpointDetail`, which an imported file can fill with
+anything: text goes through `ui.safe_text` (never as HTML, never fetching), and every long string
+is cut (`ui.long_text` for messages, `clip_strings` for the JSON views) so the page stays small.
 """
 
 from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
 
 import streamlit as st
 
 from agent.graph import AgentGraph
 from agent.timeline import call_text
-from agent.views import CheckpointDetail, MessageView
+from agent.views import CheckpointDetail, MessageView, ToolCallView
 from ui.graph_view import graph_view
+from ui.long_text import clip_strings
+from ui.safe_text import SENTENCE_CHARS, clip, code, markdown, plain, plain_block
 from ui.transcript import transcript
+
+DIFF_CHARS = 2_000  # of each message shown in the Changes tab (the Messages tab shows it all)
+JSON_CHARS = 2_000  # of each string in the raw state and metadata; the download has all of it
 
 DIFF_HELP = (
     "What this checkpoint's step changed in the state, compared with its parent checkpoint: "
@@ -24,10 +34,34 @@ WRITES_HELP = (
 )
 
 
+def _calls(calls: Iterable[ToolCallView]) -> str:
+    return ", ".join(code(call_text(c.name, c.args)) for c in calls)
+
+
 def _message_line(message: MessageView) -> str:
-    calls = ", ".join(f"`{call_text(c.name, c.args)}`" for c in message.tool_calls)
-    body = message.text or calls or "(empty)"
-    return f"**{message.role}** · `{message.id}`\n\n{body}"
+    render = plain_block if message.role == "human" else markdown
+    body = render(clip(message.text, DIFF_CHARS)) if message.text else ""
+    if len(message.text) > DIFF_CHARS:
+        body += f"\n\n… ({len(message.text):,} characters: the Messages tab shows the rest)"
+    body = body or _calls(message.tool_calls) or "(empty)"
+    return f"**{plain(message.role)}** · {code(message.id)}\n\n{body}"
+
+
+def _json(value: Any, name: str, key: str, expanded: bool | int) -> None:
+    """`value` as JSON with long strings cut; when any was, the whole is a download away."""
+    shown, cut = clip_strings(value, JSON_CHARS)
+    st.json(shown, expanded=expanded)
+    if cut:
+        st.download_button(
+            f"Download the full {name} (JSON)",
+            data=lambda: json.dumps(value, ensure_ascii=False, indent=2, default=str),
+            file_name=f"{name.replace(' ', '-')}.json",
+            mime="application/json",
+            key=f"json_{key}",
+            type="tertiary",
+            icon=":material/download:",
+            on_click="ignore",
+        )
 
 
 def _diff(detail: CheckpointDetail) -> None:
@@ -43,25 +77,29 @@ def _diff(detail: CheckpointDetail) -> None:
     for message in diff.removed:
         st.error(_message_line(message), icon=":material/delete:")
     if diff.channels:
-        st.caption("Other channels written: " + ", ".join(f"`{c}`" for c in diff.channels))
+        st.caption("Other channels written: " + ", ".join(code(c) for c in diff.channels))
 
 
 def _metadata(detail: CheckpointDetail) -> None:
-    st.markdown(f"**Checkpoint id** `{detail.checkpoint_id}`  \n**Parent** `{detail.parent_id}`")
+    st.markdown(
+        f"**Checkpoint id** {code(detail.checkpoint_id)}  \n**Parent** {code(detail.parent_id)}"
+    )
     st.markdown(
         "**Next** "
-        + (", ".join(f"`{n}`" for n in detail.next_nodes) or "nothing: the run ended here")
+        + (", ".join(code(n) for n in detail.next_nodes) or "nothing: the run ended here")
     )
-    st.json(detail.metadata, expanded=False)
+    _json(detail.metadata, "metadata", detail.checkpoint_id, expanded=False)
     st.caption(WRITES_HELP)
     if not detail.pending_writes:
         st.caption("No pending writes.")
     for write in detail.pending_writes:
-        st.markdown(f"`{write.channel}` · {write.summary}  \n:gray[task {write.task_id}]")
+        st.markdown(
+            f"{code(write.channel)} · {plain(write.summary, SENTENCE_CHARS)}  \n"
+            f":gray[task {plain(write.task_id)}]"
+        )
     for interrupt in detail.interrupts:
-        calls = ", ".join(f"`{call_text(c.name, c.args)}`" for c in interrupt.calls)
         st.warning(
-            f"Interrupt `{interrupt.id}`: asks about {calls or 'a value'}",
+            f"Interrupt {code(interrupt.id)}: asks about {_calls(interrupt.calls) or 'a value'}",
             icon=":material/front_hand:",
         )
 
@@ -76,14 +114,12 @@ def checkpoint_view(detail: CheckpointDetail, graph: AgentGraph) -> None:
         else:
             st.caption("No messages yet at this checkpoint.")
         if detail.pending_calls:
-            st.caption(
-                "A run from here would ask for approval of: "
-                + ", ".join(f"`{call_text(c.name, c.args)}`" for c in detail.pending_calls)
-            )
+            st.caption("A run from here would ask for approval of: " + _calls(detail.pending_calls))
     with changes:
         _diff(detail)
     with raw:
-        st.json({"messages": list(detail.raw_messages), **detail.values}, expanded=1)
+        state = {"messages": list(detail.raw_messages), **detail.values}
+        _json(state, "state", detail.checkpoint_id, expanded=1)
     with meta:
         _metadata(detail)
     with drawing:

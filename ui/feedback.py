@@ -7,24 +7,16 @@ thread was deleted, e.g. in another tab). Anything else is a bug and should surf
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import streamlit as st
 
 from agent.runs import ThreadBusy
 from agent.threads import UnknownThread
+from ui.safe_text import SENTENCE_CHARS, plain
 
 USER_ERRORS = (ValueError, ThreadBusy, UnknownThread)
 PROBLEM_KEY = "send_problem"
-# Every ASCII mark Markdown (and Streamlit's additions: icons, colours, LaTeX) gives a meaning to.
-_MARKS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&])")
-
-
-def literal(text: str) -> str:
-    """`text` as Markdown that shows it character for character. Problems quote what was typed
-    (a JSON key, a file name): an `![x](https://...)` in it must be shown, never fetched."""
-    return _MARKS.sub(r"\\\1", text)
 
 
 def attempt(action: Callable[[], object], unsent: str | None = None) -> None:
@@ -43,7 +35,7 @@ def attempt(action: Callable[[], object], unsent: str | None = None) -> None:
 def show_problem() -> None:
     if found := st.session_state.pop(PROBLEM_KEY, None):
         problem, unsent = found
-        st.error(problem, icon=":material/error:")
+        st.error(plain(problem, SENTENCE_CHARS), icon=":material/error:")
         if unsent:
             st.caption("Your message was not sent; here it is to copy:")
             st.code(unsent, language=None, wrap_lines=True)

@@ -13,6 +13,8 @@ import streamlit as st
 from agent.backend import LocalBackend
 from agent.events import Done, Error, Step, ToolCall, ToolResult, Transcript
 from agent.views import MessageView, ToolCallView
+from ui.long_text import long_text
+from ui.safe_text import SENTENCE_CHARS, markdown, plain
 from ui.transcript import tool_card, transcript
 
 REFRESH_SECONDS = 0.15
@@ -45,8 +47,8 @@ def live_run(backend: LocalBackend, run_id: str, sent: tuple[MessageView, ...] =
                 results[event.call_id] = event
         with st.chat_message("assistant"):
             step_strip([e for e in events if isinstance(e, Step)], running=True)
-            for text in texts.texts.values():
-                st.markdown(text)
+            for message_id, text in texts.texts.items():
+                long_text(text, f"live_{run_id}_{message_id}", markdown)
             for call in calls.values():
                 result = results.get(call.call_id)
                 tool_card(
@@ -57,9 +59,10 @@ def live_run(backend: LocalBackend, run_id: str, sent: tuple[MessageView, ...] =
                         id="", role="tool", text=result.content, is_error=result.is_error
                     ),
                     running=True,
+                    key=f"live_{run_id}",
                 )
             for error in (e for e in events if isinstance(e, Error)):
-                st.error(error.message)
+                st.error(plain(error.message, SENTENCE_CHARS))
         if st.button("Stop", icon=":material/stop_circle:", key=f"stop_{run_id}"):
             backend.cancel_run(run_id)
 

@@ -1,7 +1,9 @@
 """Edit one message at a past checkpoint: the engine forks (a new checkpoint, message ids kept).
 
 Checked like the approval panel: empty text, bad JSON or arguments that do not fit the tool get an
-inline error and nothing is written.
+inline error and nothing is written. Each box has the engine's length limit (`agent.limits`): a
+longer text says so as soon as it is typed, and a message already longer than an edit may be (an
+imported one) opens with its start, saying so.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ import streamlit as st
 
 from agent.backend import LocalBackend
 from agent.context import AgentChoices
+from agent.limits import MAX_MESSAGE_CHARS, MAX_TOOL_RESULT_CHARS, too_long
 from agent.views import CheckpointDetail, MessageView
 from ui.feedback import USER_ERRORS
+from ui.safe_text import SENTENCE_CHARS, clip, plain
 from ui.session import select_checkpoint
 
 EDIT_HELP = (
@@ -24,6 +28,21 @@ EDIT_HELP = (
 def _option(message: MessageView, number: int) -> str:
     preview = (message.text or ", ".join(c.name for c in message.tool_calls) or "").split("\n")[0]
     return f"{number} · {message.role} · {preview[:50]}"
+
+
+def _box(label: str, text: str, limit: int, key: str) -> str:
+    """A text area holding at most `limit` characters of `text`, saying so when it is over."""
+    if len(text) > limit:
+        st.caption(
+            f"This is {len(text):,} characters long, more than the {limit:,} an edit can hold: "
+            f"the box starts with its first {limit:,}. The original stays as it is."
+        )
+    value = st.text_area(
+        label, clip(text, limit), key=f"edit_{key}", help=f"Up to {limit:,} characters."
+    )
+    if problem := too_long(value, limit, "This text"):
+        st.error(problem, icon=":material/edit_off:")
+    return value
 
 
 def message_editor(backend: LocalBackend, detail: CheckpointDetail, choices: AgentChoices) -> None:
@@ -49,17 +68,17 @@ def message_editor(backend: LocalBackend, detail: CheckpointDetail, choices: Age
             format_func=lambda c: f"{c.name} · {c.id}",
         )
         changes = {
-            "tool_args": st.text_area(
-                "Arguments (JSON)", call.args_json, key=f"edit_args_{key}_{call.id}"
+            "tool_args": _box(
+                "Arguments (JSON)", call.args_json, MAX_TOOL_RESULT_CHARS, f"args_{key}_{call.id}"
             ),
             "tool_call_id": call.id,
         }
     elif message.role == "tool":
         changes = {
-            "tool_result": st.text_area("Tool result", message.text, key=f"edit_result_{key}")
+            "tool_result": _box("Tool result", message.text, MAX_TOOL_RESULT_CHARS, f"result_{key}")
         }
     else:
-        changes = {"text": st.text_area("Text", message.text, key=f"edit_text_{key}")}
+        changes = {"text": _box("Text", message.text, MAX_MESSAGE_CHARS, f"text_{key}")}
     if st.button(
         "Save as a fork", type="primary", icon=":material/call_split:", key=f"edit_go_{key}"
     ):
@@ -68,7 +87,7 @@ def message_editor(backend: LocalBackend, detail: CheckpointDetail, choices: Age
                 detail.thread_id, detail.checkpoint_id, message.id, choices=choices, **changes
             )
         except USER_ERRORS as problem:
-            st.error(str(problem), icon=":material/edit_off:")
+            st.error(plain(problem, SENTENCE_CHARS), icon=":material/edit_off:")
             return
         select_checkpoint(new_id)
         st.session_state["inspector_notice"] = (

@@ -14,6 +14,7 @@ from agent.context import AgentChoices
 from agent.runs import RunOptions
 from agent.views import Notice, ThreadView
 from ui.feedback import attempt
+from ui.safe_text import SENTENCE_CHARS, plain
 
 # The button that continues a cut run: after your Stop it goes on; after a crash it tries again.
 CONTINUE_LABELS = {"stopped": "Continue", "server_stopped": "Retry"}
@@ -35,7 +36,7 @@ def run_error(
     """The end of the last run when it needs saying, with the button that carries on from it."""
     run_notice(view.notice)
     if view.last_error:
-        st.error(view.last_error, icon=":material/error:")
+        st.error(plain(view.last_error, SENTENCE_CHARS), icon=":material/error:")
         label = "Retry"
     elif view.notice is not None:
         label = CONTINUE_LABELS[view.notice.kind]

@@ -12,6 +12,7 @@ import streamlit as st
 from agent.backend import LocalBackend
 from agent.threads import ThreadInfo
 from ui.feedback import USER_ERRORS, attempt
+from ui.safe_text import SENTENCE_CHARS, plain
 from ui.session import select_thread, selected_thread
 
 BADGES = {
@@ -34,7 +35,7 @@ def relative_time(timestamp: float, now: float | None = None) -> str:
 
 def _label(thread: ThreadInfo) -> str:
     badge = BADGES.get(thread.status, "")
-    return f"{thread.title}  \n:gray[{relative_time(thread.updated_at)}] {badge}"
+    return f"{plain(thread.title)}  \n:gray[{relative_time(thread.updated_at)}] {badge}"
 
 
 def _manage(backend: LocalBackend, thread: ThreadInfo) -> None:
@@ -45,7 +46,7 @@ def _manage(backend: LocalBackend, thread: ThreadInfo) -> None:
                 backend.rename_thread(thread.id, title)
                 st.rerun()
             except USER_ERRORS as problem:
-                st.error(str(problem))
+                st.error(plain(problem, SENTENCE_CHARS))
         st.divider()
         sure = st.checkbox(
             "Yes, delete this thread and all its checkpoints", key=f"confirm_delete_{thread.id}"

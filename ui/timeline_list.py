@@ -12,6 +12,7 @@ import streamlit as st
 
 from agent.views import CheckpointRow, TimelinePage
 from ui.graph_view import dot_quote
+from ui.safe_text import plain
 from ui.session import select_checkpoint
 
 PAGE_SIZE = 40
@@ -39,6 +40,8 @@ def _clock(timestamp: float) -> str:
 
 
 def row_label(row: CheckpointRow) -> str:
+    """The row's button label; everything in it read from a checkpoint is plain text (an imported
+    file can hold any metadata)."""
     writer = "+".join(_node(n) for n in row.written_by) or "—"
     goes = " → " + ", ".join(_node(n) for n in row.next_nodes) if row.next_nodes else " → end"
     marks = []
@@ -56,9 +59,10 @@ def row_label(row: CheckpointRow) -> str:
         marks.append("error")
     extra = f"  \n:gray[{' · '.join(marks)}]" if marks else ""
     icon = SOURCE_ICONS.get(row.source, ":material/more_horiz:")
+    source = plain(row.source or "bookkeeping")
     return (
-        f"{icon} **{row.step}** · {row.source or 'bookkeeping'} · {writer}{goes} · "
-        f"{_clock(row.created_at)}  \n{row.label}{extra}"
+        f"{icon} **{plain(row.step)}** · {source} · {plain(writer + goes)} · "
+        f"{_clock(row.created_at)}  \n{plain(row.label)}{extra}"
     )
 
 

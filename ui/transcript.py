@@ -1,7 +1,8 @@
 """The transcript: messages from the thread's checkpointed state, drawn as chat bubbles.
 
-Tool calls show as compact cards with their results folded underneath. Text is rendered as
-Markdown without HTML: model, tool and user text is never trusted as markup.
+Tool calls show as compact cards with their results folded underneath. Model and tool text goes
+through `ui.safe_text` (safe Markdown that fetches nothing), what a person typed shows as plain
+text, and every body is bounded (`ui.long_text`): none of it is trusted as markup or for size.
 
 A long thread draws only its latest messages, with a button for earlier ones: every element costs
 the server time on each rerun (bench/chat_render.py), and nobody reads 500 messages at once.
@@ -14,8 +15,10 @@ from collections.abc import Callable, Sequence
 
 import streamlit as st
 
-from agent.tools import parse_search_output
+from agent.tools import MAX_RESULTS, MAX_SNIPPET_CHARS, MAX_SOURCE_CHARS, parse_search_output
 from agent.views import MessageView, ToolCallView
+from ui.long_text import long_text
+from ui.safe_text import code, link_target, markdown, plain, plain_block
 
 AVATARS = {"human": "user", "ai": "assistant"}
 
@@ -23,21 +26,27 @@ AVATARS = {"human": "user", "ai": "assistant"}
 WINDOW = 40  # messages drawn at first; each "Show earlier" adds as many again
 
 
-def _result_body(result: MessageView) -> None:
+def _result_body(result: MessageView, key: str) -> None:
     """The results as one Markdown element (one element per card keeps long threads fast)."""
     found = parse_search_output(result.text)
     if found is None:
-        st.text(result.text)
+        long_text(result.text, key)
         return
     if not found:
         st.caption("No results.")
         return
     entries = []
-    for number, item in enumerate(found, start=1):
-        title = item.title or "untitled"
+    for number, item in enumerate(found[:MAX_RESULTS], start=1):
+        title = plain(item.title or "untitled")
         linked = item.source.startswith(("http://", "https://"))
-        heading = f"[{title}]({item.source})" if linked else title
-        entries.append(f"**[{number}]** {heading}  \n:gray[{item.source}]  \n{item.snippet}")
+        heading = f"[{title}]({link_target(item.source)})" if linked else title
+        source, snippet = (
+            plain(item.source, MAX_SOURCE_CHARS),
+            plain(item.snippet, MAX_SNIPPET_CHARS),
+        )
+        entries.append(f"**\\[{number}\\]** {heading}  \n:gray[{source}]  \n{snippet}")
+    if len(found) > MAX_RESULTS:
+        entries.append(f"… and {len(found) - MAX_RESULTS:,} more results, not shown.")
     st.markdown("\n\n".join(entries))
 
 
@@ -53,13 +62,18 @@ def _status(result: MessageView | None, running: bool) -> tuple[str, str]:
     return "done", ":material/check_circle:"
 
 
-def tool_card(call: ToolCallView, result: MessageView | None, running: bool = False) -> None:
-    """A compact card for one tool call; `running` when a live run is answering it right now."""
+def tool_card(
+    call: ToolCallView, result: MessageView | None, running: bool = False, key: str = "card"
+) -> None:
+    """A compact card for one tool call; `running` when a live run is answering it right now.
+
+    `key` names the place it is drawn (long results have buttons that must be unique there).
+    """
     args = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in call.args.items())
     state, icon = _status(result, running)
-    with st.expander(f"`{call.name}({args})` · {state}", icon=icon):
+    with st.expander(f"{code(f'{call.name}({args})')} · {state}", icon=icon):
         if result is not None:
-            _result_body(result)
+            _result_body(result, f"{key}_{call.id}")
 
 
 def _window_start(messages: Sequence[MessageView], shown: int) -> int:
@@ -97,8 +111,9 @@ def transcript(
             continue
         with st.chat_message(AVATARS[message.role]):
             if message.text:
-                st.markdown(message.text)
+                render = plain_block if message.role == "human" else markdown
+                long_text(message.text, f"{key}_{message.id}", render)
             for call in message.tool_calls:
-                tool_card(call, results.get(call.id), running)
+                tool_card(call, results.get(call.id), running, key)
             if controls is not None:
                 controls(message)

@@ -12,6 +12,7 @@ import streamlit as st
 from agent.backend import LocalBackend
 from agent.threads import ThreadInfo
 from agent.transfer import MIME_TYPE, TransferError, export_filename, export_thread, import_thread
+from ui.safe_text import SENTENCE_CHARS, plain
 from ui.session import select_thread
 
 HELP = (
@@ -43,9 +44,9 @@ def import_form(backend: LocalBackend) -> None:
         try:
             info = import_thread(backend, upload.getvalue())
         except TransferError as problem:
-            st.error(str(problem), icon=":material/error:")
+            st.error(plain(problem, SENTENCE_CHARS), icon=":material/error:")
             return
         select_thread(info.id)
-        st.session_state["inspector_notice"] = f"Imported as “{info.title}”, a new thread."
+        st.session_state["inspector_notice"] = f"Imported as “{plain(info.title)}”, a new thread."
         del st.session_state["import_file"]  # so a second click cannot import it twice
         st.rerun()
