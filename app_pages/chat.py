@@ -1,4 +1,17 @@
-"""Chat: the selected thread's transcript, its live run, and the approval panel."""
+"""Chat: the selected thread's transcript, its live run, and the approval panel.
+
+A message typed at the instant a run ends must still be sent. The run's end reaches the browser
+late: the live fragment notices the Done event on its next tick (up to 0.15 s) and reruns the app,
+and only that rerun's output changes the chat input's placeholder ("The agent is answering…" to
+"Ask anything"). Streamlit derives an unkeyed widget's id from its parameters, the placeholder
+among them, so a message submitted in that gap came back carrying the old id, the rerun drew an
+input with a new id, `st.chat_input` returned None and the value was dropped as a stale widget's:
+the message vanished without a trace. So the input has a fixed key (its id no longer depends on
+the placeholder), and it sends from `on_submit`, which Streamlit calls before the script body, so
+nothing later in that run (an `st.rerun()` in the body, a click that interrupts it) can reset the
+message before it is read. (`runner.fastReruns` is off in .streamlit/config.toml for the same
+reason: two script threads never share the session state.)
+"""
 
 from __future__ import annotations
 
@@ -8,7 +21,7 @@ from agent.threads import UnknownThread
 from ui import resources
 from ui.approval_panel import approval_panel
 from ui.branch_controls import message_controls
-from ui.feedback import attempt, show_problem
+from ui.feedback import show_problem, try_action
 from ui.live_run import live_run
 from ui.run_error import run_error
 from ui.session import select_thread, selected_thread
@@ -16,14 +29,22 @@ from ui.thread_watch import watch_thread
 from ui.transcript import transcript
 from ui.welcome import welcome
 
+PROMPT_KEY = "chat_prompt"
+
 backend = resources.backend()
 choices, options = st.session_state["choices"], st.session_state["options"]
 
 
 def send(text: str) -> None:
+    """A widget callback: send on the open thread (a new one if none is open); the script body
+    that follows draws the result, or the refusal with the text shown back."""
     thread_id = selected_thread() or backend.create_thread().id
     select_thread(thread_id)
-    attempt(lambda: backend.send_message(thread_id, text, choices, options), unsent=text)
+    try_action(lambda: backend.send_message(thread_id, text, choices, options), unsent=text)
+
+
+def send_typed() -> None:
+    send(st.session_state[PROMPT_KEY])
 
 
 thread_id = selected_thread()
@@ -62,6 +83,4 @@ elif view is not None and view.waiting_for_approval:
     placeholder = "Sending now cancels the pending tool calls"
 else:
     placeholder = "Ask anything"
-prompt = st.chat_input(placeholder)
-if prompt:
-    send(prompt)
+st.chat_input(placeholder, key=PROMPT_KEY, on_submit=send_typed)

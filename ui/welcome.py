@@ -26,6 +26,7 @@ EXAMPLES: tuple[tuple[str, str], ...] = (
 
 
 def welcome(send: Callable[[str], None]) -> None:
+    """The welcome; `send` is each example button's on_click callback (it gets the prompt)."""
     st.title("Waypoint")
     st.markdown(
         "Chat with a LangGraph agent and watch it work: tokens stream in, every step is saved as "
@@ -34,6 +35,7 @@ def welcome(send: Callable[[str], None]) -> None:
     )
     for column, (prompt, shows) in zip(st.columns(len(EXAMPLES)), EXAMPLES, strict=True):
         with column.container(border=True):
-            if st.button(prompt, key=f"example_{prompt}", type="tertiary"):
-                send(prompt)
+            st.button(
+                prompt, key=f"example_{prompt}", type="tertiary", on_click=send, args=(prompt,)
+            )
             st.caption(shows)
