@@ -1,42 +1,54 @@
 """A test hook for the app server: tell a browser test the instant a run starts and ends.
 
-Browser tests that race the end of a run must act at that instant, not when the page shows it (the
-page may show it hundreds of milliseconds later, which is the window such a test has to hit).
-`tests/guarded_site/sitecustomize.py` installs this hook when WAYPOINT_RUN_SIGNAL_PORT is set: the
-server's RunManager then sends one loopback UDP datagram, `start <run id>` once a run is reserved
-and `end <run id>` once its Done event is in the log. `RunSignals` is the test's end of it.
+Browser tests that race the end of a run must act at that instant, not when the page shows it:
+the page learns of it only when the live fragment next looks, up to 0.15 s later, and that gap is
+the window such a test has to hit. `tests/guarded_site/sitecustomize.py` installs this hook when
+WAYPOINT_RUN_SIGNAL_PORT is set; the server then sends one loopback UDP datagram, `start` once a
+run is reserved and `end` when its Done event is about to be written (the run has already left
+the thread free). With WAYPOINT_RUN_SIGNAL_HOLD (seconds) the Done event is then held back until
+the next run starts, or that long: the page keeps showing the finished run, as it would on a
+late fragment tick, until the test's message has been handled, so the message lands in the gap
+every time, not only when the test happens to be quicker than the page. The hold blocks the
+run's own worker thread: use the sync engine (the default). `RunSignals` is the test's end.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 
 PORT_ENV = "WAYPOINT_RUN_SIGNAL_PORT"
+HOLD_ENV = "WAYPOINT_RUN_SIGNAL_HOLD"
 
 
 def install() -> None:
-    """Wrap RunManager.start and RunManager._finish so each sends its datagram."""
-    from agent.runs import RunManager
+    """Wrap RunManager.start and EventLog.append so each run's start and end send a datagram."""
+    from agent.events import Done
+    from agent.runs import EventLog, RunManager
 
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sender.connect(("127.0.0.1", int(os.environ[PORT_ENV])))
-    start, finish = RunManager.start, RunManager._finish
+    hold = float(os.environ.get(HOLD_ENV) or 0)
+    started = threading.Event()
+    start, append = RunManager.start, EventLog.append
 
     def signalling_start(self, *args, **kwargs):
         run = start(self, *args, **kwargs)
-        sender.send(f"start {run.id}".encode())
+        started.set()
+        sender.send(b"start")
         return run
 
-    def signalling_finish(self, run, status):
-        was_active = run.active
-        finish(self, run, status)
-        if was_active:
-            sender.send(f"end {run.id}".encode())
+    def signalling_append(self, event):
+        if isinstance(event, Done):
+            started.clear()
+            sender.send(b"end")
+            started.wait(hold)
+        append(self, event)
 
     RunManager.start = signalling_start
-    RunManager._finish = signalling_finish
+    EventLog.append = signalling_append
 
 
 class RunSignals:
@@ -47,18 +59,17 @@ class RunSignals:
         self._socket.bind(("127.0.0.1", 0))
         self.port = self._socket.getsockname()[1]
 
-    def next(self, kind: str, timeout: float) -> str | None:
-        """Block until the next `kind` signal; its run id, or None after `timeout` seconds."""
+    def wait(self, kind: str, timeout: float) -> bool:
+        """Block until the next `kind` signal (True), or `timeout` seconds pass (False)."""
         deadline = time.monotonic() + timeout
         while (remaining := deadline - time.monotonic()) > 0:
             self._socket.settimeout(remaining)
             try:
-                got, run_id = self._socket.recv(200).decode().split()
+                if self._socket.recv(16).decode() == kind:
+                    return True
             except TimeoutError:
-                return None
-            if got == kind:
-                return run_id
-        return None
+                return False
+        return False
 
     def close(self) -> None:
         self._socket.close()

@@ -3,9 +3,11 @@
 The race: a run's Done event is written, but the browser learns of it only when the live fragment
 next looks (every 0.15 s) and the app reruns; a message typed in that gap was lost without a trace.
 The app server here runs a test hook (tests/run_signal.py) that signals the test the moment a
-run starts and the moment its Done event is written, so every round sends its message inside
-that gap instead of when the page happens to show the end. Twenty rounds on one thread; then
-every message must be in the checkpointed thread exactly once, in order, and on the page once.
+run starts and the moment its Done event is written, and holds that event back until the next
+run starts (or 2 s), so every round's message arrives inside the gap instead of only when the
+test happens to be quicker than the page (unheld, the old page lost about one message in five).
+Twenty rounds on one thread; then every message must be in the checkpointed thread exactly once,
+in order, and on the page once.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from tests.browser_helpers import (  # noqa: E402, F401  (browser, open_page: fi
     open_page,
     send,
 )
-from tests.run_signal import PORT_ENV, RunSignals  # noqa: E402
+from tests.run_signal import HOLD_ENV, PORT_ENV, RunSignals  # noqa: E402
 
 expect = Expect()
 expect.set_options(timeout=WAIT_MS)
@@ -45,6 +47,9 @@ MESSAGES = [
 REPLY = "You're welcome! Ask me something else and I'll search for it."
 LIVE_STOP = '[class*="st-key-stop_"]'
 SIGNAL_SECONDS = WAIT_MS / 1000
+# The server holds each Done event back until the next run starts (the test's message handled)
+# or this long, so every round's message reaches the server while the page still shows the run.
+HOLD_SECONDS = "2"
 BUBBLE_TEXTS = """
 () => [...document.querySelectorAll(
     '[data-testid="stMainBlockContainer"] [data-testid="stChatMessage"]')]
@@ -63,18 +68,21 @@ def signals():
 def race_app(tmp_path_factory, signals):
     """A fast demo model, and the hook that signals each run's start and end to the test."""
     data = tmp_path_factory.mktemp("race")
-    env = {"WAYPOINT_DEMO_TOKEN_DELAY": "0.001", PORT_ENV: str(signals.port)}
+    env = {
+        "WAYPOINT_DEMO_TOKEN_DELAY": "0.001",
+        PORT_ENV: str(signals.port),
+        HOLD_ENV: HOLD_SECONDS,
+    }
     with running_app(data, env) as url:
         yield url, data / "app.sqlite"
 
 
 def _wait_for_run(page, signals: RunSignals, message: str) -> None:
     """Wait for the run `message` started, then for its end; fail saying which was lost."""
-    run_id = signals.next("start", SIGNAL_SECONDS)
-    if run_id is None:
+    if not signals.wait("start", SIGNAL_SECONDS):
         shown = main(page).inner_text()
         pytest.fail(f"{message!r} was sent as a run ended but started no run; page: {shown!r}")
-    assert signals.next("end", SIGNAL_SECONDS) is not None, f"the run for {message!r} never ended"
+    assert signals.wait("end", SIGNAL_SECONDS), f"the run for {message!r} never ended"
 
 
 def test_a_message_sent_the_instant_a_run_ends_is_sent_exactly_once(
