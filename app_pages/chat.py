@@ -4,13 +4,15 @@ A message typed at the instant a run ends must still be sent. The run's end reac
 late: the live fragment notices the Done event on its next tick (up to 0.15 s) and reruns the app,
 and only that rerun's output changes the chat input's placeholder ("The agent is answering…" to
 "Ask anything"). Streamlit derives an unkeyed widget's id from its parameters, the placeholder
-among them, so a message submitted in that gap came back carrying the old id, the rerun drew an
-input with a new id, `st.chat_input` returned None and the value was dropped as a stale widget's:
-the message vanished without a trace. So the input has a fixed key (its id no longer depends on
-the placeholder), and it sends from `on_submit`, which Streamlit calls before the script body, so
-nothing later in that run (an `st.rerun()` in the body, a click that interrupts it) can reset the
-message before it is read. (`runner.fastReruns` is off in .streamlit/config.toml for the same
-reason: two script threads never share the session state.)
+among them, so a message submitted in that gap came back under the old id, the rerun drew an
+input with a new id, `st.chat_input` returned None and the value was dropped with the stale id:
+the message vanished without a trace. So the input has a fixed key: its id no longer depends on
+the placeholder. It is read in the script body, not in an `on_submit` callback: the browser can
+carry one submit in two reruns (the live fragment's timed rerun, when it fires between the
+submit and its flush, and the submit's own app rerun), and Streamlit runs callbacks in fragment
+reruns too, so a callback sent such a message twice; the body reads it in the app rerun only.
+`runner.fastReruns` is off (.streamlit/config.toml) so the rerun that carries a message never
+shares the session with a second script thread that could reset it before the body reads it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from agent.threads import UnknownThread
 from ui import resources
 from ui.approval_panel import approval_panel
 from ui.branch_controls import message_controls
-from ui.feedback import show_problem, try_action
+from ui.feedback import attempt, show_problem
 from ui.live_run import live_run
 from ui.run_error import run_error
 from ui.session import select_thread, selected_thread
@@ -36,15 +38,9 @@ choices, options = st.session_state["choices"], st.session_state["options"]
 
 
 def send(text: str) -> None:
-    """A widget callback: send on the open thread (a new one if none is open); the script body
-    that follows draws the result, or the refusal with the text shown back."""
     thread_id = selected_thread() or backend.create_thread().id
     select_thread(thread_id)
-    try_action(lambda: backend.send_message(thread_id, text, choices, options), unsent=text)
-
-
-def send_typed() -> None:
-    send(st.session_state[PROMPT_KEY])
+    attempt(lambda: backend.send_message(thread_id, text, choices, options), unsent=text)
 
 
 thread_id = selected_thread()
@@ -83,4 +79,6 @@ elif view is not None and view.waiting_for_approval:
     placeholder = "Sending now cancels the pending tool calls"
 else:
     placeholder = "Ask anything"
-st.chat_input(placeholder, key=PROMPT_KEY, on_submit=send_typed)
+prompt = st.chat_input(placeholder, key=PROMPT_KEY)
+if prompt:
+    send(prompt)

@@ -55,6 +55,7 @@ BUBBLE_TEXTS = """
     '[data-testid="stMainBlockContainer"] [data-testid="stChatMessage"]')]
   .map(b => b.querySelector('[data-testid="stMarkdown"]')?.innerText ?? '')
 """
+SHOWS_EXACTLY = f"expected => JSON.stringify(({BUBBLE_TEXTS})()) === JSON.stringify(expected)"
 
 
 @pytest.fixture(scope="module")
@@ -100,20 +101,22 @@ def test_a_message_sent_the_instant_a_run_ends_is_sent_exactly_once(
     _wait_for_run(page, signals, MESSAGES[-1])
 
     thread_id = re.search(r"[?&]thread=([^&]+)", page.url).group(1)
-    # The page has drawn the end of the last run (not just its live pane) once the input is idle.
-    expect(page.get_by_test_id("stChatInputTextArea")).to_have_attribute(
-        "placeholder", "Ask anything"
-    )
-    expect(main(page).locator(LIVE_STOP)).to_have_count(0)
-    expect(main(page).get_by_test_id("stChatMessage")).to_have_count(2 * ROUNDS)
-    shown = page.evaluate(BUBBLE_TEXTS)
-    assert shown[0::2] == MESSAGES
-    assert shown[1::2] == [REPLY] * ROUNDS
-
     backend = LocalBackend(Settings(db_path=db_path, demo_token_delay=0))
     try:
         messages = backend.thread_view(thread_id).messages
     finally:
         backend.close()
-    assert [m.text for m in messages if m.role == "human"] == MESSAGES
-    assert [m.text for m in messages if m.role == "ai"] == [REPLY] * ROUNDS
+    saved = [(m.role, m.text) for m in messages]
+    assert saved == [(role, text) for m in MESSAGES for role, text in (("human", m), ("ai", REPLY))]
+
+    # The page agrees once it has drawn the end of the last run (not just its live pane).
+    expect(page.get_by_test_id("stChatInputTextArea")).to_have_attribute(
+        "placeholder", "Ask anything"
+    )
+    expect(main(page).locator(LIVE_STOP)).to_have_count(0)
+    expected = [text for m in MESSAGES for text in (m, REPLY)]
+    try:
+        page.wait_for_function(SHOWS_EXACTLY, arg=expected)
+    except playwright.TimeoutError:
+        pytest.fail(f"the page shows {page.evaluate(BUBBLE_TEXTS)!r}")
+    assert not signals.wait("start", 1), "a run started after the last message's"

@@ -19,14 +19,7 @@ PROBLEM_KEY = "send_problem"
 
 
 def attempt(action: Callable[[], object], unsent: str | None = None) -> None:
-    """Run `action` for a click, then redraw; a problem is shown by `show_problem` after it."""
-    try_action(action, unsent)
-    st.rerun()
-
-
-def try_action(action: Callable[[], object], unsent: str | None = None) -> None:
-    """Run `action`, keeping a user error for `show_problem`; for widget callbacks, after which
-    the script draws the result anyway.
+    """Run `action` for a click, then redraw; a problem is shown by `show_problem` after it.
 
     `unsent` is text the user typed for this action: if it fails, the text is shown back with the
     problem, so nothing typed is lost (the chat input has already cleared itself).
@@ -35,6 +28,7 @@ def try_action(action: Callable[[], object], unsent: str | None = None) -> None:
         action()
     except USER_ERRORS as problem:
         st.session_state[PROBLEM_KEY] = (str(problem), unsent)
+    st.rerun()
 
 
 def show_problem() -> None:

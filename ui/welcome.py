@@ -26,7 +26,6 @@ EXAMPLES: tuple[tuple[str, str], ...] = (
 
 
 def welcome(send: Callable[[str], None]) -> None:
-    """The welcome; `send` is each example button's on_click callback (it gets the prompt)."""
     st.title("Waypoint")
     st.markdown(
         "Chat with a LangGraph agent and watch it work: tokens stream in, every step is saved as "
@@ -35,7 +34,6 @@ def welcome(send: Callable[[str], None]) -> None:
     )
     for column, (prompt, shows) in zip(st.columns(len(EXAMPLES)), EXAMPLES, strict=True):
         with column.container(border=True):
-            st.button(
-                prompt, key=f"example_{prompt}", type="tertiary", on_click=send, args=(prompt,)
-            )
+            if st.button(prompt, key=f"example_{prompt}", type="tertiary"):
+                send(prompt)
             st.caption(shows)
