@@ -11,8 +11,6 @@ the placeholder. It is read in the script body, not in an `on_submit` callback: 
 carry one submit in two reruns (the live fragment's timed rerun, when it fires between the
 submit and its flush, and the submit's own app rerun), and Streamlit runs callbacks in fragment
 reruns too, so a callback sent such a message twice; the body reads it in the app rerun only.
-`runner.fastReruns` is off (.streamlit/config.toml) so the rerun that carries a message never
-shares the session with a second script thread that could reset it before the body reads it.
 """
 
 from __future__ import annotations
