@@ -1,4 +1,17 @@
-"""Chat: the selected thread's transcript, its live run, and the approval panel."""
+"""Chat: the selected thread's transcript, its live run, and the approval panel.
+
+A message typed at the instant a run ends must still be sent. The run's end reaches the browser
+late: the live fragment notices the Done event on its next tick (up to 0.15 s) and reruns the app,
+and only that rerun's output changes the chat input's placeholder ("The agent is answering…" to
+"Ask anything"). Streamlit derives an unkeyed widget's id from its parameters, the placeholder
+among them, so a message submitted in that gap came back under the old id, the rerun drew an
+input with a new id, `st.chat_input` returned None and the value was dropped with the stale id:
+the message vanished without a trace. So the input has a fixed key: its id no longer depends on
+the placeholder. It is read in the script body, not in an `on_submit` callback: the browser can
+carry one submit in two reruns (the live fragment's timed rerun, when it fires between the
+submit and its flush, and the submit's own app rerun), and Streamlit runs callbacks in fragment
+reruns too, so a callback sent such a message twice; the body reads it in the app rerun only.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +29,8 @@ from ui.session import select_thread, selected_thread
 from ui.thread_watch import watch_thread
 from ui.transcript import transcript
 from ui.welcome import welcome
+
+PROMPT_KEY = "chat_prompt"
 
 backend = resources.backend()
 choices, options = st.session_state["choices"], st.session_state["options"]
@@ -64,6 +79,6 @@ elif view is not None and view.waiting_for_approval:
     placeholder = "Sending now cancels the pending tool calls"
 else:
     placeholder = "Ask anything"
-prompt = st.chat_input(placeholder)
+prompt = st.chat_input(placeholder, key=PROMPT_KEY)
 if prompt:
     send(prompt)

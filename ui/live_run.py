@@ -3,7 +3,7 @@
 A fragment re-reads the run's event log every fraction of a second. The log lives in the backend,
 not in the session, so after any rerun, page switch or browser refresh the page re-attaches and
 shows every token so far. When the run ends the whole page reruns and draws the thread from its
-checkpoints again.
+checkpoints again (a message sent just before that rerun is safe: app_pages/chat.py says why).
 """
 
 from __future__ import annotations
