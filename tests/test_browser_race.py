@@ -24,11 +24,9 @@ from playwright.sync_api import Expect  # noqa: E402
 from agent.backend import LocalBackend  # noqa: E402
 from agent.settings import Settings  # noqa: E402
 from tests.app_server import running_app  # noqa: E402
-from tests.browser_helpers import (  # noqa: E402, F401  (browser, open_page: fixtures)
+from tests.browser_helpers import (  # noqa: E402
     WAIT_MS,
-    browser,
     main,
-    open_page,
     send,
 )
 from tests.run_signal import HOLD_ENV, PORT_ENV, RunSignals  # noqa: E402
@@ -87,7 +85,7 @@ def _wait_for_run(page, signals: RunSignals, message: str) -> None:
 
 
 def test_a_message_sent_the_instant_a_run_ends_is_sent_exactly_once(
-    open_page,  # noqa: F811  (the fixture imported above)
+    open_page,
     race_app,
     signals,
 ):
