@@ -118,7 +118,9 @@ def _notice(snapshot: StateSnapshot, latest: Run | None) -> Notice | None:
     """Why the shown state's run ended early, when it needs saying: a stop, the server's stop."""
     if recovery.was_cut(snapshot.metadata):
         return Notice("server_stopped", recovery.notice(snapshot.metadata or {}, snapshot.next))
-    stopped = any(t.error is not None and tl.is_stop(t.error) for t in snapshot.tasks)
+    stopped = recovery.was_stopped(snapshot.metadata) or any(
+        t.error is not None and tl.is_stop(t.error) for t in snapshot.tasks
+    )
     if stopped or (latest is not None and latest.status == "cancelled"):
         return Notice("stopped", STOPPED_TEXT)
     return None
@@ -345,7 +347,7 @@ class LocalBackend:
         checkpoint the run wrote, and is cleared when that is the thread's latest (the usual case:
         the run's checkpoints are the newest). A run that wrote nothing leaves the head alone.
         """
-        self._inputs.pop(run.thread_id, None)  # a checkpoint holds the message from now on
+        sent = self._inputs.pop(run.thread_id, None)  # a checkpoint holds the message from now on
         info = self.threads.find(run.thread_id)
         if info is None:
             return  # deleted while running
@@ -353,6 +355,11 @@ class LocalBackend:
             newest = self.history.newest_of_run(run.thread_id, run.id)
             if newest is not None:
                 self._follow(run.thread_id, newest)
+        if status == "cancelled":
+            unsaved = sent[1] if sent is not None and sent[0] == run.id else None
+            shown = self._shown_snapshot(run.thread_id)
+            if recovery.mark_stopped(self.graph, shown, run.thread_id, unsaved) is not None:
+                self.threads.set_branch_head(run.thread_id, None)
         self.touch_shown(run.thread_id, status)
 
     def send_message(

@@ -24,6 +24,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from langchain_core.messages import BaseMessage
+from langgraph.constants import START
 from langgraph.types import StateSnapshot
 
 from agent.graph import ACTION, open_tool_calls
@@ -33,6 +35,7 @@ from agent.timeline import (
     COUNT,
     OP,
     SERVER_STOPPED,
+    STOPPED,
     TOOL,
     as_node_keeping_next,
     preview,
@@ -70,6 +73,37 @@ def mark(graph: Any, snapshot: StateSnapshot) -> str | None:
     config = graph.update_state({**snapshot.config, "metadata": metadata}, values, as_node=as_node)
     log.info("a run was cut by a stop of the server; marked %s", metadata)
     return config["configurable"]["checkpoint_id"]
+
+
+def mark_stopped(
+    graph: Any, snapshot: StateSnapshot, thread_id: str, unsaved: BaseMessage | None = None
+) -> str | None:
+    """Write the "you stopped" checkpoint over the newest state a stopped run left; return its id.
+
+    Stop abandons the run at once and its late writes are refused (`agent.write_gate`), so
+    without this a stop would leave no trace: the timeline could not say "stopped by you" and
+    the chat could not offer Continue after a restart. Like `mark`, it keeps the state and what
+    runs next and drops the pending writes (an approval given for a tool that was stopped is
+    asked again, never replayed). `unsaved` is the run's own new message when no checkpoint
+    holds it yet (durability "exit"): it is kept, so Continue answers it and nothing typed is lost.
+    """
+    messages = list(snapshot.values.get("messages", []))
+    config = snapshot.config or {"configurable": {"thread_id": thread_id}}
+    metadata: dict[str, Any] = {OP: STOPPED}
+    if unsaved is not None and all(m.id != unsaved.id for m in messages):
+        values: Any = {"messages": [unsaved]}
+        as_node = START
+    elif messages:
+        values, as_node = None, as_node_keeping_next(snapshot.next, messages)
+    else:
+        return None
+    metadata[AS_NODE] = as_node
+    written = graph.update_state({**config, "metadata": metadata}, values, as_node=as_node)
+    return written["configurable"]["checkpoint_id"]
+
+
+def was_stopped(metadata: Mapping[str, Any] | None) -> bool:
+    return metadata is not None and metadata.get(OP) == STOPPED
 
 
 def was_cut(metadata: Mapping[str, Any] | None) -> bool:

@@ -109,6 +109,7 @@ RESUME, INTERRUPT, ERROR = "__resume__", "__interrupt__", "__error__"
 # only str / int / float / bool values of the config's metadata into the checkpoint's).
 OP = "waypoint_op"  # edit | cancel_calls | continue | fork_thread | regenerate | resend | ...
 SERVER_STOPPED = "server_stopped"  # the op of agent.recovery's checkpoint after a cut run
+STOPPED = "stopped"  # the op of the checkpoint agent.recovery writes after your Stop
 APPLIED = "waypoint_applied"  # the node whose saved results that checkpoint applied
 AS_NODE = "waypoint_as_node"
 MESSAGE = "waypoint_message"
@@ -732,7 +733,7 @@ class Timeline:
         writes = found.pending_writes or []
         written_by, label = self._what_happened(skeleton, found, parent)
         errors = [value for _, channel, value in writes if channel == ERROR]
-        stopped = bool(errors) and is_stop(errors[-1])
+        stopped = bool(errors) and is_stop(errors[-1]) or metadata.get(OP) == STOPPED
         halted = any(channel == INTERRUPT for _, channel, _ in writes)
         if halted:
             label += " (asked for approval)"
@@ -832,6 +833,8 @@ class Timeline:
             return nodes, f"you wrote instead of deciding: {_plural(count, 'call')} cancelled"
         if op == "continue":
             return nodes, "you continued from this point"
+        if op == STOPPED:
+            return nodes, "you stopped the run here"
         if op == SERVER_STOPPED:
             if metadata.get(TOOL):
                 return nodes, f"the server stopped while {metadata[TOOL]} ran: it is asked again"
