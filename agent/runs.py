@@ -219,6 +219,10 @@ class RunManager:
                 if oldest.active:
                     break
                 del self._runs[oldest_id]
+                # A thread's latest run goes with its log: kept forever, one per thread ever run,
+                # they were the soak's leak (bench/soak.py). The index keeps the thread's status.
+                if self._latest.get(oldest.thread_id) is oldest:
+                    del self._latest[oldest.thread_id]
         try:
             if before_start is not None:
                 before_start()

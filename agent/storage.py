@@ -284,20 +284,29 @@ class _HistoryCache:
     per branch. A checkpoint's history never changes: its ancestors' writes are final once it
     exists (LangGraph snapshots a new branch rather than add writes to a checkpoint with
     children). The decoded messages are shared between reads: treat state read back as immutable.
+
+    Memory follows the threads, not the entries: one thread's entries share its lists, but every
+    thread brings its own. So it keeps the `threads` used last (and at most `size` entries): a
+    process that runs thousands of threads holds a few threads' messages, not all of theirs.
     """
 
-    def __init__(self, size: int = 20_000) -> None:
+    def __init__(self, size: int = 20_000, threads: int = 32) -> None:
         self._size = size
-        self._entries: OrderedDict[_HistoryKey, _History] = OrderedDict()
+        self._threads = threads
+        # (thread_id, checkpoint_ns) -> (checkpoint_id, parent_id, channel) -> history; the
+        # thread used last is at the end.
+        self._entries: OrderedDict[tuple[str, str], dict[tuple, _History]] = OrderedDict()
+        self._count = 0
         self._lock = threading.Lock()
 
     def get(self, key: _HistoryKey) -> _History | None:
         # Looked up without the lock: a cold walk asks once per ancestor and almost always misses.
-        if (entry := self._entries.get(key)) is None:
+        thread = self._entries.get(key[:2])
+        if thread is None or (entry := thread.get(key[2:])) is None:
             return None
         with self._lock:
-            if key in self._entries:
-                self._entries.move_to_end(key)
+            if key[:2] in self._entries:
+                self._entries.move_to_end(key[:2])
         return entry
 
     def extend(self, base: _History, writes: list[PendingWrite]) -> _History:
@@ -313,10 +322,21 @@ class _HistoryCache:
     def put(self, entries: Sequence[tuple[_HistoryKey, _History]]) -> None:
         with self._lock:
             for key, history in entries:
-                self._entries[key] = history
-                self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+                thread = self._entries.get(key[:2])
+                if thread is None:
+                    thread = self._entries[key[:2]] = {}
+                self._entries.move_to_end(key[:2])
+                self._count += key[2:] not in thread
+                thread[key[2:]] = history
+            while len(self._entries) > self._threads or (
+                self._count > self._size and len(self._entries) > 1
+            ):
+                self._count -= len(self._entries.popitem(last=False)[1])
+            if self._count > self._size:  # one thread alone is over: drop its oldest entries
+                (thread,) = self._entries.values()
+                for key in list(thread)[: self._count - self._size]:
+                    del thread[key]
+                self._count = len(thread)
 
 
 class _ChainWalk:
