@@ -275,6 +275,9 @@ _History = tuple[list[PendingWrite], int, Any]
 _NO_SEED = object()
 
 
+HISTORY_THREADS = 32  # threads whose decoded histories a saver keeps (see _HistoryCache)
+
+
 class _HistoryCache:
     """Histories rebuilt recently, so most reads walk only to the nearest checkpoint it knows.
 
@@ -290,7 +293,7 @@ class _HistoryCache:
     process that runs thousands of threads holds a few threads' messages, not all of theirs.
     """
 
-    def __init__(self, size: int = 20_000, threads: int = 32) -> None:
+    def __init__(self, size: int = 20_000, threads: int = HISTORY_THREADS) -> None:
         self._size = size
         self._threads = threads
         # (thread_id, checkpoint_ns) -> (checkpoint_id, parent_id, channel) -> history; the
