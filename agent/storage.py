@@ -27,7 +27,8 @@ import json
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import aiosqlite
@@ -153,24 +154,33 @@ class CompressedSerializer(JsonPlusSerializer):
         self._dictionary = zstandard.ZstdCompressionDict(
             ZSTD_DICTIONARY, dict_type=zstandard.DICT_TYPE_RAWCONTENT
         )
-        # zstd contexts are not thread-safe, and LangGraph saves from background threads.
-        self._local = threading.local()
+        # zstd contexts are not thread-safe, and LangGraph saves from background threads. They are
+        # pooled, not kept per thread: every sync run brings new threads (its worker, LangGraph's
+        # executor), and a context per new thread (4 per run) grew the process's memory for good.
+        self._idle: list[tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]] = []
 
-    def _contexts(self) -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
-        contexts = getattr(self._local, "contexts", None)
-        if contexts is None:
-            contexts = self._local.contexts = (
+    @contextmanager
+    def _contexts(self) -> Iterator[tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]]:
+        """A compressor and a decompressor no other thread uses until this one is done."""
+        try:
+            contexts = self._idle.pop()  # atomic: two threads never take the same pair
+        except IndexError:  # as many pairs exist as threads ever used them at once
+            contexts = (
                 zstandard.ZstdCompressor(
                     level=self.LEVEL, dict_data=self._dictionary, write_dict_id=False
                 ),
                 zstandard.ZstdDecompressor(dict_data=self._dictionary),
             )
-        return contexts
+        try:
+            yield contexts
+        finally:
+            self._idle.append(contexts)
 
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
         type_, data = super().dumps_typed(obj)
         if type_ == "msgpack" and len(data) >= self.MIN_SIZE:
-            compressed = self._contexts()[0].compress(data)
+            with self._contexts() as (compressor, _):
+                compressed = compressor.compress(data)
             if len(compressed) < len(data):
                 return self.TYPE, compressed
         return type_, data
@@ -178,7 +188,9 @@ class CompressedSerializer(JsonPlusSerializer):
     def loads_typed(self, data: tuple[str, bytes]) -> Any:
         type_, payload = data
         if type_ == self.TYPE:
-            return super().loads_typed(("msgpack", self._contexts()[1].decompress(payload)))
+            with self._contexts() as (_, decompressor):
+                plain = decompressor.decompress(payload)
+            return super().loads_typed(("msgpack", plain))
         return super().loads_typed(data)
 
 

@@ -12,6 +12,7 @@ import gc
 import weakref
 
 import pytest
+import zstandard
 from langchain_core.messages import HumanMessage
 
 from agent import runs
@@ -94,3 +95,18 @@ def test_token_events_are_plain_and_small(backend):
     # No per-event dict, and text as an exact str (not LangChain's TextAccessor subclass).
     assert not any(hasattr(token, "__dict__") for token in tokens)
     assert {type(token.text) for token in tokens} == {str}
+
+
+def test_runs_reuse_the_compression_contexts(backend, monkeypatch):
+    """Sync only: each sync run brings new threads; the async engine runs on one loop thread."""
+    made, real = [], zstandard.ZstdCompressor
+
+    def counting(*args, **kwargs):
+        made.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(zstandard, "ZstdCompressor", counting)
+    for _ in range(4):
+        run = backend.send_message(backend.create_thread().id, QUESTION, AUTO)
+        assert run.log.wait_closed(30)
+    assert len(made) <= 2  # one per thread compressing at the same moment, not per thread ever
