@@ -10,9 +10,10 @@ driven in the same way. By default every run is on a new thread (what a long-liv
 so what grows is the process, not a conversation); --thread one keeps one growing thread.
 
 Each system and engine runs in its own new process, so each RSS figure is its own. Figures per
-window of 100 runs: RSS at its end, Python objects alive (after gc.collect, outside the timing),
-median wall ms per run and process CPU ms per run (all threads: the runs are on workers). CPU is
-what the goal is judged on: on a shared machine wall time also counts waiting for a core.
+window of 100 runs: RSS at its end, objects the collector tracks (containers, not strings; after
+gc.collect, outside the timing), median wall ms per run and process CPU ms per run (all threads:
+the runs are on workers). CPU is what the goal is judged on: on a shared machine wall time also
+counts waiting for a core.
 Run: .venv/bin/python bench/soak.py [--runs 1000] [--engines sync,async] [--thread new|one] [--ask]
 """
 
