@@ -2,7 +2,8 @@
 
 A page never touches LangGraph objects while a run is live; it reads these from a run's event log
 (from an offset, so a refreshed page re-attaches without losing or doubling anything). They are
-plain, frozen data so that a remote backend can send the same events over the wire later.
+plain, frozen data so that a remote backend can send the same events over the wire later. They
+have slots: a process keeps the logs of its recent runs, a few hundred token events each.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, Literal
 RunStatus = Literal["done", "halted", "cancelled", "error"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Token:
     """A piece of text the model just produced, for the live token pane."""
 
@@ -23,7 +24,7 @@ class Token:
     kind: Literal["token"] = "token"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Step:
     """A node finished: its checkpoint is written (with durability sync)."""
 
@@ -33,7 +34,7 @@ class Step:
     kind: Literal["step"] = "step"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ToolCall:
     """The model asked for a tool."""
 
@@ -43,7 +44,7 @@ class ToolCall:
     kind: Literal["tool_call"] = "tool_call"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ToolResult:
     """A tool answered (or failed, or a human answered in its place)."""
 
@@ -54,7 +55,7 @@ class ToolResult:
     kind: Literal["tool_result"] = "tool_result"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Halted:
     """The run stopped before `action` and waits for a human decision on these calls."""
 
@@ -62,7 +63,7 @@ class Halted:
     kind: Literal["halted"] = "halted"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Error:
     """Something went wrong; `message` says what happened and what to do about it."""
 
@@ -72,7 +73,7 @@ class Error:
     kind: Literal["error"] = "error"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Done:
     """The run ended; always the last event of a log."""
 

@@ -323,6 +323,10 @@ class RunManager:
                 if oldest.active:
                     break
                 del self._runs[oldest_id]
+                # A thread's latest run goes with its log: kept forever, one per thread ever run,
+                # they were the soak's leak (bench/soak.py). The index keeps the thread's status.
+                if self._latest.get(oldest.thread_id) is oldest:
+                    del self._latest[oldest.thread_id]
         try:
             # Resolved here, not on the loop: the async saver is created by waiting on the loop.
             graph = self._async_graph() if options.engine == "async" else self._sync_graph

@@ -27,7 +27,8 @@ import json
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import aiosqlite
@@ -153,24 +154,33 @@ class CompressedSerializer(JsonPlusSerializer):
         self._dictionary = zstandard.ZstdCompressionDict(
             ZSTD_DICTIONARY, dict_type=zstandard.DICT_TYPE_RAWCONTENT
         )
-        # zstd contexts are not thread-safe, and LangGraph saves from background threads.
-        self._local = threading.local()
+        # zstd contexts are not thread-safe, and LangGraph saves from background threads. They are
+        # pooled, not kept per thread: every sync run brings new threads (its worker, LangGraph's
+        # executor), and a context per new thread (4 per run) grew the process's memory for good.
+        self._idle: list[tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]] = []
 
-    def _contexts(self) -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
-        contexts = getattr(self._local, "contexts", None)
-        if contexts is None:
-            contexts = self._local.contexts = (
+    @contextmanager
+    def _contexts(self) -> Iterator[tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]]:
+        """A compressor and a decompressor no other thread uses until this one is done."""
+        try:
+            contexts = self._idle.pop()  # atomic: two threads never take the same pair
+        except IndexError:  # as many pairs exist as threads ever used them at once
+            contexts = (
                 zstandard.ZstdCompressor(
                     level=self.LEVEL, dict_data=self._dictionary, write_dict_id=False
                 ),
                 zstandard.ZstdDecompressor(dict_data=self._dictionary),
             )
-        return contexts
+        try:
+            yield contexts
+        finally:
+            self._idle.append(contexts)
 
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
         type_, data = super().dumps_typed(obj)
         if type_ == "msgpack" and len(data) >= self.MIN_SIZE:
-            compressed = self._contexts()[0].compress(data)
+            with self._contexts() as (compressor, _):
+                compressed = compressor.compress(data)
             if len(compressed) < len(data):
                 return self.TYPE, compressed
         return type_, data
@@ -178,7 +188,9 @@ class CompressedSerializer(JsonPlusSerializer):
     def loads_typed(self, data: tuple[str, bytes]) -> Any:
         type_, payload = data
         if type_ == self.TYPE:
-            return super().loads_typed(("msgpack", self._contexts()[1].decompress(payload)))
+            with self._contexts() as (_, decompressor):
+                plain = decompressor.decompress(payload)
+            return super().loads_typed(("msgpack", plain))
         return super().loads_typed(data)
 
 
@@ -275,6 +287,9 @@ _History = tuple[list[PendingWrite], int, Any]
 _NO_SEED = object()
 
 
+HISTORY_THREADS = 32  # threads whose decoded histories a saver keeps (see _HistoryCache)
+
+
 class _HistoryCache:
     """Histories rebuilt recently, so most reads walk only to the nearest checkpoint it knows.
 
@@ -284,20 +299,29 @@ class _HistoryCache:
     per branch. A checkpoint's history never changes: its ancestors' writes are final once it
     exists (LangGraph snapshots a new branch rather than add writes to a checkpoint with
     children). The decoded messages are shared between reads: treat state read back as immutable.
+
+    Memory follows the threads, not the entries: one thread's entries share its lists, but every
+    thread brings its own. So it keeps the `threads` used last (and at most `size` entries): a
+    process that runs thousands of threads holds a few threads' messages, not all of theirs.
     """
 
-    def __init__(self, size: int = 20_000) -> None:
+    def __init__(self, size: int = 20_000, threads: int = HISTORY_THREADS) -> None:
         self._size = size
-        self._entries: OrderedDict[_HistoryKey, _History] = OrderedDict()
+        self._threads = threads
+        # (thread_id, checkpoint_ns) -> (checkpoint_id, parent_id, channel) -> history; the
+        # thread used last is at the end.
+        self._entries: OrderedDict[tuple[str, str], dict[tuple, _History]] = OrderedDict()
+        self._count = 0
         self._lock = threading.Lock()
 
     def get(self, key: _HistoryKey) -> _History | None:
         # Looked up without the lock: a cold walk asks once per ancestor and almost always misses.
-        if (entry := self._entries.get(key)) is None:
+        thread = self._entries.get(key[:2])
+        if thread is None or (entry := thread.get(key[2:])) is None:
             return None
         with self._lock:
-            if key in self._entries:
-                self._entries.move_to_end(key)
+            if key[:2] in self._entries:
+                self._entries.move_to_end(key[:2])
         return entry
 
     def extend(self, base: _History, writes: list[PendingWrite]) -> _History:
@@ -313,10 +337,21 @@ class _HistoryCache:
     def put(self, entries: Sequence[tuple[_HistoryKey, _History]]) -> None:
         with self._lock:
             for key, history in entries:
-                self._entries[key] = history
-                self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+                thread = self._entries.get(key[:2])
+                if thread is None:
+                    thread = self._entries[key[:2]] = {}
+                self._entries.move_to_end(key[:2])
+                self._count += key[2:] not in thread
+                thread[key[2:]] = history
+            while len(self._entries) > self._threads or (
+                self._count > self._size and len(self._entries) > 1
+            ):
+                self._count -= len(self._entries.popitem(last=False)[1])
+            if self._count > self._size:  # one thread alone is over: drop its oldest entries
+                (thread,) = self._entries.values()
+                for key in list(thread)[: self._count - self._size]:
+                    del thread[key]
+                self._count = len(thread)
 
 
 class _ChainWalk:
