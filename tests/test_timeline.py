@@ -549,12 +549,16 @@ def test_the_head_moves_to_the_runs_newest_checkpoint_when_that_is_not_the_lates
     h.backend.cancel_run(run.id)
     gate.open_fully()
     h.finish(run)
-    newest_of_run = next(r for r in all_rows(h, thread.id) if r.run_id == run.id)
-    # The Stop shows on the row when the cancelled step left its error (always with sync).
+    rows = all_rows(h, thread.id)
+    newest_of_run = next(r for r in rows if r.run_id == run.id)
     assert newest_of_run.label.startswith("your message was added")
     assert newest_of_run.error is None
-    assert h.backend.get_thread(thread.id).branch_head == newest_of_run.checkpoint_id
-    assert texts(h.backend.thread_view(thread.id).messages)[-1] == "go on"
+    # Your Stop leaves its mark right after the run's newest checkpoint; the chat shows it.
+    stop = next(r for r in rows if r.parent_id == newest_of_run.checkpoint_id)
+    assert stop.stopped and stop.label.startswith("you stopped the run here")
+    view = h.backend.thread_view(thread.id)
+    assert view.checkpoint_id == stop.checkpoint_id
+    assert texts(view.messages)[-1] == "go on"
 
 
 # --- sibling versions ----------------------------------------------------------------------------

@@ -8,9 +8,13 @@ One click on Continue submits exactly what is typed. A text box sends its value 
 focus, and the click is what takes the focus away: a button disabled until then would swallow that
 first click. So Continue is never disabled; the click's own run reads the values it committed and
 checks every decision then, sending nothing and saying why when one is wrong. A wrong edit is also
-shown as soon as it is committed (Tab, Ctrl+Enter). Problems are drawn under the buttons, never
-above: a message that vanished above them as the click commits the text would move the button
-between the press and the release, and the click would be lost.
+shown as soon as it is committed (Tab, Ctrl+Enter).
+
+The layout must not move between the press and the release of that click, or the click is lost:
+the press's own rerun (the text committed) must not shift the button. So problems are drawn under
+the buttons, never above, and that area never shrinks on a rerun without a click: a problem the
+text no longer has is shown as fixed, in the same place and at least as long, until the next
+click (shrinking content under a page scrolled to its end scrolls the button away).
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ ACTION_HELP = (
 )
 # Session-only memory of the halts the user stopped at (by checkpoint id), to show them folded.
 STOPPED_KEY = "approval_stopped"
+# The problems drawn under the buttons in the last run, by halt checkpoint and call id.
+PROBLEMS_KEY = "approval_problems"
 
 
 def _decision(call: ToolCallView) -> dict:
@@ -89,17 +95,24 @@ def _unwritten(decision: dict) -> bool:
 
 
 def _show_problems(
-    problems: dict[str, str | None], decisions: dict[str, dict], clicked: bool
-) -> None:
-    """One error per wrong decision, under the buttons (see the module's docstring for why);
-    after a click each also says that nothing was sent."""
-    count = len(problems)
+    shown: dict[str, str], problems: dict[str, str | None], decisions: dict, clicked: bool
+) -> dict[str, str]:
+    """One message per wrong decision, under the buttons; return what is shown now.
+
+    After a click each says that nothing was sent. Without one, a problem the text no longer has
+    stays in its place as fixed (see the module's docstring), so the area never shrinks.
+    """
+    count, now = len(problems), {}
     for number, (call_id, problem) in enumerate(problems.items(), 1):
+        where = [f"call {number} of {count}"] if count > 1 else []
         if problem and (clicked or not _unwritten(decisions[call_id])):
-            where = [f"call {number} of {count}"] if count > 1 else []
             lead = ", ".join((["Nothing was sent"] if clicked else []) + where)
-            text = f"{lead[:1].upper()}{lead[1:]}: {problem}" if lead else problem
-            st.error(plain(text, SENTENCE_CHARS), icon=":material/edit_off:")
+            now[call_id] = f"{lead[:1].upper()}{lead[1:]}: {problem}" if lead else problem
+            st.error(plain(now[call_id], SENTENCE_CHARS), icon=":material/edit_off:")
+        elif call_id in shown and not clicked:
+            now[call_id] = shown[call_id]
+            st.success(plain(f"Fixed: {shown[call_id]}", SENTENCE_CHARS), icon=":material/check:")
+    return now
 
 
 def approval_panel(
@@ -147,7 +160,9 @@ def approval_panel(
     problems = {
         call.id: backend.decision_problem(call, decisions[call.id], choices) for call in pending
     }
-    _show_problems(problems, decisions, clicked)
+    shown = st.session_state.get(PROBLEMS_KEY, {}).get(view.checkpoint_id, {})
+    shown = _show_problems(shown, problems, decisions, clicked)
+    st.session_state[PROBLEMS_KEY] = {view.checkpoint_id: shown}
     if clicked and not any(problems.values()):
         try:
             backend.decide(view.thread.id, decisions, choices, options)
