@@ -110,8 +110,10 @@ def test_with_durability_exit_your_question_shows_while_it_runs(open_page, slow_
     page.get_by_text("Try one of these").wait_for(timeout=FIRST_LOAD_MS)
     sidebar(page).get_by_text("Settings").click()
     durability = sidebar(page).get_by_test_id("stRadio").filter(has_text="Durability")
+    exit_radio = durability.get_by_role("radio", name="exit")
+    expect(exit_radio).to_be_attached()  # the expander has opened and drawn its widgets
     durability.get_by_text("exit", exact=True).click()
-    expect(durability.get_by_role("radio", name="exit")).to_be_checked()
+    expect(exit_radio).to_be_checked()
     ask(page, "Good morning! Who are you?")
     streaming(page)
     question = main(page).get_by_test_id("stChatMessage").filter(has_text="Who are you?")
