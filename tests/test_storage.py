@@ -393,7 +393,11 @@ def test_storage_grows_linearly(tmp_path):
     early = (sizes[50] - sizes[50 - window]) / window
     late = (sizes[turns] - sizes[turns - window]) / window
     assert sizes[turns] <= 3 * raw, f"{sizes[turns] / raw:.2f}x the raw message bytes"
-    assert late <= 1.1 * early, f"bytes per turn grew from {early:.0f} to {late:.0f}"
+    # The goal bench/storage.py states for per-turn bytes, late against early (page reuse
+    # in the SQLite file varies by a few percent between runs).
+    assert late <= bench.FLATNESS_GOAL * early, (
+        f"bytes per turn grew from {early:.0f} to {late:.0f}"
+    )
     snapshots = conn.execute(
         "SELECT COUNT(*) FROM checkpoints WHERE stored_channels LIKE '%\"messages\"%'"
     ).fetchone()
