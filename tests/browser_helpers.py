@@ -13,8 +13,11 @@ playwright = pytest.importorskip("playwright.sync_api")
 from tests.app_server import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 WAIT_MS = 30_000
-# Playwright's `expect` waits 5 s by default: too short for a loaded 2-core CI machine.
-playwright.expect.set_options(timeout=WAIT_MS)
+# Playwright's `expect` waits 5 s by default: too short for a loaded 2-core CI machine. Modules use
+# this one, with its timeout, rather than each making its own.
+expect = playwright.Expect()
+expect.set_options(timeout=WAIT_MS)
+LIVE_STOP = '[class*="st-key-stop_"]'  # the live run's Stop button (key stop_<run id>)
 
 
 @pytest.fixture(scope="module")

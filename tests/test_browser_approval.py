@@ -19,16 +19,14 @@ import pytest
 
 playwright = pytest.importorskip("playwright.sync_api")
 
-from playwright.sync_api import Expect  # noqa: E402
-
 from tests.app_server import running_app  # noqa: E402
 from tests.browser_helpers import (  # noqa: E402
-    WAIT_MS,
+    LIVE_STOP,
+    expect,
     main,
     no_horizontal_overflow,
 )
 from tests.test_browser_chat import (  # noqa: E402
-    LIVE_STOP,
     bubbles,
     continue_button,
     decide,
@@ -38,8 +36,6 @@ from tests.test_browser_chat import (  # noqa: E402
     tool_card,
 )
 
-expect = Expect()
-expect.set_options(timeout=WAIT_MS)
 CLICK_HOLD_MS = 120  # between pressing and releasing the mouse button, as a person clicks
 
 

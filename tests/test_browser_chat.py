@@ -20,22 +20,19 @@ import pytest
 
 playwright = pytest.importorskip("playwright.sync_api")
 
-from playwright.sync_api import Expect  # noqa: E402
-
 from tests.app_server import running_app  # noqa: E402
 from tests.browser_helpers import (  # noqa: E402
+    LIVE_STOP,
     WAIT_MS,
+    expect,
     main,
     no_horizontal_overflow,
     send,
 )
 
-expect = Expect()  # this module's own, so its timeout does not leak into other modules
-expect.set_options(timeout=WAIT_MS)
 SHOTS = Path("/tmp/e2e-shots")  # copies of representative screenshots, for a human to look at
 SLOW_TOKEN_DELAY = "0.06"  # the greeting is 121 tokens: about 7 s to stream, time to reload in
 # The live run's Stop button (key stop_<run id>); the approval panel's Stop is another button.
-LIVE_STOP = '[class*="st-key-stop_"]'
 # The greeting's last line: a distinctive sentence that must end up on the page exactly once.
 GREETING_END = "fork the conversation from there"
 BUSY = "This thread is busy: a run is still going. Wait for it to finish or press Stop."

@@ -24,22 +24,22 @@ import pytest
 
 playwright = pytest.importorskip("playwright.sync_api")
 
-from playwright.sync_api import Expect  # noqa: E402
-
 from agent.backend import LocalBackend  # noqa: E402
 from agent.settings import Settings  # noqa: E402
 from agent.transfer import export_thread, import_thread  # noqa: E402
-from tests import browser_helpers  # noqa: E402
 from tests.app_server import running_app  # noqa: E402
-from tests.browser_helpers import WAIT_MS, main, no_horizontal_overflow, send  # noqa: E402
+from tests.browser_helpers import (  # noqa: E402
+    LIVE_STOP,
+    WAIT_MS,
+    expect,
+    main,
+    no_horizontal_overflow,
+    send,
+)
 from tests.test_inert_pages import plant, search_output  # noqa: E402
 from tests.test_safe_text import payloads  # noqa: E402
 
-browser, open_page = browser_helpers.browser, browser_helpers.open_page  # the shared fixtures
-expect = Expect()
-expect.set_options(timeout=WAIT_MS)
 SHOTS = Path("/tmp/e2e-shots")
-LIVE_STOP = '[class*="st-key-stop_"]'
 HUGE_LINES = 30_000  # about 1.2 MB
 PAGE_HTML_BYTES = 200_000
 # Attributes that make the browser load what they name, naming the leak address.

@@ -20,20 +20,16 @@ import pytest
 
 playwright = pytest.importorskip("playwright.sync_api")
 
-from playwright.sync_api import Expect  # noqa: E402
-
 from tests.app_server import running_app  # noqa: E402
 from tests.browser_helpers import (  # noqa: E402
-    WAIT_MS,
+    LIVE_STOP,
+    expect,
     main,
     no_horizontal_overflow,
     send,
 )
 
-expect = Expect()
-expect.set_options(timeout=WAIT_MS)
 SHOTS = Path("/tmp/e2e-inspector")  # copies of the screenshots, for a human to look at
-LIVE_STOP = '[class*="st-key-stop_"]'  # the live run's Stop button (key stop_<run id>)
 ROWS = '[class*="st-key-cp_"] button'  # the timeline's rows (keys cp_<checkpoint id>)
 ASKED = "llm asked web_search("
 EDIT_EXPANDER = "Edit a message here (creates a fork)"

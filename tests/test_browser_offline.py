@@ -23,14 +23,15 @@ import pytest
 
 playwright = pytest.importorskip("playwright.sync_api")
 
-from playwright.sync_api import Expect  # noqa: E402
-
 from tests import netguard  # noqa: E402
 from tests.app_server import running_app  # noqa: E402
-from tests.browser_helpers import WAIT_MS, main, send  # noqa: E402
+from tests.browser_helpers import (  # noqa: E402
+    WAIT_MS,
+    expect,
+    main,
+    send,
+)
 
-expect = Expect()
-expect.set_options(timeout=WAIT_MS)
 # Schemes a browser resolves without the network.
 LOCAL_SCHEMES = {"data", "blob", "about", "chrome-error"}
 LISTEN = "0A"  # the TCP state LISTEN in /proc/net/tcp

@@ -19,20 +19,18 @@ import pytest
 
 playwright = pytest.importorskip("playwright.sync_api")
 
-from playwright.sync_api import Expect  # noqa: E402
-
 from agent.backend import LocalBackend  # noqa: E402
 from agent.settings import Settings  # noqa: E402
 from tests.app_server import running_app  # noqa: E402
 from tests.browser_helpers import (  # noqa: E402
+    LIVE_STOP,
     WAIT_MS,
+    expect,
     main,
     send,
 )
 from tests.run_signal import HOLD_ENV, PORT_ENV, RunSignals  # noqa: E402
 
-expect = Expect()
-expect.set_options(timeout=WAIT_MS)
 ROUNDS = 20
 # A greeting then a thank-you: the demo model answers each with one short sentence and no tool
 # call, so a round is one quick run; the pairs keep the twenty messages distinct.
@@ -43,7 +41,6 @@ MESSAGES = [
     )
 ][:ROUNDS]
 REPLY = "You're welcome! Ask me something else and I'll search for it."
-LIVE_STOP = '[class*="st-key-stop_"]'
 SIGNAL_SECONDS = WAIT_MS / 1000
 # The server holds each Done event back until the next run starts (the test's message handled)
 # or this long, so every round's message reaches the server while the page still shows the run.

@@ -18,20 +18,17 @@ import pytest
 
 playwright = pytest.importorskip("playwright.sync_api")
 
-from playwright.sync_api import Expect  # noqa: E402
-
 from tests.app_server import running_app, start_app  # noqa: E402
 from tests.browser_helpers import (  # noqa: E402
+    LIVE_STOP,
     WAIT_MS,
+    expect,
     main,
     send,
 )
 
-expect = Expect()
-expect.set_options(timeout=WAIT_MS)
 SLOW = {"WAYPOINT_DEMO_TOKEN_DELAY": "0.1"}  # the greeting takes about 12 s: time to act
 GREETING_END = "fork the conversation from there"
-LIVE_STOP = '[class*="st-key-stop_"]'
 FIRST_LOAD_MS = 90_000  # a fresh server's first page (imports, database) on a loaded machine
 
 
