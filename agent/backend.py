@@ -156,7 +156,12 @@ class LocalBackend:
         contexts: Callable[[AgentChoices, frozenset[str]], RunContext] | None = None,
     ):
         self.settings = settings
-        self.persistence = persistence or Persistence.open(settings.db_path)
+        self.persistence = persistence or Persistence.open(
+            settings.db_path,
+            database_url=settings.database_url,
+            pool_min=settings.db_pool_min,
+            pool_max=settings.db_pool_max,
+        )
         self.threads = self.persistence.threads
         self.contexts = contexts or ContextFactory(settings)
         self.graph = build_graph(self.persistence.saver)
