@@ -71,9 +71,15 @@ def _with(choices: AgentChoices, changes: dict) -> AgentChoices:
 
 
 def make_harness(
-    data_dir, engine: str, model: BaseChatModel | None = None, **option_changes
+    data_dir,
+    engine: str,
+    model: BaseChatModel | None = None,
+    *,
+    database_url: str | None = None,
+    **option_changes,
 ) -> Harness:
-    """An engine on `data_dir`; the model is a fresh ScriptedChatModel unless one is given."""
+    """An engine on `data_dir` (or on Postgres at `database_url`); the model is a fresh
+    ScriptedChatModel unless one is given."""
     model = ScriptedChatModel() if model is None else model
     search = SearchRecorder()
     search_tool = search.as_tool()
@@ -83,6 +89,8 @@ def make_harness(
             model=model, tools=(search_tool,), approval=choices.approval, deciding=deciding
         )
 
-    settings = Settings(db_path=data_dir / "waypoint.sqlite", demo_token_delay=0)
+    settings = Settings(
+        db_path=data_dir / "waypoint.sqlite", database_url=database_url, demo_token_delay=0
+    )
     backend = LocalBackend(settings, contexts=contexts)
     return Harness(backend, model, search, RunOptions(engine=engine, **option_changes))
