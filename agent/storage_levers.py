@@ -259,6 +259,10 @@ class _HistoryCache:
                 self._entries.move_to_end(key[:2])
         return entry
 
+    def knows(self, thread: tuple[str, str]) -> bool:
+        """Whether any history of this (thread_id, checkpoint_ns) is cached."""
+        return thread in self._entries
+
     def extend(self, base: _History, writes: list[PendingWrite]) -> _History:
         """`base` followed by `writes`: in place when `base` is the whole of its list."""
         shared, count, seed = base

@@ -172,7 +172,8 @@ _LATEST_ID_SQL = """
     SELECT checkpoint_id FROM checkpoints WHERE thread_id = %s AND checkpoint_ns = %s
     ORDER BY checkpoint_id DESC LIMIT 1
 """
-# A warm read stops a step or two up the chain; a cold one reads pages growing to this size.
+# A warm read stops a step or two up the chain, so pages start small and grow; a thread the cache
+# does not know is read in pages of the largest size from the start.
 FIRST_PAGE, LAST_PAGE = 16, 1024
 
 _Statements = Generator[tuple[str, Sequence[Any]], list[DictRow], Any]
@@ -194,7 +195,8 @@ def _history_statements(
             return _no_histories(channels)
         target_id = latest[0]["checkpoint_id"]
     walk = _ChainWalk(config, target_id, channels, cache)
-    start, depth, page = target_id, 0, FIRST_PAGE
+    start, depth = target_id, 0
+    page = FIRST_PAGE if cache.knows(walk.key) else LAST_PAGE
     while True:
         chain = yield (
             _CHAIN_PAGE_SQL,
