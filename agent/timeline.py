@@ -65,7 +65,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cmp_to_key
@@ -84,6 +84,7 @@ from langgraph.constants import START
 from langgraph.types import StateSnapshot
 
 from agent.approval import DECISION_ACTIONS
+from agent.checkpoint_store import CheckpointStore
 from agent.graph import ACTION, LLM, AgentGraph
 from agent.stream_events import message_text
 from agent.views import (
@@ -132,26 +133,6 @@ def is_stop(error: object) -> bool:
     return str(error).startswith(STOP_ERRORS)
 
 
-_SKELETON_SQL = (
-    "SELECT checkpoint_id, parent_checkpoint_id, metadata FROM checkpoints "
-    "WHERE thread_id = ? AND checkpoint_ns = '' ORDER BY checkpoint_id DESC"
-)
-_STAMP_SQL = (
-    "SELECT COUNT(*), MAX(checkpoint_id) FROM checkpoints "
-    "WHERE thread_id = ? AND checkpoint_ns = ''"
-)
-_LATEST_SQL = (
-    "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' "
-    "ORDER BY checkpoint_id DESC LIMIT 1"
-)
-_EXISTS_SQL = (
-    "SELECT 1 FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' AND checkpoint_id = ?"
-)
-_NEWEST_OF_RUN_SQL = (
-    "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' "
-    "AND json_extract(CAST(metadata AS TEXT), '$.waypoint_run') = ? "
-    "ORDER BY checkpoint_id DESC LIMIT 1"
-)
 _DECISION_VERBS = {
     "approve": "approved",
     "edit": "edited",
@@ -375,21 +356,19 @@ class Skeleton:
 
     ids: list[str]  # newest first
     parents: dict[str, str | None]
-    metadata: dict[str, dict[str, Any]]
+    metadata: dict[str, Mapping[str, Any]]
     children: dict[str, list[str]] = field(default_factory=dict)  # oldest first
 
     @classmethod
-    def from_rows(cls, rows: Iterable[tuple[str, str | None, Any]]) -> Skeleton:
+    def from_rows(cls, rows: Iterable[tuple[str, str | None, Mapping[str, Any]]]) -> Skeleton:
+        """From (checkpoint_id, parent_id, metadata) rows, newest first (`SkeletonRow`s)."""
         ids: list[str] = []
         parents: dict[str, str | None] = {}
-        metadata: dict[str, dict[str, Any]] = {}
-        for checkpoint_id, parent_id, raw in rows:
+        metadata: dict[str, Mapping[str, Any]] = {}
+        for checkpoint_id, parent_id, stored in rows:
             ids.append(checkpoint_id)
             parents[checkpoint_id] = parent_id
-            try:
-                metadata[checkpoint_id] = json.loads(raw) if raw else {}
-            except (TypeError, ValueError):
-                metadata[checkpoint_id] = {}
+            metadata[checkpoint_id] = stored
         children: dict[str, list[str]] = {}
         for checkpoint_id in reversed(ids):
             parent_id = parents[checkpoint_id]
@@ -534,17 +513,19 @@ class Timeline:
         self,
         graph: AgentGraph,
         saver: BaseCheckpointSaver,
+        store: CheckpointStore,
         calls_of: Callable[[StateSnapshot], tuple[ToolCallView, ...]],
     ):
         self.graph = graph
         self.saver = saver
+        self.store = store
         self.calls_of = calls_of
         self.triggers = {name: tuple(node.triggers) for name, node in graph.nodes.items()}
         self.node_order = list(graph.nodes)
         self._lock = threading.Lock()
         self._messages: OrderedDict[tuple[str, str], list[BaseMessage]] = OrderedDict()
         self._versions: dict[str, tuple[tuple, tuple[MessageVersions, ...]]] = {}
-        self._skeletons: dict[str, tuple[tuple, Skeleton]] = {}
+        self._skeletons: dict[str, tuple[Hashable, Skeleton]] = {}
         # Message object -> (the object, its view, its JSON): read-back messages are shared
         # between reads, so a checkpoint's detail converts only what it has not seen. Holding
         # the object keeps its id from being reused while the entry lives.
@@ -554,19 +535,15 @@ class Timeline:
 
     # --- reading ---------------------------------------------------------------------------------
 
-    def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        with self.saver.cursor(transaction=False) as cur:  # type: ignore[attr-defined]
-            return cur.execute(sql, params).fetchall()
-
     def skeleton(self, thread_id: str) -> Skeleton:
         """The thread's tree. Rows are never changed once written, only added (or the thread
         deleted), so a count and the newest id say whether the one read last is still whole."""
-        stamp = tuple(self._query(_STAMP_SQL, (thread_id,))[0])
+        stamp = self.store.stamp(thread_id)
         with self._lock:
             cached = self._skeletons.get(thread_id)
         if cached is not None and cached[0] == stamp:
             return cached[1]
-        skeleton = Skeleton.from_rows(self._query(_SKELETON_SQL, (thread_id,)))
+        skeleton = Skeleton.from_rows(self.store.skeleton_rows(thread_id))
         with self._lock:
             self._skeletons[thread_id] = (stamp, skeleton)
             while len(self._skeletons) > self.SKELETON_CACHE:
@@ -574,16 +551,14 @@ class Timeline:
         return skeleton
 
     def latest_id(self, thread_id: str) -> str | None:
-        rows = self._query(_LATEST_SQL, (thread_id,))
-        return rows[0][0] if rows else None
+        return self.store.latest_id(thread_id)
 
     def exists(self, thread_id: str, checkpoint_id: str) -> bool:
-        return bool(self._query(_EXISTS_SQL, (thread_id, checkpoint_id)))
+        return self.store.exists(thread_id, checkpoint_id)
 
     def newest_of_run(self, thread_id: str, run_id: str) -> str | None:
         """The newest checkpoint a run wrote (its config metadata is on each one), or None."""
-        rows = self._query(_NEWEST_OF_RUN_SQL, (thread_id, run_id))
-        return rows[0][0] if rows else None
+        return self.store.newest_of_run(thread_id, run_id)
 
     def tuple_of(self, thread_id: str, checkpoint_id: str) -> CheckpointTuple:
         found = self.saver.get_tuple(config_at(thread_id, checkpoint_id))

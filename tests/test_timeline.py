@@ -193,7 +193,7 @@ def test_tree_markers_show_where_history_forks(h):
 
 
 def test_skeleton_branches_and_bisection():
-    rows = [("c5", "c4", "{}"), ("b2", "a", "{}"), ("c4", "a", "{}"), ("a", None, "{}")]
+    rows = [("c5", "c4", {}), ("b2", "a", {}), ("c4", "a", {}), ("a", None, {})]
     skeleton = Skeleton.from_rows(rows)
     assert skeleton.tips() == ["c5", "b2"] and skeleton.forked()
     assert skeleton.path("c5") == ["a", "c4", "c5"]
