@@ -5,8 +5,9 @@ timeline also needs a thread's tree without decoding a single blob (ids, parents
 1,000 checkpoints in one indexed query), cheap existence and "newest" checks, and transfer needs
 the pending writes with their task paths (which `CheckpointTuple.pending_writes` drops) and an
 import that stores a whole thread or nothing. Those are `CheckpointStore`; each database has one
-implementation next to its saver (`SqliteCheckpointStore` here), so the timeline's algorithms and
-the file format serve any of them.
+implementation next to its saver (`SqliteCheckpointStore` here, `PostgresCheckpointStore` in
+`agent.checkpoint_store_postgres`), so the timeline's algorithms and the file format serve any of
+them.
 
 Only the root namespace (`checkpoint_ns == ""`) is read: Waypoint's graph has no subgraphs.
 
@@ -29,6 +30,7 @@ from langgraph.checkpoint.base import (
     CheckpointMetadata,
     writes_sort_key,
 )
+from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from langgraph.pregel import Pregel
 from langgraph.pregel._checkpoint import LATEST_VERSION
@@ -147,6 +149,21 @@ _WRITES_SQL = (
 )
 
 
+def grouped_writes(
+    rows: Sequence[Sequence[Any]], serde: SerializerProtocol
+) -> dict[tuple[str, str], list[StoredWrite]]:
+    """`thread_writes` from stored rows (checkpoint_ns, checkpoint_id, task_id, task_path, idx,
+    channel, type, blob), whichever database they come from."""
+    ordered = sorted(rows, key=lambda r: (r[0], r[1], writes_sort_key(r[3], r[2], r[4])))
+    writes: dict[tuple[str, str], list[StoredWrite]] = {}
+    for ns, checkpoint_id, task_id, task_path, _idx, channel, type_, blob in ordered:
+        value = serde.loads_typed((type_, blob))
+        writes.setdefault((ns, checkpoint_id), []).append(
+            StoredWrite(task_id, task_path, channel, value)
+        )
+    return writes
+
+
 def _metadata(raw: Any) -> Mapping[str, Any]:
     try:
         found = json.loads(raw) if raw else {}
@@ -202,28 +219,21 @@ class SqliteCheckpointStore:
         return rows[0][0] if rows else None
 
     def thread_writes(self, thread_id: str) -> dict[tuple[str, str], list[StoredWrite]]:
-        rows = self._query(_WRITES_SQL, (thread_id,))
-        rows.sort(key=lambda r: (r[0], r[1], writes_sort_key(r[3], r[2], r[4])))
-        writes: dict[tuple[str, str], list[StoredWrite]] = {}
-        for ns, checkpoint_id, task_id, task_path, _idx, channel, type_, blob in rows:
-            value = self.saver.serde.loads_typed((type_, blob))
-            writes.setdefault((ns, checkpoint_id), []).append(
-                StoredWrite(task_id, task_path, channel, value)
-            )
-        return writes
+        return grouped_writes(self._query(_WRITES_SQL, (thread_id,)), self.saver.serde)
 
     def insert_thread(self, thread_id: str, checkpoints: Sequence[NewCheckpoint]) -> None:
-        self.saver.put_thread(
-            [
-                (
-                    _config(thread_id, cp.checkpoint_ns, cp.parent_id),
-                    cp.checkpoint,
-                    cp.metadata,
-                    cp.writes,
-                )
-                for cp in checkpoints
-            ]
-        )
+        self.saver.put_thread(thread_items(thread_id, checkpoints))
+
+
+def thread_items(
+    thread_id: str, checkpoints: Sequence[NewCheckpoint]
+) -> list[tuple[Any, Checkpoint, CheckpointMetadata, Any]]:
+    """`insert_thread`'s checkpoints as the (config, checkpoint, metadata, writes by task) items a
+    saver's `put_thread` takes."""
+    return [
+        (_config(thread_id, cp.checkpoint_ns, cp.parent_id), cp.checkpoint, cp.metadata, cp.writes)
+        for cp in checkpoints
+    ]
 
 
 def _config(thread_id: str, ns: str, checkpoint_id: str | None) -> Any:

@@ -24,9 +24,12 @@ import aiosqlite
 import psycopg
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.serde import _msgpack
+from langgraph.pregel import Pregel
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
+from agent.checkpoint_store import CheckpointStore, SqliteCheckpointStore
+from agent.checkpoint_store_postgres import PostgresCheckpointStore
 from agent.loop import BackgroundLoop
 from agent.storage import AsyncWaypointSqliteSaver, WaypointSqliteSaver
 from agent.storage_postgres import AsyncWaypointPostgresSaver, WaypointPostgresSaver
@@ -173,6 +176,8 @@ class Persistence:
     # Creates the async saver on the loop; closes what the sync side opened.
     _open_async: Callable[[], Coroutine[Any, Any, BaseCheckpointSaver]] = field(repr=False)
     _close_sync: Callable[[], None] = field(repr=False)
+    # The timeline's and transfer's store over a graph compiled with `saver`.
+    store_for: Callable[[Pregel[Any, Any, Any, Any]], CheckpointStore] = field(repr=False)
     # An async pool runs tasks of its own on the loop, so it closes before the loop's tasks are
     # cancelled (a connection still in use closes when it is returned); a connection closes after.
     _async_pooled: bool = field(default=False, repr=False)
@@ -208,6 +213,7 @@ class Persistence:
             loop=loop or BackgroundLoop(),
             _open_async=lambda: _open_async_sqlite_saver(path),
             _close_sync=close_sync,
+            store_for=SqliteCheckpointStore.for_graph,
         )
 
     @classmethod
@@ -230,6 +236,7 @@ class Persistence:
             loop=loop or BackgroundLoop(),
             _open_async=lambda: _open_async_postgres_saver(url, pool_min, pool_max),
             _close_sync=pool.close,
+            store_for=PostgresCheckpointStore.for_graph,
             _async_pooled=True,
         )
 

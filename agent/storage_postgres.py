@@ -32,6 +32,7 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
     ChannelVersions,
     Checkpoint,
     CheckpointMetadata,
@@ -311,6 +312,46 @@ class WaypointPostgresSaver(_ShortVersions, PostgresSaver):
                 cur.executemany(self.UPSERT_CHECKPOINT_BLOBS_SQL, rows.blobs)
             cur.execute(_UPSERT_CHECKPOINT_SQL, rows.checkpoint)
         return rows.saved
+
+    def put_thread(
+        self,
+        items: Sequence[
+            tuple[
+                RunnableConfig,
+                Checkpoint,
+                CheckpointMetadata,
+                Sequence[tuple[str, str, Sequence[tuple[str, Any]]]],
+            ]
+        ],
+    ) -> None:
+        """`put` then `put_writes` for each (config, checkpoint, metadata, writes by task), all in
+        one transaction: an import stores a whole thread or, on any error, nothing.
+
+        Each checkpoint's blobs are written at its own versions (not only the ones it changed):
+        a blob row holds the value at that version, so rewriting it is harmless.
+        """
+        with self._cursor() as cur, cur.connection.transaction():
+            for config, checkpoint, metadata, tasks in items:
+                rows = _Rows(self, config, checkpoint, metadata, checkpoint["channel_versions"])
+                if rows.blobs:
+                    cur.executemany(self.UPSERT_CHECKPOINT_BLOBS_SQL, rows.blobs)
+                cur.execute(_UPSERT_CHECKPOINT_SQL, rows.checkpoint)
+                saved = rows.saved["configurable"]
+                for task_id, task_path, writes in tasks:
+                    special = all(channel in WRITES_IDX_MAP for channel, _ in writes)
+                    cur.executemany(
+                        self.UPSERT_CHECKPOINT_WRITES_SQL
+                        if special
+                        else self.INSERT_CHECKPOINT_WRITES_SQL,
+                        self._dump_writes(
+                            saved["thread_id"],
+                            saved["checkpoint_ns"],
+                            saved["checkpoint_id"],
+                            task_id,
+                            task_path,
+                            writes,
+                        ),
+                    )
 
     def get_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]

@@ -19,9 +19,14 @@ from tests.engine_fixtures import make_harness
 from tests.scripted_model import TokenGate, reply
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(
+    params=[("sync", "sqlite"), ("async", "sqlite"), ("sync", "postgres"), ("async", "postgres")],
+    ids=["sync", "async", "sync-postgres", "async-postgres"],
+)
 def h(request, data_dir):
-    harness = make_harness(data_dir, request.param)
+    engine, database = request.param
+    url = request.getfixturevalue("postgres_db") if database == "postgres" else None
+    harness = make_harness(data_dir, engine, database_url=url)
     yield harness
     harness.backend.close()
 
