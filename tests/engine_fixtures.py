@@ -66,6 +66,26 @@ class Harness:
         return self.finish(self.backend.decide(thread_id, decisions, choices, self.options))
 
 
+# Each engine on each database: `@pytest.fixture(**ON_BOTH_DATABASES)` with `harness_for`.
+ON_BOTH_DATABASES: dict = {
+    "params": [
+        ("sync", "sqlite"),
+        ("async", "sqlite"),
+        ("sync", "postgres"),
+        ("async", "postgres"),
+    ],
+    "ids": ["sync", "async", "sync-postgres", "async-postgres"],
+}
+
+
+def harness_for(request, data_dir, **option_changes) -> Harness:
+    """The harness a fixture parametrized with `ON_BOTH_DATABASES` asks for; a Postgres one runs
+    on a fresh database of the tests' throwaway server."""
+    engine, database = request.param
+    url = request.getfixturevalue("postgres_db") if database == "postgres" else None
+    return make_harness(data_dir, engine, database_url=url, **option_changes)
+
+
 def _with(choices: AgentChoices, changes: dict) -> AgentChoices:
     return replace(choices, **changes) if changes else choices
 

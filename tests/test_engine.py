@@ -15,18 +15,13 @@ from agent.approval import ApprovalPolicy, DecisionError
 from agent.backend import InputError
 from agent.events import Done, Error, Halted, Step, Token, ToolCall, ToolResult
 from agent.runs import ThreadBusy
-from tests.engine_fixtures import make_harness
+from tests.engine_fixtures import ON_BOTH_DATABASES, harness_for, make_harness
 from tests.scripted_model import TokenGate, reply
 
 
-@pytest.fixture(
-    params=[("sync", "sqlite"), ("async", "sqlite"), ("sync", "postgres"), ("async", "postgres")],
-    ids=["sync", "async", "sync-postgres", "async-postgres"],
-)
+@pytest.fixture(**ON_BOTH_DATABASES)
 def h(request, data_dir):
-    engine, database = request.param
-    url = request.getfixturevalue("postgres_db") if database == "postgres" else None
-    harness = make_harness(data_dir, engine, database_url=url)
+    harness = harness_for(request, data_dir)
     yield harness
     harness.backend.close()
 
