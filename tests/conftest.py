@@ -11,6 +11,9 @@ for _key in (
     "TAVILY_API_KEY",
     "WAYPOINT_MODEL",
     "WAYPOINT_DB",
+    "DATABASE_URL",
+    "WAYPOINT_DB_POOL_MIN",
+    "WAYPOINT_DB_POOL_MAX",
 ):
     os.environ.pop(_key, None)
 os.environ["LANGSMITH_TRACING"] = "false"
