@@ -47,6 +47,7 @@ from agent.storage_levers import (
     HISTORY_THREADS,
     ZSTD_DICTIONARY,
     CompressedSerializer,
+    ThreadItem,
     _ChainWalk,
     _checkpoint_id_of,
     _HistoryCache,
@@ -200,17 +201,7 @@ class WaypointSqliteSaver(_WaypointSaver, SqliteSaver):  # type: ignore[misc]
             cur.execute(_PUT_CHECKPOINT_SQL, row)
         return _saved_config(config, checkpoint)
 
-    def put_thread(
-        self,
-        items: Sequence[
-            tuple[
-                RunnableConfig,
-                Checkpoint,
-                CheckpointMetadata,
-                Sequence[tuple[str, str, Sequence[tuple[str, Any]]]],
-            ]
-        ],
-    ) -> None:
+    def put_thread(self, items: Sequence[ThreadItem]) -> None:
         """`put` then `put_writes` for each (config, checkpoint, metadata, writes by task), all in
         one transaction: an import stores a whole thread or, on any error, nothing."""
         with self.cursor(transaction=False) as cur:

@@ -26,6 +26,8 @@ import ormsgpack
 import zstandard
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
+    Checkpoint,
+    CheckpointMetadata,
     CheckpointTuple,
     DeltaChannelHistory,
     PendingWrite,
@@ -191,6 +193,16 @@ def stored_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
 def stored_channels(channel_values: Mapping[str, Any]) -> str:
     """The `stored_channels` column: the channels whose value this checkpoint holds, as JSON."""
     return json.dumps(sorted(channel_values), separators=(",", ":"))
+
+
+# What a saver's `put_thread` stores, all in one transaction: per checkpoint, its config (with the
+# parent's id), the checkpoint, its metadata and its writes by task (task_id, task_path, writes).
+ThreadItem = tuple[
+    RunnableConfig,
+    Checkpoint,
+    CheckpointMetadata,
+    Sequence[tuple[str, str, Sequence[tuple[str, Any]]]],
+]
 
 
 def _next_int_version(current: int | None) -> int:

@@ -51,6 +51,7 @@ from psycopg.types.json import Jsonb
 
 from agent.storage_levers import (
     CompressedSerializer,
+    ThreadItem,
     _ChainWalk,
     _HistoryCache,
     _no_histories,
@@ -313,17 +314,7 @@ class WaypointPostgresSaver(_ShortVersions, PostgresSaver):
             cur.execute(_UPSERT_CHECKPOINT_SQL, rows.checkpoint)
         return rows.saved
 
-    def put_thread(
-        self,
-        items: Sequence[
-            tuple[
-                RunnableConfig,
-                Checkpoint,
-                CheckpointMetadata,
-                Sequence[tuple[str, str, Sequence[tuple[str, Any]]]],
-            ]
-        ],
-    ) -> None:
+    def put_thread(self, items: Sequence[ThreadItem]) -> None:
         """`put` then `put_writes` for each (config, checkpoint, metadata, writes by task), all in
         one transaction: an import stores a whole thread or, on any error, nothing.
 
