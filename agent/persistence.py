@@ -157,9 +157,13 @@ async def _open_async_postgres_saver(
         open=False,
         name="waypoint-async",
     )
-    await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
-    saver = AsyncWaypointPostgresSaver(cast(AsyncPool, pool))
-    await saver.setup()
+    try:
+        await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+        saver = AsyncWaypointPostgresSaver(cast(AsyncPool, pool))
+        await saver.setup()
+    except BaseException:
+        await pool.close()
+        raise
     return saver
 
 
