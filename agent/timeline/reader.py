@@ -97,8 +97,8 @@ class Timeline:
     # --- reading ---------------------------------------------------------------------------------
 
     def skeleton(self, thread_id: str) -> Skeleton:
-        """The thread's tree. Rows are never changed once written, only added (or the thread
-        deleted), so a count and the newest id say whether the one read last is still whole."""
+        """The thread's tree, read again only when the store's `stamp` of the thread changed
+        (rows are never changed once written, only added, or the thread deleted)."""
         stamp = self.store.stamp(thread_id)
         with self._lock:
             cached = self._skeletons.get(thread_id)
