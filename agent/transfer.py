@@ -854,16 +854,18 @@ def import_thread(backend: LocalBackend, source: Iterable[str | bytes] | str | b
     The file is read and checked in full first (format, version, every line's JSON and fields,
     parent links, messages, size limits); nothing is written until it all passes. Then the thread
     gets a new id (so importing never touches an existing thread, and the same file can be imported
-    twice) and its checkpoints are written with the saver's own `put` and `put_writes`, so they are
-    stored exactly as runs store them (messages as deltas, compressed blobs).
+    twice) and its checkpoints are written in one transaction of the store
+    (`CheckpointStore.insert_thread`), encoded as the saver's `put` and `put_writes` encode them,
+    so they are stored exactly as runs store them (messages as deltas, compressed blobs).
 
     Checkpoint ids are kept. They are keys within a thread, so they cannot clash with other
     threads; they sort in time order, which is how the latest checkpoint is found; and LangGraph
     derives task ids from them, which is how a pending interrupt is matched with the task that
     asked it: remapped ids would leave an imported thread unable to take its approval decision.
 
-    The index row is created first because the index chooses the thread id; if writing fails
-    part-way, everything written is deleted again before the error is raised.
+    The index row is created first because the index chooses the thread id; if anything fails
+    after it, the index row (and any checkpoint written) is deleted again before the error is
+    raised.
     """
     thread = _read_file(source, frozenset(backend.graph.channels))
     header = thread.header
