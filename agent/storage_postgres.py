@@ -314,6 +314,11 @@ class WaypointPostgresSaver(_ShortVersions, PostgresSaver):
             cur.execute(_UPSERT_CHECKPOINT_SQL, rows.checkpoint)
         return rows.saved
 
+    def delete_thread(self, thread_id: str) -> None:
+        """The thread's checkpoints, blobs and writes, in one transaction (the stock `prune`
+        "delete"; the stock `delete_thread` commits its three deletes one by one)."""
+        self.prune([str(thread_id)], strategy="delete")
+
     def put_thread(self, items: Sequence[ThreadItem]) -> None:
         """`put` then `put_writes` for each (config, checkpoint, metadata, writes by task), all in
         one transaction: an import stores a whole thread or, on any error, nothing.
@@ -390,6 +395,10 @@ class AsyncWaypointPostgresSaver(_ShortVersions, AsyncPostgresSaver):
                 await cur.executemany(self.UPSERT_CHECKPOINT_BLOBS_SQL, rows.blobs)
             await cur.execute(_UPSERT_CHECKPOINT_SQL, rows.checkpoint)
         return rows.saved
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        """As `WaypointPostgresSaver.delete_thread`: one transaction."""
+        await self.aprune([str(thread_id)], strategy="delete")
 
     async def aget_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]

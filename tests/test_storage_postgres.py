@@ -155,3 +155,28 @@ STORED_COLUMN_SQL = (
     "SELECT 1 FROM information_schema.columns "
     "WHERE table_name = 'checkpoints' AND column_name = 'stored_channels'"
 )
+
+
+def test_deleting_a_thread_removes_all_its_rows_and_only_its_own(postgres_db, pool):
+    saver = sync_saver(pool)
+    graph = build(AgentState, saver)
+    other = {"configurable": {"thread_id": "other"}}
+    for config in (THREAD, other):
+        graph.invoke(human("hello", "h1"), config)
+
+    def counts(thread_id: str) -> list[int]:
+        return [
+            rows(pool, f"SELECT count(*) AS n FROM {table} WHERE thread_id = '{thread_id}'")[0]["n"]
+            for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
+        ]
+
+    assert all(counts("t1")) and all(counts("other"))
+    saver.delete_thread("t1")
+    assert counts("t1") == [0, 0, 0] and all(counts("other"))
+
+    async def delete_async() -> None:
+        async with AsyncConnectionPool(postgres_db, kwargs=POSTGRES_CONNECTION, open=False) as p:
+            await AsyncWaypointPostgresSaver(p).adelete_thread("other")
+
+    asyncio.run(delete_async())
+    assert counts("other") == [0, 0, 0]
