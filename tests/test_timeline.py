@@ -297,11 +297,11 @@ def test_bad_edits_write_nothing(h):
     ]
     for error, kwargs in bad:
         with pytest.raises(error):
-            edit(thread.id, final, **kwargs)
+            edit(LOCAL_USER, thread.id, final, **kwargs)
     with pytest.raises(InputError, match="no checkpoint"):
-        edit(thread.id, "missing", human.id, text="new")
+        edit(LOCAL_USER, thread.id, "missing", human.id, text="new")
     with pytest.raises(InputError, match="not joined the conversation yet"):
-        edit(thread.id, rows[-1].checkpoint_id, human.id, text="new")
+        edit(LOCAL_USER, thread.id, rows[-1].checkpoint_id, human.id, text="new")
     assert all_rows(h, thread.id) == rows
     assert h.backend.get_thread(LOCAL_USER, thread.id).branch_head is None
 
