@@ -71,11 +71,16 @@ class _PortTaken(PostgresUnavailable):
     """The server exited because another process took its port first (worth another port)."""
 
 
+def _version_key(version: str) -> tuple[int, ...]:
+    """'15' -> (15,), '9.6' -> (9, 6): numeric order, so 10 is newer than 9.6."""
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
+
+
 def find_bindir() -> Path:
     """The folder holding `initdb`, `postgres` and `pg_ctl`: Debian's newest, else pg_config's."""
     candidates = glob.glob("/usr/lib/postgresql/*/bin/initdb")
     if candidates:
-        newest = max(candidates, key=lambda path: int(Path(path).parent.parent.name))
+        newest = max(candidates, key=lambda path: _version_key(Path(path).parent.parent.name))
         return Path(newest).parent
     pg_config = shutil.which("pg_config")
     if pg_config:

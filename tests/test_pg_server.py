@@ -125,3 +125,9 @@ def test_missing_binaries_name_the_fix(monkeypatch):
     monkeypatch.setattr(pg_server.shutil, "which", lambda name: None)
     with pytest.raises(pg_server.PostgresUnavailable, match="make postgres"):
         pg_server.find_bindir()
+
+
+def test_the_newest_installed_version_is_chosen(monkeypatch):
+    installed = [f"/usr/lib/postgresql/{v}/bin/initdb" for v in ("9.6", "15", "10")]
+    monkeypatch.setattr(pg_server.glob, "glob", lambda pattern: installed)
+    assert pg_server.find_bindir() == Path("/usr/lib/postgresql/15/bin")
