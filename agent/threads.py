@@ -3,8 +3,8 @@
 Checkpoints say what happened; this table says what the user calls a conversation, when it last
 changed and whether it is waiting for them, so the sidebar never has to read checkpoint blobs.
 The schema evolves through numbered migrations, applied once, in order, each in its own transaction.
-The index runs on SQLite here and on Postgres (`agent.threads_postgres`): the same queries, the
-same migration numbers, each migration written once per dialect.
+The index runs on SQLite here and on Postgres (`agent.threads_postgres`): the same queries and the
+same migrations.
 """
 
 from __future__ import annotations
@@ -22,29 +22,10 @@ ThreadStatus = Literal["idle", "running", "waiting", "error"]
 STATUSES: tuple[str, ...] = ("idle", "running", "waiting", "error")
 TITLE_LIMIT = 80
 
+# Written in the SQL that SQLite and Postgres both run, so both databases have one history
+# (`DOUBLE PRECISION` is REAL to SQLite). A migration that ever needs each dialect's own SQL makes
+# this a list of pairs.
 MIGRATIONS: tuple[str, ...] = (
-    # 1: the index itself.
-    """
-    CREATE TABLE waypoint_threads (
-        id TEXT PRIMARY KEY,
-        title TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL,
-        message_count INTEGER NOT NULL DEFAULT 0,
-        status TEXT NOT NULL DEFAULT 'idle',
-        branch_head TEXT,
-        owner TEXT
-    );
-    CREATE INDEX waypoint_threads_recent ON waypoint_threads (updated_at DESC, id);
-    """,
-    # 2: lineage for "fork to a new thread".
-    """
-    ALTER TABLE waypoint_threads ADD COLUMN forked_from TEXT;
-    ALTER TABLE waypoint_threads ADD COLUMN forked_at_checkpoint TEXT;
-    """,
-)
-# The same migrations, number for number, for Postgres: a new one goes into both.
-POSTGRES_MIGRATIONS: tuple[str, ...] = (
     # 1: the index itself.
     """
     CREATE TABLE waypoint_threads (

@@ -1,7 +1,7 @@
 """The thread index on Postgres: `agent.threads` queries on a connection pool.
 
 `ThreadIndex(PostgresThreadDatabase(pool))` behaves as the SQLite index does: same columns, same
-migration numbers (`POSTGRES_MIGRATIONS`, each atomic, recorded in `waypoint_schema`), search as
+migrations (`agent.threads.MIGRATIONS`, each atomic, recorded in `waypoint_schema`), search as
 plain text with `ILIKE` and an escaped pattern, paging newest first. Several app processes may
 start at once: migrations run under an advisory lock, so each is applied once.
 """
@@ -42,16 +42,16 @@ def migrate_postgres(pool: Pool) -> int:
                 cur.execute("CREATE TABLE IF NOT EXISTS waypoint_schema (version INTEGER NOT NULL)")
                 row = cur.execute("SELECT MAX(version) FROM waypoint_schema").fetchone()
                 version = (row[0] if row else None) or 0
-                if version < len(threads.POSTGRES_MIGRATIONS):
+                if version < len(threads.MIGRATIONS):
                     _apply(cur, version + 1)
-            if version >= len(threads.POSTGRES_MIGRATIONS):
+            if version >= len(threads.MIGRATIONS):
                 return version
 
 
 def _apply(cur: psycopg.Cursor[Any], number: int) -> None:
     """Migration `number` and the row recording it, inside the caller's transaction."""
     try:
-        for statement in threads.statements(threads.POSTGRES_MIGRATIONS[number - 1]):
+        for statement in threads.statements(threads.MIGRATIONS[number - 1]):
             cur.execute(statement)
         cur.execute("INSERT INTO waypoint_schema (version) VALUES (%s)", (number,))
     except psycopg.Error as error:

@@ -11,7 +11,6 @@ from psycopg_pool import ConnectionPool
 from agent.persistence import POSTGRES_CONNECTION
 from agent.threads import (
     MIGRATIONS,
-    POSTGRES_MIGRATIONS,
     ThreadIndex,
     UnknownThread,
     migrate,
@@ -77,10 +76,6 @@ def test_a_migration_that_fails_half_way_changes_nothing(data_dir, monkeypatch, 
     conn.close()
 
 
-def test_postgres_has_the_same_migration_numbers():
-    assert len(POSTGRES_MIGRATIONS) == len(MIGRATIONS)
-
-
 def _pg_schema(pool) -> tuple[list, int]:
     with pool.connection() as conn:
         columns = conn.execute(
@@ -116,17 +111,17 @@ def test_postgres_migrations_run_once_in_order_even_when_two_start_at_once(pg_po
 def test_a_postgres_migration_that_fails_half_way_changes_nothing(pg_pool, monkeypatch):
     ThreadIndex(PostgresThreadDatabase(pg_pool)).create("kept")
     before = _pg_schema(pg_pool)
-    assert before[1] == len(POSTGRES_MIGRATIONS)
+    assert before[1] == len(MIGRATIONS)
     first = "ALTER TABLE waypoint_threads ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0"
     monkeypatch.setattr(
-        "agent.threads.POSTGRES_MIGRATIONS",
-        (*POSTGRES_MIGRATIONS, f"{first}; ALTER TABLE no_such_table ADD x INTEGER"),
+        "agent.threads.MIGRATIONS",
+        (*MIGRATIONS, f"{first}; ALTER TABLE no_such_table ADD x INTEGER"),
     )
-    number = len(POSTGRES_MIGRATIONS) + 1
+    number = len(MIGRATIONS) + 1
     with pytest.raises(RuntimeError, match=rf"schema version {number}.*no_such_table"):
         migrate_postgres(pg_pool)
     assert _pg_schema(pg_pool) == before
-    monkeypatch.setattr("agent.threads.POSTGRES_MIGRATIONS", (*POSTGRES_MIGRATIONS, first))
+    monkeypatch.setattr("agent.threads.MIGRATIONS", (*MIGRATIONS, first))
     index = ThreadIndex(PostgresThreadDatabase(pg_pool))  # the next start
     assert _pg_schema(pg_pool)[1] == number
     assert [t.title for t in index.list()] == ["kept"]
