@@ -53,6 +53,8 @@ DB_SUPERUSER = "waypoint"
 DB_NAME = "waypoint"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
+PORT_ATTEMPTS = 3
+_PORT_IN_USE = "Address already in use"
 _SPEED_SETTINGS = {
     "fsync": "off",
     "synchronous_commit": "off",
@@ -65,11 +67,20 @@ class PostgresUnavailable(RuntimeError):
     """Postgres could not be started; the message says why and how to fix it."""
 
 
+class _PortTaken(PostgresUnavailable):
+    """The server exited because another process took its port first (worth another port)."""
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    """'15' -> (15,), '9.6' -> (9, 6): numeric order, so 10 is newer than 9.6."""
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
+
+
 def find_bindir() -> Path:
     """The folder holding `initdb`, `postgres` and `pg_ctl`: Debian's newest, else pg_config's."""
     candidates = glob.glob("/usr/lib/postgresql/*/bin/initdb")
     if candidates:
-        newest = max(candidates, key=lambda path: int(Path(path).parent.parent.name))
+        newest = max(candidates, key=lambda path: _version_key(Path(path).parent.parent.name))
         return Path(newest).parent
     pg_config = shutil.which("pg_config")
     if pg_config:
@@ -264,42 +275,66 @@ def _wait_until_ready(server: PostgresServer) -> None:
         # Waiting on the process is the pause between attempts and notices an early exit.
         with contextlib.suppress(subprocess.TimeoutExpired):
             code = server.process.wait(timeout=0.1)
-            raise PostgresUnavailable(
-                f"postgres exited with code {code} while starting; its log:\n{server.log_tail()}"
-            )
+            log = server.log_tail()
+            failure = _PortTaken if _PORT_IN_USE in log else PostgresUnavailable
+            raise failure(f"postgres exited with code {code} while starting; its log:\n{log}")
     raise PostgresUnavailable(
         f"postgres did not accept connections within {START_TIMEOUT:.0f} s "
         f"(last error: {last_error}); its log:\n{server.log_tail()}"
     )
 
 
+def _launch(root: Path, account: pwd.struct_passwd, bindir: Path) -> PostgresServer:
+    """Start `postgres` on the cluster in `root`, on a port free a moment ago (not yet ready)."""
+    port = free_loopback_port()
+    who = _identity(account)
+    with open(root / "server.log", "wb") as log:
+        process = subprocess.Popen(
+            _postgres_command(root, bindir, port),
+            cwd=root,
+            env=_environment(account),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            user=who.user,
+            group=who.group,
+            extra_groups=who.extra_groups,
+        )
+    return PostgresServer(root=root, port=port, account=account, bindir=bindir, process=process)
+
+
 def start_server() -> PostgresServer:
-    """Start a fresh server in a new temporary folder; the caller must `stop()` it."""
+    """Start a fresh server in a new temporary folder; the caller must `stop()` it.
+
+    Another process may take the free port before `postgres` binds it (tests run in parallel on
+    shared machines), so a server that exits because its port is in use is started again on
+    another one, up to PORT_ATTEMPTS times.
+    """
     bindir = find_bindir()
     account = service_account()
     root = Path(tempfile.mkdtemp(prefix="waypoint-pg-"))
     try:
         _init_cluster(root, account, bindir)
-        port = free_loopback_port()
-        who = _identity(account)
-        with open(root / "server.log", "wb") as log:
-            process = subprocess.Popen(
-                _postgres_command(root, bindir, port),
-                cwd=root,
-                env=_environment(account),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                user=who.user,
-                group=who.group,
-                extra_groups=who.extra_groups,
+        for _attempt in range(PORT_ATTEMPTS):
+            server = _launch(root, account, bindir)
+            try:
+                _wait_until_ready(server)
+            except _PortTaken as taken:
+                port_error = taken
+                continue
+            except BaseException:
+                server.stop()
+                raise
+            break
+        else:
+            raise PostgresUnavailable(
+                f"every port tried ({PORT_ATTEMPTS}) was taken before postgres could bind it: "
+                f"{port_error}"
             )
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise
-    server = PostgresServer(root=root, port=port, account=account, bindir=bindir, process=process)
     try:
-        _wait_until_ready(server)
         with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DB_NAME)))
     except BaseException:
