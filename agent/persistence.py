@@ -8,6 +8,7 @@ never block the writer.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from langgraph.checkpoint.serde import _msgpack
 from agent.loop import BackgroundLoop
 from agent.storage import AsyncWaypointSqliteSaver, WaypointSqliteSaver
 from agent.threads import ThreadIndex
+
+log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
 PRAGMAS = (
@@ -79,6 +82,7 @@ class Persistence:
         conn = open_connection(path)
         saver = WaypointSqliteSaver(conn)
         saver.setup()
+        log.info("database opened: SQLite at %s", path)
         return cls(
             path=path,
             conn=conn,

@@ -8,12 +8,15 @@ The schema evolves through numbered migrations, applied once, in order, each in 
 from __future__ import annotations
 
 import builtins
+import logging
 import sqlite3
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Literal
+
+log = logging.getLogger(__name__)
 
 ThreadStatus = Literal["idle", "running", "waiting", "error"]
 STATUSES: tuple[str, ...] = ("idle", "running", "waiting", "error")
@@ -105,6 +108,7 @@ def _apply(conn: sqlite3.Connection, number: int) -> None:
         for statement in filter(str.strip, MIGRATIONS[number - 1].split(";")):
             conn.execute(statement)
         conn.execute("INSERT INTO waypoint_schema (version) VALUES (?)", (number,))
+        log.info("thread index: migration %d applied", number)
     except sqlite3.Error as error:
         raise RuntimeError(
             f"Cannot upgrade the thread index to schema version {number} ({error}); nothing was "
