@@ -157,7 +157,12 @@ class LocalBackend:
         contexts: Callable[[AgentChoices, frozenset[str]], RunContext] | None = None,
     ):
         self.settings = settings
-        self.persistence = persistence or Persistence.open(settings.db_path)
+        self.persistence = persistence or Persistence.open(
+            settings.db_path,
+            database_url=settings.database_url,
+            pool_min=settings.db_pool_min,
+            pool_max=settings.db_pool_max,
+        )
         self.threads = self.persistence.threads
         self.contexts = contexts or ContextFactory(settings)
         self.graph = build_graph(self.persistence.saver)
@@ -166,7 +171,8 @@ class LocalBackend:
         self.runs = RunManager(
             self.graph, self._get_async_graph, self.persistence.loop, on_finish=self._record_end
         )
-        self.history = Timeline(self.graph, self.persistence.saver, pending_calls)
+        self.store = self.persistence.store_for(self.graph)
+        self.history = Timeline(self.graph, self.persistence.saver, self.store, pending_calls)
         # Per thread, the run last started with a new message and that message (`_live_input`).
         self._inputs: dict[str, tuple[str, HumanMessage]] = {}
         self._reconcile_interrupted_runs()

@@ -58,7 +58,7 @@ def test_opening_the_engine_logs_the_database_it_uses(data_dir, caplog):
         h = make_harness(data_dir, "sync")
         h.backend.close()
     lines = [r.getMessage() for r in engine_records(caplog)]
-    assert f"database opened: SQLite at {data_dir / 'waypoint.sqlite'}" in lines
+    assert f"checkpoints and threads in SQLite at {data_dir / 'waypoint.sqlite'}" in lines
     assert any(line.startswith("thread index: migration 1 applied") for line in lines), lines
 
 

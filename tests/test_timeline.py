@@ -17,14 +17,14 @@ from agent.backend import InputError
 from agent.events import Done, Halted, ToolResult
 from agent.runs import ThreadBusy
 from agent.timeline import Skeleton, bisect_path
-from tests.engine_fixtures import make_harness
+from tests.engine_fixtures import ON_BOTH_DATABASES, harness_for, make_harness
 from tests.scripted_model import TokenGate, reply
 from tests.test_engine import assert_history_valid, state_messages
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(**ON_BOTH_DATABASES)
 def h(request, data_dir):
-    harness = make_harness(data_dir, request.param)
+    harness = harness_for(request, data_dir)
     yield harness
     harness.backend.close()
 
@@ -193,7 +193,7 @@ def test_tree_markers_show_where_history_forks(h):
 
 
 def test_skeleton_branches_and_bisection():
-    rows = [("c5", "c4", "{}"), ("b2", "a", "{}"), ("c4", "a", "{}"), ("a", None, "{}")]
+    rows = [("c5", "c4", {}), ("b2", "a", {}), ("c4", "a", {}), ("a", None, {})]
     skeleton = Skeleton.from_rows(rows)
     assert skeleton.tips() == ["c5", "b2"] and skeleton.forked()
     assert skeleton.path("c5") == ["a", "c4", "c5"]

@@ -30,7 +30,7 @@ from agent.transfer import (
     import_thread,
     imported_title,
 )
-from tests.engine_fixtures import make_harness
+from tests.engine_fixtures import ON_BOTH_DATABASES, harness_for, make_harness
 from tests.scripted_model import reply
 
 NEVER_ASK = ApprovalPolicy("never")
@@ -39,9 +39,9 @@ ROW_FIELDS = {"thread_id", "title", "exported_at", "created_at", "updated_at"}
 UNUSUAL_TEXT = 'naïve café ☀ — a line\u2028separator and\nnewline "quoted" {"$message": 1}'
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(**ON_BOTH_DATABASES)
 def h(request, data_dir):
-    harness = make_harness(data_dir, request.param)
+    harness = harness_for(request, data_dir)
     yield harness
     harness.backend.close()
 
@@ -632,17 +632,17 @@ def test_a_failure_while_writing_leaves_nothing_behind(data_dir, monkeypatch):
     try:
         text = export_text(h, tool_thread(h).id)
         before = row_counts(h)
-        saver = h.backend.graph.checkpointer
-        real_put = saver.put
+        serde = h.backend.graph.checkpointer.serde
+        real_dumps = serde.dumps_typed
         calls = []
 
-        def failing_put(*args, **kwargs):
+        def failing_dumps(value):  # the third value encoded: rows were written before it
             calls.append(1)
             if len(calls) == 3:
                 raise OSError("disk full")
-            return real_put(*args, **kwargs)
+            return real_dumps(value)
 
-        monkeypatch.setattr(saver, "put", failing_put)
+        monkeypatch.setattr(serde, "dumps_typed", failing_dumps)
         with pytest.raises(TransferError, match="disk full.*nothing was kept"):
             import_thread(h.backend, text)
         assert row_counts(h) == before
