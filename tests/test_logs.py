@@ -9,6 +9,7 @@ import pytest
 
 from agent.logs import ENGINE_LOGGER, configure_logging
 from agent.models import make_chat_model
+from agent.protocol import LOCAL_USER
 from agent.settings import Settings, load_settings
 from tests.engine_fixtures import make_harness
 from tests.fake_openai import FakeOpenAI
@@ -37,7 +38,7 @@ def test_a_run_logs_its_start_and_end_at_info(data_dir, engine, caplog):
     h = make_harness(data_dir, engine)
     h.model.script = [reply("Hello.")]
     try:
-        thread = h.backend.create_thread()
+        thread = h.backend.create_thread(LOCAL_USER)
         with caplog.at_level(logging.INFO, logger=ENGINE_LOGGER):
             h.send(thread.id, "hi")
             run = h.backend.runs.latest_run(thread.id)
@@ -100,7 +101,7 @@ def test_no_record_of_a_run_with_a_key_holds_the_key(data_dir, engine, caplog, e
         )
         h = make_harness(data_dir, engine, model=model)
         try:
-            thread = h.backend.create_thread()
+            thread = h.backend.create_thread(LOCAL_USER)
             with caplog.at_level(logging.DEBUG, logger=ENGINE_LOGGER):
                 h.send(thread.id, "hi")
         finally:

@@ -16,6 +16,7 @@ import pytest
 
 from agent.backend import LocalBackend
 from agent.persistence import Persistence
+from agent.protocol import LOCAL_USER
 from agent.settings import Settings, load_settings
 from agent.storage_postgres import AsyncWaypointPostgresSaver, WaypointPostgresSaver
 from tests.engine_fixtures import make_harness
@@ -57,7 +58,7 @@ def test_database_url_selects_postgres_and_threads_outlive_the_process(data_dir,
     for engine in ("sync", "async"):
         h = make_harness(data_dir, engine, database_url=settings.database_url)
         try:
-            thread = h.backend.create_thread()
+            thread = h.backend.create_thread(LOCAL_USER)
             h.model.script = [reply(f"Hello from {engine}.")]
             h.send(thread.id, f"hi {engine}")
             assert isinstance(h.backend.persistence.saver, WaypointPostgresSaver)
@@ -70,10 +71,10 @@ def test_database_url_selects_postgres_and_threads_outlive_the_process(data_dir,
 
     later = LocalBackend(Settings(db_path=data_dir / "unused.sqlite", database_url=postgres_db))
     try:
-        titles = [t.title for t in later.list_threads()]
+        titles = [t.title for t in later.list_threads(LOCAL_USER)]
         assert titles == ["hi async", "hi sync"]
-        thread = later.list_threads()[0]
-        assert [m.text for m in later.thread_view(thread.id).messages] == [
+        thread = later.list_threads(LOCAL_USER)[0]
+        assert [m.text for m in later.thread_view(LOCAL_USER, thread.id).messages] == [
             "hi async",
             "Hello from async.",
         ]
