@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # Streamlit's own DEFAULT_LOG_MESSAGE, so engine lines read like the server's.
@@ -36,7 +37,20 @@ def parse_level(name: str) -> int:
 
 
 class _EngineHandler(logging.StreamHandler):
-    """Marks the handler this module installed, so a second call finds it instead of adding one."""
+    """The handler this module installs (a second call finds it instead of adding one).
+
+    It writes to whatever `sys.stderr` is at the moment of each record, not the one it was made
+    with: test runners and embedding hosts swap `sys.stderr`, and a handler holding a closed one
+    would print a logging error for every record.
+    """
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        """StreamHandler assigns its stream at creation and in setStream; there is none to keep."""
 
 
 def configure_logging(level: str) -> None:
@@ -44,7 +58,7 @@ def configure_logging(level: str) -> None:
     engine = logging.getLogger(ENGINE_LOGGER)
     engine.setLevel(parse_level(level))
     if not any(isinstance(handler, _EngineHandler) for handler in engine.handlers):
-        handler = _EngineHandler(sys.stderr)
+        handler = _EngineHandler()
         formatter = logging.Formatter(FORMAT)
         formatter.default_msec_format = "%s.%03d"
         handler.setFormatter(formatter)

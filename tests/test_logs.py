@@ -3,7 +3,9 @@ clear sentence for an unknown level, and never a key in any record."""
 
 from __future__ import annotations
 
+import io
 import logging
+import sys
 
 import pytest
 
@@ -113,3 +115,32 @@ def test_no_record_of_a_run_with_a_key_holds_the_key(data_dir, engine, caplog, e
     for record in records:
         shown = handler.format(record)  # message, exception and stack, as a handler writes them
         assert ECHOED not in shown and SECRET not in shown, shown
+
+
+def test_the_app_applies_the_level_once_per_process_and_refuses_an_unknown_one(
+    app, monkeypatch, engine_logger
+):
+    monkeypatch.setenv("WAYPOINT_LOG_LEVEL", "debug")
+    app.run()
+    assert not app.exception and engine_logger.level == logging.DEBUG
+    app.run()  # a rerun configures again: still one handler of ours
+    ours = [h for h in engine_logger.handlers if type(h).__name__ == "_EngineHandler"]
+    assert len(ours) == 1
+
+
+def test_the_app_says_what_is_wrong_with_the_level(app, monkeypatch):
+    monkeypatch.setenv("WAYPOINT_LOG_LEVEL", "loud")
+    app.run()
+    assert not app.exception
+    assert [e.value for e in app.error] == [
+        "WAYPOINT_LOG_LEVEL is 'loud', which is not a log level; "
+        "set it to one of DEBUG, INFO, WARNING, ERROR, CRITICAL."
+    ]
+
+
+def test_records_go_to_the_stderr_of_the_moment(engine_logger, monkeypatch):
+    configure_logging("INFO")
+    later = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", later)  # as a test runner or a host swaps it
+    logging.getLogger("agent.test").info("after the swap")
+    assert "INFO    agent.test: after the swap" in later.getvalue()
