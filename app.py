@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 import agent  # noqa: F401  (strict msgpack before LangGraph loads)
+from agent.logs import APP_LEVEL, configure_logging
 from ui import resources
 from ui.settings_panel import settings_panel
 from ui.thread_list import thread_list
@@ -17,6 +18,7 @@ FAVICON = Path(__file__).parent / "assets" / "favicon.svg"
 st.set_page_config(page_title="Waypoint", page_icon=FAVICON, layout="wide")
 
 try:
+    configure_logging(resources.settings().log_level or APP_LEVEL)
     backend = resources.backend()
 except (RuntimeError, ValueError) as problem:
     st.error(str(problem))

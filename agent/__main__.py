@@ -15,6 +15,7 @@ from typing import TextIO
 from agent.backend import LocalBackend
 from agent.context import AgentChoices
 from agent.events import Done, Error, Step, Token, ToolCall, ToolResult
+from agent.logs import TERMINAL_LEVEL, configure_logging
 from agent.protocol import LOCAL_USER
 from agent.runs import Run, RunOptions, ThreadBusy
 from agent.settings import load_settings
@@ -111,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = load_settings()
+        configure_logging(settings.log_level or TERMINAL_LEVEL)
         backend = LocalBackend(settings)
     except (RuntimeError, ValueError) as problem:  # a bad secrets.toml, a database it cannot open
         print(problem, file=sys.stderr)

@@ -102,6 +102,7 @@ def _check_input(optional: tuple[str, ...] = (), **values: Any) -> None:
         if isinstance(value, types) and not isinstance(value, bool):
             continue
         got = "None" if value is None else type(value).__name__
+        log.debug("refused input: %s was %s", name, got)
         raise InputError(f"Wrong input for {name}: got {got}; give {expected}.")
 
 

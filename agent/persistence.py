@@ -38,6 +38,8 @@ from agent.threads_postgres import PostgresThreadDatabase
 
 log = logging.getLogger(__name__)
 
+log = logging.getLogger(__name__)
+
 BUSY_TIMEOUT_MS = 10_000
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -206,6 +208,7 @@ class Persistence:
         saver = WaypointSqliteSaver(conn)
         saver.setup()
         threads = ThreadIndex(open_connection(path))
+        log.info("checkpoints and threads in SQLite at %s", path)
 
         def close_sync() -> None:
             conn.close()

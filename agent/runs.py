@@ -371,6 +371,7 @@ class RunManager:
         threading.Thread(
             target=self._supervise, args=(run,), name=f"waypoint-run-{run.id[:8]}", daemon=True
         ).start()
+        logger.info("run started: thread %s, run %s, engine %s", thread_id, run.id, options.engine)
         return run
 
     # --- execution -------------------------------------------------------------------------------
@@ -461,6 +462,14 @@ class RunManager:
             if self._active.get(run.thread_id) is run:
                 del self._active[run.thread_id]
         run.log.append(Done(status=status))
+        logger.info(
+            "run ended: thread %s, run %s, engine %s, status %s, %.2f s",
+            run.thread_id,
+            run.id,
+            run.options.engine,
+            status,
+            time.time() - run.started_at,
+        )
 
     # --- queries and control ---------------------------------------------------------------------
 
@@ -528,6 +537,8 @@ def _error_event(error: BaseException) -> Error:
             retryable=False,
         )
     problem = describe_error(error)
+    # The description is redacted (agent.provider_errors); the exception itself is never logged.
+    logger.warning("run failed (%s): %s", problem.error_type, problem.message)
     return Error(
         message=problem.message, error_type=problem.error_type, retryable=problem.retryable
     )

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from agent.logs import parse_level
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = PROJECT_ROOT / "data" / "waypoint.sqlite"
 SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
@@ -39,6 +41,7 @@ SETTINGS_TABLE: tuple[tuple[str, str, str], ...] = (
     ("WAYPOINT_MODEL", "model_name", "model name for OpenAI or the compatible server"),
     ("TAVILY_API_KEY", "tavily_api_key", "use Tavily web search instead of offline documents"),
     ("WAYPOINT_DOCS", "docs_folder", "extra folder of .md/.txt files for the offline search"),
+    ("WAYPOINT_LOG_LEVEL", "log_level", "the engine's log level: DEBUG, INFO, WARNING, ERROR"),
 )
 
 
@@ -59,6 +62,8 @@ class Settings:
     docs_folder: Path | None = None
     # Seconds between demo-model tokens; 0 makes tests instant, the default looks like a real model.
     demo_token_delay: float = 0.02
+    # None: the entry point's default (agent.logs.APP_LEVEL for the app, TERMINAL_LEVEL for the CLI).
+    log_level: str | None = None
 
     @property
     def default_provider(self) -> str:
@@ -120,6 +125,9 @@ def load_settings(
         )
     docs = value("WAYPOINT_DOCS")
     delay = value("WAYPOINT_DEMO_TOKEN_DELAY")
+    log_level = value("WAYPOINT_LOG_LEVEL")
+    if log_level is not None:
+        parse_level(log_level)  # a wrong name stops the start with its one sentence
     return Settings(
         db_path=Path(db).expanduser() if db else DEFAULT_DB,
         database_url=database_url,
@@ -131,6 +139,7 @@ def load_settings(
         tavily_api_key=value("TAVILY_API_KEY"),
         docs_folder=Path(docs).expanduser() if docs else None,
         demo_token_delay=float(delay) if delay else Settings.demo_token_delay,
+        log_level=log_level,
     )
 
 

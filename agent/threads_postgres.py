@@ -8,6 +8,7 @@ start at once: migrations run under an advisory lock, so each is applied once.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +17,8 @@ from psycopg.rows import DictRow, tuple_row
 from psycopg_pool import ConnectionPool
 
 from agent import threads
+
+log = logging.getLogger(__name__)
 
 Pool = ConnectionPool[psycopg.Connection[DictRow]]  # as the checkpoint savers need it
 
@@ -54,6 +57,7 @@ def _apply(cur: psycopg.Cursor[Any], number: int) -> None:
         for statement in threads.statements(threads.MIGRATIONS[number - 1]):
             cur.execute(statement)
         cur.execute("INSERT INTO waypoint_schema (version) VALUES (%s)", (number,))
+        log.info("thread index: migration %d applied", number)
     except psycopg.Error as error:
         raise RuntimeError(
             f"Cannot upgrade the thread index to schema version {number} "

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import logging
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -77,6 +78,8 @@ from agent.checkpoint_store import (
 )
 from agent.protocol import User
 from agent.threads import TITLE_LIMIT, ThreadInfo
+
+log = logging.getLogger(__name__)
 
 FORMAT = "waypoint-thread"
 VERSION = 1
@@ -338,6 +341,7 @@ def export_thread(backend: LocalBackend, user: User, thread_id: str) -> Iterator
     for t in tuples:
         own_writes = writes.get(_key(t.config), [])  # type: ignore[arg-type]
         lines.append(_dump(_checkpoint_line(t, own_writes)))
+    log.info("exported thread %s: %d checkpoints", thread_id, len(tuples))
     return iter(lines)
 
 
@@ -885,6 +889,7 @@ def import_thread(
         _write(backend, info.id, thread)
         if header.get("branch_head"):
             backend.threads.set_branch_head(info.id, header["branch_head"])
+        log.info("imported thread %s: %d checkpoints", info.id, len(thread.checkpoints))
         return backend.touch_shown(info.id)
     except BaseException as error:
         _graph_saver(backend).delete_thread(info.id)

@@ -99,8 +99,9 @@ def start_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> AppSer
     """Start the app on a free port with the database in `data_dir`; return once it serves.
 
     The caller ends it (`stop` or `kill`); `running_app` is the context manager for that. The
-    address, headless mode and usage statistics come from the repository's `.streamlit/config.toml`,
-    as for `make run`, so every browser test runs what a user runs.
+    address and host names come from serve.py's local defaults, headless mode and usage statistics
+    from the repository's `.streamlit/config.toml`, as for `make run`, so every browser test runs
+    what a user runs.
     """
     port = free_port()
     netlog = data_dir / "netguard.log"

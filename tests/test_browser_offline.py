@@ -1,5 +1,5 @@
 """Offline means nothing leaves the machine: the real app under `streamlit run` on the repository's
-defaults (`.streamlit/config.toml`), driven by headless Chromium.
+defaults (serve.py's and `.streamlit/config.toml`'s), driven by headless Chromium.
 
 The browser records every request and websocket the page opens while a user chats, approves a
 tool call and opens the Inspector; any URL that is not on loopback fails the test (the stock
