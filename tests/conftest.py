@@ -23,7 +23,12 @@ from tests import netguard  # noqa: E402
 netguard.install()
 
 # Fixtures shared by several modules; plain helper functions are imported where they are used.
-pytest_plugins = ["tests.browser_helpers", "tests.fake_openai", "tests.page_helpers"]
+pytest_plugins = [
+    "tests.browser_helpers",
+    "tests.fake_oidc",
+    "tests.fake_openai",
+    "tests.page_helpers",
+]
 
 
 @pytest.fixture(autouse=True)
