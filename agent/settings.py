@@ -31,6 +31,19 @@ SETTINGS_TABLE: tuple[tuple[str, str, str], ...] = (
     ("WAYPOINT_MODEL", "model_name", "model name for OpenAI or the compatible server"),
     ("TAVILY_API_KEY", "tavily_api_key", "use Tavily web search instead of offline documents"),
     ("WAYPOINT_DOCS", "docs_folder", "extra folder of .md/.txt files for the offline search"),
+    (
+        "WAYPOINT_ALLOW_OPEN",
+        "allow_open",
+        "serve a non-local address with no login, on purpose (everyone shares one space)",
+    ),
+    ("WAYPOINT_VISITORS", "visitors", "no login: each browser gets its own expiring space"),
+    ("WAYPOINT_VISITOR_HOURS", "visitor_hours", "hours a visitor's threads are kept (24)"),
+    (
+        "WAYPOINT_SHARE_KEYS",
+        "share_keys",
+        "logged-in users and visitors may use the deployment's own API keys",
+    ),
+    ("WAYPOINT_RUNS_PER_HOUR", "runs_per_hour", "runs one user may start per hour (no limit)"),
 )
 
 
@@ -46,6 +59,12 @@ class Settings:
     docs_folder: Path | None = None
     # Seconds between demo-model tokens; 0 makes tests instant, the default looks like a real model.
     demo_token_delay: float = 0.02
+    # Sharing: see agent/exposure.py, agent/visitors.py, agent/run_limit.py and the README.
+    allow_open: bool = False
+    visitors: bool = False
+    visitor_hours: float = 24.0
+    share_keys: bool = False
+    runs_per_hour: int | None = None
 
     @property
     def default_provider(self) -> str:
@@ -62,6 +81,9 @@ class Settings:
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
+
+
+_FLAG_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 
 def _read_secrets(path: Path) -> Mapping[str, object]:
@@ -91,7 +113,27 @@ def load_settings(
         text = str(raw).strip() if raw is not None else ""
         return text or None
 
+    def flag(name: str) -> bool:
+        text = (value(name) or "false").lower()
+        if text not in _FLAG_WORDS:
+            raise ValueError(f"{name} is {text!r}; set it to true or false.")
+        return _FLAG_WORDS[text]
+
+    def number(name: str, minimum: float) -> float | None:
+        text = value(name)
+        if text is None:
+            return None
+        try:
+            parsed = float(text)
+        except ValueError:
+            parsed = minimum - 1
+        if parsed < minimum:
+            raise ValueError(f"{name} is {text!r}; set it to a number of at least {minimum:g}.")
+        return parsed
+
     db = value("WAYPOINT_DB")
+    hours = number("WAYPOINT_VISITOR_HOURS", 0.01)
+    runs = number("WAYPOINT_RUNS_PER_HOUR", 1)
     docs = value("WAYPOINT_DOCS")
     delay = value("WAYPOINT_DEMO_TOKEN_DELAY")
     return Settings(
@@ -102,4 +144,9 @@ def load_settings(
         tavily_api_key=value("TAVILY_API_KEY"),
         docs_folder=Path(docs).expanduser() if docs else None,
         demo_token_delay=float(delay) if delay else Settings.demo_token_delay,
+        allow_open=flag("WAYPOINT_ALLOW_OPEN"),
+        visitors=flag("WAYPOINT_VISITORS"),
+        visitor_hours=hours if hours is not None else Settings.visitor_hours,
+        share_keys=flag("WAYPOINT_SHARE_KEYS"),
+        runs_per_hour=int(runs) if runs is not None else None,
     )
