@@ -14,7 +14,7 @@ LOCAL_ADDRESSES = frozenset({"127.0.0.1", "localhost", "::1"})
 
 def is_local(address: str | None) -> bool:
     """True for loopback; an empty address means "all interfaces", which is not local."""
-    return bool(address) and address.strip().strip("[]").lower() in LOCAL_ADDRESSES
+    return (address or "").strip().strip("[]").lower() in LOCAL_ADDRESSES
 
 
 def exposure_problem(address: str | None, auth_configured: bool, settings: Settings) -> str | None:
