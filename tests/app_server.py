@@ -95,14 +95,24 @@ class AppServer:
         assert not attempts, f"the app tried to reach the network: {attempts}"
 
 
-def start_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> AppServer:
+def start_app(
+    data_dir: Path,
+    extra_env: dict[str, str] | None = None,
+    *,
+    port: int | None = None,
+    secrets_file: Path | None = None,
+) -> AppServer:
     """Start the app on a free port with the database in `data_dir`; return once it serves.
+
+    `port` is for a test that must know it in advance (an OIDC redirect URI names it);
+    `secrets_file` replaces the repository's `.streamlit/secrets.toml` (Streamlit's
+    `secrets.files` option), so a test's `[auth]` never touches the user's own file.
 
     The caller ends it (`stop` or `kill`); `running_app` is the context manager for that. The
     address, headless mode and usage statistics come from the repository's `.streamlit/config.toml`,
     as for `make run`, so every browser test runs what a user runs.
     """
-    port = free_port()
+    port = port or free_port()
     netlog = data_dir / "netguard.log"
     env = {
         **os.environ,
@@ -121,6 +131,8 @@ def start_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> AppSer
         "--server.fileWatcherType",
         "none",
     ]
+    if secrets_file is not None:
+        command += ["--secrets.files", str(secrets_file)]
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
