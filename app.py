@@ -7,7 +7,11 @@ from pathlib import Path
 import streamlit as st
 
 import agent  # noqa: F401  (strict msgpack before LangGraph loads)
+from agent.exposure import exposure_problem
+from agent.key_policy import settings_for
 from ui import resources
+from ui.accounts import auth_configured
+from ui.identity import current_user, identity_sidebar
 from ui.settings_panel import settings_panel
 from ui.thread_list import thread_list
 
@@ -17,6 +21,11 @@ FAVICON = Path(__file__).parent / "assets" / "favicon.svg"
 st.set_page_config(page_title="Waypoint", page_icon=FAVICON, layout="wide")
 
 try:
+    settings = resources.settings()
+    refusal = exposure_problem(st.get_option("server.address"), auth_configured(), settings)
+    if refusal:
+        raise RuntimeError(refusal)
+    user = current_user()  # a logged-out person gets the login page here
     backend = resources.backend()
 except (RuntimeError, ValueError) as problem:
     st.error(str(problem))
@@ -24,9 +33,11 @@ except (RuntimeError, ValueError) as problem:
 
 with st.sidebar:
     st.markdown("### :material/explore: Waypoint")
+    identity_sidebar(user)
     thread_list(backend)
     st.divider()
-    choices, options = settings_panel(resources.settings())
+    # A shared deployment's own keys reach its users only if the owner says so (key_policy).
+    choices, options = settings_panel(settings_for(settings, shared=user.kind != "local"))
 st.session_state["choices"], st.session_state["options"] = choices, options
 
 page = st.navigation(

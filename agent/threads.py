@@ -281,6 +281,20 @@ class ThreadIndex:
         with self.lock, self.conn:
             self.conn.execute("DELETE FROM waypoint_threads WHERE id = ?", (thread_id,))
 
+    def created_before(self, owner_prefix: str, cutoff: float) -> builtins.list[tuple[str, str]]:
+        """(owner, id) of threads whose owner starts with `owner_prefix`, made before `cutoff`.
+
+        For expiring visitor spaces (`agent.visitors`): owners are ids Waypoint made, and the
+        prefix is a constant of the code, never user text.
+        """
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT owner, id FROM waypoint_threads"
+                " WHERE substr(owner, 1, ?) = ? AND created_at < ? ORDER BY created_at",
+                (len(owner_prefix), owner_prefix, cutoff),
+            ).fetchall()
+        return [(owner, thread_id) for owner, thread_id in rows]
+
     def ids_with_status(self, status: ThreadStatus) -> builtins.list[str]:
         """At start-up: threads still marked 'running' lost their run when the process ended."""
         with self.lock:
