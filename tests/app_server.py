@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 GUARDED_SITE = Path(__file__).resolve().parent / "guarded_site"
@@ -151,9 +152,11 @@ def start_app(
 
 
 @contextmanager
-def running_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """Start the app on a free port with its own database; yield its URL."""
-    server = start_app(data_dir, extra_env)
+def running_app(
+    data_dir: Path, extra_env: dict[str, str] | None = None, **start: Any
+) -> Iterator[str]:
+    """Start the app on a free port with its own database; yield its URL (`start_app`'s options)."""
+    server = start_app(data_dir, extra_env, **start)
     try:
         yield server.url
     finally:
