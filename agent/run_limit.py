@@ -20,7 +20,7 @@ class RunLimitReached(Exception):
     def __init__(self, limit: int, wait_seconds: float):
         minutes = max(1, round(wait_seconds / 60))
         super().__init__(
-            f"You have started {limit} runs in the last hour, the most this deployment allows; "
+            f"You have started {limit} run{'s' if limit != 1 else ''} in the last hour, the most this deployment allows; "
             f"try again in about {minutes} minute{'s' if minutes != 1 else ''}."
         )
         self.limit = limit

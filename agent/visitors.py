@@ -16,7 +16,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 from agent.protocol import User
 from agent.runs import ThreadBusy
@@ -36,9 +36,9 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def valid_token(token: str | None) -> bool:
+def valid_token(token: object) -> TypeGuard[str]:
     """A cookie's value is used only when it has the shape `new_token` makes."""
-    return bool(token) and _TOKEN.fullmatch(token or "") is not None
+    return isinstance(token, str) and _TOKEN.fullmatch(token) is not None
 
 
 def visitor_owner(token: str) -> str:
@@ -57,38 +57,29 @@ class VisitorSweep:
     when it has none. A thread with a run going is left for the next sweep.
     """
 
-    def __init__(
-        self,
-        backend: LocalBackend,
-        hours: float,
-        every: float = 600.0,
-        clock: Callable[[], float] = time.time,
-    ):
-        self.backend = backend
+    def __init__(self, hours: float, every: float = 600.0, clock: Callable[[], float] = time.time):
         self.hours = hours
         self.every = every
         self._clock = clock
         self._last: float | None = None
         self._lock = threading.Lock()
 
-    def maybe_run(self) -> int:
+    def maybe_run(self, backend: LocalBackend) -> int:
         """Sweep if the last sweep is older than `every`; how many threads it deleted."""
         now = self._clock()
         with self._lock:
             if self._last is not None and now - self._last < self.every:
                 return 0
             self._last = now
-        return self.run(now)
+        return self.run(backend, now)
 
-    def run(self, now: float | None = None) -> int:
+    def run(self, backend: LocalBackend, now: float | None = None) -> int:
         """Delete every visitor thread created more than `hours` before `now`."""
         cutoff = (self._clock() if now is None else now) - self.hours * 3600
         deleted = 0
-        for owner, thread_id in self.backend.threads.created_before(VISITOR_PREFIX, cutoff):
+        for owner, thread_id in backend.threads.created_before(VISITOR_PREFIX, cutoff):
             try:
-                self.backend.delete_thread(
-                    User(id=owner, name="Visitor", kind="visitor"), thread_id
-                )
+                backend.delete_thread(User(id=owner, name="Visitor", kind="visitor"), thread_id)
             except (ThreadBusy, UnknownThread):
                 continue  # running now (next sweep), or deleted meanwhile
             deleted += 1

@@ -46,10 +46,10 @@ def visitor_token(hours: float) -> str:
     URL-safe base64, nothing from a user), so a refresh or another tab finds the same space.
     """
     remembered = st.session_state.get(_VISITOR_KEY)
-    if isinstance(remembered, str) and valid_token(remembered):
+    if valid_token(remembered):
         return remembered
     cookie = st.context.cookies.get(VISITOR_COOKIE)
-    token = cookie if cookie is not None and valid_token(cookie) else new_token()
+    token = cookie if valid_token(cookie) else new_token()
     st.session_state[_VISITOR_KEY] = token
     if token != cookie:
         max_age = int(hours * 3600)

@@ -37,7 +37,7 @@ def current_user() -> User:
     settings = resources.settings()
     if settings.visitors:
         token = visitor_token(settings.visitor_hours)
-        resources.visitor_sweep().maybe_run()
+        resources.visitor_sweep().maybe_run(resources.backend())
         return User(id=visitor_owner(token), name="Visitor", kind="visitor")
     return LOCAL_USER
 

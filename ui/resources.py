@@ -26,4 +26,4 @@ def settings() -> Settings:
 @st.cache_resource
 def visitor_sweep() -> VisitorSweep:
     """One sweep of expired visitor spaces per process, however many sessions ask."""
-    return VisitorSweep(backend(), settings().visitor_hours)
+    return VisitorSweep(settings().visitor_hours)
