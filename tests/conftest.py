@@ -11,6 +11,11 @@ for _key in (
     "TAVILY_API_KEY",
     "WAYPOINT_MODEL",
     "WAYPOINT_DB",
+    "WAYPOINT_ALLOW_OPEN",
+    "WAYPOINT_VISITORS",
+    "WAYPOINT_VISITOR_HOURS",
+    "WAYPOINT_SHARE_KEYS",
+    "WAYPOINT_RUNS_PER_HOUR",
 ):
     os.environ.pop(_key, None)
 os.environ["LANGSMITH_TRACING"] = "false"

@@ -82,3 +82,35 @@ def test_two_logins_see_only_their_own_threads_on_every_path(open_page, app_url,
     expect(sidebar(alice).get_by_role("button", name=re.compile("^alice private"))).to_be_visible()
     sidebar(bob).get_by_role("button", name="Log out").click()
     expect(main(bob).get_by_role("button", name="Log in")).to_be_visible()
+
+
+@pytest.fixture(scope="module")
+def visitor_url(tmp_path_factory):
+    with running_app(tmp_path_factory.mktemp("visitors"), {"WAYPOINT_VISITORS": "1"}) as url:
+        yield url
+
+
+def test_a_visitor_keeps_a_private_space_across_a_refresh(browser, visitor_url):
+    first = browser.new_context()
+    page = first.new_page()
+    page.goto(visitor_url)
+    expect(sidebar(page)).to_contain_text("Visitor: your threads are private")
+    send(page, "visitor private question")
+    page.wait_for_url(re.compile(r"[?&]thread="))
+    thread_id = thread_of(page)
+    visitor_thread = sidebar(page).get_by_role("button", name=re.compile("^visitor private"))
+    expect(visitor_thread).to_be_visible()
+    # The cookie holds the space: a fresh tab of the same browser, without the link, finds it.
+    again = first.new_page()
+    again.goto(visitor_url)
+    expect(
+        sidebar(again).get_by_role("button", name=re.compile("^visitor private"))
+    ).to_be_visible()
+    # Another browser has its own space, and the link answers as for a missing thread.
+    second = browser.new_context()
+    stranger = second.new_page()
+    stranger.goto(f"{visitor_url}/?thread={thread_id}")
+    expect(main(stranger)).to_contain_text(NO_THREAD)
+    expect(sidebar(stranger)).to_contain_text("No threads yet")
+    first.close()
+    second.close()
