@@ -2,8 +2,9 @@
 
 Alice and Bob log in from two browser contexts of one app with `[auth]` in a secrets file of the
 test's own. Alice's thread is then tried from Bob's side on every path a browser offers: the
-thread list and its search, a `?thread=` link to the chat, the same link to the Inspector. Each
-answers exactly as for a thread that does not exist; Log out brings back the login page.
+thread list, a `?thread=` link to the chat, the same link to the Inspector. Each
+answers exactly as for a thread that does not exist; Log out brings back the login page. A second
+app, in visitor mode, shows a visitor's space kept by its cookie and closed to another browser.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def test_two_logins_see_only_their_own_threads_on_every_path(open_page, app_url,
     bob = open_page(app_url)
     log_in(bob, "Bob Example")
     assert provider.logins == ["alice", "bob"]
-    # The list: Bob has no threads, and searching for Alice's title finds nothing.
+    # The list: Bob has none (search, counts and every other call: tests/test_private_threads.py).
     expect(sidebar(bob)).to_contain_text("No threads yet")
     expect(sidebar(bob).get_by_role("button", name=re.compile("^alice private"))).to_have_count(0)
     # A ?thread= link to the chat and to the Inspector: the same sentence as a missing thread.
