@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from agent.protocol import LOCAL_USER
 from agent.visitors import is_visitor
-from tests.page_helpers import APP, backend, finish_runs, texts
+from tests.page_helpers import APP, backend, button, finish_runs, texts
 from ui import resources
 
 
@@ -83,3 +83,14 @@ def test_deployment_keys_reach_visitors_only_when_shared(app, monkeypatch, visit
     model.set_value("openai").run()
     asks_for_key = any(t.key == "set_openai_key" for t in app.text_input)
     assert asks_for_key is not shared_key
+
+
+def test_a_misconfigured_login_says_what_is_missing(app):
+    app.secrets["auth"] = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback"}
+    app.run()
+    assert "log in to see your own threads" in " ".join(t.value for t in app.text)
+    assert not app.chat_input, "nothing of the app before a login"
+    button(app, "Log in").click().run()
+    assert not app.exception
+    # Streamlit's own sentence (under AppTest its check reads no secrets file: "configure ...").
+    assert any("authentication" in e and "secrets.toml" in e for e in errors(app))

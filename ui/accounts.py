@@ -8,11 +8,13 @@ this module only decides what to show around it. Names from the provider are dra
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.errors import StreamlitAuthError
 
 from agent.visitors import new_token, valid_token
 
 VISITOR_COOKIE = "waypoint_visitor"
 _VISITOR_KEY = "visitor_token"
+_LOGIN_PROBLEM = "login_problem"
 
 
 def auth_configured() -> bool:
@@ -27,8 +29,18 @@ def login_page() -> None:
         "This Waypoint is shared: log in to see your own threads. "
         "Each person's threads are private to them."
     )
-    st.button("Log in", type="primary", on_click=st.login, key="login")
+    if problem := st.session_state.pop(_LOGIN_PROBLEM, None):
+        st.error(problem, icon=":material/error:")
+    st.button("Log in", type="primary", on_click=_log_in, key="login")
     st.stop()
+
+
+def _log_in() -> None:
+    """st.login, with a misconfigured [auth] told in Streamlit's own sentence, not a traceback."""
+    try:
+        st.login()
+    except StreamlitAuthError as problem:
+        st.session_state[_LOGIN_PROBLEM] = " ".join(str(problem).split())
 
 
 def account_sidebar(name: str, can_log_out: bool) -> None:

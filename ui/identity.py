@@ -17,7 +17,7 @@ from ui.accounts import account_sidebar, auth_configured, login_page, visitor_to
 
 def _logged_in_user() -> User:
     """The logged-in person: the stable id is issuer + subject, as OIDC defines a person."""
-    if not st.user.is_logged_in:
+    if not st.user.get("is_logged_in"):
         login_page()
     issuer, subject = str(st.user.get("iss") or ""), str(st.user.get("sub") or "")
     email = st.user.get("email")
