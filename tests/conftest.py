@@ -16,6 +16,9 @@ for _key in (
     "WAYPOINT_VISITOR_HOURS",
     "WAYPOINT_SHARE_KEYS",
     "WAYPOINT_RUNS_PER_HOUR",
+    "DATABASE_URL",
+    "WAYPOINT_DB_POOL_MIN",
+    "WAYPOINT_DB_POOL_MAX",
 ):
     os.environ.pop(_key, None)
 os.environ["LANGSMITH_TRACING"] = "false"
@@ -33,6 +36,7 @@ pytest_plugins = [
     "tests.fake_oidc",
     "tests.fake_openai",
     "tests.page_helpers",
+    "tests.pg_server",
 ]
 
 
