@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
-# This machine only (the app has no login). To expose it on purpose, e.g. on a trusted network:
-# make run ADDRESS=0.0.0.0 HOSTS="localhost 127.0.0.1 my-laptop.lan"
+# This machine only. Another address needs logins ([auth] in secrets.toml), visitor mode or, to
+# share one open space on purpose (a trusted network), WAYPOINT_ALLOW_OPEN=1:
+# WAYPOINT_ALLOW_OPEN=1 make run ADDRESS=0.0.0.0 HOSTS="localhost 127.0.0.1 my-laptop.lan"
 ADDRESS ?= 127.0.0.1
 HOSTS ?= localhost 127.0.0.1
 CHROMIUM ?= /usr/bin/chromium

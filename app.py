@@ -8,7 +8,11 @@ import streamlit as st
 
 import agent  # noqa: F401  (strict msgpack before LangGraph loads)
 from agent.logs import APP_LEVEL, configure_logging
+from agent.exposure import exposure_problem
+from agent.key_policy import settings_for
 from ui import resources
+from ui.accounts import auth_configured
+from ui.identity import current_user, identity_sidebar
 from ui.settings_panel import settings_panel
 from ui.thread_list import thread_list
 
@@ -18,7 +22,12 @@ FAVICON = Path(__file__).parent / "assets" / "favicon.svg"
 st.set_page_config(page_title="Waypoint", page_icon=FAVICON, layout="wide")
 
 try:
-    configure_logging(resources.settings().log_level or APP_LEVEL)
+    settings = resources.settings()
+    configure_logging(settings.log_level or APP_LEVEL)
+    refusal = exposure_problem(st.get_option("server.address"), auth_configured(), settings)
+    if refusal:
+        raise RuntimeError(refusal)
+    user = current_user()  # a logged-out person gets the login page here
     backend = resources.backend()
 except (RuntimeError, ValueError) as problem:
     st.error(str(problem))
@@ -26,9 +35,11 @@ except (RuntimeError, ValueError) as problem:
 
 with st.sidebar:
     st.markdown("### :material/explore: Waypoint")
+    identity_sidebar(user)
     thread_list(backend)
     st.divider()
-    choices, options = settings_panel(resources.settings())
+    # A shared deployment's own keys reach its users only if the owner says so (key_policy).
+    choices, options = settings_panel(settings_for(settings, shared=user.kind != "local"))
 st.session_state["choices"], st.session_state["options"] = choices, options
 
 page = st.navigation(

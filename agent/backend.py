@@ -31,9 +31,11 @@ from agent.approval import CANCELLED_TEXT, DecisionError, validate_decisions
 from agent.context import AgentChoices, ContextFactory
 from agent.events import Error, Event, RunStatus
 from agent.graph import ACTION, LLM, AgentGraph, RunContext, build_graph, open_tool_calls
+from agent.key_policy import settings_for
 from agent.limits import MAX_MESSAGE_CHARS, MAX_TOOL_RESULT_CHARS, too_long
 from agent.persistence import Persistence
-from agent.protocol import User
+from agent.protocol import LOCAL_USER, User
+from agent.run_limit import RunLimiter
 from agent.runs import Run, RunManager, RunOptions, ThreadBusy
 from agent.settings import Settings
 from agent.stream_events import message_text
@@ -167,6 +169,9 @@ class LocalBackend:
         )
         self.threads = self.persistence.threads
         self.contexts = contexts or ContextFactory(settings)
+        # Runs of a shared deployment's users: its own keys only where the owner allows it.
+        self.shared_contexts = contexts or ContextFactory(settings_for(settings, shared=True))
+        self.run_limit = RunLimiter(settings.runs_per_hour)
         self.graph = build_graph(self.persistence.saver)
         self._async_graph: AgentGraph | None = None
         self._async_lock = threading.Lock()
@@ -339,7 +344,10 @@ class LocalBackend:
         before_start: Callable[[], None] | None = None,
         title: str | None = None,
     ) -> Run:
-        context = self.contexts(choices, deciding)
+        owner = self.threads.get(thread_id).owner
+        contexts = self.contexts if owner == LOCAL_USER.id else self.shared_contexts
+        context = contexts(choices, deciding)
+        self.run_limit.take(owner)  # after the context: a missing key costs no run
 
         def prepare() -> None:
             # Before the graph starts: a run that ends at once must not be marked running after.
@@ -347,9 +355,18 @@ class LocalBackend:
                 before_start()
             self.threads.touch(thread_id, status="running", title=title)
 
-        run = self.runs.start(
-            thread_id, payload, context, options, checkpoint_id=checkpoint_id, before_start=prepare
-        )
+        try:
+            run = self.runs.start(
+                thread_id,
+                payload,
+                context,
+                options,
+                checkpoint_id=checkpoint_id,
+                before_start=prepare,
+            )
+        except BaseException:
+            self.run_limit.give_back(owner)  # busy, or refused before it began: no run started
+            raise
         sent = payload.get("messages") if isinstance(payload, Mapping) else None
         if sent:
             self._inputs[thread_id] = (run.id, sent[-1])

@@ -42,6 +42,19 @@ SETTINGS_TABLE: tuple[tuple[str, str, str], ...] = (
     ("TAVILY_API_KEY", "tavily_api_key", "use Tavily web search instead of offline documents"),
     ("WAYPOINT_DOCS", "docs_folder", "extra folder of .md/.txt files for the offline search"),
     ("WAYPOINT_LOG_LEVEL", "log_level", "the engine's log level: DEBUG, INFO, WARNING, ERROR"),
+    (
+        "WAYPOINT_ALLOW_OPEN",
+        "allow_open",
+        "serve a non-local address with no login, on purpose (everyone shares one space)",
+    ),
+    ("WAYPOINT_VISITORS", "visitors", "no login: each browser gets its own expiring space"),
+    ("WAYPOINT_VISITOR_HOURS", "visitor_hours", "hours a visitor's threads are kept (24)"),
+    (
+        "WAYPOINT_SHARE_KEYS",
+        "share_keys",
+        "logged-in users and visitors may use the deployment's own API keys",
+    ),
+    ("WAYPOINT_RUNS_PER_HOUR", "runs_per_hour", "runs one user may start per hour (no limit)"),
 )
 
 
@@ -64,6 +77,12 @@ class Settings:
     demo_token_delay: float = 0.02
     # None: the entry point's default (agent.logs.APP_LEVEL for the app, TERMINAL_LEVEL for the CLI).
     log_level: str | None = None
+    # Sharing: see agent/exposure.py, agent/visitors.py, agent/run_limit.py and the README.
+    allow_open: bool = False
+    visitors: bool = False
+    visitor_hours: float = 24.0
+    share_keys: bool = False
+    runs_per_hour: int | None = None
 
     @property
     def default_provider(self) -> str:
@@ -80,6 +99,9 @@ class Settings:
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
+
+
+_FLAG_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 
 def _read_secrets(path: Path) -> Mapping[str, object]:
@@ -109,6 +131,24 @@ def load_settings(
         text = str(raw).strip() if raw is not None else ""
         return text or None
 
+    def flag(name: str) -> bool:
+        text = (value(name) or "false").lower()
+        if text not in _FLAG_WORDS:
+            raise ValueError(f"{name} is {text!r}; set it to true or false.")
+        return _FLAG_WORDS[text]
+
+    def number(name: str, minimum: float) -> float | None:
+        text = value(name)
+        if text is None:
+            return None
+        try:
+            parsed = float(text)
+        except ValueError:
+            parsed = minimum - 1
+        if parsed < minimum:
+            raise ValueError(f"{name} is {text!r}; set it to a number of at least {minimum:g}.")
+        return parsed
+
     db = value("WAYPOINT_DB")
     database_url = value("DATABASE_URL")
     if database_url and not database_url.startswith(POSTGRES_SCHEMES):
@@ -123,6 +163,8 @@ def load_settings(
             f"WAYPOINT_DB_POOL_MAX ({pool_max}) is below WAYPOINT_DB_POOL_MIN ({pool_min}): "
             "raise the maximum or lower the minimum."
         )
+    hours = number("WAYPOINT_VISITOR_HOURS", 0.01)
+    runs = number("WAYPOINT_RUNS_PER_HOUR", 1)
     docs = value("WAYPOINT_DOCS")
     delay = value("WAYPOINT_DEMO_TOKEN_DELAY")
     log_level = value("WAYPOINT_LOG_LEVEL")
@@ -140,6 +182,11 @@ def load_settings(
         docs_folder=Path(docs).expanduser() if docs else None,
         demo_token_delay=float(delay) if delay else Settings.demo_token_delay,
         log_level=log_level,
+        allow_open=flag("WAYPOINT_ALLOW_OPEN"),
+        visitors=flag("WAYPOINT_VISITORS"),
+        visitor_hours=hours if hours is not None else Settings.visitor_hours,
+        share_keys=flag("WAYPOINT_SHARE_KEYS"),
+        runs_per_hour=int(runs) if runs is not None else None,
     )
 
 

@@ -323,6 +323,19 @@ class ThreadIndex:
     def delete(self, thread_id: str) -> None:
         self.db.change("DELETE FROM waypoint_threads WHERE id = ?", (thread_id,))
 
+    def created_before(self, owner_prefix: str, cutoff: float) -> builtins.list[tuple[str, str]]:
+        """(owner, id) of threads whose owner starts with `owner_prefix`, made before `cutoff`.
+
+        For expiring visitor spaces (`agent.visitors`): owners are ids Waypoint made, and the
+        prefix is a constant of the code, never user text.
+        """
+        rows = self.db.rows(
+            "SELECT owner, id FROM waypoint_threads"
+            " WHERE substr(owner, 1, ?) = ? AND created_at < ? ORDER BY created_at",
+            (len(owner_prefix), owner_prefix, cutoff),
+        )
+        return [(owner, thread_id) for owner, thread_id in rows]
+
     def ids_with_status(self, status: ThreadStatus) -> builtins.list[str]:
         """At start-up: threads still marked 'running' lost their run when the process ended."""
         rows = self.db.rows("SELECT id FROM waypoint_threads WHERE status = ?", (status,))

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 GUARDED_SITE = Path(__file__).resolve().parent / "guarded_site"
@@ -95,15 +96,25 @@ class AppServer:
         assert not attempts, f"the app tried to reach the network: {attempts}"
 
 
-def start_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> AppServer:
+def start_app(
+    data_dir: Path,
+    extra_env: dict[str, str] | None = None,
+    *,
+    port: int | None = None,
+    secrets_file: Path | None = None,
+) -> AppServer:
     """Start the app on a free port with the database in `data_dir`; return once it serves.
+
+    `port` is for a test that must know it in advance (an OIDC redirect URI names it);
+    `secrets_file` replaces the repository's `.streamlit/secrets.toml` (Streamlit's
+    `secrets.files` option), so a test's `[auth]` never touches the user's own file.
 
     The caller ends it (`stop` or `kill`); `running_app` is the context manager for that. The
     address and host names come from serve.py's local defaults, headless mode and usage statistics
     from the repository's `.streamlit/config.toml`, as for `make run`, so every browser test runs
     what a user runs.
     """
-    port = free_port()
+    port = port or free_port()
     netlog = data_dir / "netguard.log"
     env = {
         **os.environ,
@@ -122,6 +133,8 @@ def start_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> AppSer
         "--server.fileWatcherType",
         "none",
     ]
+    if secrets_file is not None:
+        command += ["--secrets.files", str(secrets_file)]
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -140,9 +153,11 @@ def start_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> AppSer
 
 
 @contextmanager
-def running_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """Start the app on a free port with its own database; yield its URL."""
-    server = start_app(data_dir, extra_env)
+def running_app(
+    data_dir: Path, extra_env: dict[str, str] | None = None, **start: Any
+) -> Iterator[str]:
+    """Start the app on a free port with its own database; yield its URL (`start_app`'s options)."""
+    server = start_app(data_dir, extra_env, **start)
     try:
         yield server.url
     finally:

@@ -11,6 +11,11 @@ for _key in (
     "TAVILY_API_KEY",
     "WAYPOINT_MODEL",
     "WAYPOINT_DB",
+    "WAYPOINT_ALLOW_OPEN",
+    "WAYPOINT_VISITORS",
+    "WAYPOINT_VISITOR_HOURS",
+    "WAYPOINT_SHARE_KEYS",
+    "WAYPOINT_RUNS_PER_HOUR",
     "DATABASE_URL",
     "WAYPOINT_DB_POOL_MIN",
     "WAYPOINT_DB_POOL_MAX",
@@ -28,6 +33,7 @@ netguard.install()
 # Fixtures shared by several modules; plain helper functions are imported where they are used.
 pytest_plugins = [
     "tests.browser_helpers",
+    "tests.fake_oidc",
     "tests.fake_openai",
     "tests.page_helpers",
     "tests.pg_server",

@@ -176,3 +176,17 @@ def test_titles_come_from_the_first_message():
     long = title_from_text("word " * 40)
     assert len(long) <= 80 and long.endswith("…")
     assert title_from_text("   ") == "New thread"
+
+
+def test_created_before_finds_old_threads_of_an_owner_prefix_only(index):
+    old = index.create("old", owner="visitor:aaa")
+    other = index.create("account", owner="oidc:x|visitor:aaa")  # the prefix is a prefix only
+    index.create("local", owner="local")
+    cutoff = index.get(other.id).created_at + 1
+    young = index.create("young", owner="visitor:bbb")
+    index._update(young.id, created_at=cutoff + 10)
+    assert index.created_before("visitor:", cutoff) == [("visitor:aaa", old.id)]
+    assert index.created_before("visitor:", cutoff + 20) == [
+        ("visitor:aaa", old.id),
+        ("visitor:bbb", young.id),
+    ]

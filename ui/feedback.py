@@ -2,7 +2,8 @@
 
 Every engine error meant for people is one of these: ValueError (InputError, DecisionError,
 TransferError and bad settings are ValueErrors), ThreadBusy (a run is going), UnknownThread (the
-thread was deleted, e.g. in another tab). Anything else is a bug and should surface as one.
+thread was deleted, e.g. in another tab), RunLimitReached (the deployment's runs per hour).
+Anything else is a bug and should surface as one.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from agent.run_limit import RunLimitReached
 from agent.runs import ThreadBusy
 from agent.threads import UnknownThread
 from ui.safe_text import SENTENCE_CHARS, plain
 
-USER_ERRORS = (ValueError, ThreadBusy, UnknownThread)
+USER_ERRORS = (ValueError, ThreadBusy, UnknownThread, RunLimitReached)
 PROBLEM_KEY = "send_problem"
 
 

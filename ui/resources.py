@@ -10,6 +10,7 @@ import streamlit as st
 
 from agent.backend import LocalBackend
 from agent.settings import Settings, load_settings
+from agent.visitors import VisitorSweep
 
 
 @st.cache_resource(show_spinner="Opening the database…", on_release=LocalBackend.close)
@@ -20,3 +21,9 @@ def backend() -> LocalBackend:
 @st.cache_resource
 def settings() -> Settings:
     return load_settings()
+
+
+@st.cache_resource
+def visitor_sweep() -> VisitorSweep:
+    """One sweep of expired visitor spaces per process, however many sessions ask."""
+    return VisitorSweep(settings().visitor_hours)
