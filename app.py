@@ -7,9 +7,9 @@ from pathlib import Path
 import streamlit as st
 
 import agent  # noqa: F401  (strict msgpack before LangGraph loads)
-from agent.logs import APP_LEVEL, configure_logging
 from agent.exposure import exposure_problem
 from agent.key_policy import settings_for
+from agent.logs import APP_LEVEL, configure_logging
 from ui import resources
 from ui.accounts import auth_configured
 from ui.identity import current_user, identity_sidebar
