@@ -163,7 +163,11 @@ class LocalBackend:
         self._async_graph: AgentGraph | None = None
         self._async_lock = threading.Lock()
         self.runs = RunManager(
-            self.graph, self._get_async_graph, self.persistence.loop, on_finish=self._record_end
+            self.graph,
+            self._get_async_graph,
+            self.persistence.loop,
+            self.persistence.runs,
+            on_finish=self._record_end,
         )
         self.history = Timeline(self.graph, self.persistence.saver, pending_calls)
         # Per thread, the run last started with a new message and that message (`_live_input`).

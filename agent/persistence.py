@@ -3,7 +3,8 @@
 The sync engine uses a sync saver on a `sqlite3` connection; the async engine uses an async saver on
 an `aiosqlite` connection that lives on the background loop. Both point at the same file, in WAL
 mode with a busy timeout, so either engine can continue a thread the other started and readers
-never block the writer.
+never block the writer. The run store (`agent.run_store`) has a connection of its own, so its
+writer thread never waits on the savers'.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import aiosqlite
 from langgraph.checkpoint.serde import _msgpack
 
 from agent.loop import BackgroundLoop
+from agent.run_store import SqliteRunStore
 from agent.storage import AsyncWaypointSqliteSaver, WaypointSqliteSaver
 from agent.threads import ThreadIndex
 
@@ -63,12 +65,14 @@ async def _open_async_saver(path: Path) -> AsyncWaypointSqliteSaver:
 
 @dataclass
 class Persistence:
-    """The process's database handles: sync saver, async saver (lazily) and the thread index."""
+    """The process's database handles: sync saver, async saver (lazily), the thread index and the
+    run store."""
 
     path: Path
     conn: sqlite3.Connection
     saver: WaypointSqliteSaver
     threads: ThreadIndex
+    runs: SqliteRunStore
     loop: BackgroundLoop
     _async_saver: AsyncWaypointSqliteSaver | None = field(default=None, repr=False)
     _async_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -79,11 +83,13 @@ class Persistence:
         conn = open_connection(path)
         saver = WaypointSqliteSaver(conn)
         saver.setup()
+        threads = ThreadIndex(open_connection(path))  # migrates, the run store's tables too
         return cls(
             path=path,
             conn=conn,
             saver=saver,
-            threads=ThreadIndex(open_connection(path)),
+            threads=threads,
+            runs=SqliteRunStore(open_connection(path)),
             loop=loop or BackgroundLoop(),
         )
 
@@ -106,5 +112,7 @@ class Persistence:
             self.loop.run(self._async_saver.conn.close())
             self._async_saver = None
         self.loop.stop()
+        self.runs.close()
         self.conn.close()
         self.threads.conn.close()
+        self.runs.conn.close()

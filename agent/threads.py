@@ -39,6 +39,28 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE waypoint_threads ADD COLUMN forked_from TEXT;
     ALTER TABLE waypoint_threads ADD COLUMN forked_at_checkpoint TEXT;
     """,
+    # 3: the run store (`agent.run_store`): runs any process can see, follow and stop.
+    """
+    CREATE TABLE waypoint_runs (
+        id TEXT PRIMARY KEY,
+        thread_id TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        status TEXT NOT NULL,
+        started_at REAL NOT NULL,
+        ended_at REAL,
+        heartbeat REAL NOT NULL,
+        cancel_requested INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE UNIQUE INDEX waypoint_runs_one_live ON waypoint_runs (thread_id)
+        WHERE status = 'running';
+    CREATE INDEX waypoint_runs_thread ON waypoint_runs (thread_id, started_at DESC);
+    CREATE TABLE waypoint_run_events (
+        run_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
+    );
+    """,
 )
 
 

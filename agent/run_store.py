@@ -1,0 +1,358 @@
+"""The run store: runs and their events in the database, so every app process sees every run.
+
+A run lives in the process that started it (`agent.runs`), but a second app server over the same
+database (behind a load balancer, or the CLI next to the app) must show the thread as running,
+follow its tokens, stop it, and learn when the process running it died. So each run has a row
+(`waypoint_runs`: thread, owner process, status, heartbeat, whether another process asked it to
+stop) and its events are stored as they come (`waypoint_run_events`, JSON, strings redacted like
+error text), batched per burst by one writer thread so tokens never wait on the disk.
+
+Owners are `host:pid:nonce` (a nonce per engine, as one process may open several). A run whose
+owner is on this host and no longer exists, or whose heartbeat is older than `stale_after`, is
+dead: other processes report it as cut by a server stop, and start-up reconciliation marks only
+such runs, never the live run of another process. A partial unique index keeps one live run per
+thread across processes.
+
+`RunStore` is the interface; `SqliteRunStore` implements it on the SQLite file every process
+shares (WAL). A Postgres store implements the same tables (migration 3 of `agent.threads`).
+
+    store = SqliteRunStore(open_connection(path))
+    store.begin(run_id, thread_id)
+    store.append(run_id, 0, Token("m1", "llm", "Hi"))
+    store.end(run_id, "done")
+    store.events(run_id, 0)  # [Token(...), Done("done")]
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from agent.events import Done, Error, Event, RunStatus, from_dict, to_dict
+from agent.provider_errors import redact
+
+log = logging.getLogger(__name__)
+
+HOST = socket.gethostname()
+# The supervisor of a live run beats every HEARTBEAT_SECONDS; a run silent for STALE_AFTER is dead.
+HEARTBEAT_SECONDS = 2.0
+STALE_AFTER = 15.0
+# Events are written in one transaction per burst: the writer gathers what comes this long.
+BATCH_WINDOW = 0.03
+# Events of a thread's ended runs are kept this long for late readers, then dropped at its next run.
+KEEP_EVENTS_SECONDS = 120.0
+
+LOST_TEXT = (
+    "The server running this answer stopped, so the answer was cut. Retry to ask the model again."
+)
+
+
+class RunAlreadyLive(RuntimeError):
+    """The thread already has a live run (maybe in another process)."""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of `waypoint_runs`: what any process knows about a run."""
+
+    id: str
+    thread_id: str
+    owner: str
+    status: str  # "running", a RunStatus, or "lost" (its process died)
+    started_at: float
+    ended_at: float | None
+    heartbeat: float
+    cancel_requested: bool
+
+
+def new_owner() -> str:
+    """This engine's owner id: host, process id and a nonce of its own."""
+    return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        return True
+    return True
+
+
+def owner_gone(owner: str) -> bool:
+    """Whether the owner is known dead: a process of this host that no longer exists."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    return host == HOST and pid.isdigit() and not _process_exists(int(pid))
+
+
+def _clean(value: Any) -> Any:
+    """The event's strings with anything that looks like a key redacted, at any depth."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _clean(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(item) for item in value]
+    return value
+
+
+def encode(event: Event) -> str:
+    return json.dumps(_clean(to_dict(event)), ensure_ascii=False, separators=(",", ":"))
+
+
+def decode(text: str) -> Event:
+    return from_dict(json.loads(text))
+
+
+class RunStore(Protocol):
+    """What `RunManager` and `LocalBackend` need from the database to share runs."""
+
+    owner: str
+    stale_after: float
+
+    def begin(self, run_id: str, thread_id: str) -> None: ...
+    def discard(self, run_id: str) -> None: ...
+    def append(self, run_id: str, seq: int, event: Event) -> None: ...
+    def beat(self, run_id: str) -> None: ...
+    def end(self, run_id: str, status: RunStatus) -> None: ...
+    def cancel_requested(self, run_id: str) -> bool: ...
+    def request_cancel(self, run_id: str) -> bool: ...
+    def claim_lost(self, run_id: str) -> bool: ...
+    def get(self, run_id: str) -> RunRecord | None: ...
+    def latest(self, thread_id: str) -> RunRecord | None: ...
+    def running(self) -> list[RunRecord]: ...
+    def events(self, run_id: str, offset: int = 0) -> list[Event]: ...
+    def forget_thread(self, thread_id: str) -> None: ...
+    def close(self) -> None: ...
+
+
+def is_live(store: RunStore, record: RunRecord, now: float | None = None) -> bool:
+    """A running record whose owner is this engine, or alive and beating."""
+    if record.status != "running":
+        return False
+    if record.owner == store.owner:
+        return True
+    if owner_gone(record.owner):
+        return False
+    return (now or time.time()) - record.heartbeat < store.stale_after
+
+
+_RECORD = "id, thread_id, owner, status, started_at, ended_at, heartbeat, cancel_requested"
+
+
+def _record(row: tuple) -> RunRecord:
+    run_id, thread_id, owner, status, started_at, ended_at, heartbeat, cancel = row
+    return RunRecord(
+        run_id, thread_id, owner, status, started_at, ended_at, heartbeat, bool(cancel)
+    )
+
+
+class SqliteRunStore:
+    """The run store on a SQLite connection of its own (autocommit, WAL), used from any thread."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        owner: str | None = None,
+        stale_after: float = STALE_AFTER,
+    ):
+        self.conn = conn
+        self.owner = owner or new_owner()
+        self.stale_after = stale_after
+        self._lock = threading.RLock()
+        self._queue: queue.SimpleQueue[tuple | None] = queue.SimpleQueue()
+        self._writer = threading.Thread(
+            target=self._write_loop, name="waypoint-run-store", daemon=True
+        )
+        self._writer.start()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    # --- the owner's writes ----------------------------------------------------------------------
+
+    def begin(self, run_id: str, thread_id: str) -> None:
+        """Record a new live run; RunAlreadyLive when the thread has one (any process's)."""
+        now = time.time()
+        try:
+            with self._transaction() as conn:
+                conn.execute(
+                    "DELETE FROM waypoint_run_events WHERE run_id IN (SELECT id FROM "
+                    "waypoint_runs WHERE thread_id = ? AND status != 'running' AND ended_at < ?)",
+                    (thread_id, now - KEEP_EVENTS_SECONDS),
+                )
+                conn.execute(
+                    f"INSERT INTO waypoint_runs ({_RECORD}) VALUES (?,?,?,'running',?,NULL,?,0)",
+                    (run_id, thread_id, self.owner, now, now),
+                )
+        except sqlite3.IntegrityError as error:
+            raise RunAlreadyLive(thread_id) from error
+
+    def discard(self, run_id: str) -> None:
+        """Forget a run that never started (its preparation failed)."""
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM waypoint_runs WHERE id = ?", (run_id,))
+
+    def append(self, run_id: str, seq: int, event: Event) -> None:
+        """Queue an event for the writer; `Done` is written by `end`, with the status."""
+        if not isinstance(event, Done):
+            self._queue.put(("event", run_id, seq, encode(event)))
+
+    def beat(self, run_id: str) -> None:
+        self._queue.put(("beat", run_id, time.time()))
+
+    def end(self, run_id: str, status: RunStatus) -> None:
+        """Write what is queued, then `Done` and the status in one transaction (so a reader never
+        sees one without the other). Returns once written."""
+        self._flush()
+        with self._transaction() as conn:
+            self._append_now(conn, run_id, Done(status=status))
+            conn.execute(
+                "UPDATE waypoint_runs SET status = ?, ended_at = ? WHERE id = ?",
+                (status, time.time(), run_id),
+            )
+
+    @staticmethod
+    def _append_now(conn: sqlite3.Connection, run_id: str, event: Event) -> None:
+        conn.execute(
+            "INSERT INTO waypoint_run_events (run_id, seq, event) SELECT ?, "
+            "COALESCE(MAX(seq) + 1, 0), ? FROM waypoint_run_events WHERE run_id = ?",
+            (run_id, encode(event), run_id),
+        )
+
+    def _flush(self) -> None:
+        done = threading.Event()
+        self._queue.put(("flush", done))
+        if not done.wait(30):
+            log.warning("The run store's writer did not catch up within 30 s.")
+
+    def _write_loop(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            deadline = time.monotonic() + BATCH_WINDOW
+            while batch[-1] is not None and batch[-1][0] != "flush":
+                try:
+                    batch.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                except queue.Empty:
+                    break
+            self._write(batch)
+            if batch[-1] is None:
+                return
+
+    def _write(self, batch: list[tuple | None]) -> None:
+        events = [item[1:] for item in batch if item is not None and item[0] == "event"]
+        beats = [(item[2], item[1]) for item in batch if item is not None and item[0] == "beat"]
+        if events or beats:
+            try:
+                with self._transaction() as conn:
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO waypoint_run_events (run_id, seq, event) "
+                        "VALUES (?, ?, ?)",
+                        events,
+                    )
+                    conn.executemany("UPDATE waypoint_runs SET heartbeat = ? WHERE id = ?", beats)
+            except sqlite3.Error:  # the run goes on; only other processes miss these events
+                log.exception("Storing %d run events failed.", len(events))
+        for item in batch:
+            if item is not None and item[0] == "flush":
+                item[1].set()
+
+    # --- any process -----------------------------------------------------------------------------
+
+    def cancel_requested(self, run_id: str) -> bool:
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT cancel_requested FROM waypoint_runs WHERE id = ?", (run_id,)
+            ).fetchone()
+        return bool(row and row[0])
+
+    def request_cancel(self, run_id: str) -> bool:
+        """Ask the owner to stop the run; False when it is not running."""
+        with self._transaction() as conn:
+            changed = conn.execute(
+                "UPDATE waypoint_runs SET cancel_requested = 1 WHERE id = ? AND status = 'running'",
+                (run_id,),
+            ).rowcount
+        return changed == 1
+
+    def claim_lost(self, run_id: str) -> bool:
+        """End a dead owner's run as lost (an error and `Done`); True for the one process that
+        did it, so only that one marks the cut checkpoint."""
+        with self._transaction() as conn:
+            changed = conn.execute(
+                "UPDATE waypoint_runs SET status = 'lost', ended_at = ? "
+                "WHERE id = ? AND status = 'running'",
+                (time.time(), run_id),
+            ).rowcount
+            if changed:
+                self._append_now(conn, run_id, Error(LOST_TEXT, "server_stopped"))
+                self._append_now(conn, run_id, Done(status="error"))
+        return changed == 1
+
+    def get(self, run_id: str) -> RunRecord | None:
+        with self._lock:
+            row = self.conn.execute(
+                f"SELECT {_RECORD} FROM waypoint_runs WHERE id = ?", (run_id,)
+            ).fetchone()
+        return None if row is None else _record(row)
+
+    def latest(self, thread_id: str) -> RunRecord | None:
+        with self._lock:
+            row = self.conn.execute(
+                f"SELECT {_RECORD} FROM waypoint_runs WHERE thread_id = ? "
+                "ORDER BY started_at DESC LIMIT 1",
+                (thread_id,),
+            ).fetchone()
+        return None if row is None else _record(row)
+
+    def running(self) -> list[RunRecord]:
+        with self._lock:
+            rows = self.conn.execute(
+                f"SELECT {_RECORD} FROM waypoint_runs WHERE status = 'running'"
+            ).fetchall()
+        return [_record(row) for row in rows]
+
+    def events(self, run_id: str, offset: int = 0) -> list[Event]:
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT event FROM waypoint_run_events WHERE run_id = ? AND seq >= ? ORDER BY seq",
+                (run_id, offset),
+            ).fetchall()
+        return [decode(row[0]) for row in rows]
+
+    def forget_thread(self, thread_id: str) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "DELETE FROM waypoint_run_events WHERE run_id IN "
+                "(SELECT id FROM waypoint_runs WHERE thread_id = ?)",
+                (thread_id,),
+            )
+            conn.execute("DELETE FROM waypoint_runs WHERE thread_id = ?", (thread_id,))
+
+    def close(self) -> None:
+        """Write what is queued and stop the writer (the connection is the caller's to close)."""
+        if self._writer.is_alive():
+            self._queue.put(None)
+            self._writer.join(30)
