@@ -49,7 +49,7 @@ HOST = socket.gethostname()
 HEARTBEAT_SECONDS = 2.0
 STALE_AFTER = 15.0
 # Events are written in one transaction per burst: the writer gathers what comes this long.
-BATCH_WINDOW = 0.03
+BATCH_WINDOW = 0.05
 # Events of a thread's ended runs are kept this long for late readers, then dropped at its next run.
 KEEP_EVENTS_SECONDS = 120.0
 
