@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -33,6 +34,7 @@ from agent.events import Error, Event, RunStatus
 from agent.graph import ACTION, LLM, AgentGraph, RunContext, build_graph, open_tool_calls
 from agent.limits import MAX_MESSAGE_CHARS, MAX_TOOL_RESULT_CHARS, too_long
 from agent.persistence import Persistence
+from agent.run_store import RunRecord, is_live
 from agent.runs import Run, RunManager, RunOptions, ThreadBusy
 from agent.settings import Settings
 from agent.stream_events import message_text
@@ -51,6 +53,8 @@ from agent.views import (
 
 log = logging.getLogger(__name__)
 
+# How often a page following another process's run looks for its new events in the store.
+STORE_POLL_SECONDS = 0.05
 STOPPED_TEXT = (
     "You stopped the last run. What it was writing is not kept: the thread is as its last "
     "checkpoint left it."
@@ -181,21 +185,68 @@ class LocalBackend:
             return self._async_graph
 
     def _reconcile_interrupted_runs(self) -> None:
-        """A thread still marked 'running' lost its run when the last process stopped.
+        """A thread still marked 'running' lost its run when the process running it stopped.
 
-        Its newest checkpoint gets a "server stopped" successor (`agent.recovery`), so nothing the
-        run had started runs again unasked and the chat can say what happened.
+        Unless that run is live in another process (another app server, the CLI): the run store
+        says which process owns it and whether it still beats (`agent.run_store`). A thread
+        without a live run is marked cut (`_mark_cut`).
         """
+        store = self.persistence.runs
         for thread_id in self.threads.ids_with_status("running"):
-            cut = self._cut_run_checkpoint(thread_id)
-            if cut is not None:
-                try:
-                    recovery.mark(self.graph, self._snapshot(thread_id, cut))
-                except Exception:  # one odd thread must not keep the app from starting
-                    log.exception("could not mark the cut run of thread %s", thread_id)
-                else:
-                    self.threads.set_branch_head(thread_id, None)
-            self.threads.set_status(thread_id, status_of(self._shown_snapshot(thread_id)))
+            record = store.latest(thread_id)
+            if record is not None and record.status == "running":
+                if is_live(store, record) or not store.claim_lost(record.id):
+                    continue  # live elsewhere, or another process is settling it
+            self._mark_cut(thread_id)
+
+    def _mark_cut(self, thread_id: str) -> None:
+        """Give the cut run's newest checkpoint a "server stopped" successor (`agent.recovery`),
+        so nothing the run had started runs again unasked and the chat can say what happened."""
+        cut = self._cut_run_checkpoint(thread_id)
+        if cut is not None:
+            try:
+                recovery.mark(self.graph, self._snapshot(thread_id, cut))
+            except Exception:  # one odd thread must not keep the app from starting
+                log.exception("could not mark the cut run of thread %s", thread_id)
+            else:
+                self.threads.set_branch_head(thread_id, None)
+        self.threads.set_status(thread_id, status_of(self._shown_snapshot(thread_id)))
+
+    def _live_elsewhere(self, thread_id: str) -> RunRecord | None:
+        """The thread's run live in another process, if any. A run whose process died is
+        settled here (ended as lost, its thread marked cut), so no page shows it running."""
+        if self.runs.active_run(thread_id) is not None:
+            return None
+        record = self.persistence.runs.latest(thread_id)
+        if record is None or record.status != "running":
+            return None
+        if is_live(self.persistence.runs, record):
+            return None if record.owner == self.persistence.runs.owner else record
+        self._settle_lost(record)
+        return None
+
+    def _settle_lost(self, record: RunRecord) -> None:
+        if self.persistence.runs.claim_lost(record.id):
+            log.info("run %s died with its process %s", record.id, record.owner)
+            self._mark_cut(record.thread_id)
+
+    def settle_lost_runs(self) -> None:
+        """End every run whose process died (for the thread list, which shows their status)."""
+        store = self.persistence.runs
+        for record in store.running():
+            if not is_live(store, record):
+                self._settle_lost(record)
+
+    def _stored_events(self, record: RunRecord, offset: int, timeout: float) -> list[Event]:
+        """Another process's run's events from the store, waiting up to `timeout` for one."""
+        deadline = time.monotonic() + timeout
+        while True:
+            events = self.persistence.runs.events(record.id, offset)
+            if events or time.monotonic() >= deadline:
+                return events
+            if self._live_elsewhere(record.thread_id) is None:  # ended, or its process died
+                return self.persistence.runs.events(record.id, offset)
+            time.sleep(STORE_POLL_SECONDS)  # SQLite has no notifications: look again shortly
 
     def _cut_run_checkpoint(self, thread_id: str) -> str | None:
         """Where the cut run stopped: the newest checkpoint, if it continues what the chat
@@ -326,6 +377,7 @@ class LocalBackend:
         title: str | None = None,
     ) -> Run:
         context = self.contexts(choices, deciding)
+        self._live_elsewhere(thread_id)  # a run whose process died no longer holds the thread
 
         def prepare() -> None:
             # Before the graph starts: a run that ends at once must not be marked running after.
