@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import (
@@ -107,10 +108,19 @@ def _check_input(optional: tuple[str, ...] = (), **values: Any) -> None:
         raise InputError(f"Wrong input for {name}: got {got}; give {expected}.")
 
 
-def _last_error(info: ThreadInfo, latest: Run | None) -> str | None:
+@dataclass(frozen=True)
+class _LastRun:
+    """A thread's last run, from this process's runs or from the run store (another process's)."""
+
+    id: str
+    status: str
+    events: Callable[[], list[Event]]
+
+
+def _last_error(info: ThreadInfo, latest: _LastRun | None) -> str | None:
     """The error that ended the thread's last run, also after a restart (when its log is gone)."""
     if latest is not None and latest.status == "error":
-        error = next((e for e in reversed(latest.log.read(0)) if isinstance(e, Error)), None)
+        error = next((e for e in reversed(latest.events()) if isinstance(e, Error)), None)
         if error is not None:
             return error.message
     if info.status == "error":
@@ -118,7 +128,7 @@ def _last_error(info: ThreadInfo, latest: Run | None) -> str | None:
     return None
 
 
-def _notice(snapshot: StateSnapshot, latest: Run | None) -> Notice | None:
+def _notice(snapshot: StateSnapshot, latest: _LastRun | None) -> Notice | None:
     """Why the shown state's run ended early, when it needs saying: a stop, the server's stop."""
     if recovery.was_cut(snapshot.metadata):
         return Notice("server_stopped", recovery.notice(snapshot.metadata or {}, snapshot.next))
@@ -194,9 +204,12 @@ class LocalBackend:
         store = self.persistence.runs
         for thread_id in self.threads.ids_with_status("running"):
             record = store.latest(thread_id)
-            if record is not None and record.status == "running":
-                if is_live(store, record) or not store.claim_lost(record.id):
-                    continue  # live elsewhere, or another process is settling it
+            if (
+                record is not None
+                and record.status == "running"
+                and (is_live(store, record) or not store.claim_lost(record.id))
+            ):
+                continue  # live elsewhere, or another process is settling it
             self._mark_cut(thread_id)
 
     def _mark_cut(self, thread_id: str) -> None:
@@ -225,17 +238,18 @@ class LocalBackend:
         self._settle_lost(record)
         return None
 
-    def _settle_lost(self, record: RunRecord) -> None:
-        if self.persistence.runs.claim_lost(record.id):
-            log.info("run %s died with its process %s", record.id, record.owner)
-            self._mark_cut(record.thread_id)
+    def _settle_lost(self, record: RunRecord) -> bool:
+        """End a dead process's run as lost and mark its thread cut (once, whoever sees it)."""
+        if not self.persistence.runs.claim_lost(record.id):
+            return False
+        log.info("run %s died with its process %s", record.id, record.owner)
+        self._mark_cut(record.thread_id)
+        return True
 
-    def settle_lost_runs(self) -> None:
-        """End every run whose process died (for the thread list, which shows their status)."""
+    def _settle_dead_runs(self) -> bool:
+        """Settle every run whose process died; True if there was one."""
         store = self.persistence.runs
-        for record in store.running():
-            if not is_live(store, record):
-                self._settle_lost(record)
+        return any([self._settle_lost(r) for r in store.running() if not is_live(store, r)])
 
     def _stored_events(self, record: RunRecord, offset: int, timeout: float) -> list[Event]:
         """Another process's run's events from the store, waiting up to `timeout` for one."""
@@ -276,7 +290,11 @@ class LocalBackend:
 
     def list_threads(self, search: str = "", limit: int = 50, offset: int = 0) -> list[ThreadInfo]:
         _check_input(search=search, limit=limit, offset=offset)
-        return self.threads.list(search=search, limit=limit, offset=offset)
+        threads = self.threads.list(search=search, limit=limit, offset=offset)
+        # A run whose process died must not show as running (its process cannot say so).
+        if any(t.status == "running" for t in threads) and self._settle_dead_runs():
+            threads = self.threads.list(search=search, limit=limit, offset=offset)
+        return threads
 
     def count_threads(self, search: str = "") -> int:
         _check_input(search=search)
@@ -305,9 +323,15 @@ class LocalBackend:
         if run is not None:
             self.runs.cancel(run.id)
             run.log.wait_closed(timeout)
+        elif (elsewhere := self._live_elsewhere(thread_id)) is not None:
+            self.persistence.runs.request_cancel(elsewhere.id)
+            deadline = time.monotonic() + timeout
+            while self._live_elsewhere(thread_id) is not None and time.monotonic() < deadline:
+                time.sleep(STORE_POLL_SECONDS)
         self.persistence.saver.delete_thread(thread_id)
         self.threads.delete(thread_id)
         self.runs.forget_thread(thread_id)
+        self.persistence.runs.forget_thread(thread_id)
         self._inputs.pop(thread_id, None)
 
     # --- state -----------------------------------------------------------------------------------
@@ -337,22 +361,35 @@ class LocalBackend:
         """The chat's thread: at its branch head when one is set (`show_branch`), else latest."""
         _check_input(thread_id=thread_id)
         info = self.threads.get(thread_id)
-        snapshot = self._shown_snapshot(thread_id, info)
         active = self.runs.active_run(thread_id)
-        latest = self.runs.latest_run(thread_id)
+        elsewhere = None if active else self._live_elsewhere(thread_id)
+        running = active is not None or elsewhere is not None
+        if info.status == "running" and not running:
+            info = self.threads.get(thread_id)  # a run whose process died was settled just now
+        snapshot = self._shown_snapshot(thread_id, info)
+        latest = self._last_run(thread_id)
         messages = snapshot.values.get("messages", [])
         return ThreadView(
             thread=info,
             messages=message_views(messages),
             checkpoint_id=(snapshot.config or {}).get("configurable", {}).get("checkpoint_id"),
             next_nodes=tuple(snapshot.next),
-            pending_calls=() if active else pending_calls(snapshot),
-            active_run_id=active.id if active else None,
+            pending_calls=() if running else pending_calls(snapshot),
+            active_run_id=active.id if active else elsewhere.id if elsewhere else None,
             last_run_id=latest.id if latest else None,
-            last_error=None if active else _last_error(info, latest),
-            notice=None if active else _notice(snapshot, latest),
+            last_error=None if running else _last_error(info, latest),
+            notice=None if running else _notice(snapshot, latest),
             live_input=self._live_input(active, messages),
         )
+
+    def _last_run(self, thread_id: str) -> _LastRun | None:
+        run = self.runs.latest_run(thread_id)
+        if run is not None:
+            return _LastRun(run.id, run.status, lambda: run.log.read(0))
+        record = self.persistence.runs.latest(thread_id)
+        if record is None:
+            return None
+        return _LastRun(record.id, record.status, lambda: self.persistence.runs.events(record.id))
 
     def _live_input(self, active: Run | None, shown: list[BaseMessage]) -> tuple[MessageView, ...]:
         """The active run's new message while no checkpoint shows it yet (durability "exit")."""
@@ -573,7 +610,9 @@ class LocalBackend:
         self.threads.set_branch_head(thread_id, None if checkpoint_id == latest else checkpoint_id)
 
     def any_run_active(self) -> bool:
-        return self.runs.any_active()
+        """Whether some thread has a run in progress, here or in another process."""
+        store = self.persistence.runs
+        return self.runs.any_active() or any(is_live(store, r) for r in store.running())
 
     def cancel_run(self, run_id: str) -> bool:
         _check_input(run_id=run_id)
@@ -610,7 +649,7 @@ class LocalBackend:
     #                                                              finished
 
     def _refuse_while_running(self, thread_id: str) -> None:
-        if self.runs.active_run(thread_id) is not None:
+        if self.runs.active_run(thread_id) is not None or self._live_elsewhere(thread_id):
             raise ThreadBusy(thread_id)
 
     def _checkpoint_snapshot(self, thread_id: str, checkpoint_id: str) -> StateSnapshot:

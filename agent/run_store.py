@@ -228,11 +228,13 @@ class SqliteRunStore:
         sees one without the other). Returns once written."""
         self._flush()
         with self._transaction() as conn:
-            self._append_now(conn, run_id, Done(status=status))
-            conn.execute(
-                "UPDATE waypoint_runs SET status = ?, ended_at = ? WHERE id = ?",
+            changed = conn.execute(
+                "UPDATE waypoint_runs SET status = ?, ended_at = ? "
+                "WHERE id = ? AND status = 'running'",
                 (status, time.time(), run_id),
-            )
+            ).rowcount
+            if changed:  # else another process ended it as lost, and wrote its Done
+                self._append_now(conn, run_id, Done(status=status))
 
     @staticmethod
     def _append_now(conn: sqlite3.Connection, run_id: str, event: Event) -> None:
@@ -282,9 +284,12 @@ class SqliteRunStore:
     # --- any process -----------------------------------------------------------------------------
 
     def cancel_requested(self, run_id: str) -> bool:
+        """Whether the owner should stop: Stop was pressed elsewhere, or another process took
+        the run for dead (its heartbeat was late) and ended it."""
         with self._lock:
             row = self.conn.execute(
-                "SELECT cancel_requested FROM waypoint_runs WHERE id = ?", (run_id,)
+                "SELECT cancel_requested OR status != 'running' FROM waypoint_runs WHERE id = ?",
+                (run_id,),
             ).fetchone()
         return bool(row and row[0])
 
