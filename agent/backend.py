@@ -614,21 +614,42 @@ class LocalBackend:
         store = self.persistence.runs
         return self.runs.any_active() or any(is_live(store, r) for r in store.running())
 
+    def _find_run(self, run_id: str) -> Run | RunRecord | None:
+        """The run in this process, else its row in the run store (another process's run)."""
+        return self.runs.get(run_id) or self.persistence.runs.get(run_id)
+
+    def _settled(self, record: RunRecord) -> RunRecord:
+        """The record once a dead owner's run is settled (ended as lost)."""
+        if record.status == "running" and not is_live(self.persistence.runs, record):
+            self._settle_lost(record)
+            return self.persistence.runs.get(record.id) or record
+        return record
+
     def cancel_run(self, run_id: str) -> bool:
+        """Stop a run; one of another process is asked through the store (its owner polls)."""
         _check_input(run_id=run_id)
-        return self.runs.cancel(run_id)
+        run = self._find_run(run_id)
+        if run is None or isinstance(run, Run):
+            return run is not None and self.runs.cancel(run.id)
+        return self._settled(run).status == "running" and self.persistence.runs.request_cancel(
+            run.id
+        )
 
     def read_events(self, run_id: str, offset: int = 0, timeout: float = 0.0) -> list[Event]:
         _check_input(run_id=run_id, offset=offset, timeout=timeout)
-        run = self.runs.get(run_id)
-        if run is None:
-            return []
-        return run.log.read(offset, timeout)
+        run = self._find_run(run_id)
+        if run is None or isinstance(run, Run):
+            return [] if run is None else run.log.read(offset, timeout)
+        return self._stored_events(run, offset, timeout)
 
     def run_status(self, run_id: str) -> str | None:
+        """ "running" or how the run ended; a run whose process died ended with an error."""
         _check_input(run_id=run_id)
-        run = self.runs.get(run_id)
-        return run.status if run else None
+        run = self._find_run(run_id)
+        if run is None or isinstance(run, Run):
+            return run.status if run else None
+        status = self._settled(run).status
+        return "error" if status == "lost" else status
 
     # --- time travel -----------------------------------------------------------------------------
     #

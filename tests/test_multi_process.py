@@ -12,6 +12,7 @@ import time
 import pytest
 
 from agent.events import Done, Error, Token
+from agent.runs import ThreadBusy
 from agent.protocol import LOCAL_USER
 from tests.crash_child import engine_child
 from tests.engine_fixtures import make_harness
@@ -80,12 +81,18 @@ def test_a_second_engine_refuses_a_second_run_on_a_thread_the_first_runs(engines
     thread = a.backend.create_thread(ME)
     run = a.backend.send_message(ME, thread.id, "first", a.choices, a.options)
     assert gate.wait_held_after(0)
-    with pytest.raises(Exception, match="busy"):
+    with pytest.raises(ThreadBusy):
         b.backend.send_message(ME, thread.id, "second", b.choices, b.options)
     gate.open_fully()
     a.finish(run)
+    b.model.script = [reply("answered on B")]
     b.send(thread.id, "second")  # free once A's run ended
-    assert [m.content for m in state_messages(b, thread.id)][-2] == "second"
+    assert [m.content for m in state_messages(b, thread.id)] == [
+        "first",
+        "one two",
+        "second",
+        "answered on B",
+    ]
 
 
 @pytest.mark.parametrize("engine", ["sync", "async"])
