@@ -50,8 +50,9 @@ HEARTBEAT_SECONDS = 2.0
 STALE_AFTER = 15.0
 # Events are written in one transaction per burst: the writer gathers what comes this long.
 BATCH_WINDOW = 0.05
-# Events of a thread's ended runs are kept this long for late readers, then dropped at its next run.
-KEEP_EVENTS_SECONDS = 120.0
+# Ended runs (rows and events) are kept this long for late readers, then dropped as a run begins,
+# so the tables hold the runs of the last minutes, not every token ever streamed.
+KEEP_ENDED_SECONDS = 600.0
 
 LOST_TEXT = (
     "The server running this answer stopped, so the answer was cut. Retry to ask the model again."
@@ -198,11 +199,13 @@ class SqliteRunStore:
         now = time.time()
         try:
             with self._transaction() as conn:
+                old = (now - KEEP_ENDED_SECONDS,)
                 conn.execute(
-                    "DELETE FROM waypoint_run_events WHERE run_id IN (SELECT id FROM "
-                    "waypoint_runs WHERE thread_id = ? AND status != 'running' AND ended_at < ?)",
-                    (thread_id, now - KEEP_EVENTS_SECONDS),
+                    "DELETE FROM waypoint_run_events WHERE run_id IN "
+                    "(SELECT id FROM waypoint_runs WHERE ended_at < ?)",
+                    old,
                 )
+                conn.execute("DELETE FROM waypoint_runs WHERE ended_at < ?", old)
                 conn.execute(
                     f"INSERT INTO waypoint_runs ({_RECORD}) VALUES (?,?,?,'running',?,NULL,?,0)",
                     (run_id, thread_id, self.owner, now, now),

@@ -54,6 +54,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE UNIQUE INDEX waypoint_runs_one_live ON waypoint_runs (thread_id)
         WHERE status = 'running';
     CREATE INDEX waypoint_runs_thread ON waypoint_runs (thread_id, started_at DESC);
+    CREATE INDEX waypoint_runs_ended ON waypoint_runs (ended_at);
     CREATE TABLE waypoint_run_events (
         run_id TEXT NOT NULL,
         seq INTEGER NOT NULL,

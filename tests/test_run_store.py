@@ -111,3 +111,17 @@ def test_an_owner_process_that_exited_on_this_host_is_gone_at_once():
     assert owner_gone(f"{HOST}:{exited}:abc")
     assert not owner_gone(f"{HOST}:{os.getpid()}:abc")
     assert not owner_gone(f"another-host:{exited}:abc"), "only its heartbeat can tell"
+
+
+def test_ended_runs_are_dropped_after_a_while_so_the_tables_stay_small(stores, monkeypatch):
+    a, b = stores
+    for n in range(3):
+        a.begin(f"old{n}", f"t{n}")
+        a.append(f"old{n}", 0, Token("m1", "llm", "Hi"))
+        a.end(f"old{n}", "done")
+    a.begin("live", "t9")
+    monkeypatch.setattr("agent.run_store.KEEP_ENDED_SECONDS", -1.0)  # every ended run is old
+    b.begin("new", "t0")
+    assert [r for r in (a.get(f"old{n}") for n in range(3)) if r is not None] == []
+    assert a.events("old0") == []
+    assert {r.id for r in a.running()} == {"live", "new"}
