@@ -8,7 +8,9 @@ of `--tokens` token events at the demo model's pace (`--pace` seconds apart, 0 f
 - append: time on the run's own thread per event (what the stream pays), memory vs store;
 - CPU: process CPU per run (the writer's included), memory vs store;
 - end: `store.end` (flush, then `Done` and the status), which the run's end waits for;
-- lag: from an append to the moment a second store on the same file (another process) reads it.
+- lag: from an append to the moment a second store on the same file (another process) reads it;
+- remote Stop: from `cancel_run` on a second engine to the run's `Done` in its owner's log (the
+  owner's supervisor polls every 0.25 s).
 
 Run: .venv/bin/python bench/run_events.py [--runs 20] [--tokens 400] [--pace 0.005]
 """
@@ -31,6 +33,8 @@ from agent.persistence import open_connection
 from agent.run_store import SqliteRunStore
 from agent.runs import EventLog
 from agent.threads import ThreadIndex
+from tests.engine_fixtures import make_harness
+from tests.scripted_model import TokenGate, reply
 
 
 def one_run(store: SqliteRunStore | None, n: int, tokens: int, pace: float) -> tuple[float, ...]:
@@ -67,6 +71,31 @@ def lag(writer: SqliteRunStore, reader: SqliteRunStore, samples: int) -> list[fl
     return lags
 
 
+def remote_stops(runs: int) -> list[float]:
+    """Seconds from Stop on engine B to Done in engine A's log, A's model held mid-answer."""
+    data_dir = Path(tempfile.mkdtemp())
+    a, b = make_harness(data_dir, "sync"), make_harness(data_dir, "sync")
+    times = []
+    try:
+        for _ in range(runs):
+            gate = TokenGate()
+            a.model.gate = gate  # type: ignore[attr-defined]
+            a.model.script = [reply("one two three")]  # type: ignore[attr-defined]
+            thread = a.backend.create_thread()
+            run = a.backend.send_message(thread.id, "go", a.choices, a.options)
+            gate.release(1)
+            assert gate.wait_held_after(1)
+            started = time.monotonic()
+            assert b.backend.cancel_run(run.id)
+            assert run.log.wait_closed(10), "the run did not end after Stop"
+            times.append(time.monotonic() - started)
+            gate.open_fully()
+    finally:
+        b.backend.close()
+        a.backend.close()
+    return times
+
+
 def ms(values: list[float]) -> str:
     return f"median {statistics.median(values) * 1000:.3f} ms, max {max(values) * 1000:.3f} ms"
 
@@ -89,6 +118,7 @@ def main() -> None:
         print(f"  {name:6} append per event: {ms(append)}; CPU per run: {ms(cpu)}")
     print(f"  store  end (flush + Done + status): {ms([r[2] for r in stored])}")
     print(f"  another process reads an event after: {ms(lag(store, other, 200))}")
+    print(f"  Stop from another engine to Done: {ms(remote_stops(args.runs))}")
     for s in (store, other):
         s.close()
         s.conn.close()
