@@ -40,15 +40,21 @@ def engines(request, data_dir):
     a.backend.close()
 
 
+def held_run(h, text: str, answer: str, tokens: int):
+    """A new thread on `h` and a run on it whose model is held after `tokens` tokens."""
+    gate = TokenGate()
+    h.model.gate = gate
+    h.model.script = [reply(answer)]
+    thread = h.backend.create_thread(ME)
+    run = h.backend.send_message(ME, thread.id, text, h.choices, h.options)
+    gate.release(tokens)
+    assert gate.wait_held_after(tokens)
+    return thread, run, gate
+
+
 def test_a_run_started_on_one_engine_is_followed_and_stopped_from_the_other(engines):
     a, b = engines
-    gate = TokenGate()
-    a.model.gate = gate
-    a.model.script = [reply("alpha beta gamma delta")]
-    thread = a.backend.create_thread(ME)
-    run = a.backend.send_message(ME, thread.id, "go", a.choices, a.options)
-    gate.release(2)
-    assert gate.wait_held_after(2)
+    thread, run, gate = held_run(a, "go", "alpha beta gamma delta", 2)
 
     view = b.backend.thread_view(ME, thread.id)
     assert view.active_run_id == run.id and view.pending_calls == ()
@@ -75,12 +81,7 @@ def test_a_run_started_on_one_engine_is_followed_and_stopped_from_the_other(engi
 
 def test_a_second_engine_refuses_a_second_run_on_a_thread_the_first_runs(engines):
     a, b = engines
-    gate = TokenGate()
-    a.model.gate = gate
-    a.model.script = [reply("one two")]
-    thread = a.backend.create_thread(ME)
-    run = a.backend.send_message(ME, thread.id, "first", a.choices, a.options)
-    assert gate.wait_held_after(0)
+    thread, run, gate = held_run(a, "first", "one two", 0)
     with pytest.raises(ThreadBusy):
         b.backend.send_message(ME, thread.id, "second", b.choices, b.options)
     gate.open_fully()
