@@ -14,7 +14,8 @@ such runs, never the live run of another process. A partial unique index keeps o
 thread across processes.
 
 `RunStore` is the interface; `SqliteRunStore` implements it on the SQLite file every process
-shares (WAL). A Postgres store implements the same tables (migration 3 of `agent.threads`).
+shares (WAL). Its SQL is what Postgres runs too (the tables are migration 3 of `agent.threads`,
+written for both), so a Postgres store is its connection handling with `%s` placeholders.
 
     store = SqliteRunStore(open_connection(path))
     store.begin(run_id, thread_id)
@@ -273,8 +274,8 @@ class SqliteRunStore:
             try:
                 with self._transaction() as conn:
                     conn.executemany(
-                        "INSERT OR IGNORE INTO waypoint_run_events (run_id, seq, event) "
-                        "VALUES (?, ?, ?)",
+                        "INSERT INTO waypoint_run_events (run_id, seq, event) "
+                        "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                         events,
                     )
                     conn.executemany("UPDATE waypoint_runs SET heartbeat = ? WHERE id = ?", beats)
@@ -291,7 +292,8 @@ class SqliteRunStore:
         the run for dead (its heartbeat was late) and ended it."""
         with self._lock:
             row = self.conn.execute(
-                "SELECT cancel_requested OR status != 'running' FROM waypoint_runs WHERE id = ?",
+                "SELECT cancel_requested = 1 OR status != 'running' FROM waypoint_runs "
+                "WHERE id = ?",
                 (run_id,),
             ).fetchone()
         return bool(row and row[0])

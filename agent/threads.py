@@ -39,16 +39,17 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE waypoint_threads ADD COLUMN forked_from TEXT;
     ALTER TABLE waypoint_threads ADD COLUMN forked_at_checkpoint TEXT;
     """,
-    # 3: the run store (`agent.run_store`): runs any process can see, follow and stop.
+    # 3: the run store (`agent.run_store`): runs any process can see, follow and stop. SQL that
+    # SQLite and Postgres both run (DOUBLE PRECISION is REAL to SQLite).
     """
     CREATE TABLE waypoint_runs (
         id TEXT PRIMARY KEY,
         thread_id TEXT NOT NULL,
         owner TEXT NOT NULL,
         status TEXT NOT NULL,
-        started_at REAL NOT NULL,
-        ended_at REAL,
-        heartbeat REAL NOT NULL,
+        started_at DOUBLE PRECISION NOT NULL,
+        ended_at DOUBLE PRECISION,
+        heartbeat DOUBLE PRECISION NOT NULL,
         cancel_requested INTEGER NOT NULL DEFAULT 0
     );
     CREATE UNIQUE INDEX waypoint_runs_one_live ON waypoint_runs (thread_id)
