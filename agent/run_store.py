@@ -14,7 +14,7 @@ such runs, never the live run of another process. A partial unique index keeps o
 thread across processes.
 
 `RunStore` is the interface; `SqliteRunStore` implements it on the SQLite file every process
-shares (WAL). Its SQL is what Postgres runs too (the tables are migration 3 of `agent.threads`,
+shares (WAL). Its SQL is what Postgres runs too (the tables are migration 4 of `agent.threads`,
 written for both), so a Postgres store is its connection handling with `%s` placeholders.
 
     store = SqliteRunStore(open_connection(path))

@@ -70,6 +70,7 @@ from langgraph.pregel._checkpoint import LATEST_VERSION
 from langgraph.types import Interrupt
 
 from agent.backend import LocalBackend
+from agent.protocol import User
 from agent.threads import TITLE_LIMIT, ThreadInfo
 
 FORMAT = "waypoint-thread"
@@ -322,7 +323,7 @@ def _dump(obj: Any) -> str:
         raise TransferError(f"The thread holds a value JSON cannot write: {error}.") from error
 
 
-def export_thread(backend: LocalBackend, thread_id: str) -> Iterator[str]:
+def export_thread(backend: LocalBackend, user: User, thread_id: str) -> Iterator[str]:
     """The whole thread as JSON lines (each ending in a newline): a header, then every checkpoint.
 
     Everything is read and encoded before the first line is handed out, so a thread that cannot
@@ -331,7 +332,7 @@ def export_thread(backend: LocalBackend, thread_id: str) -> Iterator[str]:
     config or metadata (see `agent.graph`), and that is all this reads.
     For a download: `"".join(export_thread(...))`, named `export_filename(info)`, type MIME_TYPE.
     """
-    info = backend.threads.get(thread_id)
+    info = backend.get_thread(user, thread_id)
     saver = _graph_saver(backend)
     tuples = _parents_first(list(saver.list({"configurable": {"thread_id": thread_id}})))
     writes = _read_writes(saver, thread_id)
@@ -864,8 +865,10 @@ def _write(backend: LocalBackend, thread_id: str, thread: _Thread) -> None:
         stored[(cp.ns, cp.id)] = cp.checkpoint
 
 
-def import_thread(backend: LocalBackend, source: Iterable[str | bytes] | str | bytes) -> ThreadInfo:
-    """A new thread holding the file's history; `TransferError` if the file cannot be imported.
+def import_thread(
+    backend: LocalBackend, user: User, source: Iterable[str | bytes] | str | bytes
+) -> ThreadInfo:
+    """A new thread of `user`'s holding the file's history; `TransferError` if it cannot be.
 
     The file is read and checked in full first (format, version, every line's JSON and fields,
     parent links, messages, size limits); nothing is written until it all passes. Then the thread
@@ -884,10 +887,11 @@ def import_thread(backend: LocalBackend, source: Iterable[str | bytes] | str | b
     thread = _read_file(source, frozenset(backend.graph.channels))
     header = thread.header
     lineage = header.get("forked_from")
-    # A link to a thread this database does not have would be a stale link in the sidebar.
-    keep_lineage = lineage is not None and backend.threads.find(lineage) is not None
+    # A link to a thread the importer cannot open would be a stale link in the sidebar.
+    keep_lineage = lineage is not None and backend.find_thread(user, lineage) is not None
     info = backend.threads.create(
         imported_title(header["title"]),
+        owner=user.id,
         forked_from=lineage if keep_lineage else None,
         forked_at_checkpoint=header.get("forked_at_checkpoint") if keep_lineage else None,
     )

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import agent  # noqa: F401  # strict msgpack before LangGraph loads
 from agent.events import Token
 from agent.persistence import open_connection
+from agent.protocol import LOCAL_USER
 from agent.run_store import SqliteRunStore
 from agent.runs import EventLog
 from agent.threads import ThreadIndex
@@ -81,12 +82,12 @@ def remote_stops(runs: int) -> list[float]:
             gate = TokenGate()
             a.model.gate = gate  # type: ignore[attr-defined]
             a.model.script = [reply("one two three")]  # type: ignore[attr-defined]
-            thread = a.backend.create_thread()
-            run = a.backend.send_message(thread.id, "go", a.choices, a.options)
+            thread = a.backend.create_thread(LOCAL_USER)
+            run = a.backend.send_message(LOCAL_USER, thread.id, "go", a.choices, a.options)
             gate.release(1)
             assert gate.wait_held_after(1)
             started = time.monotonic()
-            assert b.backend.cancel_run(run.id)
+            assert b.backend.cancel_run(LOCAL_USER, run.id)
             assert run.log.wait_closed(10), "the run did not end after Stop"
             times.append(time.monotonic() - started)
             gate.open_fully()

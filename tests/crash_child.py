@@ -33,6 +33,7 @@ from agent.approval import ApprovalPolicy
 from agent.backend import LocalBackend
 from agent.context import AgentChoices
 from agent.graph import RunContext
+from agent.protocol import LOCAL_USER
 from agent.runs import RunOptions
 from agent.settings import Settings
 from tests.app_server import GUARDED_SITE, ROOT
@@ -74,15 +75,15 @@ def backend_for(data_dir: Path, scenario: str) -> tuple[LocalBackend, TokenGate]
 def play(data_dir: Path, scenario: str, backend: LocalBackend, gate: TokenGate, engine: str):
     options = RunOptions(engine=engine, durability=SCENARIOS[scenario])
     choices = AgentChoices(approval=ApprovalPolicy("always"))
-    thread = backend.create_thread()
+    thread = backend.create_thread(LOCAL_USER)
     (data_dir / f"{scenario}.thread").write_text(thread.id)
-    run = backend.send_message(thread.id, QUESTION, choices, options)
+    run = backend.send_message(LOCAL_USER, thread.id, QUESTION, choices, options)
     assert run.log.wait_closed(60) and run.status == "halted", run.status
-    call = backend.thread_view(thread.id).pending_calls[0]
+    call = backend.thread_view(LOCAL_USER, thread.id).pending_calls[0]
     if scenario != "tool":
         gate.open = False  # hold the second answer after three words
         gate.release(3)
-    backend.decide(thread.id, {call.id: {"action": "approve"}}, choices, options)
+    backend.decide(LOCAL_USER, thread.id, {call.id: {"action": "approve"}}, choices, options)
     if scenario != "tool":
         assert gate.wait_held_after(3, timeout=60)
         (data_dir / f"{scenario}.started").write_text("held")

@@ -12,8 +12,8 @@ import time
 import pytest
 
 from agent.events import Done, Error, Token
-from agent.runs import ThreadBusy
 from agent.protocol import LOCAL_USER
+from agent.runs import ThreadBusy
 from tests.crash_child import engine_child
 from tests.engine_fixtures import make_harness
 from tests.scripted_model import TokenGate, reply
