@@ -124,6 +124,7 @@ class RunStore(Protocol):
 
     owner: str
     stale_after: float
+    errors: tuple[type[Exception], ...]  # what its database raises when a query fails
 
     def begin(self, run_id: str, thread_id: str) -> None: ...
     def discard(self, run_id: str) -> None: ...
@@ -165,6 +166,9 @@ def _record(row: tuple) -> RunRecord:
 class SqliteRunStore:
     """The run store on a SQLite connection of its own (autocommit, WAL), used from any thread."""
 
+    errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+    conflict: type[Exception] = sqlite3.IntegrityError  # the one-live-run index refused a row
+
     def __init__(
         self,
         conn: sqlite3.Connection,
@@ -182,6 +186,8 @@ class SqliteRunStore:
         )
         self._writer.start()
 
+    # --- the two ways to the database (what a Postgres store does its own way) ------------------
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
@@ -192,6 +198,10 @@ class SqliteRunStore:
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
+
+    def _rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self.conn.execute(sql, params).fetchall()
 
     # --- the owner's writes ----------------------------------------------------------------------
 
@@ -211,7 +221,7 @@ class SqliteRunStore:
                     f"INSERT INTO waypoint_runs ({_RECORD}) VALUES (?,?,?,'running',?,NULL,?,0)",
                     (run_id, thread_id, self.owner, now, now),
                 )
-        except sqlite3.IntegrityError as error:
+        except self.conflict as error:
             raise RunAlreadyLive(thread_id) from error
 
     def discard(self, run_id: str) -> None:
@@ -279,7 +289,7 @@ class SqliteRunStore:
                         events,
                     )
                     conn.executemany("UPDATE waypoint_runs SET heartbeat = ? WHERE id = ?", beats)
-            except sqlite3.Error:  # the run goes on; only other processes miss these events
+            except self.errors:  # the run goes on; only other processes miss these events
                 log.exception("Storing %d run events failed.", len(events))
         for item in batch:
             if item is not None and item[0] == "flush":
@@ -290,13 +300,11 @@ class SqliteRunStore:
     def cancel_requested(self, run_id: str) -> bool:
         """Whether the owner should stop: Stop was pressed elsewhere, or another process took
         the run for dead (its heartbeat was late) and ended it."""
-        with self._lock:
-            row = self.conn.execute(
-                "SELECT cancel_requested = 1 OR status != 'running' FROM waypoint_runs "
-                "WHERE id = ?",
-                (run_id,),
-            ).fetchone()
-        return bool(row and row[0])
+        rows = self._rows(
+            "SELECT cancel_requested = 1 OR status != 'running' FROM waypoint_runs WHERE id = ?",
+            (run_id,),
+        )
+        return bool(rows and rows[0][0])
 
     def request_cancel(self, run_id: str) -> bool:
         """Ask the owner to stop the run; False when it is not running."""
@@ -322,34 +330,26 @@ class SqliteRunStore:
         return changed == 1
 
     def get(self, run_id: str) -> RunRecord | None:
-        with self._lock:
-            row = self.conn.execute(
-                f"SELECT {_RECORD} FROM waypoint_runs WHERE id = ?", (run_id,)
-            ).fetchone()
-        return None if row is None else _record(row)
+        rows = self._rows(f"SELECT {_RECORD} FROM waypoint_runs WHERE id = ?", (run_id,))
+        return _record(rows[0]) if rows else None
 
     def latest(self, thread_id: str) -> RunRecord | None:
-        with self._lock:
-            row = self.conn.execute(
-                f"SELECT {_RECORD} FROM waypoint_runs WHERE thread_id = ? "
-                "ORDER BY started_at DESC LIMIT 1",
-                (thread_id,),
-            ).fetchone()
-        return None if row is None else _record(row)
+        rows = self._rows(
+            f"SELECT {_RECORD} FROM waypoint_runs WHERE thread_id = ? "
+            "ORDER BY started_at DESC LIMIT 1",
+            (thread_id,),
+        )
+        return _record(rows[0]) if rows else None
 
     def running(self) -> list[RunRecord]:
-        with self._lock:
-            rows = self.conn.execute(
-                f"SELECT {_RECORD} FROM waypoint_runs WHERE status = 'running'"
-            ).fetchall()
+        rows = self._rows(f"SELECT {_RECORD} FROM waypoint_runs WHERE status = 'running'", ())
         return [_record(row) for row in rows]
 
     def events(self, run_id: str, offset: int = 0) -> list[Event]:
-        with self._lock:
-            rows = self.conn.execute(
-                "SELECT event FROM waypoint_run_events WHERE run_id = ? AND seq >= ? ORDER BY seq",
-                (run_id, offset),
-            ).fetchall()
+        rows = self._rows(
+            "SELECT event FROM waypoint_run_events WHERE run_id = ? AND seq >= ? ORDER BY seq",
+            (run_id, offset),
+        )
         return [decode(row[0]) for row in rows]
 
     def forget_thread(self, thread_id: str) -> None:

@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import sqlite3
 import threading
 import time
 import uuid
@@ -497,7 +496,7 @@ class RunManager:
                 self.store.beat(run.id)
             try:
                 return self.store.cancel_requested(run.id)
-            except sqlite3.Error:  # busy beyond the timeout: look again at the next poll
+            except self.store.errors:  # busy beyond the timeout: look again at the next poll
                 logger.warning("Run %s: could not read a Stop from the run store.", run.id)
                 return False
 
@@ -517,7 +516,7 @@ class RunManager:
                 run.log.append(_error_event(error))
         try:
             self.store.end(run.id, status)
-        except sqlite3.Error:
+        except self.store.errors:
             logger.exception("Storing the end of run %s failed.", run.id)
         with self._lock:
             run.status = status
