@@ -506,9 +506,11 @@ class RunManager:
         """Record the end while the thread is still reserved, then release it and append Done.
 
         The store records the end (with `Done`) before the thread is released here, so a new run
-        on the thread never meets the old one's row still live.
+        on the thread never meets the old one's row still live. A run another process took for
+        dead (this one's heartbeat was late) was settled there, checkpoint and index included:
+        this process records nothing over it.
         """
-        if self._on_finish is not None:
+        if self._on_finish is not None and not self._taken_for_dead(run):
             try:
                 self._on_finish(run, status)
             except Exception as error:
@@ -523,6 +525,13 @@ class RunManager:
             if self._active.get(run.thread_id) is run:
                 del self._active[run.thread_id]
         run.log.append(Done(status=status))
+
+    def _taken_for_dead(self, run: Run) -> bool:
+        try:
+            record = self.store.get(run.id)
+        except self.store.errors:
+            return False
+        return record is not None and record.status == "lost"
 
     # --- queries and control ---------------------------------------------------------------------
 

@@ -96,6 +96,29 @@ def test_a_second_engine_refuses_a_second_run_on_a_thread_the_first_runs(engines
     ]
 
 
+def test_a_run_whose_heartbeat_stops_is_ended_by_the_other_engine_and_its_owner_obeys(
+    engines, monkeypatch
+):
+    a, b = engines
+    thread, run, gate = held_run(a, "go", "alpha beta gamma", 1)
+    monkeypatch.setattr(a.backend.persistence.runs, "beat", lambda run_id: None)
+    b.backend.persistence.runs.stale_after = 0.5  # as if A's host stopped answering
+    deadline = time.monotonic() + 10
+    while b.backend.thread_view(ME, thread.id).active_run_id and time.monotonic() < deadline:
+        b.backend.read_events(ME, run.id, 0, timeout=0.2)
+    view = b.backend.thread_view(ME, thread.id)
+    assert view.active_run_id is None
+    assert view.notice is not None and view.notice.kind == "server_stopped"
+    assert run.log.wait_closed(5), "A kept running a run B had ended"
+    gate.open_fully()
+    events = b.backend.read_events(ME, run.id)
+    assert [e for e in events if isinstance(e, Done)] == [Done("error")]
+    assert b.backend.run_status(ME, run.id) == "error"
+    again = b.backend.thread_view(ME, thread.id)
+    assert again.notice == view.notice, "A wrote nothing over B's settling"
+    assert b.backend.get_thread(ME, thread.id).status == "idle"
+
+
 @pytest.mark.parametrize("engine", ["sync", "async"])
 def test_a_killed_engines_runs_are_live_until_it_dies_then_reported_cut(data_dir, engine):
     with engine_child(data_dir, engine) as threads:
