@@ -30,6 +30,7 @@ from langgraph.types import Command, StateSnapshot
 from agent import recovery
 from agent import timeline as tl
 from agent.approval import CANCELLED_TEXT, DecisionError, validate_decisions
+from agent.checkpoint_store import SqliteCheckpointStore
 from agent.context import AgentChoices, ContextFactory
 from agent.events import Error, Event, RunStatus
 from agent.graph import ACTION, LLM, AgentGraph, RunContext, build_graph, open_tool_calls
@@ -185,7 +186,8 @@ class LocalBackend:
             self.persistence.runs,
             on_finish=self._record_end,
         )
-        self.history = Timeline(self.graph, self.persistence.saver, pending_calls)
+        self.store = SqliteCheckpointStore.for_graph(self.graph)
+        self.history = Timeline(self.graph, self.persistence.saver, self.store, pending_calls)
         # Per thread, the run last started with a new message and that message (`_live_input`).
         self._inputs: dict[str, tuple[str, HumanMessage]] = {}
         self._reconcile_interrupted_runs()

@@ -204,7 +204,7 @@ def test_tree_markers_show_where_history_forks(h):
 
 
 def test_skeleton_branches_and_bisection():
-    rows = [("c5", "c4", "{}"), ("b2", "a", "{}"), ("c4", "a", "{}"), ("a", None, "{}")]
+    rows = [("c5", "c4", {}), ("b2", "a", {}), ("c4", "a", {}), ("a", None, {})]
     skeleton = Skeleton.from_rows(rows)
     assert skeleton.tips() == ["c5", "b2"] and skeleton.forked()
     assert skeleton.path("c5") == ["a", "c4", "c5"]
@@ -297,11 +297,11 @@ def test_bad_edits_write_nothing(h):
     ]
     for error, kwargs in bad:
         with pytest.raises(error):
-            edit(thread.id, final, **kwargs)
+            edit(LOCAL_USER, thread.id, final, **kwargs)
     with pytest.raises(InputError, match="no checkpoint"):
-        edit(thread.id, "missing", human.id, text="new")
+        edit(LOCAL_USER, thread.id, "missing", human.id, text="new")
     with pytest.raises(InputError, match="not joined the conversation yet"):
-        edit(thread.id, rows[-1].checkpoint_id, human.id, text="new")
+        edit(LOCAL_USER, thread.id, rows[-1].checkpoint_id, human.id, text="new")
     assert all_rows(h, thread.id) == rows
     assert h.backend.get_thread(LOCAL_USER, thread.id).branch_head is None
 

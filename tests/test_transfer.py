@@ -658,17 +658,17 @@ def test_a_failure_while_writing_leaves_nothing_behind(data_dir, monkeypatch):
     try:
         text = export_text(h, tool_thread(h).id)
         before = row_counts(h)
-        saver = h.backend.graph.checkpointer
-        real_put = saver.put
+        serde = h.backend.graph.checkpointer.serde
+        real_dumps = serde.dumps_typed
         calls = []
 
-        def failing_put(*args, **kwargs):
+        def failing_dumps(value):  # the third value encoded: rows were written before it
             calls.append(1)
             if len(calls) == 3:
                 raise OSError("disk full")
-            return real_put(*args, **kwargs)
+            return real_dumps(value)
 
-        monkeypatch.setattr(saver, "put", failing_put)
+        monkeypatch.setattr(serde, "dumps_typed", failing_dumps)
         with pytest.raises(TransferError, match="disk full.*nothing was kept"):
             import_thread(h.backend, LOCAL_USER, text)
         assert row_counts(h) == before
