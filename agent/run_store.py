@@ -36,7 +36,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -163,45 +163,28 @@ def _record(row: tuple) -> RunRecord:
     )
 
 
-class SqliteRunStore:
-    """The run store on a SQLite connection of its own (autocommit, WAL), used from any thread."""
+class SqlRunStore:
+    """The run store's SQL (written for SQLite and Postgres alike), its writer thread and its
+    rules; a subclass gives the two ways to its database: a transaction and a read."""
 
-    errors: tuple[type[Exception], ...] = (sqlite3.Error,)
-    conflict: type[Exception] = sqlite3.IntegrityError  # the one-live-run index refused a row
+    errors: tuple[type[Exception], ...]  # what its database raises when a query fails
+    conflict: type[Exception]  # what it raises when the one-live-run index refuses a row
 
-    def __init__(
-        self,
-        conn: sqlite3.Connection,
-        *,
-        owner: str | None = None,
-        stale_after: float = STALE_AFTER,
-    ):
-        self.conn = conn
+    def __init__(self, *, owner: str | None = None, stale_after: float = STALE_AFTER):
         self.owner = owner or new_owner()
         self.stale_after = stale_after
-        self._lock = threading.RLock()
         self._queue: queue.SimpleQueue[tuple | None] = queue.SimpleQueue()
         self._writer = threading.Thread(
             target=self._write_loop, name="waypoint-run-store", daemon=True
         )
         self._writer.start()
 
-    # --- the two ways to the database (what a Postgres store does its own way) ------------------
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[Any]:
+        """A transaction; what it yields has `execute(sql, params)` and `executemany`."""
+        raise NotImplementedError
 
     def _rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self.conn.execute(sql, params).fetchall()
+        raise NotImplementedError
 
     # --- the owner's writes ----------------------------------------------------------------------
 
@@ -251,7 +234,7 @@ class SqliteRunStore:
                 self._append_now(conn, run_id, Done(status=status))
 
     @staticmethod
-    def _append_now(conn: sqlite3.Connection, run_id: str, event: Event) -> None:
+    def _append_now(conn: Any, run_id: str, event: Event) -> None:
         conn.execute(
             "INSERT INTO waypoint_run_events (run_id, seq, event) SELECT ?, "
             "COALESCE(MAX(seq) + 1, 0), ? FROM waypoint_run_events WHERE run_id = ?",
@@ -362,7 +345,40 @@ class SqliteRunStore:
             conn.execute("DELETE FROM waypoint_runs WHERE thread_id = ?", (thread_id,))
 
     def close(self) -> None:
-        """Write what is queued and stop the writer (the connection is the caller's to close)."""
+        """Write what is queued and stop the writer (the connection is its owner's to close)."""
         if self._writer.is_alive():
             self._queue.put(None)
             self._writer.join(30)
+
+
+class SqliteRunStore(SqlRunStore):
+    """The run store on a SQLite connection of its own (autocommit, WAL), used from any thread."""
+
+    errors = (sqlite3.Error,)
+    conflict = sqlite3.IntegrityError
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        owner: str | None = None,
+        stale_after: float = STALE_AFTER,
+    ):
+        self.conn = conn
+        self._lock = threading.RLock()
+        super().__init__(owner=owner, stale_after=stale_after)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def _rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self.conn.execute(sql, params).fetchall()

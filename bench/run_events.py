@@ -108,7 +108,7 @@ def main() -> None:
     parser.add_argument("--pace", type=float, default=0.005)
     args = parser.parse_args()
     path = Path(tempfile.mkdtemp()) / "waypoint.sqlite"
-    ThreadIndex(open_connection(path)).conn.close()
+    ThreadIndex(open_connection(path)).close()
     store, other = SqliteRunStore(open_connection(path)), SqliteRunStore(open_connection(path))
     memory = [one_run(None, n, args.tokens, args.pace) for n in range(args.runs)]
     stored = [one_run(store, n, args.tokens, args.pace) for n in range(args.runs)]

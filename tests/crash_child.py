@@ -2,7 +2,7 @@
 
     python -m tests.crash_child DATA_DIR ENGINE
 
-It opens the database in DATA_DIR and starts, on three threads at once, a question whose answer
+It opens the database in DATA_DIR (or Postgres at DATABASE_URL, when set) and starts, on three threads at once, a question whose answer
 calls `web_search`, approves the call, then blocks (one process start serves every scenario):
 
 - `tool`: inside the tool (durability "sync");
@@ -68,7 +68,11 @@ def backend_for(data_dir: Path, scenario: str) -> tuple[LocalBackend, TokenGate]
             model=model, tools=(web_search,), approval=choices.approval, deciding=deciding
         )
 
-    settings = Settings(db_path=data_dir / "waypoint.sqlite", demo_token_delay=0)
+    settings = Settings(
+        db_path=data_dir / "waypoint.sqlite",
+        database_url=os.environ.get("DATABASE_URL"),
+        demo_token_delay=0,
+    )
     return LocalBackend(settings, contexts=contexts), gate
 
 
@@ -90,7 +94,9 @@ def play(data_dir: Path, scenario: str, backend: LocalBackend, gate: TokenGate, 
 
 
 @contextmanager
-def engine_child(data_dir: Path, engine: str) -> Iterator[dict[str, str]]:
+def engine_child(
+    data_dir: Path, engine: str, database_url: str | None = None
+) -> Iterator[dict[str, str]]:
     """This module in a child process, every scenario blocked; yields their threads, then
     SIGKILLs the child (also when the block fails)."""
     env = {
@@ -98,6 +104,7 @@ def engine_child(data_dir: Path, engine: str) -> Iterator[dict[str, str]]:
         "PYTHONPATH": os.pathsep.join([str(GUARDED_SITE), str(ROOT)]),
         "WAYPOINT_NETGUARD_LOG": str(data_dir / "netguard.log"),
         "LANGGRAPH_STRICT_MSGPACK": "true",
+        **({"DATABASE_URL": database_url} if database_url else {}),
     }
     command = [sys.executable, "-m", "tests.crash_child", str(data_dir), engine]
     child = subprocess.Popen(command, cwd=ROOT, env=env)

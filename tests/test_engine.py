@@ -16,13 +16,13 @@ from agent.backend import InputError
 from agent.events import Done, Error, Halted, Step, Token, ToolCall, ToolResult
 from agent.protocol import LOCAL_USER
 from agent.runs import ThreadBusy
-from tests.engine_fixtures import make_harness
+from tests.engine_fixtures import ON_BOTH_DATABASES, harness_for, make_harness
 from tests.scripted_model import TokenGate, reply
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(**ON_BOTH_DATABASES)
 def h(request, data_dir):
-    harness = make_harness(data_dir, request.param)
+    harness = harness_for(request, data_dir)
     yield harness
     harness.backend.close()
 

@@ -1,4 +1,5 @@
-"""The run store on its own: two stores on one SQLite file stand for two app processes."""
+"""The run store on its own: two stores on one database stand for two app processes, on SQLite
+(one file) and on Postgres."""
 
 from __future__ import annotations
 
@@ -7,23 +8,40 @@ import subprocess
 import sys
 
 import pytest
+from psycopg_pool import ConnectionPool
 
 from agent.events import Done, Error, Halted, Step, Token, ToolCall, ToolResult
-from agent.persistence import open_connection
+from agent.persistence import POSTGRES_CONNECTION, open_connection
 from agent.run_store import HOST, RunAlreadyLive, SqliteRunStore, is_live, owner_gone
+from agent.run_store_postgres import PostgresRunStore
 from agent.threads import ThreadIndex
+from agent.threads_postgres import migrate_postgres
 
 
-@pytest.fixture
-def stores(data_dir):
-    """Two run stores (two "processes") on one migrated database file."""
+@pytest.fixture(params=["sqlite", "postgres"])
+def stores(request, data_dir):
+    """Two run stores (two "processes") on one migrated database."""
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_db")
+        with ConnectionPool(url, kwargs=POSTGRES_CONNECTION, min_size=1, max_size=4) as pool:
+            migrate_postgres(pool)
+            made: list = [PostgresRunStore(pool) for _ in range(2)]
+            yield made
+            for store in made:
+                store.close()
+        return
     path = data_dir / "waypoint.sqlite"
-    ThreadIndex(open_connection(path)).conn.close()
+    ThreadIndex(open_connection(path)).close()
     made = [SqliteRunStore(open_connection(path)) for _ in range(2)]
     yield made
     for store in made:
         store.close()
         store.conn.close()
+
+
+def age_heartbeats(store, seconds: float = 60) -> None:
+    with store._transaction() as tx:
+        tx.execute("UPDATE waypoint_runs SET heartbeat = heartbeat - ?", (seconds,))
 
 
 def test_every_kind_of_event_comes_back_as_it_went_in_from_the_other_process(stores):
@@ -53,8 +71,9 @@ def test_stored_events_never_hold_a_key(stores, data_dir):
     a.end("r1", "error")
     stored = a.events("r1")
     assert key not in repr(stored) and "[redacted]" in stored[0].text
+    assert key not in repr(a._rows("SELECT * FROM waypoint_run_events", ()))
     raw = b"".join(p.read_bytes() for p in data_dir.iterdir() if p.name.startswith("waypoint"))
-    assert key.encode() not in raw
+    assert key.encode() not in raw  # the SQLite file and its WAL
 
 
 def test_a_thread_has_one_live_run_across_processes(stores):
@@ -83,15 +102,14 @@ def test_a_run_of_a_silent_owner_is_dead_and_claimed_once(stores):
     a.begin("r1", "t1")
     a.append("r1", 0, Token("m1", "llm", "Hi"))
     a._flush()
-    # The owner goes silent: its heartbeat ages past the limit.
-    a.conn.execute("UPDATE waypoint_runs SET heartbeat = heartbeat - 60")
+    age_heartbeats(a)  # the owner goes silent: its heartbeat ages past the limit
     record = b.get("r1")
     assert is_live(a, record), "its own engine knows it is running"
     assert not is_live(b, record)
     b.beat("r1")  # a beat brings it back: it is the age that counts
     b._flush()
     assert is_live(b, b.get("r1"))
-    a.conn.execute("UPDATE waypoint_runs SET heartbeat = heartbeat - 60")
+    age_heartbeats(a)
     assert b.claim_lost("r1") and not a.claim_lost("r1")
     events = a.events("r1")
     assert events[0] == Token("m1", "llm", "Hi")
