@@ -1,4 +1,5 @@
-"""Two engines on one database, as two app servers (or the CLI next to the app) would be.
+"""Two engines on one database (a SQLite file, or Postgres), as two app servers (or the CLI next
+to the app) would be.
 
 Engine A runs; engine B, a second LocalBackend on the same file, sees the run, follows its events
 from the run store, stops it, and learns when A's process died: the run is then reported cut by a
@@ -15,7 +16,7 @@ from agent.events import Done, Error, Token
 from agent.protocol import LOCAL_USER
 from agent.runs import ThreadBusy
 from tests.crash_child import engine_child
-from tests.engine_fixtures import make_harness
+from tests.engine_fixtures import ON_BOTH_DATABASES, make_harness
 from tests.scripted_model import TokenGate, reply
 from tests.test_engine import state_messages
 
@@ -31,10 +32,12 @@ def events_until(backend, run_id: str, done, timeout: float = 10.0) -> list:
     return events
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(**ON_BOTH_DATABASES)
 def engines(request, data_dir):
-    a = make_harness(data_dir, request.param)
-    b = make_harness(data_dir, request.param)
+    engine, database = request.param
+    url = request.getfixturevalue("postgres_db") if database == "postgres" else None
+    a = make_harness(data_dir, engine, database_url=url)
+    b = make_harness(data_dir, engine, database_url=url)
     yield a, b
     b.backend.close()
     a.backend.close()
@@ -119,11 +122,16 @@ def test_a_run_whose_heartbeat_stops_is_ended_by_the_other_engine_and_its_owner_
     assert b.backend.get_thread(ME, thread.id).status == "idle"
 
 
-@pytest.mark.parametrize("engine", ["sync", "async"])
-def test_a_killed_engines_runs_are_live_until_it_dies_then_reported_cut(data_dir, engine):
-    with engine_child(data_dir, engine) as threads:
+@pytest.mark.parametrize(
+    ("engine", "database"), ON_BOTH_DATABASES["params"], ids=ON_BOTH_DATABASES["ids"]
+)
+def test_a_killed_engines_runs_are_live_until_it_dies_then_reported_cut(
+    request, data_dir, engine, database
+):
+    url = request.getfixturevalue("postgres_db") if database == "postgres" else None
+    with engine_child(data_dir, engine, url) as threads:
         # B starts while the child's runs are live (like the CLI next to the app): none is cut.
-        b = make_harness(data_dir, engine)
+        b = make_harness(data_dir, engine, database_url=url)
         try:
             for thread_id in threads.values():
                 view = b.backend.thread_view(ME, thread_id)
