@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import (
@@ -36,6 +38,7 @@ from agent.limits import MAX_MESSAGE_CHARS, MAX_TOOL_RESULT_CHARS, too_long
 from agent.persistence import Persistence
 from agent.protocol import LOCAL_USER, User
 from agent.run_limit import RunLimiter
+from agent.run_store import RunRecord, is_live
 from agent.runs import Run, RunManager, RunOptions, ThreadBusy
 from agent.settings import Settings
 from agent.stream_events import message_text
@@ -54,6 +57,8 @@ from agent.views import (
 
 log = logging.getLogger(__name__)
 
+# How often a page following another process's run looks for its new events in the store.
+STORE_POLL_SECONDS = 0.05
 STOPPED_TEXT = (
     "You stopped the last run. What it was writing is not kept: the thread is as its last "
     "checkpoint left it."
@@ -108,10 +113,19 @@ def _check_input(optional: tuple[str, ...] = (), **values: Any) -> None:
         raise InputError(f"Wrong input for {name}: got {got}; give {expected}.")
 
 
-def _last_error(info: ThreadInfo, latest: Run | None) -> str | None:
+@dataclass(frozen=True)
+class _LastRun:
+    """A thread's last run, from this process's runs or from the run store (another process's)."""
+
+    id: str
+    status: str
+    events: Callable[[], list[Event]]
+
+
+def _last_error(info: ThreadInfo, latest: _LastRun | None) -> str | None:
     """The error that ended the thread's last run, also after a restart (when its log is gone)."""
     if latest is not None and latest.status == "error":
-        error = next((e for e in reversed(latest.log.read(0)) if isinstance(e, Error)), None)
+        error = next((e for e in reversed(latest.events()) if isinstance(e, Error)), None)
         if error is not None:
             return error.message
     if info.status == "error":
@@ -119,7 +133,7 @@ def _last_error(info: ThreadInfo, latest: Run | None) -> str | None:
     return None
 
 
-def _notice(snapshot: StateSnapshot, latest: Run | None) -> Notice | None:
+def _notice(snapshot: StateSnapshot, latest: _LastRun | None) -> Notice | None:
     """Why the shown state's run ended early, when it needs saying: a stop, the server's stop."""
     if recovery.was_cut(snapshot.metadata):
         return Notice("server_stopped", recovery.notice(snapshot.metadata or {}, snapshot.next))
@@ -176,7 +190,11 @@ class LocalBackend:
         self._async_graph: AgentGraph | None = None
         self._async_lock = threading.Lock()
         self.runs = RunManager(
-            self.graph, self._get_async_graph, self.persistence.loop, on_finish=self._record_end
+            self.graph,
+            self._get_async_graph,
+            self.persistence.loop,
+            self.persistence.runs,
+            on_finish=self._record_end,
         )
         self.store = self.persistence.store_for(self.graph)
         self.history = Timeline(self.graph, self.persistence.saver, self.store, pending_calls)
@@ -191,21 +209,72 @@ class LocalBackend:
             return self._async_graph
 
     def _reconcile_interrupted_runs(self) -> None:
-        """A thread still marked 'running' lost its run when the last process stopped.
+        """A thread still marked 'running' lost its run when the process running it stopped.
 
-        Its newest checkpoint gets a "server stopped" successor (`agent.recovery`), so nothing the
-        run had started runs again unasked and the chat can say what happened.
+        Unless that run is live in another process (another app server, the CLI): the run store
+        says which process owns it and whether it still beats (`agent.run_store`). A thread
+        without a live run is marked cut (`_mark_cut`).
         """
+        store = self.persistence.runs
         for thread_id in self.threads.ids_with_status("running"):
-            cut = self._cut_run_checkpoint(thread_id)
-            if cut is not None:
-                try:
-                    recovery.mark(self.graph, self._snapshot(thread_id, cut))
-                except Exception:  # one odd thread must not keep the app from starting
-                    log.exception("could not mark the cut run of thread %s", thread_id)
-                else:
-                    self.threads.set_branch_head(thread_id, None)
-            self.threads.set_status(thread_id, status_of(self._shown_snapshot(thread_id)))
+            record = store.latest(thread_id)
+            if (
+                record is not None
+                and record.status == "running"
+                and (is_live(store, record) or not store.claim_lost(record.id))
+            ):
+                continue  # live elsewhere, or another process is settling it
+            self._mark_cut(thread_id)
+
+    def _mark_cut(self, thread_id: str) -> None:
+        """Give the cut run's newest checkpoint a "server stopped" successor (`agent.recovery`),
+        so nothing the run had started runs again unasked and the chat can say what happened."""
+        cut = self._cut_run_checkpoint(thread_id)
+        if cut is not None:
+            try:
+                recovery.mark(self.graph, self._snapshot(thread_id, cut))
+            except Exception:  # one odd thread must not keep the app from starting
+                log.exception("could not mark the cut run of thread %s", thread_id)
+            else:
+                self.threads.set_branch_head(thread_id, None)
+        self.threads.set_status(thread_id, status_of(self._shown_snapshot(thread_id)))
+
+    def _live_elsewhere(self, thread_id: str) -> RunRecord | None:
+        """The thread's run live in another process, if any. A run whose process died is
+        settled here (ended as lost, its thread marked cut), so no page shows it running."""
+        if self.runs.active_run(thread_id) is not None:
+            return None
+        record = self.persistence.runs.latest(thread_id)
+        if record is None or record.status != "running":
+            return None
+        if is_live(self.persistence.runs, record):
+            return None if record.owner == self.persistence.runs.owner else record
+        self._settle_lost(record)
+        return None
+
+    def _settle_lost(self, record: RunRecord) -> bool:
+        """End a dead process's run as lost and mark its thread cut (once, whoever sees it)."""
+        if not self.persistence.runs.claim_lost(record.id):
+            return False
+        log.info("run %s died with its process %s", record.id, record.owner)
+        self._mark_cut(record.thread_id)
+        return True
+
+    def _settle_dead_runs(self) -> bool:
+        """Settle every run whose process died; True if there was one."""
+        store = self.persistence.runs
+        return any([self._settle_lost(r) for r in store.running() if not is_live(store, r)])
+
+    def _stored_events(self, record: RunRecord, offset: int, timeout: float) -> list[Event]:
+        """Another process's run's events from the store, waiting up to `timeout` for one."""
+        deadline = time.monotonic() + timeout
+        while True:
+            events = self.persistence.runs.events(record.id, offset)
+            if events or time.monotonic() >= deadline:
+                return events
+            if self._live_elsewhere(record.thread_id) is None:  # ended, or its process died
+                return self.persistence.runs.events(record.id, offset)
+            time.sleep(STORE_POLL_SECONDS)  # SQLite has no notifications: look again shortly
 
     def _cut_run_checkpoint(self, thread_id: str) -> str | None:
         """Where the cut run stopped: the newest checkpoint, if it continues what the chat
@@ -237,7 +306,11 @@ class LocalBackend:
         self, user: User, search: str = "", limit: int = 50, offset: int = 0
     ) -> list[ThreadInfo]:
         _check_input(user=user, search=search, limit=limit, offset=offset)
-        return self.threads.list(owner=user.id, search=search, limit=limit, offset=offset)
+        threads = self.threads.list(owner=user.id, search=search, limit=limit, offset=offset)
+        # A run whose process died must not show as running (its process cannot say so).
+        if any(t.status == "running" for t in threads) and self._settle_dead_runs():
+            threads = self.threads.list(owner=user.id, search=search, limit=limit, offset=offset)
+        return threads
 
     def count_threads(self, user: User, search: str = "") -> int:
         _check_input(user=user, search=search)
@@ -274,9 +347,15 @@ class LocalBackend:
         if run is not None:
             self.runs.cancel(run.id)
             run.log.wait_closed(timeout)
+        elif (elsewhere := self._live_elsewhere(thread_id)) is not None:
+            self.persistence.runs.request_cancel(elsewhere.id)
+            deadline = time.monotonic() + timeout
+            while self._live_elsewhere(thread_id) is not None and time.monotonic() < deadline:
+                time.sleep(STORE_POLL_SECONDS)
         self.persistence.saver.delete_thread(thread_id)
         self.threads.delete(thread_id)
         self.runs.forget_thread(thread_id)
+        self.persistence.runs.forget_thread(thread_id)
         self._inputs.pop(thread_id, None)
 
     # --- state -----------------------------------------------------------------------------------
@@ -305,22 +384,35 @@ class LocalBackend:
     def thread_view(self, user: User, thread_id: str) -> ThreadView:
         """The chat's thread: at its branch head when one is set (`show_branch`), else latest."""
         info = self._owned(user, thread_id)
-        snapshot = self._shown_snapshot(thread_id, info)
         active = self.runs.active_run(thread_id)
-        latest = self.runs.latest_run(thread_id)
+        elsewhere = None if active else self._live_elsewhere(thread_id)
+        running = active is not None or elsewhere is not None
+        if info.status == "running" and not running:
+            info = self.threads.get(thread_id)  # a run whose process died was settled just now
+        snapshot = self._shown_snapshot(thread_id, info)
+        latest = self._last_run(thread_id)
         messages = snapshot.values.get("messages", [])
         return ThreadView(
             thread=info,
             messages=message_views(messages),
             checkpoint_id=(snapshot.config or {}).get("configurable", {}).get("checkpoint_id"),
             next_nodes=tuple(snapshot.next),
-            pending_calls=() if active else pending_calls(snapshot),
-            active_run_id=active.id if active else None,
+            pending_calls=() if running else pending_calls(snapshot),
+            active_run_id=active.id if active else elsewhere.id if elsewhere else None,
             last_run_id=latest.id if latest else None,
-            last_error=None if active else _last_error(info, latest),
-            notice=None if active else _notice(snapshot, latest),
+            last_error=None if running else _last_error(info, latest),
+            notice=None if running else _notice(snapshot, latest),
             live_input=self._live_input(active, messages),
         )
+
+    def _last_run(self, thread_id: str) -> _LastRun | None:
+        run = self.runs.latest_run(thread_id)
+        if run is not None:
+            return _LastRun(run.id, run.status, lambda: run.log.read(0))
+        record = self.persistence.runs.latest(thread_id)
+        if record is None:
+            return None
+        return _LastRun(record.id, record.status, lambda: self.persistence.runs.events(record.id))
 
     def _live_input(self, active: Run | None, shown: list[BaseMessage]) -> tuple[MessageView, ...]:
         """The active run's new message while no checkpoint shows it yet (durability "exit")."""
@@ -347,6 +439,7 @@ class LocalBackend:
         owner = self.threads.get(thread_id).owner
         contexts = self.contexts if owner == LOCAL_USER.id else self.shared_contexts
         context = contexts(choices, deciding)
+        self._live_elsewhere(thread_id)  # a run whose process died no longer holds the thread
         self.run_limit.take(owner)  # after the context: a missing key costs no run
 
         def prepare() -> None:
@@ -555,30 +648,53 @@ class LocalBackend:
         self.threads.set_branch_head(thread_id, None if checkpoint_id == latest else checkpoint_id)
 
     def any_run_active(self) -> bool:
-        return self.runs.any_active()
+        """Whether some thread has a run in progress, here or in another process."""
+        store = self.persistence.runs
+        return self.runs.any_active() or any(is_live(store, r) for r in store.running())
 
-    def _owned_run(self, user: User, run_id: str) -> Run | None:
-        """The run if `user` owns its thread; None (as for an unknown run) otherwise."""
+    def _owned_run(self, user: User, run_id: str) -> Run | RunRecord | None:
+        """The run if `user` owns its thread; None (as for an unknown run) otherwise.
+
+        A run of this process is its `Run`; another process's is its row in the run store.
+        """
         _check_input(user=user, run_id=run_id)
-        run = self.runs.get(run_id)
+        run = self.runs.get(run_id) or self.persistence.runs.get(run_id)
         if run is None or self.threads.find_owned(run.thread_id, user.id) is None:
             return None
         return run
 
+    def _settled(self, record: RunRecord) -> RunRecord:
+        """The record once a dead owner's run is settled (ended as lost)."""
+        if record.status == "running" and not is_live(self.persistence.runs, record):
+            self._settle_lost(record)
+            return self.persistence.runs.get(record.id) or record
+        return record
+
     def cancel_run(self, user: User, run_id: str) -> bool:
+        """Stop a run; one of another process is asked through the store (its owner polls)."""
         run = self._owned_run(user, run_id)
-        return run is not None and self.runs.cancel(run.id)
+        if run is None or isinstance(run, Run):
+            return run is not None and self.runs.cancel(run.id)
+        return self._settled(run).status == "running" and self.persistence.runs.request_cancel(
+            run.id
+        )
 
     def read_events(
         self, user: User, run_id: str, offset: int = 0, timeout: float = 0.0
     ) -> list[Event]:
         _check_input(offset=offset, timeout=timeout)
         run = self._owned_run(user, run_id)
-        return [] if run is None else run.log.read(offset, timeout)
+        if run is None or isinstance(run, Run):
+            return [] if run is None else run.log.read(offset, timeout)
+        return self._stored_events(run, offset, timeout)
 
     def run_status(self, user: User, run_id: str) -> str | None:
+        """ "running" or how the run ended; a run whose process died ended with an error."""
         run = self._owned_run(user, run_id)
-        return run.status if run else None
+        if run is None or isinstance(run, Run):
+            return run.status if run else None
+        status = self._settled(run).status
+        return "error" if status == "lost" else status
 
     # --- time travel -----------------------------------------------------------------------------
     #
@@ -599,7 +715,7 @@ class LocalBackend:
     #                                                              finished
 
     def _refuse_while_running(self, thread_id: str) -> None:
-        if self.runs.active_run(thread_id) is not None:
+        if self.runs.active_run(thread_id) is not None or self._live_elsewhere(thread_id):
             raise ThreadBusy(thread_id)
 
     def _checkpoint_snapshot(self, thread_id: str, checkpoint_id: str) -> StateSnapshot:

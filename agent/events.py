@@ -85,8 +85,29 @@ Event = Token | Step | ToolCall | ToolResult | Halted | Error | Done
 
 
 def to_dict(event: Event) -> dict[str, Any]:
-    """Plain JSON-able form of an event (for logs, tests and a future wire format)."""
+    """Plain JSON-able form of an event (for logs, tests, the run store and a wire format)."""
     return asdict(event)
+
+
+_KINDS: dict[str, type] = {
+    "token": Token,
+    "step": Step,
+    "tool_call": ToolCall,
+    "tool_result": ToolResult,
+    "error": Error,
+    "done": Done,
+}
+
+
+def from_dict(data: dict[str, Any]) -> Event:
+    """The event `to_dict` gave (a `Halted` gets its calls back as `ToolCall`s)."""
+    fields = dict(data)
+    kind = fields.get("kind")
+    if kind == "halted":
+        return Halted(calls=tuple(ToolCall(**call) for call in fields["calls"]))
+    if kind not in _KINDS:
+        raise ValueError(f"Unknown event kind {kind!r}: this event was not written by Waypoint.")
+    return _KINDS[kind](**fields)
 
 
 @dataclass

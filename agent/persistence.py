@@ -8,6 +8,9 @@ a thread the other started and readers never block the writer.
 Postgres (`DATABASE_URL=postgresql://...`): the same two savers' Postgres kind, each on its own
 connection pool (the async one created on the background loop, which it binds to), and the thread
 index on the sync pool. Connections are autocommit with dict rows, as LangGraph's savers require.
+
+The run store (`agent.run_store`) shares the database: on SQLite a connection of its own (its
+writer thread never waits on the savers'), on Postgres the sync pool.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from agent.checkpoint_store import CheckpointStore, SqliteCheckpointStore
 from agent.checkpoint_store_postgres import PostgresCheckpointStore
 from agent.loop import BackgroundLoop
+from agent.run_store import SqliteRunStore, SqlRunStore
+from agent.run_store_postgres import PostgresRunStore
 from agent.storage import AsyncWaypointSqliteSaver, WaypointSqliteSaver
 from agent.storage_postgres import AsyncWaypointPostgresSaver, WaypointPostgresSaver
 from agent.threads import ThreadIndex
@@ -174,10 +179,12 @@ async def _open_async_postgres_saver(
 
 @dataclass
 class Persistence:
-    """The process's database handles: sync saver, async saver (lazily) and the thread index."""
+    """The process's database handles: sync saver, async saver (lazily), the thread index and the
+    run store."""
 
     saver: BaseCheckpointSaver
     threads: ThreadIndex
+    runs: SqlRunStore
     loop: BackgroundLoop
     # Creates the async saver on the loop; closes what the sync side opened.
     _open_async: Callable[[], Coroutine[Any, Any, BaseCheckpointSaver]] = field(repr=False)
@@ -207,16 +214,20 @@ class Persistence:
         conn = open_connection(path)
         saver = WaypointSqliteSaver(conn)
         saver.setup()
-        threads = ThreadIndex(open_connection(path))
+        threads = ThreadIndex(open_connection(path))  # migrates, the run store's tables too
+        runs = SqliteRunStore(open_connection(path))
         log.info("checkpoints and threads in SQLite at %s", path)
 
         def close_sync() -> None:
+            runs.close()
+            runs.conn.close()
             conn.close()
             threads.close()
 
         return cls(
             saver=saver,
             threads=threads,
+            runs=runs,
             loop=loop or BackgroundLoop(),
             _open_async=lambda: _open_async_sqlite_saver(path),
             _close_sync=close_sync,
@@ -231,18 +242,25 @@ class Persistence:
         try:
             saver = WaypointPostgresSaver(pool)
             saver.setup()
-            threads = ThreadIndex(PostgresThreadDatabase(pool))
+            threads = ThreadIndex(PostgresThreadDatabase(pool))  # migrates the run store's too
         except BaseException:
             pool.close()
             raise
+        runs = PostgresRunStore(pool)
+
+        def close_sync() -> None:
+            runs.close()
+            pool.close()
+
         log.info("checkpoints and threads in Postgres at %s", describe_url(url))
 
         return cls(
             saver=saver,
             threads=threads,
+            runs=runs,
             loop=loop or BackgroundLoop(),
             _open_async=lambda: _open_async_postgres_saver(url, pool_min, pool_max),
-            _close_sync=pool.close,
+            _close_sync=close_sync,
             store_for=PostgresCheckpointStore.for_graph,
             _async_pooled=True,
         )

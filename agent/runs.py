@@ -18,6 +18,11 @@ ends on its own and can no longer write), records the end and appends `Done`. Th
 last checkpoint, which is always a valid state, and takes a new run at once. The end is recorded on
 the supervisor thread, never on the event loop, so one run's bookkeeping never stalls another
 run's tokens.
+
+Every run is also in the run store (`agent.run_store`), so other app processes see it: its row is
+written before the graph starts (one live run per thread holds across processes), its events as
+they come, its end with `Done`. The supervisor wakes every `POLL_SECONDS` to beat the row's
+heartbeat and to honour a Stop pressed in another process (`cancel_requested`).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -46,6 +52,7 @@ from agent.graph import AgentGraph, RunContext
 from agent.loop import BackgroundLoop
 from agent.models import STALL_LIMIT
 from agent.provider_errors import CleanError, describe_error
+from agent.run_store import HEARTBEAT_SECONDS, RunAlreadyLive, RunStore
 from agent.stream_events import StreamTranslator
 from agent.write_gate import WriteGate, WriteRefused, gated
 
@@ -71,6 +78,8 @@ KEEP_FINISHED_RUNS = 200
 # gives up after the database's 10 s busy timeout); later writes are refused.
 WRITES_UNDER_WAY_TIMEOUT = 15.0
 SHUTDOWN_TIMEOUT = 5.0
+# How often a run's supervisor looks for a Stop pressed in another process.
+POLL_SECONDS = 0.25
 
 
 class ThreadBusy(RuntimeError):
@@ -137,18 +146,27 @@ class _RunWatch(BaseCallbackHandler):
         self._check()
 
 
-class EventLog:
-    """Append-only list of a run's events with blocking, offset-based reads."""
+EventSink = Callable[[int, Event], None]
 
-    def __init__(self) -> None:
+
+class EventLog:
+    """Append-only list of a run's events with blocking, offset-based reads.
+
+    `sink` sees each event with its offset, in order (the run store queues it for other processes).
+    """
+
+    def __init__(self, sink: EventSink | None = None) -> None:
         self._events: list[Event] = []
         self._changed = threading.Condition()
+        self._sink = sink
         self.closed = False
 
     def append(self, event: Event) -> None:
         with self._changed:
             if self.closed:
                 return
+            if self._sink is not None:
+                self._sink(len(self._events), event)
             self._events.append(event)
             self.closed = isinstance(event, Done)
             self._changed.notify_all()
@@ -248,21 +266,29 @@ class Run:
         with self._changed:
             self._model_calls.pop(call_id, None)
 
-    def _wait_for_end(self, stall_limit: float) -> tuple[RunStatus, Ending]:
-        """Block until the graph ends, Stop is pressed, or a model call is silent too long."""
-        with self._changed:
-            while True:
+    def _wait_for_end(
+        self, stall_limit: float, poll: Callable[[], bool]
+    ) -> tuple[RunStatus, Ending]:
+        """Block until the graph ends, Stop is pressed, or a model call is silent too long.
+
+        `poll` runs at least every POLL_SECONDS, outside the lock; True means Stop was pressed
+        elsewhere (another process).
+        """
+        while True:
+            with self._changed:
                 if self._outcome is not None:
                     return self._outcome, "finished"
                 if self._cancel.is_set():
                     return "cancelled", "cancelled"
-                timeout = None
+                timeout = POLL_SECONDS
                 if self._model_calls:
                     silent_since = min(self._model_calls.values())
-                    timeout = silent_since + stall_limit - time.monotonic()
+                    timeout = min(timeout, silent_since + stall_limit - time.monotonic())
                     if timeout <= 0:
                         return "error", "stalled"
                 self._changed.wait(timeout)
+            if poll():
+                self._cancel.set()
 
 
 FinishHook = Callable[[Run, RunStatus], None]
@@ -276,10 +302,12 @@ class RunManager:
         sync_graph: AgentGraph,
         async_graph: Callable[[], AgentGraph],
         loop: BackgroundLoop,
+        store: RunStore,
         on_finish: FinishHook | None = None,
         stall_limit: float = STALL_LIMIT,
     ):
         self._sync_graph = sync_graph
+        self.store = store
         self._async_graph = async_graph
         self._loop = loop
         self._on_finish = on_finish
@@ -307,7 +335,8 @@ class RunManager:
         pending tool calls, marking the thread running), so no second run can slip in between and
         the run's end is always recorded after it.
         """
-        run = Run(thread_id=thread_id, options=options)
+        run_id = uuid.uuid4().hex
+        run = Run(thread_id, options, run_id, EventLog(sink=partial(self.store.append, run_id)))
         with self._lock:
             if self._closed:
                 raise EngineClosed()
@@ -327,12 +356,18 @@ class RunManager:
                 # they were the soak's leak (bench/soak.py). The index keeps the thread's status.
                 if self._latest.get(oldest.thread_id) is oldest:
                     del self._latest[oldest.thread_id]
+        stored = False
         try:
             # Resolved here, not on the loop: the async saver is created by waiting on the loop.
             graph = self._async_graph() if options.engine == "async" else self._sync_graph
             saver = graph.checkpointer
             if not isinstance(saver, BaseCheckpointSaver):
                 raise TypeError("Runs need a graph compiled with a checkpoint saver.")
+            try:
+                self.store.begin(run.id, thread_id)  # another process may run this thread
+            except RunAlreadyLive:
+                raise ThreadBusy(thread_id) from None
+            stored = True
             if before_start is not None:
                 before_start()
         except BaseException:
@@ -340,6 +375,8 @@ class RunManager:
                 self._active.pop(thread_id, None)
                 self._runs.pop(run.id, None)
                 self._latest.pop(thread_id, None)
+            if stored:
+                self.store.discard(run.id)
             raise
         configurable: dict[str, Any] = {
             "thread_id": thread_id,
@@ -438,7 +475,7 @@ class RunManager:
 
     def _supervise(self, run: Run) -> None:
         """The run's own thread: waits for its end, settles it, records it, appends Done."""
-        status, ending = run._wait_for_end(self.stall_limit)
+        status, ending = run._wait_for_end(self.stall_limit, self._poller(run))
         if ending != "finished":
             run._cancel.set()  # the model stops at its next token, tools do not start
         if not run.gate.close(WRITES_UNDER_WAY_TIMEOUT):
@@ -449,14 +486,41 @@ class RunManager:
             run.log.append(_stall_error(self.stall_limit))
         self._finish(run, status)
 
+    def _poller(self, run: Run) -> Callable[[], bool]:
+        """The supervisor's regular look at the store: beat the heartbeat, read a remote Stop."""
+        beaten = time.monotonic()
+
+        def poll() -> bool:
+            nonlocal beaten
+            if time.monotonic() - beaten >= HEARTBEAT_SECONDS:
+                beaten = time.monotonic()
+                self.store.beat(run.id)
+            try:
+                return self.store.cancel_requested(run.id)
+            except self.store.errors:  # busy beyond the timeout: look again at the next poll
+                logger.warning("Run %s: could not read a Stop from the run store.", run.id)
+                return False
+
+        return poll
+
     def _finish(self, run: Run, status: RunStatus) -> None:
-        """Record the end while the thread is still reserved, then release it and append Done."""
-        if self._on_finish is not None:
+        """Record the end while the thread is still reserved, then release it and append Done.
+
+        The store records the end (with `Done`) before the thread is released here, so a new run
+        on the thread never meets the old one's row still live. A run another process took for
+        dead (this one's heartbeat was late) was settled there, checkpoint and index included:
+        this process records nothing over it.
+        """
+        if self._on_finish is not None and not self._taken_for_dead(run):
             try:
                 self._on_finish(run, status)
             except Exception as error:
                 logger.exception("Recording the end of run %s failed.", run.id)
                 run.log.append(_error_event(error))
+        try:
+            self.store.end(run.id, status)
+        except self.store.errors:
+            logger.exception("Storing the end of run %s failed.", run.id)
         with self._lock:
             run.status = status
             if self._active.get(run.thread_id) is run:
@@ -470,6 +534,13 @@ class RunManager:
             status,
             time.time() - run.started_at,
         )
+
+    def _taken_for_dead(self, run: Run) -> bool:
+        try:
+            record = self.store.get(run.id)
+        except self.store.errors:
+            return False
+        return record is not None and record.status == "lost"
 
     # --- queries and control ---------------------------------------------------------------------
 

@@ -50,6 +50,30 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE waypoint_threads SET owner = 'local' WHERE owner IS NULL;
     CREATE INDEX waypoint_threads_owner_recent ON waypoint_threads (owner, updated_at DESC, id);
     """,
+    # 4: the run store (`agent.run_store`): runs any process can see, follow and stop. SQL that
+    # SQLite and Postgres both run (DOUBLE PRECISION is REAL to SQLite).
+    """
+    CREATE TABLE waypoint_runs (
+        id TEXT PRIMARY KEY,
+        thread_id TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        status TEXT NOT NULL,
+        started_at DOUBLE PRECISION NOT NULL,
+        ended_at DOUBLE PRECISION,
+        heartbeat DOUBLE PRECISION NOT NULL,
+        cancel_requested INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE UNIQUE INDEX waypoint_runs_one_live ON waypoint_runs (thread_id)
+        WHERE status = 'running';
+    CREATE INDEX waypoint_runs_thread ON waypoint_runs (thread_id, started_at DESC);
+    CREATE INDEX waypoint_runs_ended ON waypoint_runs (ended_at);
+    CREATE TABLE waypoint_run_events (
+        run_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
+    );
+    """,
 )
 
 

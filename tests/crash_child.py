@@ -10,15 +10,21 @@ calls `web_search`, approves the call, then blocks (one process start serves eve
 - `exit`: like `model`, with durability "exit" (only the first run's halt was saved).
 
 Before blocking, each writes `<scenario>.thread` (its thread id) and then `<scenario>.started`
-into DATA_DIR, so the test knows when to kill it and which thread to look at.
+into DATA_DIR, so the test knows when to kill it and which thread to look at. The test side is
+`engine_child`: it starts this process, waits for every scenario and SIGKILLs it on leaving.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import sys
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from langchain_core.tools import tool
@@ -30,6 +36,7 @@ from agent.graph import RunContext
 from agent.protocol import LOCAL_USER
 from agent.runs import RunOptions
 from agent.settings import Settings
+from tests.app_server import GUARDED_SITE, ROOT
 from tests.scripted_model import ScriptedChatModel, TokenGate, reply
 
 SCENARIOS = {"tool": "sync", "model": "sync", "exit": "exit"}  # name: durability
@@ -86,8 +93,36 @@ def play(data_dir: Path, scenario: str, backend: LocalBackend, gate: TokenGate, 
         (data_dir / f"{scenario}.started").write_text("held")
 
 
+@contextmanager
+def engine_child(
+    data_dir: Path, engine: str, database_url: str | None = None
+) -> Iterator[dict[str, str]]:
+    """This module in a child process, every scenario blocked; yields their threads, then
+    SIGKILLs the child (also when the block fails)."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(GUARDED_SITE), str(ROOT)]),
+        "WAYPOINT_NETGUARD_LOG": str(data_dir / "netguard.log"),
+        "LANGGRAPH_STRICT_MSGPACK": "true",
+        **({"DATABASE_URL": database_url} if database_url else {}),
+    }
+    command = [sys.executable, "-m", "tests.crash_child", str(data_dir), engine]
+    child = subprocess.Popen(command, cwd=ROOT, env=env)
+    markers = [data_dir / f"{name}.started" for name in SCENARIOS]
+    deadline = time.monotonic() + 90
+    try:
+        while not all(m.exists() for m in markers):  # files the child writes: its only channel
+            assert child.poll() is None, f"the child exited early ({child.returncode})"
+            assert time.monotonic() < deadline, "the child never reached every scenario"
+            time.sleep(0.05)
+        yield {name: (data_dir / f"{name}.thread").read_text() for name in SCENARIOS}
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(10)
+    assert not (data_dir / "netguard.log").exists()
+
+
 def main(data_dir: Path, engine: str) -> None:
-    # Every engine opens before any run starts: a new LocalBackend settles "running" threads.
     engines = {name: backend_for(data_dir, name) for name in SCENARIOS}
     for name, (backend, gate) in engines.items():
         threading.Thread(target=play, args=(data_dir, name, backend, gate, engine)).start()

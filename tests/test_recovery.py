@@ -9,11 +9,6 @@ the same database, as a restarted server would.
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +21,7 @@ from agent.events import Done, Halted
 from agent.protocol import LOCAL_USER
 from agent.recovery import notice
 from agent.timeline import TOOL
-from tests.app_server import GUARDED_SITE, ROOT
-from tests.crash_child import PARTIAL, QUERY, QUESTION, SCENARIOS
+from tests.crash_child import PARTIAL, QUERY, QUESTION, engine_child
 from tests.engine_fixtures import ON_BOTH_DATABASES, make_harness
 from tests.pg_server import fresh_database
 from tests.scripted_model import TokenGate, reply
@@ -38,27 +32,8 @@ NEVER_ASK = AgentChoices(approval=ApprovalPolicy("never"))
 
 def crash(data_dir: Path, engine: str, database_url: str | None) -> dict[str, str]:
     """Run tests/crash_child.py until every scenario blocks, SIGKILL it; return their threads."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(GUARDED_SITE), str(ROOT)]),
-        "WAYPOINT_NETGUARD_LOG": str(data_dir / "netguard.log"),
-        "LANGGRAPH_STRICT_MSGPACK": "true",
-        **({"DATABASE_URL": database_url} if database_url else {}),
-    }
-    command = [sys.executable, "-m", "tests.crash_child", str(data_dir), engine]
-    child = subprocess.Popen(command, cwd=ROOT, env=env)
-    markers = [data_dir / f"{name}.started" for name in SCENARIOS]
-    deadline = time.monotonic() + 90
-    try:
-        while not all(m.exists() for m in markers):  # files the child writes: its only channel
-            assert child.poll() is None, f"the child exited early ({child.returncode})"
-            assert time.monotonic() < deadline, "the child never reached every scenario"
-            time.sleep(0.05)
-    finally:
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait(10)
-    assert not (data_dir / "netguard.log").exists()
-    return {name: (data_dir / f"{name}.thread").read_text() for name in SCENARIOS}
+    with engine_child(data_dir, engine, database_url) as threads:
+        return threads
 
 
 @pytest.fixture(scope="module", **ON_BOTH_DATABASES)
