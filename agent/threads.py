@@ -10,6 +10,7 @@ same migrations.
 from __future__ import annotations
 
 import builtins
+import logging
 import sqlite3
 import threading
 import time
@@ -17,6 +18,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
+
+log = logging.getLogger(__name__)
 
 ThreadStatus = Literal["idle", "running", "waiting", "error"]
 STATUSES: tuple[str, ...] = ("idle", "running", "waiting", "error")
@@ -140,6 +143,7 @@ def _apply(conn: sqlite3.Connection, number: int) -> None:
         for statement in statements(MIGRATIONS[number - 1]):
             conn.execute(statement)
         conn.execute("INSERT INTO waypoint_schema (version) VALUES (?)", (number,))
+        log.info("thread index: migration %d applied", number)
     except sqlite3.Error as error:
         raise RuntimeError(
             f"Cannot upgrade the thread index to schema version {number} ({error}); nothing was "

@@ -7,6 +7,7 @@ functions are imported where they are used.
 from __future__ import annotations
 
 import pytest
+from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 from agent.settings import PROJECT_ROOT
@@ -17,6 +18,9 @@ APP = str(PROJECT_ROOT / "app.py")
 
 @pytest.fixture
 def app(data_dir, monkeypatch):
+    # As `make run` serves it (serve.py): on 127.0.0.1. config.toml names no address (Cloud).
+    address = config.get_option("server.address")
+    config.set_option("server.address", "127.0.0.1")
     monkeypatch.setenv("WAYPOINT_DB", str(data_dir / "waypoint.sqlite"))
     monkeypatch.setenv("WAYPOINT_DEMO_TOKEN_DELAY", "0")
     resources.backend.clear()
@@ -27,6 +31,7 @@ def app(data_dir, monkeypatch):
     resources.backend.clear()  # closes the backend (on_release)
     resources.settings.clear()
     resources.visitor_sweep.clear()
+    config.set_option("server.address", address)
 
 
 def backend():
