@@ -13,11 +13,11 @@ from collections.abc import Callable
 from typing import TextIO
 
 from agent.backend import LocalBackend
-from agent.context import AgentChoices
+from agent.choices import AgentChoices, RunOptions
+from agent.errors import ThreadBusy, UnknownThread
 from agent.events import Done, Error, Step, Token, ToolCall, ToolResult
-from agent.runs import Run, RunOptions, ThreadBusy
+from agent.runs import Run
 from agent.settings import load_settings
-from agent.threads import UnknownThread
 from agent.views import ToolCallView
 
 Ask = Callable[[str], str]

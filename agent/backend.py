@@ -27,26 +27,29 @@ from langgraph.types import Command, StateSnapshot
 
 from agent import recovery
 from agent import timeline as tl
-from agent.approval import CANCELLED_TEXT, DecisionError, validate_decisions
-from agent.context import AgentChoices, ContextFactory
+from agent.approval import CANCELLED_TEXT, validate_decisions
+from agent.choices import AgentChoices, RunOptions
+from agent.context import ContextFactory
+from agent.errors import DecisionError, InputError, ThreadBusy, UnknownCheckpoint
 from agent.events import Error, Event, RunStatus
 from agent.graph import ACTION, LLM, AgentGraph, RunContext, build_graph, open_tool_calls
 from agent.limits import MAX_MESSAGE_CHARS, MAX_TOOL_RESULT_CHARS, too_long
+from agent.message_views import message_views
 from agent.persistence import Persistence
-from agent.runs import Run, RunManager, RunOptions, ThreadBusy
+from agent.runs import Run, RunManager
 from agent.settings import Settings
 from agent.stream_events import message_text
-from agent.threads import ThreadInfo, ThreadStatus
-from agent.timeline import Timeline, UnknownCheckpoint, as_node_keeping_next, divergence
+from agent.timeline import Timeline, as_node_keeping_next, divergence
 from agent.views import (
     CheckpointDetail,
     MessageVersions,
     MessageView,
     Notice,
+    ThreadInfo,
+    ThreadStatus,
     ThreadView,
     TimelinePage,
     ToolCallView,
-    message_views,
 )
 
 log = logging.getLogger(__name__)
@@ -55,10 +58,6 @@ STOPPED_TEXT = (
     "You stopped the last run. What it was writing is not kept: the thread is as its last "
     "checkpoint left it."
 )
-
-
-class InputError(ValueError):
-    """The user's input cannot be used as it is; the message says how to fix it."""
 
 
 # What each public method's parameters must be, and what to give instead: pages pass what widgets

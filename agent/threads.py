@@ -12,10 +12,10 @@ import sqlite3
 import threading
 import time
 import uuid
-from dataclasses import dataclass
-from typing import Literal
 
-ThreadStatus = Literal["idle", "running", "waiting", "error"]
+from agent.errors import UnknownThread
+from agent.views import ThreadInfo, ThreadStatus
+
 STATUSES: tuple[str, ...] = ("idle", "running", "waiting", "error")
 TITLE_LIMIT = 80
 
@@ -42,37 +42,10 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class ThreadInfo:
-    """One row of the index, as plain data for the UI."""
-
-    id: str
-    title: str
-    created_at: float
-    updated_at: float
-    message_count: int
-    status: ThreadStatus
-    branch_head: str | None = None
-    owner: str | None = None
-    forked_from: str | None = None
-    forked_at_checkpoint: str | None = None
-
-
 _COLUMNS = (
     "id, title, created_at, updated_at, message_count, status, branch_head, owner, "
     "forked_from, forked_at_checkpoint"
 )
-
-
-class UnknownThread(LookupError):
-    """No thread has this id (deleted, or a stale link)."""
-
-    def __init__(self, thread_id: str):
-        super().__init__(
-            f"There is no thread {thread_id!r}: it may have been deleted. "
-            "Pick another thread or start a new one."
-        )
-        self.thread_id = thread_id
 
 
 def migrate(conn: sqlite3.Connection) -> int:

@@ -84,8 +84,11 @@ from langgraph.constants import START
 from langgraph.types import StateSnapshot
 
 from agent.approval import DECISION_ACTIONS
+from agent.errors import UnknownCheckpoint
 from agent.graph import ACTION, LLM, AgentGraph
+from agent.message_views import message_view
 from agent.stream_events import message_text
+from agent.text import call_text, preview
 from agent.views import (
     CheckpointDetail,
     CheckpointRow,
@@ -98,7 +101,6 @@ from agent.views import (
     StateDiff,
     TimelinePage,
     ToolCallView,
-    message_view,
 )
 
 INPUT = "__input__"
@@ -160,41 +162,11 @@ _DECISION_VERBS = {
 }
 
 
-class UnknownCheckpoint(LookupError):
-    """The thread has no checkpoint with this id."""
-
-    def __init__(self, thread_id: str, checkpoint_id: str):
-        super().__init__(
-            f"This thread has no checkpoint {checkpoint_id!r}. Reload the timeline and pick one "
-            "from it."
-        )
-        self.thread_id = thread_id
-        self.checkpoint_id = checkpoint_id
-
-
 # --- small text helpers ---------------------------------------------------------------------------
-
-
-def preview(text: str, limit: int = 60) -> str:
-    """One line of at most `limit` characters."""
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def call_text(name: str, args: Mapping[str, Any]) -> str:
-    """`web_search('weather in LA')`: one argument shown by value, several as JSON."""
-    if len(args) == 1:
-        value = next(iter(args.values()))
-        shown = (
-            f"'{preview(value, 40)}'" if isinstance(value, str) else preview(json.dumps(value), 40)
-        )
-    else:
-        shown = preview(json.dumps(dict(args), ensure_ascii=False, default=str), 40)
-    return f"{name}({shown})"
 
 
 def decisions_text(decisions: Mapping[str, Any]) -> str:

@@ -70,7 +70,9 @@ from langgraph.pregel._checkpoint import LATEST_VERSION
 from langgraph.types import Interrupt
 
 from agent.backend import LocalBackend
-from agent.threads import TITLE_LIMIT, ThreadInfo
+from agent.errors import TransferError
+from agent.threads import TITLE_LIMIT
+from agent.views import ThreadInfo
 
 FORMAT = "waypoint-thread"
 VERSION = 1
@@ -117,10 +119,6 @@ _WRITES_SQL = (
     "SELECT checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, value "
     "FROM writes WHERE thread_id = ?"
 )
-
-
-class TransferError(ValueError):
-    """A thread cannot be exported, or a file cannot be imported; the message says how to fix it."""
 
 
 # --- values <-> JSON -----------------------------------------------------------------------------

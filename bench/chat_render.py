@@ -62,12 +62,11 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from streamlit.testing.v1.local_script_runner import LocalScriptRunner  # noqa: E402
 
 import agent  # noqa: E402,F401  (sets strict msgpack before LangGraph loads)
-from agent.approval import ApprovalPolicy  # noqa: E402
 from agent.backend import LocalBackend  # noqa: E402
-from agent.context import AgentChoices  # noqa: E402
+from agent.choices import AgentChoices, ApprovalPolicy  # noqa: E402
 from agent.events import Done, Token  # noqa: E402
+from agent.message_views import message_views  # noqa: E402
 from agent.settings import Settings, load_settings  # noqa: E402
-from agent.views import message_views  # noqa: E402
 
 RERUN_GOAL_MS = 150.0
 LATENCY_GOAL_MS = 500.0

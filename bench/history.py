@@ -36,11 +36,9 @@ from langchain_core.tools import tool
 from pydantic import ConfigDict
 
 import agent  # noqa: F401  (sets strict msgpack before LangGraph loads)
-from agent.approval import ApprovalPolicy
 from agent.backend import LocalBackend
-from agent.context import AgentChoices
+from agent.choices import AgentChoices, ApprovalPolicy, RunOptions
 from agent.graph import RunContext
-from agent.runs import RunOptions
 from agent.settings import Settings
 from bench.storage import Prose
 

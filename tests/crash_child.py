@@ -22,11 +22,9 @@ from pathlib import Path
 
 from langchain_core.tools import tool
 
-from agent.approval import ApprovalPolicy
 from agent.backend import LocalBackend
-from agent.context import AgentChoices
+from agent.choices import AgentChoices, ApprovalPolicy, RunOptions
 from agent.graph import RunContext
-from agent.runs import RunOptions
 from agent.settings import Settings
 from tests.scripted_model import ScriptedChatModel, TokenGate, reply
 

@@ -10,10 +10,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool, ToolException, tool
 
 from agent.backend import LocalBackend
-from agent.context import AgentChoices
+from agent.choices import AgentChoices, RunOptions
 from agent.events import Done, Event
 from agent.graph import RunContext
-from agent.runs import Run, RunOptions
+from agent.runs import Run
 from agent.settings import Settings
 from tests.scripted_model import ScriptedChatModel
 

@@ -11,10 +11,9 @@ import time
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent.approval import ApprovalPolicy, DecisionError
-from agent.backend import InputError
+from agent.choices import ApprovalPolicy
+from agent.errors import DecisionError, InputError, ThreadBusy
 from agent.events import Done, Error, Halted, Step, Token, ToolCall, ToolResult
-from agent.runs import ThreadBusy
 from tests.engine_fixtures import make_harness
 from tests.scripted_model import TokenGate, reply
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from agent.approval import ApprovalPolicy
-from agent.context import AgentChoices
-from agent.runs import RunOptions
+from agent.choices import AgentChoices, ApprovalPolicy, RunOptions
 from agent.transfer import export_thread
 from tests.page_helpers import backend, button, texts
 
@@ -126,7 +124,8 @@ def test_import_of_an_export_and_of_a_bad_file(app):
     before = backend().count_threads()
     assert not app.exception
     # AppTest has no file uploader; the panel's import path is the same function the tests drive.
-    from agent.transfer import TransferError, import_thread
+    from agent.errors import TransferError
+    from agent.transfer import import_thread
 
     with pytest.raises(TransferError):
         import_thread(backend(), b"not a waypoint file")

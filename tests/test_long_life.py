@@ -16,12 +16,10 @@ import zstandard
 from langchain_core.messages import HumanMessage
 
 from agent import runs
-from agent.approval import ApprovalPolicy
 from agent.backend import LocalBackend
-from agent.context import AgentChoices
+from agent.choices import AgentChoices, ApprovalPolicy, RunOptions
 from agent.events import Token
 from agent.graph import LLM
-from agent.runs import RunOptions
 from agent.settings import Settings
 from agent.storage import HISTORY_THREADS
 

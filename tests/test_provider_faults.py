@@ -12,13 +12,11 @@ import traceback
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent.approval import ApprovalPolicy
-from agent.context import AgentChoices
+from agent.choices import AgentChoices, ApprovalPolicy, RunOptions
 from agent.events import Done, Error, Halted, Token
 from agent.graph import RunContext, build_graph
 from agent.models import make_chat_model
 from agent.provider_errors import ProviderFailure
-from agent.runs import RunOptions
 from agent.settings import Settings
 from agent.transfer import export_thread
 from tests.engine_fixtures import make_harness

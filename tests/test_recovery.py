@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import AIMessage, ToolMessage
 
-from agent.approval import ApprovalPolicy
-from agent.context import AgentChoices
+from agent.choices import AgentChoices, ApprovalPolicy
 from agent.events import Done, Halted
 from agent.recovery import notice
 from agent.timeline import TOOL

@@ -14,11 +14,12 @@ import time
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent.approval import ApprovalPolicy
 from agent.backend import LocalBackend
+from agent.choices import ApprovalPolicy
+from agent.errors import ThreadBusy
 from agent.events import Done, Error
 from agent.models import make_chat_model
-from agent.runs import EngineClosed, Run, ThreadBusy
+from agent.runs import EngineClosed, Run
 from agent.settings import Settings
 from tests.engine_fixtures import make_harness
 from tests.fake_openai import FakeOpenAI, hang, text

@@ -6,7 +6,8 @@ import sqlite3
 
 import pytest
 
-from agent.threads import MIGRATIONS, ThreadIndex, UnknownThread, migrate, title_from_text
+from agent.errors import UnknownThread
+from agent.threads import MIGRATIONS, ThreadIndex, migrate, title_from_text
 
 
 @pytest.fixture

@@ -12,10 +12,9 @@ import json
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
 
-from agent.approval import ApprovalPolicy, DecisionError
-from agent.backend import InputError
+from agent.choices import ApprovalPolicy
+from agent.errors import DecisionError, InputError, ThreadBusy
 from agent.events import Done, Halted, ToolResult
-from agent.runs import ThreadBusy
 from agent.timeline import Skeleton, bisect_path
 from tests.engine_fixtures import make_harness
 from tests.scripted_model import TokenGate, reply

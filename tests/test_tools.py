@@ -8,8 +8,8 @@ import unicodedata
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent.approval import ApprovalPolicy
-from agent.context import AgentChoices, ContextFactory
+from agent.choices import AgentChoices, ApprovalPolicy
+from agent.context import ContextFactory
 from agent.demo_model import DemoChatModel
 from agent.graph import MAX_TOOL_RESULT_CHARS, RunContext, build_graph
 from agent.search import OfflineSearch, SearchError, SearchResult

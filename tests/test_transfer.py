@@ -16,15 +16,14 @@ from dataclasses import replace
 import pytest
 from langchain_core.messages import HumanMessage, ToolMessage, messages_to_dict
 
-from agent.approval import ApprovalPolicy
 from agent.backend import LocalBackend
-from agent.threads import UnknownThread
+from agent.choices import ApprovalPolicy
+from agent.errors import TransferError, UnknownThread
 from agent.transfer import (
     FORMAT,
     MAX_BYTES,
     MAX_LINES,
     MIME_TYPE,
-    TransferError,
     export_filename,
     export_thread,
     import_thread,
@@ -211,7 +210,7 @@ def test_export_never_contains_keys(h, data_dir):
 
 
 def test_download_name_and_type():
-    from agent.threads import ThreadInfo
+    from agent.views import ThreadInfo
 
     info = ThreadInfo("id", "Weather in LA / SF?", 0.0, 0.0, 0, "idle")
     assert export_filename(info) == "weather-in-la-sf.waypoint.jsonl"

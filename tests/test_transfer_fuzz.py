@@ -25,11 +25,12 @@ from typing import Any
 import pytest
 from langchain_core.messages import HumanMessage
 
-from agent.approval import ApprovalPolicy
 from agent.backend import LocalBackend
-from agent.timeline import call_text
+from agent.choices import ApprovalPolicy
+from agent.errors import TransferError
+from agent.text import call_text
 from agent.tools import parse_search_output
-from agent.transfer import TransferError, export_thread, import_thread
+from agent.transfer import export_thread, import_thread
 from tests import page_helpers
 from tests.engine_fixtures import make_harness
 from tests.scripted_model import reply
