@@ -16,6 +16,7 @@ from agent.backend import LocalBackend
 from agent.choices import AgentChoices, RunOptions
 from agent.errors import ThreadBusy, UnknownThread
 from agent.events import Done, Error, Step, Token, ToolCall, ToolResult
+from agent.protocol import LOCAL_USER
 from agent.runs import Run
 from agent.settings import load_settings
 from agent.views import ToolCallView
@@ -27,7 +28,7 @@ def follow(backend: LocalBackend, run: Run, out: TextIO) -> str:
     """Print a run's events as they come; return how it ended."""
     offset, streaming = 0, False
     while True:
-        events = backend.read_events(run.id, offset, timeout=0.5)
+        events = backend.read_events(LOCAL_USER, run.id, offset, timeout=0.5)
         offset += len(events)
         for event in events:
             if isinstance(event, Token):
@@ -84,16 +85,16 @@ def converse(
 ) -> None:
     """The read-run-approve loop, until end of input."""
     while True:
-        view = backend.thread_view(thread_id)
+        view = backend.thread_view(LOCAL_USER, thread_id)
         try:
             if view.pending_calls:
                 decisions = ask_decisions(view.pending_calls, ask, out)
-                run = backend.decide(thread_id, decisions, choices, options)
+                run = backend.decide(LOCAL_USER, thread_id, decisions, choices, options)
             else:
                 text = ask("\nyou> ")
                 if not text.strip():
                     continue
-                run = backend.send_message(thread_id, text, choices, options)
+                run = backend.send_message(LOCAL_USER, thread_id, text, choices, options)
         except (ValueError, ThreadBusy) as problem:  # DecisionError and InputError included
             out.write(f"  ! {problem}\n")
             continue
@@ -116,14 +117,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if args.list:
-            for thread in backend.list_threads(limit=20):
+            for thread in backend.list_threads(LOCAL_USER, limit=20):
                 print(f"{thread.id}  {thread.status:8}  {thread.title}")
             return 0
         choices = AgentChoices.defaults(settings)
         try:
             # A setting that cannot work (no key, no model) stops here, not at the first message.
             model = backend.contexts(choices, frozenset()).model
-            thread = backend.get_thread(args.thread) if args.thread else backend.create_thread()
+            thread = (
+                backend.get_thread(LOCAL_USER, args.thread)
+                if args.thread
+                else backend.create_thread(LOCAL_USER)
+            )
         except (ValueError, UnknownThread) as problem:
             print(problem, file=sys.stderr)
             return 2
@@ -131,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         shown = f"{choices.provider} ({name})" if name else choices.provider
         print(f"Thread {thread.id} · model: {shown} · search: {choices.search}")
         print("Type a question (Ctrl-D to quit).")
-        for message in backend.thread_view(thread.id).messages:
+        for message in backend.thread_view(LOCAL_USER, thread.id).messages:
             print(f"{message.role}> {message.text}")
         try:
             converse(backend, thread.id, choices, RunOptions(args.engine, True, args.durability))

@@ -28,6 +28,7 @@ from langgraph.types import Command, StateSnapshot
 from agent import recovery
 from agent import timeline as tl
 from agent.approval import CANCELLED_TEXT, validate_decisions
+from agent.checkpoint_store import SqliteCheckpointStore
 from agent.choices import AgentChoices, RunOptions
 from agent.context import ContextFactory
 from agent.errors import DecisionError, InputError, ThreadBusy, UnknownCheckpoint
@@ -36,6 +37,7 @@ from agent.graph import ACTION, LLM, AgentGraph, RunContext, build_graph, open_t
 from agent.limits import MAX_MESSAGE_CHARS, MAX_TOOL_RESULT_CHARS, too_long
 from agent.message_views import message_views
 from agent.persistence import Persistence
+from agent.protocol import User
 from agent.runs import Run, RunManager
 from agent.settings import Settings
 from agent.stream_events import message_text
@@ -66,6 +68,7 @@ STOPPED_TEXT = (
 _TEXT = (str,)
 _WHOLE = (int,)
 _EXPECTED: dict[str, tuple[tuple[type, ...], str]] = {
+    "user": ((User,), "the user asking (agent.protocol.User)"),
     "thread_id": (_TEXT, "a thread id (text)"),
     "checkpoint_id": (_TEXT, "a checkpoint id (text)"),
     "message_id": (_TEXT, "a message id (text)"),
@@ -164,7 +167,8 @@ class LocalBackend:
         self.runs = RunManager(
             self.graph, self._get_async_graph, self.persistence.loop, on_finish=self._record_end
         )
-        self.history = Timeline(self.graph, self.persistence.saver, pending_calls)
+        self.store = SqliteCheckpointStore.for_graph(self.graph)
+        self.history = Timeline(self.graph, self.persistence.saver, self.store, pending_calls)
         # Per thread, the run last started with a new message and that message (`_live_input`).
         self._inputs: dict[str, tuple[str, HumanMessage]] = {}
         self._reconcile_interrupted_runs()
@@ -214,37 +218,47 @@ class LocalBackend:
 
     # --- threads ---------------------------------------------------------------------------------
 
-    def create_thread(self, title: str = "New thread") -> ThreadInfo:
+    def create_thread(self, user: User, title: str = "New thread") -> ThreadInfo:
+        _check_input(user=user, title=title)
+        return self.threads.create(title, owner=user.id)
+
+    def list_threads(
+        self, user: User, search: str = "", limit: int = 50, offset: int = 0
+    ) -> list[ThreadInfo]:
+        _check_input(user=user, search=search, limit=limit, offset=offset)
+        return self.threads.list(owner=user.id, search=search, limit=limit, offset=offset)
+
+    def count_threads(self, user: User, search: str = "") -> int:
+        _check_input(user=user, search=search)
+        return self.threads.count(owner=user.id, search=search)
+
+    def _owned(self, user: User, thread_id: str) -> ThreadInfo:
+        """The thread if `user` owns it; UnknownThread (as for a missing one) otherwise.
+
+        Every public method that touches a thread starts here, before it reads or writes.
+        """
+        _check_input(user=user, thread_id=thread_id)
+        return self.threads.owned(thread_id, user.id)
+
+    def get_thread(self, user: User, thread_id: str) -> ThreadInfo:
+        return self._owned(user, thread_id)
+
+    def find_thread(self, user: User, thread_id: str) -> ThreadInfo | None:
+        _check_input(user=user, thread_id=thread_id)
+        return self.threads.find_owned(thread_id, user.id)
+
+    def rename_thread(self, user: User, thread_id: str, title: str) -> ThreadInfo:
         _check_input(title=title)
-        return self.threads.create(title)
-
-    def list_threads(self, search: str = "", limit: int = 50, offset: int = 0) -> list[ThreadInfo]:
-        _check_input(search=search, limit=limit, offset=offset)
-        return self.threads.list(search=search, limit=limit, offset=offset)
-
-    def count_threads(self, search: str = "") -> int:
-        _check_input(search=search)
-        return self.threads.count(search=search)
-
-    def get_thread(self, thread_id: str) -> ThreadInfo:
-        _check_input(thread_id=thread_id)
-        return self.threads.get(thread_id)
-
-    def find_thread(self, thread_id: str) -> ThreadInfo | None:
-        _check_input(thread_id=thread_id)
-        return self.threads.find(thread_id)
-
-    def rename_thread(self, thread_id: str, title: str) -> ThreadInfo:
-        _check_input(thread_id=thread_id, title=title)
+        self._owned(user, thread_id)
         try:
             return self.threads.rename(thread_id, title)
         except ValueError as error:
             raise InputError(str(error)) from error
 
-    def delete_thread(self, thread_id: str, timeout: float = 10) -> None:
+    def delete_thread(self, user: User, thread_id: str, timeout: float = 10) -> None:
         """Delete a thread and all its checkpoints, stopping its run first."""
-        _check_input(thread_id=thread_id, timeout=timeout)
-        self.threads.get(thread_id)
+        _check_input(timeout=timeout)
+        self._owned(user, thread_id)
         run = self.runs.active_run(thread_id)
         if run is not None:
             self.runs.cancel(run.id)
@@ -277,10 +291,9 @@ class LocalBackend:
     def _shown_id(self, info: ThreadInfo) -> str | None:
         return self._branch_head(info) or self.history.latest_id(info.id)
 
-    def thread_view(self, thread_id: str) -> ThreadView:
+    def thread_view(self, user: User, thread_id: str) -> ThreadView:
         """The chat's thread: at its branch head when one is set (`show_branch`), else latest."""
-        _check_input(thread_id=thread_id)
-        info = self.threads.get(thread_id)
+        info = self._owned(user, thread_id)
         snapshot = self._shown_snapshot(thread_id, info)
         active = self.runs.active_run(thread_id)
         latest = self.runs.latest_run(thread_id)
@@ -362,14 +375,19 @@ class LocalBackend:
         self.touch_shown(run.thread_id, status)
 
     def send_message(
-        self, thread_id: str, text: str, choices: AgentChoices, options: RunOptions = RunOptions()
+        self,
+        user: User,
+        thread_id: str,
+        text: str,
+        choices: AgentChoices,
+        options: RunOptions = RunOptions(),
     ) -> Run:
         """Add a human message and run. Pending tool calls are closed first as cancelled."""
-        _check_input(thread_id=thread_id, text=text, choices=choices, options=options)
+        _check_input(text=text, choices=choices, options=options)
+        info = self._owned(user, thread_id)
         if not text.strip():
             raise InputError("Type a message first.")
         text = self._clean_text(text)
-        info = self.threads.get(thread_id)
         first = info.message_count == 0 and not self._snapshot(thread_id).values.get("messages")
         head = self._branch_head(info)
         start_at = head
@@ -415,6 +433,7 @@ class LocalBackend:
 
     def decide(
         self,
+        user: User,
         thread_id: str,
         decisions: Mapping[str, Mapping[str, Any]],
         choices: AgentChoices,
@@ -424,8 +443,8 @@ class LocalBackend:
 
         Invalid decisions raise DecisionError before anything is written.
         """
-        _check_input(thread_id=thread_id, choices=choices, options=options)
-        info = self.threads.get(thread_id)
+        _check_input(choices=choices, options=options)
+        info = self._owned(user, thread_id)
         head = self._branch_head(info)
         snapshot = self._snapshot(thread_id, head)
         calls = [{"id": c.id, "name": c.name, "args": c.args} for c in pending_calls(snapshot)]
@@ -479,6 +498,7 @@ class LocalBackend:
 
     def resume(
         self,
+        user: User,
         thread_id: str,
         choices: AgentChoices,
         options: RunOptions = RunOptions(),
@@ -491,13 +511,9 @@ class LocalBackend:
         replay's starting state while it runs; the run's end then moves the head on.
         """
         _check_input(
-            ("checkpoint_id",),
-            thread_id=thread_id,
-            choices=choices,
-            options=options,
-            checkpoint_id=checkpoint_id,
+            ("checkpoint_id",), choices=choices, options=options, checkpoint_id=checkpoint_id
         )
-        info = self.threads.get(thread_id)
+        info = self._owned(user, thread_id)
         start_at = checkpoint_id or self._branch_head(info)
         return self._start(
             thread_id,
@@ -518,20 +534,27 @@ class LocalBackend:
     def any_run_active(self) -> bool:
         return self.runs.any_active()
 
-    def cancel_run(self, run_id: str) -> bool:
-        _check_input(run_id=run_id)
-        return self.runs.cancel(run_id)
-
-    def read_events(self, run_id: str, offset: int = 0, timeout: float = 0.0) -> list[Event]:
-        _check_input(run_id=run_id, offset=offset, timeout=timeout)
+    def _owned_run(self, user: User, run_id: str) -> Run | None:
+        """The run if `user` owns its thread; None (as for an unknown run) otherwise."""
+        _check_input(user=user, run_id=run_id)
         run = self.runs.get(run_id)
-        if run is None:
-            return []
-        return run.log.read(offset, timeout)
+        if run is None or self.threads.find_owned(run.thread_id, user.id) is None:
+            return None
+        return run
 
-    def run_status(self, run_id: str) -> str | None:
-        _check_input(run_id=run_id)
-        run = self.runs.get(run_id)
+    def cancel_run(self, user: User, run_id: str) -> bool:
+        run = self._owned_run(user, run_id)
+        return run is not None and self.runs.cancel(run.id)
+
+    def read_events(
+        self, user: User, run_id: str, offset: int = 0, timeout: float = 0.0
+    ) -> list[Event]:
+        _check_input(offset=offset, timeout=timeout)
+        run = self._owned_run(user, run_id)
+        return [] if run is None else run.log.read(offset, timeout)
+
+    def run_status(self, user: User, run_id: str) -> str | None:
+        run = self._owned_run(user, run_id)
         return run.status if run else None
 
     # --- time travel -----------------------------------------------------------------------------
@@ -576,21 +599,23 @@ class LocalBackend:
             message_count=len(snapshot.values.get("messages", [])),
         )
 
-    def timeline(self, thread_id: str, limit: int = 50, offset: int = 0) -> TimelinePage:
+    def timeline(
+        self, user: User, thread_id: str, limit: int = 50, offset: int = 0
+    ) -> TimelinePage:
         """The thread's checkpoints, newest first, one page at a time, with the total and the tree.
 
         Built from `checkpointer.list` and one query over checkpoint ids (never from
         `get_state_history`, which rebuilds every state): see `agent.timeline`.
         """
-        _check_input(thread_id=thread_id, limit=limit, offset=offset)
-        info = self.threads.get(thread_id)
+        _check_input(limit=limit, offset=offset)
+        info = self._owned(user, thread_id)
         return self.history.page(thread_id, self._branch_head(info), limit, offset)
 
-    def checkpoint_detail(self, thread_id: str, checkpoint_id: str) -> CheckpointDetail:
+    def checkpoint_detail(self, user: User, thread_id: str, checkpoint_id: str) -> CheckpointDetail:
         """One checkpoint: its state, next node(s), metadata, pending writes and interrupts, and
         what changed from its parent."""
-        _check_input(thread_id=thread_id, checkpoint_id=checkpoint_id)
-        info = self.threads.get(thread_id)
+        _check_input(checkpoint_id=checkpoint_id)
+        info = self._owned(user, thread_id)
         try:
             return self.history.detail(thread_id, checkpoint_id, self._branch_head(info))
         except UnknownCheckpoint as error:
@@ -598,6 +623,7 @@ class LocalBackend:
 
     def edit_message(
         self,
+        user: User,
         thread_id: str,
         checkpoint_id: str,
         message_id: str,
@@ -619,7 +645,6 @@ class LocalBackend:
         """
         _check_input(  # tool_args of any type get a DecisionError from validate_args
             ("text", "tool_call_id", "tool_result", "choices"),
-            thread_id=thread_id,
             checkpoint_id=checkpoint_id,
             message_id=message_id,
             text=text,
@@ -627,7 +652,7 @@ class LocalBackend:
             tool_result=tool_result,
             choices=choices,
         )
-        self.threads.get(thread_id)
+        self._owned(user, thread_id)
         self._refuse_while_running(thread_id)
         snapshot = self._checkpoint_snapshot(thread_id, checkpoint_id)
         if START in snapshot.next:
@@ -752,7 +777,7 @@ class LocalBackend:
         return clean
 
     def fork_thread(
-        self, thread_id: str, checkpoint_id: str, title: str | None = None
+        self, user: User, thread_id: str, checkpoint_id: str, title: str | None = None
     ) -> ThreadInfo:
         """Copy the state at a checkpoint into a new thread ("Fork of ..."); the original stays.
 
@@ -761,8 +786,8 @@ class LocalBackend:
         the index (`forked_from`, `forked_at_checkpoint`). A fork of an input checkpoint
         includes the message that was arriving there, with the model next, as in the original.
         """
-        _check_input(("title",), thread_id=thread_id, checkpoint_id=checkpoint_id, title=title)
-        source = self.threads.get(thread_id)
+        _check_input(("title",), checkpoint_id=checkpoint_id, title=title)
+        source = self._owned(user, thread_id)
         snapshot = self._checkpoint_snapshot(thread_id, checkpoint_id)
         messages = [m.model_copy() for m in snapshot.values.get("messages", [])]
         next_nodes: tuple[str, ...] = tuple(snapshot.next)
@@ -778,7 +803,7 @@ class LocalBackend:
             next_nodes = (LLM,)
         name = " ".join((title or "").split()) or f"Fork of {source.title}"
         info = self.threads.create(
-            name, owner=source.owner, forked_from=thread_id, forked_at_checkpoint=checkpoint_id
+            name, owner=user.id, forked_from=thread_id, forked_at_checkpoint=checkpoint_id
         )
         try:
             if messages:
@@ -801,15 +826,15 @@ class LocalBackend:
             raise
         return self._settle(info.id)
 
-    def show_branch(self, thread_id: str, checkpoint_id: str | None) -> ThreadInfo:
+    def show_branch(self, user: User, thread_id: str, checkpoint_id: str | None) -> ThreadInfo:
         """Show the state at `checkpoint_id` in the chat ("Show this branch in chat").
 
         It becomes the thread's branch head: `thread_view` shows it, and the next run started from
         the chat (send_message, decide, resume) continues from it. None, or the latest checkpoint,
         clears the head. A timeline row's `branch_tip` shows the newest state of its branch.
         """
-        _check_input(("checkpoint_id",), thread_id=thread_id, checkpoint_id=checkpoint_id)
-        self.threads.get(thread_id)
+        _check_input(("checkpoint_id",), checkpoint_id=checkpoint_id)
+        self._owned(user, thread_id)
         self._refuse_while_running(thread_id)
         if checkpoint_id is not None and not self.history.exists(thread_id, checkpoint_id):
             raise InputError(str(UnknownCheckpoint(thread_id, checkpoint_id)))
@@ -819,30 +844,30 @@ class LocalBackend:
             self._follow(thread_id, checkpoint_id)
         return self.touch_shown(thread_id)
 
-    def message_versions(self, thread_id: str) -> tuple[MessageVersions, ...]:
+    def message_versions(self, user: User, thread_id: str) -> tuple[MessageVersions, ...]:
         """For the chat's `< 2 / 3 >` switcher: each shown message that has sibling versions.
 
         The rule (what counts as a sibling, which checkpoint each version shows, their order) is
         in `agent.timeline`'s docstring. Cached until the thread's tree or branch head changes.
         """
-        _check_input(thread_id=thread_id)
-        info = self.threads.get(thread_id)
+        info = self._owned(user, thread_id)
         return self.history.versions(thread_id, self._branch_head(info))
 
-    def switch_branch(self, thread_id: str, message_id: str, index: int) -> ThreadInfo:
+    def switch_branch(self, user: User, thread_id: str, message_id: str, index: int) -> ThreadInfo:
         """Show version `index` (0-based) of a shown message: `show_branch` on its checkpoint."""
-        _check_input(thread_id=thread_id, message_id=message_id, index=index)
-        for versions in self.message_versions(thread_id):
+        _check_input(message_id=message_id, index=index)
+        for versions in self.message_versions(user, thread_id):
             if versions.message_id == message_id:
                 if not 0 <= index < versions.count:
                     raise InputError(
                         f"This message has {versions.count} versions; pick 1 to {versions.count}."
                     )
-                return self.show_branch(thread_id, versions.versions[index].checkpoint_id)
+                return self.show_branch(user, thread_id, versions.versions[index].checkpoint_id)
         raise InputError("This message has no other versions to switch to.")
 
     def regenerate(
         self,
+        user: User,
         thread_id: str,
         ai_message_id: str,
         choices: AgentChoices,
@@ -856,10 +881,8 @@ class LocalBackend:
         message was edited in place since), it forks from the shown checkpoint instead, with the
         answer and what follows it removed. Tools it asks for are asked for approval as usual.
         """
-        _check_input(
-            thread_id=thread_id, ai_message_id=ai_message_id, choices=choices, options=options
-        )
-        info = self.threads.get(thread_id)
+        _check_input(ai_message_id=ai_message_id, choices=choices, options=options)
+        info = self._owned(user, thread_id)
         shown_id = self._shown_id(info)
         shown = self.history.messages_at(thread_id, shown_id) if shown_id else []
         position = next((i for i, m in enumerate(shown) if m.id == ai_message_id), None)
@@ -916,6 +939,7 @@ class LocalBackend:
 
     def edit_and_resend(
         self,
+        user: User,
         thread_id: str,
         human_message_id: str,
         text: str,
@@ -930,15 +954,9 @@ class LocalBackend:
         conversation before it has changed since (edited in place), it forks from the shown
         checkpoint instead, with the later messages removed. The same text sends it again.
         """
-        _check_input(
-            thread_id=thread_id,
-            human_message_id=human_message_id,
-            text=text,
-            choices=choices,
-            options=options,
-        )
+        _check_input(human_message_id=human_message_id, text=text, choices=choices, options=options)
+        info = self._owned(user, thread_id)
         clean = self._clean_text(text)
-        info = self.threads.get(thread_id)
         shown_id = self._shown_id(info)
         shown = self.history.messages_at(thread_id, shown_id) if shown_id else []
         position = next((i for i, m in enumerate(shown) if m.id == human_message_id), None)

@@ -36,6 +36,7 @@ import ormsgpack
 import zstandard
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
     ChannelVersions,
     Checkpoint,
     CheckpointMetadata,
@@ -203,6 +204,11 @@ _PUT_CHECKPOINT_SQL = (
     "INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, "
     "parent_checkpoint_id, type, checkpoint, metadata, stored_channels) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# As `SqliteSaver.put_writes` writes them (it keeps no constant of its own).
+_PUT_WRITES_SQL = (
+    "INSERT OR {conflict} INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, "
+    "task_path, idx, channel, type, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _ADD_STORED_CHANNELS_SQL = "ALTER TABLE checkpoints ADD COLUMN stored_channels TEXT"
 _TABLE_COLUMNS_SQL = "SELECT name FROM pragma_table_info('checkpoints')"
@@ -551,6 +557,59 @@ class WaypointSqliteSaver(_WaypointSaver, SqliteSaver):  # type: ignore[misc]
         with self.cursor() as cur:
             cur.execute(_PUT_CHECKPOINT_SQL, row)
         return _saved_config(config, checkpoint)
+
+    def put_thread(
+        self,
+        items: Sequence[
+            tuple[
+                RunnableConfig,
+                Checkpoint,
+                CheckpointMetadata,
+                Sequence[tuple[str, str, Sequence[tuple[str, Any]]]],
+            ]
+        ],
+    ) -> None:
+        """`put` then `put_writes` for each (config, checkpoint, metadata, writes by task), all in
+        one transaction: an import stores a whole thread or, on any error, nothing."""
+        with self.cursor(transaction=False) as cur:
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                for config, checkpoint, metadata, tasks in items:
+                    cur.execute(
+                        _PUT_CHECKPOINT_SQL,
+                        _checkpoint_row(self.serde, config, checkpoint, metadata),
+                    )
+                    saved = _saved_config(config, checkpoint)["configurable"]
+                    for task_id, task_path, writes in tasks:
+                        cur.executemany(*self._writes_rows(saved, task_id, task_path, writes))
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+
+    def _writes_rows(
+        self,
+        configurable: Mapping[str, Any],
+        task_id: str,
+        task_path: str,
+        writes: Sequence[tuple[str, Any]],
+    ) -> tuple[str, list[tuple[Any, ...]]]:
+        """The statement and rows `SqliteSaver.put_writes` would execute for these writes."""
+        special = all(channel in WRITES_IDX_MAP for channel, _ in writes)
+        rows = [
+            (
+                str(configurable["thread_id"]),
+                str(configurable["checkpoint_ns"]),
+                str(configurable["checkpoint_id"]),
+                task_id,
+                task_path,
+                WRITES_IDX_MAP.get(channel, idx),
+                channel,
+                *self.serde.dumps_typed(value),
+            )
+            for idx, (channel, value) in enumerate(writes)
+        ]
+        return _PUT_WRITES_SQL.format(conflict="REPLACE" if special else "IGNORE"), rows
 
     def get_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]

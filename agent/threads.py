@@ -39,6 +39,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE waypoint_threads ADD COLUMN forked_from TEXT;
     ALTER TABLE waypoint_threads ADD COLUMN forked_at_checkpoint TEXT;
     """,
+    # 3: every thread has an owner; the threads made before logins belong to the local user.
+    """
+    UPDATE waypoint_threads SET owner = 'local' WHERE owner IS NULL;
+    CREATE INDEX waypoint_threads_owner_recent ON waypoint_threads (owner, updated_at DESC, id);
+    """,
 )
 
 
@@ -118,7 +123,7 @@ class ThreadIndex:
         self,
         title: str = "New thread",
         *,
-        owner: str | None = None,
+        owner: str,
         forked_from: str | None = None,
         forked_at_checkpoint: str | None = None,
     ) -> ThreadInfo:
@@ -153,7 +158,8 @@ class ThreadIndex:
         return info
 
     def get(self, thread_id: str) -> ThreadInfo:
-        info = self._one(f"SELECT {_COLUMNS} FROM waypoint_threads WHERE id = ?", (thread_id,))
+        """Any user's thread: for the engine's own bookkeeping, never for a user's request."""
+        info = self.find(thread_id)
         if info is None:
             raise UnknownThread(thread_id)
         return info
@@ -161,27 +167,47 @@ class ThreadIndex:
     def find(self, thread_id: str) -> ThreadInfo | None:
         return self._one(f"SELECT {_COLUMNS} FROM waypoint_threads WHERE id = ?", (thread_id,))
 
-    def list(self, *, search: str = "", limit: int = 50, offset: int = 0) -> list[ThreadInfo]:
-        """Newest first. `search` matches titles, case-insensitively, as plain text."""
-        sql = f"SELECT {_COLUMNS} FROM waypoint_threads"
-        params: list[object] = []
+    def owned(self, thread_id: str, owner: str) -> ThreadInfo:
+        """The thread if `owner` owns it; UnknownThread otherwise, as if it did not exist."""
+        info = self.find_owned(thread_id, owner)
+        if info is None:
+            raise UnknownThread(thread_id)
+        return info
+
+    def find_owned(self, thread_id: str, owner: str) -> ThreadInfo | None:
+        return self._one(
+            f"SELECT {_COLUMNS} FROM waypoint_threads WHERE id = ? AND owner = ?",
+            (thread_id, owner),
+        )
+
+    @staticmethod
+    def _owner_filter(owner: str, search: str) -> tuple[str, list[object]]:
+        """WHERE clause: the owner's threads, and titles holding `search` as plain text."""
+        sql = " WHERE owner = ?"
+        params: list[object] = [owner]
         if search.strip():
-            sql += " WHERE title LIKE ? ESCAPE '\\'"
+            sql += " AND title LIKE ? ESCAPE '\\'"
             params.append(_like_pattern(search.strip()))
+        return sql, params
+
+    def list(
+        self, *, owner: str, search: str = "", limit: int = 50, offset: int = 0
+    ) -> list[ThreadInfo]:
+        """The owner's threads, newest first. `search` matches titles, case-insensitively."""
+        where, params = self._owner_filter(owner, search)
+        sql = f"SELECT {_COLUMNS} FROM waypoint_threads{where}"
         sql += " ORDER BY updated_at DESC, id LIMIT ? OFFSET ?"
         params += [max(1, limit), max(0, offset)]
         with self.lock:
             rows = self.conn.execute(sql, params).fetchall()
         return [ThreadInfo(*row) for row in rows]
 
-    def count(self, *, search: str = "") -> int:
-        sql = "SELECT COUNT(*) FROM waypoint_threads"
-        params: tuple[str, ...] = ()
-        if search.strip():
-            sql += " WHERE title LIKE ? ESCAPE '\\'"
-            params = (_like_pattern(search.strip()),)
+    def count(self, *, owner: str, search: str = "") -> int:
+        where, params = self._owner_filter(owner, search)
         with self.lock:
-            return self.conn.execute(sql, params).fetchone()[0]
+            return self.conn.execute(
+                f"SELECT COUNT(*) FROM waypoint_threads{where}", params
+            ).fetchone()[0]
 
     def _update(self, thread_id: str, **fields: object) -> ThreadInfo:
         assignments = ", ".join(f"{name} = ?" for name in fields)

@@ -62,15 +62,21 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
-    writes_sort_key,
 )
-from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from langgraph.constants import START
-from langgraph.pregel._checkpoint import LATEST_VERSION
 from langgraph.types import Interrupt
 
 from agent.backend import LocalBackend
+from agent.checkpoint_store import (
+    CHECKPOINT_FORMAT,
+    NewCheckpoint,
+    StoredWrite,
+    is_snapshot,
+    make_snapshot,
+    snapshot_value,
+)
 from agent.errors import TransferError
+from agent.protocol import User
 from agent.threads import TITLE_LIMIT
 from agent.views import ThreadInfo
 
@@ -112,14 +118,6 @@ _SCALARS = (str, int, float, bool, type(None))
 _METADATA_INTEGERS = ("step", "waypoint_count")
 _METADATA_TEXTS = ("source", "waypoint_run", "waypoint_op", "waypoint_as_node", "waypoint_tool")
 
-# Pending writes as stored, with their task path: `CheckpointTuple.pending_writes` drops it, and
-# LangGraph replays a step's writes in (task_path, task_id, idx) order, so without it an import
-# could rebuild a list of messages in another order.
-_WRITES_SQL = (
-    "SELECT checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, value "
-    "FROM writes WHERE thread_id = ?"
-)
-
 
 # --- values <-> JSON -----------------------------------------------------------------------------
 
@@ -136,8 +134,8 @@ def _encode(value: Any, where: str) -> Any:
         return value
     if isinstance(value, BaseMessage):
         return {"$message": message_to_dict(value)}
-    if isinstance(value, _DeltaSnapshot):  # a NamedTuple: before the tuple case
-        return {"$snapshot": _encode(value.value, f"{where}.$snapshot")}
+    if is_snapshot(value):  # a NamedTuple: before the tuple case
+        return {"$snapshot": _encode(snapshot_value(value), f"{where}.$snapshot")}
     if isinstance(value, Interrupt):
         data = {"value": _encode(value.value, f"{where}.value"), "id": value.id}
         if value.response_schema is not None:
@@ -183,7 +181,7 @@ def _decode(value: Any, where: str) -> Any:
     if tag == "$message":
         return _decode_message(body, inner)
     if tag == "$snapshot":
-        return _DeltaSnapshot(_decode(body, inner))
+        return make_snapshot(_decode(body, inner))
     if tag == "$interrupt":
         if not isinstance(body, dict) or not isinstance(body.get("id"), str) or "value" not in body:
             raise _Invalid(f'{inner} needs a "value" and a text "id"')
@@ -275,25 +273,7 @@ def _parents_first(tuples: list[CheckpointTuple]) -> list[CheckpointTuple]:
     return ordered
 
 
-def _read_writes(saver: BaseCheckpointSaver, thread_id: str) -> dict[tuple[str, str], list[dict]]:
-    """Each checkpoint's pending writes, in the order LangGraph replays them, with task paths."""
-    with saver.cursor(transaction=False) as cur:  # type: ignore[attr-defined]
-        rows = cur.execute(_WRITES_SQL, (thread_id,)).fetchall()
-    rows.sort(key=lambda r: (r[0], r[1], writes_sort_key(r[3], r[2], r[4])))
-    writes: dict[tuple[str, str], list[dict]] = {}
-    for ns, checkpoint_id, task_id, task_path, _idx, channel, type_, blob in rows:
-        writes.setdefault((ns, checkpoint_id), []).append(
-            {
-                "task_id": task_id,
-                "task_path": task_path,
-                "channel": channel,
-                "value": saver.serde.loads_typed((type_, blob)),
-            }
-        )
-    return writes
-
-
-def _checkpoint_line(t: CheckpointTuple, writes: list[dict]) -> dict[str, Any]:
+def _checkpoint_line(t: CheckpointTuple, writes: list[StoredWrite]) -> dict[str, Any]:
     ns, checkpoint_id = _key(t.config)  # type: ignore[misc]
     parent = _key(t.parent_config)
     where = f"checkpoint {checkpoint_id}"
@@ -308,7 +288,8 @@ def _checkpoint_line(t: CheckpointTuple, writes: list[dict]) -> dict[str, Any]:
         "metadata": dict(t.metadata),
         "checkpoint": checkpoint,
         "writes": [
-            {**w, "value": _encode(w["value"], f"{where} write to {w['channel']}")} for w in writes
+            {**w._asdict(), "value": _encode(w.value, f"{where} write to {w.channel}")}
+            for w in writes
         ],
     }
 
@@ -320,7 +301,7 @@ def _dump(obj: Any) -> str:
         raise TransferError(f"The thread holds a value JSON cannot write: {error}.") from error
 
 
-def export_thread(backend: LocalBackend, thread_id: str) -> Iterator[str]:
+def export_thread(backend: LocalBackend, user: User, thread_id: str) -> Iterator[str]:
     """The whole thread as JSON lines (each ending in a newline): a header, then every checkpoint.
 
     Everything is read and encoded before the first line is handed out, so a thread that cannot
@@ -329,10 +310,12 @@ def export_thread(backend: LocalBackend, thread_id: str) -> Iterator[str]:
     config or metadata (see `agent.graph`), and that is all this reads.
     For a download: `"".join(export_thread(...))`, named `export_filename(info)`, type MIME_TYPE.
     """
-    info = backend.threads.get(thread_id)
+    info = backend.get_thread(user, thread_id)
     saver = _graph_saver(backend)
     tuples = _parents_first(list(saver.list({"configurable": {"thread_id": thread_id}})))
-    writes = _read_writes(saver, thread_id)
+    # With task paths, which `CheckpointTuple.pending_writes` drops: LangGraph replays a step's
+    # writes in (task_path, task_id, idx) order, so without them an import could reorder messages.
+    writes = backend.store.thread_writes(thread_id)
     header = {
         "format": FORMAT,
         "version": VERSION,
@@ -591,7 +574,7 @@ def _check_versions(checkpoint: dict[str, Any]) -> None:
 def _check_fields(checkpoint: dict[str, Any]) -> None:
     """The checkpoint's own fields, other than its channel values."""
     version = checkpoint["v"]
-    if type(version) is not int or not 1 <= version <= LATEST_VERSION:
+    if type(version) is not int or not 1 <= version <= CHECKPOINT_FORMAT:
         raise _Invalid(f'"checkpoint".v {version!r} is not a checkpoint format LangGraph reads')
     if checkpoint.get("pending_sends"):
         raise _Invalid('"checkpoint" has pending_sends, which Waypoint\'s graph never makes')
@@ -632,7 +615,7 @@ def _check_metadata(metadata: Any) -> dict[str, Any]:
 
 def _require_plain(value: Any, where: str) -> None:
     """Plain data only (no message, snapshot or interrupt where none belongs)."""
-    if isinstance(value, (list, tuple)) and not isinstance(value, _DeltaSnapshot):
+    if isinstance(value, (list, tuple)) and not is_snapshot(value):
         for index, item in enumerate(value):
             _require_plain(item, f"{where}[{index}]")
     elif isinstance(value, dict):
@@ -667,7 +650,7 @@ def _check_interrupts(value: Any, where: str) -> None:
 def _check_value(channel: str, value: Any, where: str, channels: frozenset[str]) -> None:
     """A value for `channel`, as stored in a checkpoint or written by a step."""
     if channel == _CHANNEL_MESSAGES:
-        stored = value.value if isinstance(value, _DeltaSnapshot) else value
+        stored = snapshot_value(value) if is_snapshot(value) else value
         _require_messages(stored, where)
     elif channel == _CHANNEL_START:
         if not isinstance(value, dict):
@@ -748,7 +731,7 @@ def _check_checkpoint(number: int, entry: Any, channels: frozenset[str]) -> _Che
         if "value" not in write:
             raise _Invalid(f'{where} has no "value"')
         value = _decode(write["value"], f"{where}.value")
-        if channel == _CHANNEL_MESSAGES and isinstance(value, _DeltaSnapshot):
+        if channel == _CHANNEL_MESSAGES and is_snapshot(value):
             raise _Invalid(f"{where}.value is a snapshot, which only a checkpoint holds")
         _check_value(channel, value, f"{where}.value", channels)
         if result.writes and result.writes[-1][:2] == (task_id, task_path):
@@ -836,7 +819,7 @@ def _new_versions(checkpoint: Mapping[str, Any], parent: Mapping[str, Any] | Non
 
 def _graph_saver(backend: LocalBackend) -> BaseCheckpointSaver:
     """The compiled graph's saver: LangGraph's copy of Waypoint's, with the strict msgpack
-    allowlist, so imported values are encoded exactly as a run would encode them."""
+    allowlist, so exported values are decoded exactly as a run would decode them."""
     saver = backend.graph.checkpointer
     if not isinstance(saver, BaseCheckpointSaver):
         raise TypeError("Transfer needs a graph compiled with a checkpoint saver.")
@@ -844,48 +827,55 @@ def _graph_saver(backend: LocalBackend) -> BaseCheckpointSaver:
 
 
 def _write(backend: LocalBackend, thread_id: str, thread: _Thread) -> None:
-    saver = _graph_saver(backend)
-    stored: dict[tuple[str, str], Mapping[str, Any]] = {}
-    for cp in thread.checkpoints:
-        configurable = {"thread_id": thread_id, "checkpoint_ns": cp.ns}
-        if cp.parent_id is not None:
-            configurable["checkpoint_id"] = cp.parent_id
-        parent = stored.get((cp.ns, cp.parent_id)) if cp.parent_id else None
-        saved = saver.put(
-            {"configurable": configurable},
-            cast(Checkpoint, cp.checkpoint),  # checked field by field on reading
-            cast(CheckpointMetadata, cp.metadata),
-            _new_versions(cp.checkpoint, parent),
-        )
-        for task_id, task_path, writes in cp.writes:
-            saver.put_writes(saved, writes, task_id, task_path)
-        stored[(cp.ns, cp.id)] = cp.checkpoint
+    """The file's checkpoints into the thread, in one transaction of the store."""
+    by_key = {(cp.ns, cp.id): cp.checkpoint for cp in thread.checkpoints}
+    backend.store.insert_thread(
+        thread_id,
+        [
+            NewCheckpoint(
+                checkpoint_ns=cp.ns,
+                parent_id=cp.parent_id,
+                checkpoint=cast(Checkpoint, cp.checkpoint),  # checked field by field on reading
+                metadata=cast(CheckpointMetadata, cp.metadata),
+                new_versions=_new_versions(
+                    cp.checkpoint, by_key.get((cp.ns, cp.parent_id)) if cp.parent_id else None
+                ),
+                writes=cp.writes,
+            )
+            for cp in thread.checkpoints
+        ],
+    )
 
 
-def import_thread(backend: LocalBackend, source: Iterable[str | bytes] | str | bytes) -> ThreadInfo:
-    """A new thread holding the file's history; `TransferError` if the file cannot be imported.
+def import_thread(
+    backend: LocalBackend, user: User, source: Iterable[str | bytes] | str | bytes
+) -> ThreadInfo:
+    """A new thread of `user`'s holding the file's history; `TransferError` if it cannot be.
 
     The file is read and checked in full first (format, version, every line's JSON and fields,
     parent links, messages, size limits); nothing is written until it all passes. Then the thread
     gets a new id (so importing never touches an existing thread, and the same file can be imported
-    twice) and its checkpoints are written with the saver's own `put` and `put_writes`, so they are
-    stored exactly as runs store them (messages as deltas, compressed blobs).
+    twice) and its checkpoints are written in one transaction of the store
+    (`CheckpointStore.insert_thread`), encoded as the saver's `put` and `put_writes` encode them,
+    so they are stored exactly as runs store them (messages as deltas, compressed blobs).
 
     Checkpoint ids are kept. They are keys within a thread, so they cannot clash with other
     threads; they sort in time order, which is how the latest checkpoint is found; and LangGraph
     derives task ids from them, which is how a pending interrupt is matched with the task that
     asked it: remapped ids would leave an imported thread unable to take its approval decision.
 
-    The index row is created first because the index chooses the thread id; if writing fails
-    part-way, everything written is deleted again before the error is raised.
+    The index row is created first because the index chooses the thread id; if anything fails
+    after it, the index row (and any checkpoint written) is deleted again before the error is
+    raised.
     """
     thread = _read_file(source, frozenset(backend.graph.channels))
     header = thread.header
     lineage = header.get("forked_from")
-    # A link to a thread this database does not have would be a stale link in the sidebar.
-    keep_lineage = lineage is not None and backend.threads.find(lineage) is not None
+    # A link to a thread the importer cannot open would be a stale link in the sidebar.
+    keep_lineage = lineage is not None and backend.find_thread(user, lineage) is not None
     info = backend.threads.create(
         imported_title(header["title"]),
+        owner=user.id,
         forked_from=lineage if keep_lineage else None,
         forked_at_checkpoint=header.get("forked_at_checkpoint") if keep_lineage else None,
     )

@@ -22,6 +22,7 @@ from ui import resources
 from ui.approval_panel import approval_panel
 from ui.branch_controls import message_controls
 from ui.feedback import attempt, show_problem
+from ui.identity import current_user
 from ui.live_run import live_run
 from ui.run_error import run_error, run_notice
 from ui.safe_text import SENTENCE_CHARS, plain
@@ -37,16 +38,18 @@ choices, options = st.session_state["choices"], st.session_state["options"]
 
 
 def send(text: str) -> None:
-    thread_id = selected_thread() or backend.create_thread().id
+    thread_id = selected_thread() or backend.create_thread(current_user()).id
     select_thread(thread_id)
-    attempt(lambda: backend.send_message(thread_id, text, choices, options), unsent=text)
+    attempt(
+        lambda: backend.send_message(current_user(), thread_id, text, choices, options), unsent=text
+    )
 
 
 thread_id = selected_thread()
 view = None
 if thread_id:
     try:
-        view = backend.thread_view(thread_id)
+        view = backend.thread_view(current_user(), thread_id)
     except UnknownThread as problem:
         st.error(plain(problem, SENTENCE_CHARS))
         select_thread(None)

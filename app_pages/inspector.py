@@ -9,6 +9,7 @@ from agent.threads import UnknownThread
 from ui import resources
 from ui.checkpoint_view import checkpoint_view
 from ui.feedback import USER_ERRORS, show_problem
+from ui.identity import current_user
 from ui.message_editor import message_editor
 from ui.safe_text import SENTENCE_CHARS, code, plain
 from ui.session import open_chat, select_thread, selected_checkpoint, selected_thread
@@ -26,7 +27,7 @@ choices, options = st.session_state["choices"], st.session_state["options"]
 st.title("Inspector")
 show_problem()
 thread_id = selected_thread()
-thread = backend.find_thread(thread_id) if thread_id else None
+thread = backend.find_thread(current_user(), thread_id) if thread_id else None
 if thread is None:
     if thread_id:
         st.error(plain(UnknownThread(thread_id), SENTENCE_CHARS))
@@ -38,7 +39,7 @@ if thread is None:
 st.caption(f"Thread “{plain(thread.title)}” · {code(thread.id)}")
 offset_key = f"timeline_offset_{thread.id}"
 offset = st.session_state.get(offset_key, 0)
-page = backend.timeline(thread.id, limit=PAGE_SIZE, offset=offset)
+page = backend.timeline(current_user(), thread.id, limit=PAGE_SIZE, offset=offset)
 chosen = selected_checkpoint() or page.head_id
 if notice := st.session_state.pop("inspector_notice", None):
     st.success(notice, icon=":material/check_circle:")
@@ -57,7 +58,7 @@ with right:
     if chosen is None:
         st.stop()
     try:
-        detail = backend.checkpoint_detail(thread.id, chosen)
+        detail = backend.checkpoint_detail(current_user(), thread.id, chosen)
     except USER_ERRORS as problem:
         st.error(plain(problem, SENTENCE_CHARS))
         st.stop()
@@ -74,7 +75,7 @@ with right:
             help=REPLAY_HELP,
             disabled=not row.next_nodes,
         ):
-            backend.resume(thread.id, choices, options, checkpoint_id=chosen)
+            backend.resume(current_user(), thread.id, choices, options, checkpoint_id=chosen)
             open_chat(thread.id)
         if show.button(
             "Show in chat",
@@ -83,7 +84,7 @@ with right:
             help="Show this branch in the chat: the conversation as it stands at this "
             "checkpoint. Sending from there continues this branch.",
         ):
-            backend.show_branch(thread.id, chosen)
+            backend.show_branch(current_user(), thread.id, chosen)
             open_chat(thread.id)
         if fork.button(
             "Fork thread",
@@ -92,7 +93,7 @@ with right:
             help="Fork to a new thread: copy the state here into a new thread; this "
             "one stays as it is.",
         ):
-            copy = backend.fork_thread(thread.id, chosen)
+            copy = backend.fork_thread(current_user(), thread.id, chosen)
             select_thread(copy.id)
             open_chat(copy.id)
     except USER_ERRORS as problem:

@@ -66,6 +66,7 @@ from agent.backend import LocalBackend  # noqa: E402
 from agent.choices import AgentChoices, ApprovalPolicy  # noqa: E402
 from agent.events import Done, Token  # noqa: E402
 from agent.message_views import message_views  # noqa: E402
+from agent.protocol import LOCAL_USER  # noqa: E402
 from agent.settings import Settings, load_settings  # noqa: E402
 
 RERUN_GOAL_MS = 150.0
@@ -106,10 +107,10 @@ def _row(label: str, value: str) -> None:
 
 
 def build_thread(backend: LocalBackend, turns: int, title: str) -> str:
-    thread = backend.create_thread(title)
+    thread = backend.create_thread(LOCAL_USER, title)
     choices = AgentChoices(approval=ApprovalPolicy("never"))
     for turn in range(turns):
-        run = backend.send_message(thread.id, QUESTIONS[turn % len(QUESTIONS)], choices)
+        run = backend.send_message(LOCAL_USER, thread.id, QUESTIONS[turn % len(QUESTIONS)], choices)
         if not run.log.wait_closed(60):
             raise RuntimeError("a demo run did not finish within 60 s")
     return thread.id
@@ -267,7 +268,7 @@ def page_rerun(tmp: Path, message_goal: int, reruns: int) -> bool:
     long_id = build_thread(builder, turns, "A long research thread")
     short_id = build_thread(builder, 1, "A short thread")
     build_seconds = time.perf_counter() - started
-    view = builder.thread_view(long_id)
+    view = builder.thread_view(LOCAL_USER, long_id)
     count = len(view.messages)
     result_bytes = [len(m.text.encode()) for m in view.messages if m.role == "tool"]
     answer_bytes = [
@@ -277,7 +278,7 @@ def page_rerun(tmp: Path, message_goal: int, reruns: int) -> bool:
     get_state = warm_read_ms(lambda: builder.graph.get_state(config))
     snapshot_messages = builder.graph.get_state(config).values["messages"]
     views = warm_read_ms(lambda: message_views(snapshot_messages))
-    whole_view = warm_read_ms(lambda: builder.thread_view(long_id))
+    whole_view = warm_read_ms(lambda: builder.thread_view(LOCAL_USER, long_id))
     stock = stock_read_ms(snapshot_messages, tmp / "stock.sqlite")
     builder.close()
 
@@ -491,13 +492,15 @@ def engine_runs(answers: int) -> list[EngineRun]:
                 paced = n <= answers  # a last answer with no pause: what the engine can take
                 content, marker = answer(1_000 + n)
                 server.script(text(content, delay=1 / TOKENS_PER_SECOND if paced else 0))
-                thread = backend.create_thread()
-                run = backend.send_message(thread.id, "Tell me about checkpoints", choices)
+                thread = backend.create_thread(LOCAL_USER)
+                run = backend.send_message(
+                    LOCAL_USER, thread.id, "Tell me about checkpoints", choices
+                )
                 first = last = None
                 cpu = 0.0
                 offset = 0
                 while True:
-                    events = backend.read_events(run.id, offset, timeout=5)
+                    events = backend.read_events(LOCAL_USER, run.id, offset, timeout=5)
                     offset += len(events)
                     for event in events:
                         if isinstance(event, Token):

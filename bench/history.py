@@ -39,6 +39,7 @@ import agent  # noqa: F401  (sets strict msgpack before LangGraph loads)
 from agent.backend import LocalBackend
 from agent.choices import AgentChoices, ApprovalPolicy, RunOptions
 from agent.graph import RunContext
+from agent.protocol import LOCAL_USER
 from agent.settings import Settings
 from bench.storage import Prose
 
@@ -91,25 +92,31 @@ def make_backend(db: Path, prose: Prose) -> LocalBackend:
 
 
 def build_thread(backend: LocalBackend, prose: Prose, checkpoints: int) -> str:
-    thread = backend.create_thread("A long research thread")
+    thread = backend.create_thread(LOCAL_USER, "A long research thread")
     choices, options = AgentChoices(approval=ApprovalPolicy("never")), RunOptions()
     turn = 0
-    while backend.timeline(thread.id, limit=1).total < checkpoints:
+    while backend.timeline(LOCAL_USER, thread.id, limit=1).total < checkpoints:
         turn += 1
-        run = backend.send_message(thread.id, prose.text(200), choices, options)
+        run = backend.send_message(LOCAL_USER, thread.id, prose.text(200), choices, options)
         run.log.wait_closed(60)
-        view = backend.thread_view(thread.id)
+        view = backend.thread_view(LOCAL_USER, thread.id)
         if turn % 20 == 0:  # a regenerated answer: a replay fork and a new answer
-            run = backend.regenerate(thread.id, view.messages[-1].id, choices, options)
+            run = backend.regenerate(LOCAL_USER, thread.id, view.messages[-1].id, choices, options)
             run.log.wait_closed(60)
         if turn % 50 == 0:  # an edited question, left for later: an update fork
-            page = backend.timeline(thread.id, limit=8)
+            page = backend.timeline(LOCAL_USER, thread.id, limit=8)
             start = next(
                 r for r in page.rows if r.source == "loop" and r.written_by == ("__start__",)
             )
-            question = backend.checkpoint_detail(thread.id, start.checkpoint_id).messages[-1]
-            backend.edit_message(thread.id, start.checkpoint_id, question.id, text=prose.text(200))
-            backend.show_branch(thread.id, view.checkpoint_id)  # the chat stays on its branch
+            question = backend.checkpoint_detail(
+                LOCAL_USER, thread.id, start.checkpoint_id
+            ).messages[-1]
+            backend.edit_message(
+                LOCAL_USER, thread.id, start.checkpoint_id, question.id, text=prose.text(200)
+            )
+            backend.show_branch(
+                LOCAL_USER, thread.id, view.checkpoint_id
+            )  # the chat stays on its branch
     return thread.id
 
 
@@ -135,11 +142,13 @@ def first_calls(db: Path, thread_id: str, fresh: int) -> dict[str, tuple[float, 
             newest: list[str] = []
             calls = {
                 "timeline": lambda b=backend, n=newest: n.append(
-                    b.timeline(thread_id, limit=PAGE).rows[0].checkpoint_id
+                    b.timeline(LOCAL_USER, thread_id, limit=PAGE).rows[0].checkpoint_id
                 ),
-                "detail": lambda b=backend, n=newest: b.checkpoint_detail(thread_id, n[0]),
-                "view": lambda b=backend: b.thread_view(thread_id),
-                "versions": lambda b=backend: b.message_versions(thread_id),
+                "detail": lambda b=backend, n=newest: b.checkpoint_detail(
+                    LOCAL_USER, thread_id, n[0]
+                ),
+                "view": lambda b=backend: b.thread_view(LOCAL_USER, thread_id),
+                "versions": lambda b=backend: b.message_versions(LOCAL_USER, thread_id),
             }
             for name, call in calls.items():
                 wall, cpu = time.perf_counter(), time.thread_time()
@@ -174,13 +183,15 @@ def main() -> None:
         backend = make_backend(db, Prose(seed=5))
         config = {"configurable": {"thread_id": thread_id}}
         try:
-            page_warm, page = timed(lambda: backend.timeline(thread_id, limit=PAGE))
+            page_warm, page = timed(lambda: backend.timeline(LOCAL_USER, thread_id, limit=PAGE))
             newest = page.rows[0].checkpoint_id
-            detail_warm, _ = timed(lambda: backend.checkpoint_detail(thread_id, newest))
+            detail_warm, _ = timed(lambda: backend.checkpoint_detail(LOCAL_USER, thread_id, newest))
             later = page.total // 2
-            later_warm, _ = timed(lambda: backend.timeline(thread_id, limit=PAGE, offset=later))
-            view_warm, view = timed(lambda: backend.thread_view(thread_id))
-            versions_warm, versions = timed(lambda: backend.message_versions(thread_id))
+            later_warm, _ = timed(
+                lambda: backend.timeline(LOCAL_USER, thread_id, limit=PAGE, offset=later)
+            )
+            view_warm, view = timed(lambda: backend.thread_view(LOCAL_USER, thread_id))
+            versions_warm, versions = timed(lambda: backend.message_versions(LOCAL_USER, thread_id))
             stock_page, _ = timed(
                 lambda: list(backend.graph.get_state_history(config, limit=PAGE)), 3
             )

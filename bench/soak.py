@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("WAYPOINT_DEMO_TOKEN_DELAY", "0")
 
 import agent  # noqa: F401  (sets strict msgpack before LangGraph loads)
+from agent.protocol import LOCAL_USER
 
 GOAL_RUNS = 1000
 WINDOW = 100
@@ -117,19 +118,19 @@ def waypoint_soak(engine: str, runs: int, mode: Mode, ask: bool, db: Path) -> So
     backend = LocalBackend(load_settings().with_overrides(db_path=db))
     choices = AgentChoices(approval=ApprovalPolicy("ask" if ask else "never"))
     options = RunOptions(engine=engine)  # type: ignore[arg-type]
-    thread = backend.create_thread("Soak").id
+    thread = backend.create_thread(LOCAL_USER, "Soak").id
 
     def wait(run: Any) -> None:
         if not run.log.wait_closed(60):
             raise RuntimeError(f"run {run.id} did not finish within 60 s")
 
     def one_turn(number: int) -> None:
-        thread_id = backend.create_thread("Soak").id if mode == "new" else thread
-        wait(backend.send_message(thread_id, QUESTION, choices, options))
+        thread_id = backend.create_thread(LOCAL_USER, "Soak").id if mode == "new" else thread
+        wait(backend.send_message(LOCAL_USER, thread_id, QUESTION, choices, options))
         if ask:
-            pending = backend.thread_view(thread_id).pending_calls
+            pending = backend.thread_view(LOCAL_USER, thread_id).pending_calls
             decisions = {call.id: {"action": "approve"} for call in pending}
-            wait(backend.decide(thread_id, decisions, choices, options))
+            wait(backend.decide(LOCAL_USER, thread_id, decisions, choices, options))
 
     try:
         return soak("waypoint", engine, runs, one_turn)

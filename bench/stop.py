@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import agent  # noqa: F401  # strict msgpack before LangGraph loads
 from agent.models import make_chat_model
+from agent.protocol import LOCAL_USER
 from agent.settings import Settings
 from tests.engine_fixtures import Harness, make_harness
 from tests.fake_openai import FakeOpenAI, hang
@@ -31,10 +32,10 @@ from tests.scripted_model import TokenGate, reply
 
 
 def stop_time(h: Harness, start: Callable[[str], object]) -> float:
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     run = start(thread.id)
     started = time.monotonic()
-    h.backend.cancel_run(run.id)  # type: ignore[attr-defined]
+    h.backend.cancel_run(LOCAL_USER, run.id)  # type: ignore[attr-defined]
     assert run.log.wait_closed(10), "the run did not end after Stop"  # type: ignore[attr-defined]
     return time.monotonic() - started
 
@@ -49,7 +50,7 @@ def held_model(engine: str, runs: int) -> list[float]:
             h.model.script = [reply("one two three")]  # type: ignore[attr-defined]
 
             def start(thread_id: str, gate: TokenGate = gate) -> object:
-                run = h.backend.send_message(thread_id, "go", h.choices, h.options)
+                run = h.backend.send_message(LOCAL_USER, thread_id, "go", h.choices, h.options)
                 gate.release(1)
                 assert gate.wait_held_after(1)
                 return run
@@ -72,7 +73,9 @@ def hung_provider(engine: str, runs: int) -> list[float]:
             for index in range(runs):
 
                 def start(thread_id: str, index: int = index) -> object:
-                    run = h.backend.send_message(thread_id, "hello?", h.choices, h.options)
+                    run = h.backend.send_message(
+                        LOCAL_USER, thread_id, "hello?", h.choices, h.options
+                    )
                     assert server.wait_for_requests(index + 1)
                     return run
 

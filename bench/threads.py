@@ -49,10 +49,10 @@ def main() -> None:
         index = ThreadIndex(conn)
         conn.execute("PRAGMA synchronous=OFF")  # only to build the fixture quickly
         for n in range(args.threads):
-            index.create(f"Conversation number {n} about something")
-        first_page = _timed(lambda: index.list(limit=50))
-        everything = _timed(lambda: index.list(limit=args.threads))
-        search = _timed(lambda: index.list(search="number 99", limit=50))
+            index.create(f"Conversation number {n} about something", owner="local")
+        first_page = _timed(lambda: index.list(owner="local", limit=50))
+        everything = _timed(lambda: index.list(owner="local", limit=args.threads))
+        search = _timed(lambda: index.list(owner="local", search="number 99", limit=50))
 
         stock_conn = sqlite3.connect(Path(tmp) / "stock.sqlite", check_same_thread=False)
         saver = SqliteSaver(stock_conn)

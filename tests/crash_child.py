@@ -25,6 +25,7 @@ from langchain_core.tools import tool
 from agent.backend import LocalBackend
 from agent.choices import AgentChoices, ApprovalPolicy, RunOptions
 from agent.graph import RunContext
+from agent.protocol import LOCAL_USER
 from agent.settings import Settings
 from tests.scripted_model import ScriptedChatModel, TokenGate, reply
 
@@ -64,15 +65,15 @@ def backend_for(data_dir: Path, scenario: str) -> tuple[LocalBackend, TokenGate]
 def play(data_dir: Path, scenario: str, backend: LocalBackend, gate: TokenGate, engine: str):
     options = RunOptions(engine=engine, durability=SCENARIOS[scenario])
     choices = AgentChoices(approval=ApprovalPolicy("always"))
-    thread = backend.create_thread()
+    thread = backend.create_thread(LOCAL_USER)
     (data_dir / f"{scenario}.thread").write_text(thread.id)
-    run = backend.send_message(thread.id, QUESTION, choices, options)
+    run = backend.send_message(LOCAL_USER, thread.id, QUESTION, choices, options)
     assert run.log.wait_closed(60) and run.status == "halted", run.status
-    call = backend.thread_view(thread.id).pending_calls[0]
+    call = backend.thread_view(LOCAL_USER, thread.id).pending_calls[0]
     if scenario != "tool":
         gate.open = False  # hold the second answer after three words
         gate.release(3)
-    backend.decide(thread.id, {call.id: {"action": "approve"}}, choices, options)
+    backend.decide(LOCAL_USER, thread.id, {call.id: {"action": "approve"}}, choices, options)
     if scenario != "tool":
         assert gate.wait_held_after(3, timeout=60)
         (data_dir / f"{scenario}.started").write_text("held")

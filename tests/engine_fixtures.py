@@ -13,6 +13,7 @@ from agent.backend import LocalBackend
 from agent.choices import AgentChoices, RunOptions
 from agent.events import Done, Event
 from agent.graph import RunContext
+from agent.protocol import LOCAL_USER
 from agent.runs import Run
 from agent.settings import Settings
 from tests.scripted_model import ScriptedChatModel
@@ -59,11 +60,15 @@ class Harness:
 
     def send(self, thread_id: str, text: str, **choice_changes) -> list[Event]:
         choices = _with(self.choices, choice_changes)
-        return self.finish(self.backend.send_message(thread_id, text, choices, self.options))
+        return self.finish(
+            self.backend.send_message(LOCAL_USER, thread_id, text, choices, self.options)
+        )
 
     def decide(self, thread_id: str, decisions: dict, **choice_changes) -> list[Event]:
         choices = _with(self.choices, choice_changes)
-        return self.finish(self.backend.decide(thread_id, decisions, choices, self.options))
+        return self.finish(
+            self.backend.decide(LOCAL_USER, thread_id, decisions, choices, self.options)
+        )
 
 
 def _with(choices: AgentChoices, changes: dict) -> AgentChoices:

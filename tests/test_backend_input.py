@@ -16,6 +16,7 @@ import pytest
 
 from agent.backend import LocalBackend
 from agent.errors import DecisionError, InputError
+from agent.protocol import LOCAL_USER
 from agent.views import ToolCallView
 from tests.engine_fixtures import make_harness
 from tests.scripted_model import reply
@@ -25,10 +26,10 @@ from tests.scripted_model import reply
 def halted(tmp_path_factory):
     """A thread waiting for approval of one search (human message, AI message with a call)."""
     h = make_harness(tmp_path_factory.mktemp("input"), "sync")
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("Searching.", ("web_search", {"query": "SF"}))]
     h.send(thread.id, "weather in SF?")
-    view = h.backend.thread_view(thread.id)
+    view = h.backend.thread_view(LOCAL_USER, thread.id)
     assert view.waiting_for_approval
     yield h, view
     h.backend.close()
@@ -60,13 +61,13 @@ def _edit(**changes) -> Call:
             "text": "new text",
         }
         args.update(changes)
-        return h.backend.edit_message(**args)
+        return h.backend.edit_message(LOCAL_USER, **args)
 
     return call
 
 
 def _decide(decisions: Any) -> Call:
-    return lambda h, v: h.backend.decide(v.thread.id, decisions, h.choices, h.options)
+    return lambda h, v: h.backend.decide(LOCAL_USER, v.thread.id, decisions, h.choices, h.options)
 
 
 def _call_id(v) -> str:
@@ -74,29 +75,35 @@ def _call_id(v) -> str:
 
 
 CASES: dict[str, Call] = {
-    "create_thread title": lambda h, v: h.backend.create_thread(5),
-    "list_threads search": lambda h, v: h.backend.list_threads(search=5),
-    "list_threads limit": lambda h, v: h.backend.list_threads(limit="10"),
-    "list_threads offset": lambda h, v: h.backend.list_threads(offset=None),
-    "list_threads limit bool": lambda h, v: h.backend.list_threads(limit=True),
-    "count_threads search": lambda h, v: h.backend.count_threads(search=[1]),
-    "get_thread id": lambda h, v: h.backend.get_thread(5),
-    "find_thread id": lambda h, v: h.backend.find_thread([v.thread.id]),
-    "rename_thread title": lambda h, v: h.backend.rename_thread(v.thread.id, 5),
-    "rename_thread id": lambda h, v: h.backend.rename_thread({}, "new"),
-    "delete_thread id": lambda h, v: h.backend.delete_thread([v.thread.id]),
-    "delete_thread timeout": lambda h, v: h.backend.delete_thread(v.thread.id, timeout="10"),
-    "thread_view id": lambda h, v: h.backend.thread_view(None),
-    "send_message text": lambda h, v: h.backend.send_message(v.thread.id, 5, h.choices, h.options),
-    "send_message text list": lambda h, v: h.backend.send_message(
-        v.thread.id, ["hi"], h.choices, h.options
+    "create_thread title": lambda h, v: h.backend.create_thread(LOCAL_USER, 5),
+    "list_threads search": lambda h, v: h.backend.list_threads(LOCAL_USER, search=5),
+    "list_threads limit": lambda h, v: h.backend.list_threads(LOCAL_USER, limit="10"),
+    "list_threads offset": lambda h, v: h.backend.list_threads(LOCAL_USER, offset=None),
+    "list_threads limit bool": lambda h, v: h.backend.list_threads(LOCAL_USER, limit=True),
+    "count_threads search": lambda h, v: h.backend.count_threads(LOCAL_USER, search=[1]),
+    "get_thread id": lambda h, v: h.backend.get_thread(LOCAL_USER, 5),
+    "find_thread id": lambda h, v: h.backend.find_thread(LOCAL_USER, [v.thread.id]),
+    "rename_thread title": lambda h, v: h.backend.rename_thread(LOCAL_USER, v.thread.id, 5),
+    "rename_thread id": lambda h, v: h.backend.rename_thread(LOCAL_USER, {}, "new"),
+    "delete_thread id": lambda h, v: h.backend.delete_thread(LOCAL_USER, [v.thread.id]),
+    "delete_thread timeout": lambda h, v: h.backend.delete_thread(
+        LOCAL_USER, v.thread.id, timeout="10"
     ),
-    "send_message id": lambda h, v: h.backend.send_message(5, "hi", h.choices, h.options),
+    "thread_view id": lambda h, v: h.backend.thread_view(LOCAL_USER, None),
+    "send_message text": lambda h, v: h.backend.send_message(
+        LOCAL_USER, v.thread.id, 5, h.choices, h.options
+    ),
+    "send_message text list": lambda h, v: h.backend.send_message(
+        LOCAL_USER, v.thread.id, ["hi"], h.choices, h.options
+    ),
+    "send_message id": lambda h, v: h.backend.send_message(
+        LOCAL_USER, 5, "hi", h.choices, h.options
+    ),
     "send_message choices": lambda h, v: h.backend.send_message(
-        v.thread.id, "hi", {"provider": "demo"}, h.options
+        LOCAL_USER, v.thread.id, "hi", {"provider": "demo"}, h.options
     ),
     "send_message options": lambda h, v: h.backend.send_message(
-        v.thread.id, "hi", h.choices, "sync"
+        LOCAL_USER, v.thread.id, "hi", h.choices, "sync"
     ),
     "decide not a mapping": _decide([{"action": "approve"}]),
     "decide decision is text": lambda h, v: _decide({_call_id(v): "approve"})(h, v),
@@ -110,23 +117,25 @@ CASES: dict[str, Call] = {
         h, v
     ),
     "decide edit args": lambda h, v: _decide({_call_id(v): {"action": "edit", "args": [1]}})(h, v),
-    "decide id": lambda h, v: h.backend.decide(5, {}, h.choices, h.options),
+    "decide id": lambda h, v: h.backend.decide(LOCAL_USER, 5, {}, h.choices, h.options),
     "decision_problem call": lambda h, v: h.backend.decision_problem(
         {"id": "c"}, {"action": "approve"}, h.choices
     ),
     "resume checkpoint": lambda h, v: h.backend.resume(
-        v.thread.id, h.choices, h.options, checkpoint_id=5
+        LOCAL_USER, v.thread.id, h.choices, h.options, checkpoint_id=5
     ),
-    "resume choices": lambda h, v: h.backend.resume(v.thread.id, None, h.options),
-    "cancel_run id": lambda h, v: h.backend.cancel_run(5),
-    "read_events id": lambda h, v: h.backend.read_events([1]),
-    "read_events offset": lambda h, v: h.backend.read_events("run", offset="0"),
-    "read_events timeout": lambda h, v: h.backend.read_events("run", timeout=[1]),
-    "run_status id": lambda h, v: h.backend.run_status({}),
-    "timeline limit": lambda h, v: h.backend.timeline(v.thread.id, limit="50"),
-    "timeline offset": lambda h, v: h.backend.timeline(v.thread.id, offset=1.5),
-    "checkpoint_detail id": lambda h, v: h.backend.checkpoint_detail(v.thread.id, 5),
-    "checkpoint_detail none": lambda h, v: h.backend.checkpoint_detail(v.thread.id, None),
+    "resume choices": lambda h, v: h.backend.resume(LOCAL_USER, v.thread.id, None, h.options),
+    "cancel_run id": lambda h, v: h.backend.cancel_run(LOCAL_USER, 5),
+    "read_events id": lambda h, v: h.backend.read_events(LOCAL_USER, [1]),
+    "read_events offset": lambda h, v: h.backend.read_events(LOCAL_USER, "run", offset="0"),
+    "read_events timeout": lambda h, v: h.backend.read_events(LOCAL_USER, "run", timeout=[1]),
+    "run_status id": lambda h, v: h.backend.run_status(LOCAL_USER, {}),
+    "timeline limit": lambda h, v: h.backend.timeline(LOCAL_USER, v.thread.id, limit="50"),
+    "timeline offset": lambda h, v: h.backend.timeline(LOCAL_USER, v.thread.id, offset=1.5),
+    "checkpoint_detail id": lambda h, v: h.backend.checkpoint_detail(LOCAL_USER, v.thread.id, 5),
+    "checkpoint_detail none": lambda h, v: h.backend.checkpoint_detail(
+        LOCAL_USER, v.thread.id, None
+    ),
     "edit_message text": _edit(text=5),
     "edit_message text list": _edit(text=["x"]),
     "edit_message tool_args list": _edit(text=None, tool_args=[1]),
@@ -137,23 +146,27 @@ CASES: dict[str, Call] = {
     "edit_message message id": _edit(message_id=None),
     "edit_message checkpoint": _edit(checkpoint_id=["x"]),
     "edit_message choices": _edit(choices="demo"),
-    "fork_thread checkpoint": lambda h, v: h.backend.fork_thread(v.thread.id, None),
-    "fork_thread title": lambda h, v: h.backend.fork_thread(v.thread.id, v.checkpoint_id, 5),
-    "show_branch checkpoint": lambda h, v: h.backend.show_branch(v.thread.id, 5),
-    "message_versions id": lambda h, v: h.backend.message_versions(5),
-    "switch_branch message": lambda h, v: h.backend.switch_branch(v.thread.id, 5, 0),
-    "switch_branch index": lambda h, v: h.backend.switch_branch(v.thread.id, v.messages[1].id, "1"),
+    "fork_thread checkpoint": lambda h, v: h.backend.fork_thread(LOCAL_USER, v.thread.id, None),
+    "fork_thread title": lambda h, v: h.backend.fork_thread(
+        LOCAL_USER, v.thread.id, v.checkpoint_id, 5
+    ),
+    "show_branch checkpoint": lambda h, v: h.backend.show_branch(LOCAL_USER, v.thread.id, 5),
+    "message_versions id": lambda h, v: h.backend.message_versions(LOCAL_USER, 5),
+    "switch_branch message": lambda h, v: h.backend.switch_branch(LOCAL_USER, v.thread.id, 5, 0),
+    "switch_branch index": lambda h, v: h.backend.switch_branch(
+        LOCAL_USER, v.thread.id, v.messages[1].id, "1"
+    ),
     "switch_branch index float": lambda h, v: h.backend.switch_branch(
-        v.thread.id, v.messages[1].id, 1.0
+        LOCAL_USER, v.thread.id, v.messages[1].id, 1.0
     ),
     "regenerate message": lambda h, v: h.backend.regenerate(
-        v.thread.id, {"id": v.messages[1].id}, h.choices, h.options
+        LOCAL_USER, v.thread.id, {"id": v.messages[1].id}, h.choices, h.options
     ),
     "edit_and_resend text": lambda h, v: h.backend.edit_and_resend(
-        v.thread.id, v.messages[0].id, 5, h.choices, h.options
+        LOCAL_USER, v.thread.id, v.messages[0].id, 5, h.choices, h.options
     ),
     "edit_and_resend message": lambda h, v: h.backend.edit_and_resend(
-        v.thread.id, None, "again", h.choices, h.options
+        LOCAL_USER, v.thread.id, None, "again", h.choices, h.options
     ),
 }
 
@@ -170,7 +183,7 @@ def test_wrongly_typed_input_is_refused_with_a_sentence_and_writes_nothing(halte
     assert "Traceback" not in message and len(message) < 300, message
     assert _stored(h.backend) == before
     assert h.backend.runs.active_run(view.thread.id) is None
-    assert h.backend.thread_view(view.thread.id).waiting_for_approval
+    assert h.backend.thread_view(LOCAL_USER, view.thread.id).waiting_for_approval
 
 
 @pytest.mark.parametrize(
@@ -190,5 +203,5 @@ def test_the_right_types_still_work(halted):
     call = view.pending_calls[0]
     assert isinstance(call, ToolCallView)
     assert h.backend.decision_problem(call, {"action": "approve"}, h.choices) is None
-    assert h.backend.list_threads(search="", limit=5, offset=0)
-    assert h.backend.timeline(view.thread.id, limit=5, offset=0).total > 0
+    assert h.backend.list_threads(LOCAL_USER, search="", limit=5, offset=0)
+    assert h.backend.timeline(LOCAL_USER, view.thread.id, limit=5, offset=0).total > 0

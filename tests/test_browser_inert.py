@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from agent.protocol import LOCAL_USER
+
 playwright = pytest.importorskip("playwright.sync_api")
 
 from agent.backend import LocalBackend  # noqa: E402
@@ -131,8 +133,10 @@ def site(tmp_path_factory, counter, browser):
             title=f"![t]({leak}/title.png) :material/skull:",
             leak=leak,
         )
-        imported = import_thread(backend, "".join(export_thread(backend, source))).id
-        backend.delete_thread(source)
+        imported = import_thread(
+            backend, LOCAL_USER, "".join(export_thread(backend, LOCAL_USER, source))
+        ).id
+        backend.delete_thread(LOCAL_USER, source)
         huge = "".join(f"line {n:07d} of a very long tool result\n" for n in range(HUGE_LINES))
         huge_id = plant(backend, huge, "A short answer.", title="Huge result", leak=leak)
     finally:

@@ -17,6 +17,8 @@ import re
 
 import pytest
 
+from agent.protocol import LOCAL_USER
+
 playwright = pytest.importorskip("playwright.sync_api")
 
 from agent.backend import LocalBackend  # noqa: E402
@@ -98,7 +100,7 @@ def test_a_message_sent_the_instant_a_run_ends_is_sent_exactly_once(
     thread_id = re.search(r"[?&]thread=([^&]+)", page.url).group(1)
     backend = LocalBackend(Settings(db_path=db_path, demo_token_delay=0))
     try:
-        messages = backend.thread_view(thread_id).messages
+        messages = backend.thread_view(LOCAL_USER, thread_id).messages
     finally:
         backend.close()
     saved = [(m.role, m.text) for m in messages]

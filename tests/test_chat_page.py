@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from agent.protocol import LOCAL_USER
 from tests.page_helpers import backend, button, finish_runs, texts
 from ui import resources
 
@@ -28,7 +29,7 @@ def test_an_example_runs_searches_halts_and_answers_after_approval(app):
     finish_runs(app)
     assert not app.exception
     thread_id = app.query_params["thread"]
-    assert backend().get_thread(thread_id).status == "waiting"
+    assert backend().get_thread(LOCAL_USER, thread_id).status == "waiting"
     assert "web_search" in texts(app) and "waiting for approval" in texts(app)
     assert "Sending now cancels" in app.chat_input[0].placeholder
     button(app, "Continue").click().run()
@@ -36,7 +37,7 @@ def test_an_example_runs_searches_halts_and_answers_after_approval(app):
     assert not app.exception
     shown = texts(app)
     assert "Sources" in shown and "done" in shown
-    assert backend().get_thread(thread_id).status == "idle"
+    assert backend().get_thread(LOCAL_USER, thread_id).status == "idle"
 
 
 def test_rejecting_with_a_reason_reaches_the_model(app):
@@ -64,7 +65,7 @@ def test_bad_edited_arguments_show_an_error_and_send_nothing(app):
     assert "no argument limit" in app.error[0].value
     button(app, "Continue").click().run()  # never disabled: the click is checked, sends nothing
     assert app.error[0].value.startswith("Nothing was sent") and "limit" in app.error[0].value
-    assert backend().get_thread(app.query_params["thread"]).status == "waiting"
+    assert backend().get_thread(LOCAL_USER, app.query_params["thread"]).status == "waiting"
     app.text_area(key=f"args_{call_id}").input('{"query": "weather in Paris"}').run()
     assert not app.error
     button(app, "Continue").click().run()
@@ -79,7 +80,7 @@ def test_stop_folds_the_panel_and_the_thread_keeps_waiting(app):
     button(app, "Stop").click().run()
     assert "Stopped before 1 tool call" in app.info[0].value
     assert not [b for b in app.button if b.label == "Continue"]
-    assert backend().get_thread(app.query_params["thread"]).status == "waiting"
+    assert backend().get_thread(LOCAL_USER, app.query_params["thread"]).status == "waiting"
     button(app, "Review the pending calls").click().run()
     assert button(app, "Continue")
 
@@ -116,7 +117,7 @@ def test_a_deleted_thread_falls_back_to_the_welcome(app):
     app.chat_input[0].set_value("hello").run()
     finish_runs(app)
     thread = app.query_params["thread"]
-    backend().delete_thread(thread)
+    backend().delete_thread(LOCAL_USER, thread)
     app.run()
     assert not app.exception
     assert app.error  # the URL still names the deleted thread: say so
@@ -135,13 +136,13 @@ def test_a_provider_error_is_shown_and_the_thread_marked(app, monkeypatch):
     assert not app.exception
     assert app.error and "127.0.0.1:9" in app.error[0].value
     thread_id = app.query_params["thread"]
-    assert backend().get_thread(thread_id).status == "error"
+    assert backend().get_thread(LOCAL_USER, thread_id).status == "error"
     failed = backend().runs.latest_run(thread_id)
     button(app, "Retry").click().run()
     finish_runs(app)
     assert backend().runs.latest_run(thread_id) is not failed, "Retry started a new run"
     assert len(app.error) == 1, "the retry failed the same way and shows one callout, not two"
-    messages = backend().thread_view(thread_id).messages
+    messages = backend().thread_view(LOCAL_USER, thread_id).messages
     assert [m.text for m in messages] == ["hi"], "retry did not send the message twice"
 
 
@@ -149,7 +150,7 @@ def test_a_long_thread_draws_its_latest_messages_and_earlier_ones_on_request(app
     from langchain_core.messages import AIMessage, HumanMessage
 
     app.run()
-    thread = backend().create_thread()
+    thread = backend().create_thread(LOCAL_USER)
     turns = [
         m for n in range(30) for m in (HumanMessage(f"question {n}"), AIMessage(f"answer {n}"))
     ]
@@ -174,7 +175,7 @@ def test_editing_a_past_question_forks_and_the_switcher_goes_back(app):
     app.chat_input[0].set_value("Hello!").run()
     finish_runs(app)
     thread_id = app.query_params["thread"]
-    human = backend().thread_view(thread_id).messages[0]
+    human = backend().thread_view(LOCAL_USER, thread_id).messages[0]
     app.text_area(key=f"edit_{thread_id}_{human.id}").input("Hi again!").run()
     button(app, "Send").click().run()
     finish_runs(app)
@@ -183,7 +184,7 @@ def test_editing_a_past_question_forks_and_the_switcher_goes_back(app):
     assert "2 / 2" in captions(app)
     app.button(key=f"prev_{thread_id}_{human.id}").click().run()
     assert "1 / 2" in captions(app)
-    assert [m.text for m in backend().thread_view(thread_id).messages][0] == "Hello!"
+    assert [m.text for m in backend().thread_view(LOCAL_USER, thread_id).messages][0] == "Hello!"
 
 
 def test_regenerate_adds_a_version_of_the_answer(app):
@@ -191,12 +192,12 @@ def test_regenerate_adds_a_version_of_the_answer(app):
     app.chat_input[0].set_value("Hello!").run()
     finish_runs(app)
     thread_id = app.query_params["thread"]
-    answer = backend().thread_view(thread_id).messages[-1]
+    answer = backend().thread_view(LOCAL_USER, thread_id).messages[-1]
     app.button(key=f"regen_{thread_id}_{answer.id}").click().run()
     finish_runs(app)
     assert not app.exception
     assert "2 / 2" in captions(app)
-    assert backend().timeline(thread_id).branches == 2
+    assert backend().timeline(LOCAL_USER, thread_id).branches == 2
 
 
 def test_a_setting_that_cannot_work_is_explained_in_the_approval_panel(app):
@@ -208,4 +209,4 @@ def test_a_setting_that_cannot_work_is_explained_in_the_approval_panel(app):
     assert "Tavily" in app.error[0].value and "key" in app.error[0].value
     button(app, "Continue").click().run()
     assert app.error[0].value.startswith("Nothing was sent") and "Tavily" in app.error[0].value
-    assert backend().get_thread(app.query_params["thread"]).status == "waiting"
+    assert backend().get_thread(LOCAL_USER, app.query_params["thread"]).status == "waiting"

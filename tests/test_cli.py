@@ -11,6 +11,7 @@ import pytest
 
 from agent.__main__ import converse
 from agent.backend import LocalBackend
+from agent.protocol import LOCAL_USER
 from agent.settings import Settings
 from tests.app_server import GUARDED_SITE, ROOT
 from tests.engine_fixtures import make_harness
@@ -33,7 +34,7 @@ def scripted_input(*answers: str):
 def test_terminal_conversation_with_an_edited_tool_call(data_dir, engine):
     h = make_harness(data_dir, engine)
     try:
-        thread = h.backend.create_thread()
+        thread = h.backend.create_thread(LOCAL_USER)
         h.model.script = [
             reply("Let me look.", ("web_search", {"query": "LA weather"})),
             reply("It is sunny in Seattle [1]."),
@@ -54,7 +55,7 @@ def test_terminal_conversation_with_an_edited_tool_call(data_dir, engine):
 def test_bad_edit_is_explained_and_asked_again(data_dir):
     h = make_harness(data_dir, "sync")
     try:
-        thread = h.backend.create_thread()
+        thread = h.backend.create_thread(LOCAL_USER)
         h.model.script = [reply("", ("web_search", {"query": "x"})), reply("done")]
         out = io.StringIO()
         ask = scripted_input("q", "e", "{broken", "y")
@@ -95,7 +96,7 @@ def thread(data_dir):
     """A database holding one thread, made before the command runs."""
     backend = LocalBackend(Settings(db_path=data_dir / "waypoint.sqlite"))
     try:
-        return backend.create_thread("Weather questions")
+        return backend.create_thread(LOCAL_USER, "Weather questions")
     finally:
         backend.close()
 

@@ -14,6 +14,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from agent.choices import ApprovalPolicy
 from agent.errors import DecisionError, InputError, ThreadBusy
 from agent.events import Done, Error, Halted, Step, Token, ToolCall, ToolResult
+from agent.protocol import LOCAL_USER
 from tests.engine_fixtures import make_harness
 from tests.scripted_model import TokenGate, reply
 
@@ -51,19 +52,19 @@ def assert_history_valid(messages):
 
 
 def test_answer_without_tools_streams_tokens_and_steps(h):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("Hello there, how can I help?")]
     events = h.send(thread.id, "hi")
     tokens = [e for e in events if isinstance(e, Token)]
     assert len(tokens) == 6 and "".join(t.text for t in tokens) == "Hello there, how can I help?"
     assert [e.node for e in events if isinstance(e, Step)] == ["llm"]
     assert events[-1] == Done("done")
-    info = h.backend.get_thread(thread.id)
+    info = h.backend.get_thread(LOCAL_USER, thread.id)
     assert (info.title, info.status, info.message_count) == ("hi", "idle", 2)
 
 
 def test_new_thread_remembers_nothing(h):
-    first, second = h.backend.create_thread(), h.backend.create_thread()
+    first, second = h.backend.create_thread(LOCAL_USER), h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("Noted: your name is Ada."), reply("I don't know your name.")]
     h.send(first.id, "My name is Ada.")
     h.send(second.id, "What is my name?")
@@ -73,7 +74,7 @@ def test_new_thread_remembers_nothing(h):
 
 
 def test_a_checkpoint_after_every_node(h):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("", ("web_search", {"query": "LA weather"})), reply("Sunny [1].")]
     h.choices = h.choices.__class__(approval=ApprovalPolicy("never"))
     h.send(thread.id, "weather in LA?")
@@ -90,23 +91,23 @@ def test_a_checkpoint_after_every_node(h):
 
 
 def test_halts_before_action_and_runs_no_tool(h):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("Let me search.", ("web_search", {"query": "LA weather"}))]
     events = h.send(thread.id, "weather in LA?")
     halted = [e for e in events if isinstance(e, Halted)]
     assert len(halted) == 1 and [c.args for c in halted[0].calls] == [{"query": "LA weather"}]
     assert events[-1] == Done("halted")
     assert h.search.queries == []
-    view = h.backend.thread_view(thread.id)
+    view = h.backend.thread_view(LOCAL_USER, thread.id)
     assert view.waiting_for_approval and view.next_nodes == ("action",)
-    assert h.backend.get_thread(thread.id).status == "waiting"
+    assert h.backend.get_thread(LOCAL_USER, thread.id).status == "waiting"
 
 
 def halt_with(h, *calls):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("Searching.", *calls)]
     h.send(thread.id, "question")
-    return thread, h.backend.thread_view(thread.id).pending_calls
+    return thread, h.backend.thread_view(LOCAL_USER, thread.id).pending_calls
 
 
 def test_approve_runs_the_tool_then_the_model_answers(h):
@@ -120,7 +121,7 @@ def test_approve_runs_the_tool_then_the_model_answers(h):
     messages = state_messages(h, thread.id)
     assert messages[-1].content == "It is sunny [1]."
     assert_history_valid(messages)
-    assert h.backend.get_thread(thread.id).status == "idle"
+    assert h.backend.get_thread(LOCAL_USER, thread.id).status == "idle"
 
 
 def test_edit_replaces_the_call_keeping_its_id_and_runs_the_edit(h):
@@ -159,9 +160,9 @@ def test_reject_tells_the_model_why(h):
 def test_stop_leaves_the_thread_waiting(h):
     thread, pending = halt_with(h, ("web_search", {"query": "LA weather"}))
     before = state_messages(h, thread.id)
-    view = h.backend.thread_view(thread.id)  # "Stop" is simply not deciding
+    view = h.backend.thread_view(LOCAL_USER, thread.id)  # "Stop" is simply not deciding
     assert view.waiting_for_approval and state_messages(h, thread.id) == before
-    assert h.backend.get_thread(thread.id).status == "waiting"
+    assert h.backend.get_thread(LOCAL_USER, thread.id).status == "waiting"
 
 
 def test_parallel_calls_with_mixed_decisions(h):
@@ -185,7 +186,7 @@ def test_parallel_calls_with_mixed_decisions(h):
 
 def test_parallel_calls_run_concurrently_when_approved(h):
     h.choices = h.choices.__class__(approval=ApprovalPolicy("never"))
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [
         reply("", ("web_search", {"query": "a"}), ("web_search", {"query": "b"})),
         reply("Both found."),
@@ -205,7 +206,7 @@ def test_a_new_message_while_halted_cancels_the_pending_calls(h):
     cancelled = [m for m in messages if isinstance(m, ToolMessage)]
     assert len(cancelled) == 1 and "Cancelled by the user" in cancelled[0].content
     assert h.search.queries == []
-    assert h.backend.get_thread(thread.id).status == "idle"
+    assert h.backend.get_thread(LOCAL_USER, thread.id).status == "idle"
 
 
 def test_resuming_from_a_past_halt_asks_again(h):
@@ -216,6 +217,7 @@ def test_resuming_from_a_past_halt_asks_again(h):
     history = list(h.backend.graph.get_state_history({"configurable": {"thread_id": thread.id}}))
     past_halt = next(s for s in history if s.next == ("action",))
     run = h.backend.resume(
+        LOCAL_USER,
         thread.id,
         h.choices,
         h.options,
@@ -227,7 +229,7 @@ def test_resuming_from_a_past_halt_asks_again(h):
 
 
 def test_policy_never_runs_tools_without_asking_and_auto_asks_only_for_others(h):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("", ("web_search", {"query": "x"})), reply("Done.")]
     events = h.send(thread.id, "q", approval=ApprovalPolicy("never"))
     assert not any(isinstance(e, Halted) for e in events) and h.search.queries == ["x"]
@@ -253,9 +255,9 @@ def test_invalid_decisions_write_nothing(h):
     ]
     for decisions in bad:
         with pytest.raises(DecisionError):
-            h.backend.decide(thread.id, decisions, h.choices, h.options)
+            h.backend.decide(LOCAL_USER, thread.id, decisions, h.choices, h.options)
     assert len(list(h.backend.graph.get_state_history(config))) == before
-    assert h.backend.thread_view(thread.id).waiting_for_approval
+    assert h.backend.thread_view(LOCAL_USER, thread.id).waiting_for_approval
 
 
 def test_a_failing_tool_becomes_an_error_result(h):
@@ -271,12 +273,12 @@ def test_a_failing_tool_becomes_an_error_result(h):
 def test_busy_thread_refuses_a_second_run(h):
     gate = TokenGate()
     h.model.gate = gate
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("one two three")]
-    run = h.backend.send_message(thread.id, "first", h.choices, h.options)
+    run = h.backend.send_message(LOCAL_USER, thread.id, "first", h.choices, h.options)
     assert gate.wait_held_after(0)
     with pytest.raises(ThreadBusy, match="busy"):
-        h.backend.send_message(thread.id, "second", h.choices, h.options)
+        h.backend.send_message(LOCAL_USER, thread.id, "second", h.choices, h.options)
     gate.open_fully()
     h.finish(run)
     assert [m.content for m in state_messages(h, thread.id)] == ["first", "one two three"]
@@ -285,14 +287,14 @@ def test_busy_thread_refuses_a_second_run(h):
 def test_cancel_mid_stream_keeps_a_valid_state(h):
     gate = TokenGate()
     h.model.gate = gate
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("alpha beta gamma delta")]
-    run = h.backend.send_message(thread.id, "go", h.choices, h.options)
+    run = h.backend.send_message(LOCAL_USER, thread.id, "go", h.choices, h.options)
     gate.release(2)
     assert gate.wait_held_after(2)
     assert wait_for_events(run.log, 2) and len(run.log) == 2
     assert [e.text for e in run.log.read(0) if isinstance(e, Token)] == ["alpha ", "beta "]
-    assert h.backend.cancel_run(run.id)
+    assert h.backend.cancel_run(LOCAL_USER, run.id)
     gate.open_fully()
     events = h.finish(run)
     assert events[-1] == Done("cancelled")
@@ -306,37 +308,37 @@ def test_cancel_mid_stream_keeps_a_valid_state(h):
 
 
 def test_readers_at_any_offset_see_the_same_events(h):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("a b c d")]
-    run = h.backend.send_message(thread.id, "hi", h.choices, h.options)
+    run = h.backend.send_message(LOCAL_USER, thread.id, "hi", h.choices, h.options)
     events = h.finish(run)
-    assert h.backend.read_events(run.id, 3) == events[3:]
-    assert h.backend.read_events(run.id, len(events), timeout=0.01) == []
+    assert h.backend.read_events(LOCAL_USER, run.id, 3) == events[3:]
+    assert h.backend.read_events(LOCAL_USER, run.id, len(events), timeout=0.01) == []
 
 
 def test_model_error_becomes_an_error_event_and_state_stays_valid(h):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [RuntimeError("boom")]
     events = h.send(thread.id, "hi")
     errors = [e for e in events if isinstance(e, Error)]
     assert len(errors) == 1 and errors[0].message
     assert events[-1] == Done("error")
     assert [m.content for m in state_messages(h, thread.id)] == ["hi"]
-    assert h.backend.get_thread(thread.id).status == "error"
+    assert h.backend.get_thread(LOCAL_USER, thread.id).status == "error"
 
 
 def test_empty_and_oversized_messages_are_refused(h):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     with pytest.raises(InputError, match="Type a message"):
-        h.backend.send_message(thread.id, "   ", h.choices, h.options)
+        h.backend.send_message(LOCAL_USER, thread.id, "   ", h.choices, h.options)
     with pytest.raises(InputError, match="limit"):
-        h.backend.send_message(thread.id, "x" * 20_001, h.choices, h.options)
+        h.backend.send_message(LOCAL_USER, thread.id, "x" * 20_001, h.choices, h.options)
 
 
 def test_durability_exit_keeps_only_each_runs_last_checkpoint(data_dir):
     h = make_harness(data_dir, "sync", durability="exit")
     try:
-        thread = h.backend.create_thread()
+        thread = h.backend.create_thread(LOCAL_USER)
         for question in ("q1", "q2"):
             h.model.script = [reply("", ("web_search", {"query": "x"})), reply("ok")]
             h.send(thread.id, question, approval=ApprovalPolicy("never"))
@@ -352,7 +354,7 @@ def test_durability_exit_keeps_only_each_runs_last_checkpoint(data_dir):
 
 def test_tool_calls_and_results_are_announced(h):
     h.choices = h.choices.__class__(approval=ApprovalPolicy("never"))
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("", ("web_search", {"query": "x"})), reply("ok")]
     events = h.send(thread.id, "q")
     calls = [e for e in events if isinstance(e, ToolCall)]

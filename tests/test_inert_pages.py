@@ -16,6 +16,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from streamlit.testing.v1 import AppTest
 
 from agent import timeline as tl
+from agent.protocol import LOCAL_USER
 from tests.page_helpers import backend
 from tests.test_inspector_page import INSPECTOR
 from tests.test_safe_text import LEAK, PAYLOADS
@@ -34,7 +35,7 @@ ANSWER = "\n\n".join(PAYLOADS)
 def plant(backend, tool_text: str, answer: str, title: str = TITLE, leak: str = LEAK) -> str:
     """A thread holding `tool_text` as a web_search result and `answer` as the model's reply, with
     payloads pointing at `leak` in its question, tool call and checkpoint metadata."""
-    thread = backend.create_thread(title)
+    thread = backend.create_thread(LOCAL_USER, title)
     call = {
         "id": "call-1",
         "name": "web_search",

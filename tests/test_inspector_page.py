@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from agent.choices import AgentChoices, ApprovalPolicy, RunOptions
+from agent.protocol import LOCAL_USER
 from agent.transfer import export_thread
 from tests.page_helpers import backend, button, texts
 
@@ -16,8 +17,8 @@ INSPECTOR = "app_pages/inspector.py"
 def answered_thread(question: str = "How does LangGraph persistence work?") -> str:
     """A thread where the demo model searched (approved without asking) and answered."""
     choices = AgentChoices(approval=ApprovalPolicy("never"))
-    thread = backend().create_thread()
-    run = backend().send_message(thread.id, question, choices, RunOptions())
+    thread = backend().create_thread(LOCAL_USER)
+    run = backend().send_message(LOCAL_USER, thread.id, question, choices, RunOptions())
     assert run.log.wait_closed(20)
     return thread.id
 
@@ -43,7 +44,7 @@ def test_timeline_lists_every_checkpoint_and_the_head_is_shown(app):
     app.run()
     thread_id = answered_thread()
     open_inspector(app, thread_id)
-    page = backend().timeline(thread_id)
+    page = backend().timeline(LOCAL_USER, thread_id)
     rows = [b for b in app.button if b.key and b.key.startswith("cp_")]
     assert len(rows) == page.total
     assert "llm answered" in rows[0].label and "shown in chat" in rows[0].label
@@ -66,69 +67,74 @@ def test_picking_a_checkpoint_shows_its_state_and_changes(app):
 def test_editing_a_message_forks_and_leaves_the_original(app):
     app.run()
     thread_id = answered_thread()
-    head = backend().timeline(thread_id).head_id
-    before = backend().timeline(thread_id).total
+    head = backend().timeline(LOCAL_USER, thread_id).head_id
+    before = backend().timeline(LOCAL_USER, thread_id).total
     open_inspector(app, thread_id, head)
     app.selectbox(key=f"edit_pick_{head}").select_index(0).run()
-    human = backend().thread_view(thread_id).messages[0]
+    human = backend().thread_view(LOCAL_USER, thread_id).messages[0]
     area = app.text_area(key=f"edit_text_{head}_{human.id}")
     area.input("   ").run()
     button(app, "Save as a fork").click().run()
-    assert app.error and backend().timeline(thread_id).total == before, (
+    assert app.error and backend().timeline(LOCAL_USER, thread_id).total == before, (
         "an empty edit writes nothing"
     )
     area.input("How do threads work?").run()
     button(app, "Save as a fork").click().run()
     assert not app.exception
-    assert backend().timeline(thread_id).total == before + 1
+    assert backend().timeline(LOCAL_USER, thread_id).total == before + 1
     new_id = app.query_params["checkpoint"]
     assert new_id != head
-    detail = backend().checkpoint_detail(thread_id, new_id)
+    detail = backend().checkpoint_detail(LOCAL_USER, thread_id, new_id)
     assert detail.messages[0].text == "How do threads work?" and detail.messages[0].id == human.id
-    assert backend().checkpoint_detail(thread_id, head).messages[0].text == human.text
+    assert backend().checkpoint_detail(LOCAL_USER, thread_id, head).messages[0].text == human.text
 
 
 def test_fork_to_a_new_thread_and_show_a_branch_in_chat(app):
     app.run()
     thread_id = answered_thread()
-    page = backend().timeline(thread_id)
+    page = backend().timeline(LOCAL_USER, thread_id)
     asked = next(r for r in page.rows if "asked web_search" in r.label)
     open_inspector(app, thread_id, asked.checkpoint_id)
     button(app, "Fork thread").click().run()
     assert not app.exception
     copy = app.query_params["thread"]
-    assert copy != thread_id and backend().get_thread(copy).forked_from == thread_id
-    assert backend().thread_view(copy).pending_calls, "a fork of a halt still asks"
+    assert copy != thread_id and backend().get_thread(LOCAL_USER, copy).forked_from == thread_id
+    assert backend().thread_view(LOCAL_USER, copy).pending_calls, "a fork of a halt still asks"
     open_inspector(app, thread_id, asked.checkpoint_id)
     button(app, "Show in chat").click().run()
-    assert backend().thread_view(thread_id).checkpoint_id == asked.checkpoint_id
+    assert backend().thread_view(LOCAL_USER, thread_id).checkpoint_id == asked.checkpoint_id
 
 
 def test_replay_into_a_halt_asks_for_approval(app):
     app.run()
     thread_id = answered_thread()
-    asked = next(r for r in backend().timeline(thread_id).rows if "asked web_search" in r.label)
+    asked = next(
+        r for r in backend().timeline(LOCAL_USER, thread_id).rows if "asked web_search" in r.label
+    )
     open_inspector(app, thread_id, asked.checkpoint_id)
     button(app, "Replay").click().run()
     run = backend().runs.latest_run(thread_id)
     assert run.log.wait_closed(20)
     assert run.log.read(0)[-1].status == "halted"
-    assert backend().thread_view(thread_id).pending_calls
+    assert backend().thread_view(LOCAL_USER, thread_id).pending_calls
 
 
 def test_import_of_an_export_and_of_a_bad_file(app):
     app.run()
     thread_id = answered_thread()
-    exported = "".join(export_thread(backend(), thread_id))
+    exported = "".join(export_thread(backend(), LOCAL_USER, thread_id))
     open_inspector(app, thread_id)
-    before = backend().count_threads()
+    before = backend().count_threads(LOCAL_USER)
     assert not app.exception
     # AppTest has no file uploader; the panel's import path is the same function the tests drive.
     from agent.errors import TransferError
     from agent.transfer import import_thread
 
     with pytest.raises(TransferError):
-        import_thread(backend(), b"not a waypoint file")
-    assert backend().count_threads() == before
-    copy = import_thread(backend(), exported.encode())
-    assert backend().timeline(copy.id).total == backend().timeline(thread_id).total
+        import_thread(backend(), LOCAL_USER, b"not a waypoint file")
+    assert backend().count_threads(LOCAL_USER) == before
+    copy = import_thread(backend(), LOCAL_USER, exported.encode())
+    assert (
+        backend().timeline(LOCAL_USER, copy.id).total
+        == backend().timeline(LOCAL_USER, thread_id).total
+    )

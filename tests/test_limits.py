@@ -12,6 +12,7 @@ import pytest
 
 from agent.errors import DecisionError, InputError
 from agent.limits import MAX_MESSAGE_CHARS, MAX_TOOL_RESULT_CHARS
+from agent.protocol import LOCAL_USER
 from tests.engine_fixtures import make_harness
 from tests.scripted_model import reply
 
@@ -26,10 +27,10 @@ def h(request, data_dir):
 
 
 def halted(h):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("Searching.", ("web_search", {"query": "weather in LA"}))]
     h.send(thread.id, "weather in LA?")
-    (call,) = h.backend.thread_view(thread.id).pending_calls
+    (call,) = h.backend.thread_view(LOCAL_USER, thread.id).pending_calls
     return thread, call
 
 
@@ -44,13 +45,13 @@ def halted(h):
 )
 def test_a_decision_over_the_limit_is_refused_before_anything_runs(h, decision, what):
     thread, call = halted(h)
-    before = h.backend.timeline(thread.id).total
+    before = h.backend.timeline(LOCAL_USER, thread.id).total
     problem = h.backend.decision_problem(call, decision, h.choices)
     assert problem is not None and problem.startswith(what)
     assert f"the limit is {MAX_TOOL_RESULT_CHARS:,}" in problem
     with pytest.raises(DecisionError, match="the limit is"):
-        h.backend.decide(thread.id, {call.id: decision}, h.choices, h.options)
-    assert h.backend.timeline(thread.id).total == before
+        h.backend.decide(LOCAL_USER, thread.id, {call.id: decision}, h.choices, h.options)
+    assert h.backend.timeline(LOCAL_USER, thread.id).total == before
     assert h.search.queries == []
 
 
@@ -59,21 +60,25 @@ def test_a_decision_at_the_limit_goes_through(h):
     h.model.script = [reply("Thanks.")]
     exact = "y" * MAX_TOOL_RESULT_CHARS
     h.decide(thread.id, {call.id: {"action": "mock", "content": exact}})
-    assert any(m.text == exact for m in h.backend.thread_view(thread.id).messages)
+    assert any(m.text == exact for m in h.backend.thread_view(LOCAL_USER, thread.id).messages)
 
 
 def test_an_edited_tool_result_over_the_limit_is_refused(h):
     thread, call = halted(h)
     h.model.script = [reply("Done.")]
     h.decide(thread.id, {call.id: {"action": "approve"}})
-    page = h.backend.timeline(thread.id)
+    page = h.backend.timeline(LOCAL_USER, thread.id)
     latest = page.rows[0].checkpoint_id
     result = next(
-        m for m in h.backend.checkpoint_detail(thread.id, latest).messages if m.role == "tool"
+        m
+        for m in h.backend.checkpoint_detail(LOCAL_USER, thread.id, latest).messages
+        if m.role == "tool"
     )
     with pytest.raises(InputError, match=f"the limit is {MAX_TOOL_RESULT_CHARS:,}"):
-        h.backend.edit_message(thread.id, latest, result.id, tool_result=OVER)
+        h.backend.edit_message(LOCAL_USER, thread.id, latest, result.id, tool_result=OVER)
     with pytest.raises(InputError, match=f"the limit is {MAX_MESSAGE_CHARS:,}"):
-        human = h.backend.checkpoint_detail(thread.id, latest).messages[0]
-        h.backend.edit_message(thread.id, latest, human.id, text="z" * (MAX_MESSAGE_CHARS + 1))
-    assert h.backend.timeline(thread.id).total == page.total
+        human = h.backend.checkpoint_detail(LOCAL_USER, thread.id, latest).messages[0]
+        h.backend.edit_message(
+            LOCAL_USER, thread.id, latest, human.id, text="z" * (MAX_MESSAGE_CHARS + 1)
+        )
+    assert h.backend.timeline(LOCAL_USER, thread.id).total == page.total

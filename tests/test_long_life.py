@@ -20,6 +20,7 @@ from agent.backend import LocalBackend
 from agent.choices import AgentChoices, ApprovalPolicy, RunOptions
 from agent.events import Token
 from agent.graph import LLM
+from agent.protocol import LOCAL_USER
 from agent.settings import Settings
 from agent.storage import HISTORY_THREADS
 
@@ -39,18 +40,23 @@ def test_a_process_remembers_a_bounded_number_of_runs(backend, engine, monkeypat
     monkeypatch.setattr(runs, "KEEP_FINISHED_RUNS", 3)
     threads, alive = [], []
     for _ in range(8):  # each on a new thread, as a server sees them
-        thread = backend.create_thread()
-        run = backend.send_message(thread.id, QUESTION, AUTO, RunOptions(engine=engine))
+        thread = backend.create_thread(LOCAL_USER)
+        run = backend.send_message(LOCAL_USER, thread.id, QUESTION, AUTO, RunOptions(engine=engine))
         assert run.log.wait_closed(30)
         threads.append(thread.id)
         alive.append(weakref.ref(run))
         del run
     gc.collect()
     assert sum(ref() is not None for ref in alive) == 3
-    first, last = backend.thread_view(threads[0]), backend.thread_view(threads[-1])
+    first, last = (
+        backend.thread_view(LOCAL_USER, threads[0]),
+        backend.thread_view(LOCAL_USER, threads[-1]),
+    )
     assert first.last_run_id is None  # forgotten with its log; the index keeps the status
     assert first.thread.status == "idle" and len(first.messages) == 5
-    assert last.last_run_id is not None and backend.run_status(last.last_run_id) == "done"
+    assert (
+        last.last_run_id is not None and backend.run_status(LOCAL_USER, last.last_run_id) == "done"
+    )
 
 
 def _marker_alive(text: str) -> bool:
@@ -86,7 +92,7 @@ def test_decoded_histories_are_kept_for_the_threads_used_last(backend, engine):
 
 
 def test_token_events_are_plain_and_small(backend):
-    run = backend.send_message(backend.create_thread().id, QUESTION, AUTO)
+    run = backend.send_message(LOCAL_USER, backend.create_thread(LOCAL_USER).id, QUESTION, AUTO)
     assert run.log.wait_closed(30)
     tokens = [event for event in run.log.read(0) if isinstance(event, Token)]
     assert len(tokens) > 20
@@ -105,6 +111,6 @@ def test_runs_reuse_the_compression_contexts(backend, monkeypatch):
 
     monkeypatch.setattr(zstandard, "ZstdCompressor", counting)
     for _ in range(4):
-        run = backend.send_message(backend.create_thread().id, QUESTION, AUTO)
+        run = backend.send_message(LOCAL_USER, backend.create_thread(LOCAL_USER).id, QUESTION, AUTO)
         assert run.log.wait_closed(30)
     assert len(made) <= 2  # one per thread compressing at the same moment, not per thread ever

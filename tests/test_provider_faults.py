@@ -16,6 +16,7 @@ from agent.choices import AgentChoices, ApprovalPolicy, RunOptions
 from agent.events import Done, Error, Halted, Token
 from agent.graph import RunContext, build_graph
 from agent.models import make_chat_model
+from agent.protocol import LOCAL_USER
 from agent.provider_errors import ProviderFailure
 from agent.settings import Settings
 from agent.transfer import export_thread
@@ -58,7 +59,7 @@ def only_error(events) -> Error:
 
 
 def test_a_tool_round_trip_sends_a_history_the_server_accepts(h, server):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     server.script(
         tool_calls(
             ("web_search", {"query": "weather in SF"}), ("web_search", {"query": "weather in LA"})
@@ -76,7 +77,7 @@ def test_a_tool_round_trip_sends_a_history_the_server_accepts(h, server):
 
 
 def test_a_new_message_while_halted_sends_a_valid_history(h, server):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     server.script(tool_calls(("web_search", {"query": "x"})), text("Fine, something else then."))
     h.send(thread.id, "search x")
     events = h.send(thread.id, "never mind")
@@ -94,13 +95,13 @@ def test_a_new_message_while_halted_sends_a_valid_history(h, server):
     ],
 )
 def test_http_faults_become_an_error_event_and_the_state_stays_valid(h, server, reply, words):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     server.script(reply)
     problem = only_error(h.send(thread.id, "hi"))
     assert words in problem.message.lower()
     assert SECRET not in problem.message
     assert [type(m) for m in messages(h, thread.id)] == [HumanMessage]
-    assert h.backend.get_thread(thread.id).status == "error"
+    assert h.backend.get_thread(LOCAL_USER, thread.id).status == "error"
     server.script(text("Back again."))
     assert h.send(thread.id, "retry")[-1] == Done("done")
     assert messages(h, thread.id)[-1].content == "Back again."
@@ -112,7 +113,7 @@ def test_a_bad_key_says_to_check_the_key(data_dir, server):
     )
     h = make_harness(data_dir, "sync", model=model)
     try:
-        thread = h.backend.create_thread()
+        thread = h.backend.create_thread(LOCAL_USER)
         problem = only_error(h.send(thread.id, "hi"))
         assert "key" in problem.message.lower() and "sk-wrong" not in problem.message
     finally:
@@ -120,7 +121,7 @@ def test_a_bad_key_says_to_check_the_key(data_dir, server):
 
 
 def test_a_stream_cut_midway_keeps_no_half_answer(h, server):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     server.script(text("one two three four five six seven", cut_after=3))
     events = h.send(thread.id, "count")
     assert any(isinstance(e, Token) for e in events), "some tokens arrived before the cut"
@@ -130,7 +131,7 @@ def test_a_stream_cut_midway_keeps_no_half_answer(h, server):
 
 
 def test_a_cut_tool_call_stream_leaves_no_orphaned_call(h, server):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     server.script(
         tool_calls(("web_search", {"query": "weather in a long place name"}), cut_after=3)
     )
@@ -142,7 +143,7 @@ def test_a_cut_tool_call_stream_leaves_no_orphaned_call(h, server):
 
 def test_the_api_key_is_never_written_to_disk(h, server, data_dir):
     h.choices = h.choices.__class__(approval=ApprovalPolicy("never"))
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     server.script(tool_calls(("web_search", {"query": "q"})), text("done"))
     h.send(thread.id, "q")
     assert isinstance(messages(h, thread.id)[-2], ToolMessage)
@@ -187,16 +188,16 @@ def stored_writes(h, thread_id) -> list[tuple[str, object]]:
 
 def test_a_key_echoed_in_a_401_is_shown_and_stored_nowhere(wrong_key, data_dir):
     h = wrong_key
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     problem = only_error(h.send(thread.id, "hi"))
     assert problem.error_type == "auth" and "key" in problem.message.lower()
     assert ECHOED not in problem.message
-    assert ECHOED not in (h.backend.thread_view(thread.id).last_error or "")
+    assert ECHOED not in (h.backend.thread_view(LOCAL_USER, thread.id).last_error or "")
     writes = stored_writes(h, thread.id)
     errors = [value for channel, value in writes if channel == "__error__"]
     assert errors, "LangGraph stored the failure as a pending write"
     assert "401" in repr(errors) and ECHOED not in repr(writes)
-    exported = "".join(export_thread(h.backend, thread.id))
+    exported = "".join(export_thread(h.backend, LOCAL_USER, thread.id))
     assert "__error__" in exported and ECHOED not in exported
     live = {path.name: path.read_bytes() for path in data_dir.iterdir()}
     assert "waypoint.sqlite-wal" in live, "read while the write-ahead log still holds the writes"
@@ -209,8 +210,8 @@ def test_a_key_echoed_in_a_401_is_shown_and_stored_nowhere(wrong_key, data_dir):
 def test_the_inspector_writes_tab_never_shows_an_echoed_key(app, echoing):
     app.run()
     choices = AgentChoices(provider="openai", api_key=ECHOED, base_url=echoing.url)
-    thread = backend().create_thread()
-    run = backend().send_message(thread.id, "hi", choices, RunOptions())
+    thread = backend().create_thread(LOCAL_USER)
+    run = backend().send_message(LOCAL_USER, thread.id, "hi", choices, RunOptions())
     assert run.log.wait_closed(20) and run.status == "error"
     open_inspector(app, thread.id)
     shown = [e.value for e in (*app.markdown, *app.caption, *app.error, *app.warning, *app.json)]
@@ -225,9 +226,9 @@ def test_the_inspector_writes_tab_never_shows_an_echoed_key(app, echoing):
 def assert_retry_answers(h, thread_id):
     """The failed `llm` step is still next; Retry runs it again, and the server accepts the
     history it is sent."""
-    view = h.backend.thread_view(thread_id)
+    view = h.backend.thread_view(LOCAL_USER, thread_id)
     assert view.next_nodes == ("llm",) and view.last_error
-    run = h.backend.resume(thread_id, h.choices, h.options)
+    run = h.backend.resume(LOCAL_USER, thread_id, h.choices, h.options)
     assert h.finish(run)[-1] == Done("done")
     assert [type(m) for m in messages(h, thread_id)] == [HumanMessage, AIMessage]
     assert messages(h, thread_id)[-1].content == "Back again."
@@ -237,25 +238,25 @@ def assert_retry_answers(h, thread_id):
 def test_tool_call_arguments_that_are_not_json_end_the_run_and_keep_the_thread_usable(
     h, server, args
 ):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     server.script(tool_calls(("web_search", args)), text("Back again."))
     problem = only_error(h.send(thread.id, "weather?"))
     assert problem.error_type == "bad_tool_call" and problem.retryable
     assert "web_search" in problem.message and "JSON" in problem.message
     assert [type(m) for m in messages(h, thread.id)] == [HumanMessage]
-    assert h.backend.get_thread(thread.id).status == "error"
+    assert h.backend.get_thread(LOCAL_USER, thread.id).status == "error"
     assert_retry_answers(h, thread.id)
 
 
 def test_one_broken_call_among_good_ones_keeps_none_of_them(h, server):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     server.script(
         tool_calls(("web_search", {"query": "fine"}), ("web_search", "query: two")),
         text("Back again."),
     )
     problem = only_error(h.send(thread.id, "two searches"))
     assert problem.error_type == "bad_tool_call"
-    assert h.search.queries == [] and not h.backend.thread_view(thread.id).pending_calls
+    assert h.search.queries == [] and not h.backend.thread_view(LOCAL_USER, thread.id).pending_calls
     assert_retry_answers(h, thread.id)
 
 
@@ -268,7 +269,7 @@ def test_one_broken_call_among_good_ones_keeps_none_of_them(h, server):
     ],
 )
 def test_a_reply_that_never_finished_is_an_error_with_retry(h, server, reply, kind):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     server.script(reply, text("Back again."))
     problem = only_error(h.send(thread.id, "count"))
     assert problem.error_type == kind and problem.retryable
@@ -296,7 +297,7 @@ def test_the_failure_langgraph_sees_carries_no_cause_context_or_key(echoing, eng
 
 
 def test_a_thread_already_holding_a_broken_call_is_sent_without_it(h, server):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     broken = AIMessage(
         "",
         invalid_tool_calls=[

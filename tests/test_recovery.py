@@ -20,6 +20,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 
 from agent.choices import AgentChoices, ApprovalPolicy
 from agent.events import Done, Halted
+from agent.protocol import LOCAL_USER
 from agent.recovery import notice
 from agent.timeline import TOOL
 from tests.app_server import GUARDED_SITE, ROOT
@@ -72,23 +73,23 @@ def test_a_tool_cut_by_a_crash_is_asked_again_never_rerun(crashed):
     thread_id = threads["tool"]
     h = make_harness(data_dir, engine)
     try:
-        view = h.backend.thread_view(thread_id)
+        view = h.backend.thread_view(LOCAL_USER, thread_id)
         assert [c.name for c in view.pending_calls] == ["web_search"]
         assert view.notice is not None and view.notice.kind == "server_stopped"
         assert "`web_search` was running" in view.notice.text
-        assert h.backend.get_thread(thread_id).status == "waiting"
+        assert h.backend.get_thread(LOCAL_USER, thread_id).status == "waiting"
         # Continue, even with a policy that never asks: the cut call is asked about, not run.
-        events = h.finish(h.backend.resume(thread_id, NEVER_ASK, h.options))
+        events = h.finish(h.backend.resume(LOCAL_USER, thread_id, NEVER_ASK, h.options))
         assert any(isinstance(e, Halted) for e in events) and events[-1] == Done("halted")
         assert h.search.queries == []
         h.model.script = [reply("Sunny [1].")]
-        call = h.backend.thread_view(thread_id).pending_calls[0]
+        call = h.backend.thread_view(LOCAL_USER, thread_id).pending_calls[0]
         h.decide(thread_id, {call.id: {"action": "approve"}})
         assert h.search.queries == [QUERY]
         messages = state_messages(h, thread_id)
         assert messages[-1].content == "Sunny [1]."
         assert_history_valid(messages)
-        rows = h.backend.timeline(thread_id).rows
+        rows = h.backend.timeline(LOCAL_USER, thread_id).rows
         assert any("server stopped while web_search ran" in r.label for r in rows)
     finally:
         h.backend.close()
@@ -99,18 +100,18 @@ def test_an_answer_cut_by_a_crash_says_so_and_retry_answers(crashed):
     thread_id = threads["model"]
     h = make_harness(data_dir, engine)
     try:
-        view = h.backend.thread_view(thread_id)
+        view = h.backend.thread_view(LOCAL_USER, thread_id)
         assert view.pending_calls == () and view.next_nodes == ("llm",)
         assert view.notice is not None and view.notice.kind == "server_stopped"
         assert "what it was writing is lost" in view.notice.text
         assert not any(PARTIAL in m.text for m in view.messages)
         h.model.script = [reply(PARTIAL + " [1].")]
-        events = h.finish(h.backend.resume(thread_id, h.choices, h.options))
+        events = h.finish(h.backend.resume(LOCAL_USER, thread_id, h.choices, h.options))
         assert events[-1] == Done("done")
         assert h.search.queries == []  # the tool had run before the crash: it is not run again
         messages = state_messages(h, thread_id)
         assert [type(m) for m in messages[1:]] == [AIMessage, ToolMessage, AIMessage]
-        assert h.backend.thread_view(thread_id).notice is None
+        assert h.backend.thread_view(LOCAL_USER, thread_id).notice is None
     finally:
         h.backend.close()
 
@@ -120,11 +121,11 @@ def test_a_crash_with_durability_exit_asks_again_and_nothing_runs_unasked(crashe
     thread_id = threads["exit"]
     h = make_harness(data_dir, engine, durability="exit")
     try:
-        view = h.backend.thread_view(thread_id)
+        view = h.backend.thread_view(LOCAL_USER, thread_id)
         # The approved call ran in the killed process but nothing of that run was saved.
         assert [c.name for c in view.pending_calls] == ["web_search"]
         assert view.notice is not None and "may have run" in view.notice.text
-        events = h.finish(h.backend.resume(thread_id, NEVER_ASK, h.options))
+        events = h.finish(h.backend.resume(LOCAL_USER, thread_id, NEVER_ASK, h.options))
         assert events[-1] == Done("halted") and h.search.queries == []
     finally:
         h.backend.close()
@@ -133,7 +134,7 @@ def test_a_crash_with_durability_exit_asks_again_and_nothing_runs_unasked(crashe
 def test_results_saved_without_their_checkpoint_are_kept_not_rerun(data_dir, engine):
     """langgraph #8039: `action` finished and its writes were saved, the next checkpoint not."""
     h = make_harness(data_dir, engine)
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("", ("web_search", {"query": QUERY}))]
     h.send(thread.id, QUESTION, approval=ApprovalPolicy("always"))
     saver = h.backend.persistence.saver
@@ -146,12 +147,12 @@ def test_results_saved_without_their_checkpoint_are_kept_not_rerun(data_dir, eng
     h.backend.close()
     h = make_harness(data_dir, engine)
     try:
-        view = h.backend.thread_view(thread.id)
+        view = h.backend.thread_view(LOCAL_USER, thread.id)
         assert view.pending_calls == () and view.next_nodes == ("llm",)
         assert [m.text for m in view.messages if m.role == "tool"] == ["sunny"]
         assert view.notice is not None and "after its last step was saved" in view.notice.text
         h.model.script = [reply("Sunny [1].")]
-        h.finish(h.backend.resume(thread.id, NEVER_ASK, h.options))
+        h.finish(h.backend.resume(LOCAL_USER, thread.id, NEVER_ASK, h.options))
         assert h.search.queries == []
         assert_history_valid(state_messages(h, thread.id))
     finally:
@@ -163,27 +164,27 @@ def test_stop_says_stopped_by_you_and_continue_goes_on(data_dir, engine):
     try:
         gate = TokenGate()
         h.model.gate = gate
-        thread = h.backend.create_thread()
+        thread = h.backend.create_thread(LOCAL_USER)
         h.model.script = [reply("alpha beta gamma delta")]
-        run = h.backend.send_message(thread.id, "go", h.choices, h.options)
+        run = h.backend.send_message(LOCAL_USER, thread.id, "go", h.choices, h.options)
         gate.release(2)
         assert gate.wait_held_after(2)
-        h.backend.cancel_run(run.id)
+        h.backend.cancel_run(LOCAL_USER, run.id)
         gate.open_fully()
         assert h.finish(run)[-1] == Done("cancelled")
-        view = h.backend.thread_view(thread.id)
+        view = h.backend.thread_view(LOCAL_USER, thread.id)
         assert view.notice is not None and view.notice.kind == "stopped"
         assert view.next_nodes == ("llm",)
-        rows = h.backend.timeline(thread.id).rows
+        rows = h.backend.timeline(LOCAL_USER, thread.id).rows
         assert not any(r.error for r in rows)
         if engine == "sync" or any(r.stopped for r in rows):
             assert any(r.stopped and "you stopped" in r.label for r in rows)
         h.model.gate = None
         h.model.script = [reply("alpha beta gamma delta")]
-        events = h.finish(h.backend.resume(thread.id, h.choices, h.options))
+        events = h.finish(h.backend.resume(LOCAL_USER, thread.id, h.choices, h.options))
         assert events[-1] == Done("done")
         assert [m.content for m in state_messages(h, thread.id)] == ["go", "alpha beta gamma delta"]
-        assert h.backend.thread_view(thread.id).notice is None
+        assert h.backend.thread_view(LOCAL_USER, thread.id).notice is None
     finally:
         h.backend.close()
 
@@ -193,16 +194,16 @@ def test_with_durability_exit_the_live_view_shows_the_question(data_dir, engine)
     try:
         gate = TokenGate()
         h.model.gate = gate
-        thread = h.backend.create_thread()
+        thread = h.backend.create_thread(LOCAL_USER)
         h.model.script = [reply("alpha beta")]
-        run = h.backend.send_message(thread.id, "my own question", h.choices, h.options)
+        run = h.backend.send_message(LOCAL_USER, thread.id, "my own question", h.choices, h.options)
         assert gate.wait_held_after(0)
-        view = h.backend.thread_view(thread.id)
+        view = h.backend.thread_view(LOCAL_USER, thread.id)
         assert view.messages == ()  # nothing is checkpointed until the run ends
         assert [(m.role, m.text) for m in view.live_input] == [("human", "my own question")]
         gate.open_fully()
         h.finish(run)
-        view = h.backend.thread_view(thread.id)
+        view = h.backend.thread_view(LOCAL_USER, thread.id)
         assert view.live_input == () and view.messages[0].text == "my own question"
     finally:
         h.backend.close()

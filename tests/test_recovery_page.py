@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from langchain_core.messages import AIMessage, HumanMessage
 
+from agent.protocol import LOCAL_USER
 from tests.page_helpers import backend, button, finish_runs, texts
 from ui import resources
 
@@ -19,7 +20,7 @@ GREETING = "fork the conversation from there"  # the demo model's greeting ends 
 def restart_after_cut_run(at, messages, as_node: str) -> str:
     """A thread whose run was cut with `messages` saved, then a new backend (a restarted server)."""
     at.run()
-    thread = backend().create_thread("cut")
+    thread = backend().create_thread(LOCAL_USER, "cut")
     backend().graph.update_state(
         {"configurable": {"thread_id": thread.id}}, {"messages": messages}, as_node=as_node
     )
@@ -38,7 +39,10 @@ def test_a_restart_mid_answer_says_so_and_retry_answers(app):
     finish_runs(app)
     assert not app.exception and not app.warning
     assert GREETING in texts(app)
-    assert [m.role for m in backend().thread_view(thread_id).messages] == ["human", "ai"]
+    assert [m.role for m in backend().thread_view(LOCAL_USER, thread_id).messages] == [
+        "human",
+        "ai",
+    ]
 
 
 def test_a_restart_while_a_tool_ran_asks_again(app):
@@ -46,7 +50,7 @@ def test_a_restart_while_a_tool_ran_asks_again(app):
     cut = [HumanMessage("What is the weather in London?"), AIMessage("", tool_calls=[call])]
     thread_id = restart_after_cut_run(app, cut, "llm")
     assert "`web_search` was running" in app.warning[0].value
-    assert backend().get_thread(thread_id).status == "waiting"
+    assert backend().get_thread(LOCAL_USER, thread_id).status == "waiting"
     button(app, "Continue").click().run()  # the approval panel's: approving runs it once
     finish_runs(app)
     assert not app.exception and not app.warning
@@ -82,7 +86,7 @@ def test_with_durability_exit_your_question_shows_while_the_run_goes(app, monkey
     app.radio(key="set_durability").set_value("exit").run()
     app.chat_input[0].set_value("my very own question").run()
     run = backend().runs.latest_run(app.query_params["thread"])
-    assert run.active and backend().thread_view(run.thread_id).messages == ()
+    assert run.active and backend().thread_view(LOCAL_USER, run.thread_id).messages == ()
     assert "my very own question" in texts(app)
-    backend().cancel_run(run.id)
+    backend().cancel_run(LOCAL_USER, run.id)
     assert run.log.wait_closed(20)

@@ -19,6 +19,7 @@ from agent.choices import ApprovalPolicy
 from agent.errors import ThreadBusy
 from agent.events import Done, Error
 from agent.models import make_chat_model
+from agent.protocol import LOCAL_USER
 from agent.runs import EngineClosed, Run
 from agent.settings import Settings
 from tests.engine_fixtures import make_harness
@@ -50,7 +51,7 @@ def checkpoint_count(h, thread_id: str) -> int:
 def stop_and_time(h, run: Run) -> float:
     """Press Stop; return how long the run took to end (its Done in the log)."""
     started = time.monotonic()
-    assert h.backend.cancel_run(run.id)
+    assert h.backend.cancel_run(LOCAL_USER, run.id)
     assert run.log.wait_closed(10), "the run never ended after Stop"
     elapsed = time.monotonic() - started
     assert run.log.read(0)[-1] == Done("cancelled")
@@ -83,31 +84,33 @@ def hold_end_recording(h, monkeypatch, thread_id: str) -> tuple[threading.Event,
 
 
 def test_a_thread_stays_busy_until_the_end_of_its_run_is_recorded(h, monkeypatch):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     recording, release = hold_end_recording(h, monkeypatch, thread.id)
     h.model.script = [reply("First answer.")]
-    first = h.backend.send_message(thread.id, "first", h.choices, h.options)
+    first = h.backend.send_message(LOCAL_USER, thread.id, "first", h.choices, h.options)
     assert recording.wait(10)
     assert h.backend.runs.active_run(thread.id) is first and first.status == "running"
     with pytest.raises(ThreadBusy):
-        h.backend.send_message(thread.id, "second", h.choices, h.options)
+        h.backend.send_message(LOCAL_USER, thread.id, "second", h.choices, h.options)
     release.set()
     assert h.finish(first)[-1] == Done("done")
-    assert h.backend.get_thread(thread.id).status == "idle"
+    assert h.backend.get_thread(LOCAL_USER, thread.id).status == "idle"
     gate = TokenGate()
     h.model.gate = gate
     h.model.script = [reply("Second answer.")]
-    second = h.backend.send_message(thread.id, "second", h.choices, h.options)
+    second = h.backend.send_message(LOCAL_USER, thread.id, "second", h.choices, h.options)
     assert gate.wait_held_after(0)
-    assert h.backend.get_thread(thread.id).status == "running"  # not "idle" while it streams
+    assert (
+        h.backend.get_thread(LOCAL_USER, thread.id).status == "running"
+    )  # not "idle" while it streams
     gate.open_fully()
     h.finish(second)
-    info = h.backend.get_thread(thread.id)
+    info = h.backend.get_thread(LOCAL_USER, thread.id)
     assert (info.status, info.message_count) == ("idle", 4)
 
 
 def test_a_run_that_ends_at_once_is_not_left_marked_running(h, monkeypatch):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     touch = h.backend.threads.touch
 
     def slow_script_thread(thread_id, **changes):
@@ -120,13 +123,13 @@ def test_a_run_that_ends_at_once_is_not_left_marked_running(h, monkeypatch):
     monkeypatch.setattr(h.backend.threads, "touch", slow_script_thread)
     h.model.script = [RuntimeError("the model failed at once")]
     assert h.send(thread.id, "hi")[-1] == Done("error")
-    assert h.backend.get_thread(thread.id).status == "error"
+    assert h.backend.get_thread(LOCAL_USER, thread.id).status == "error"
 
 
 def test_recording_an_async_runs_end_never_blocks_the_event_loop(data_dir, monkeypatch):
     h = make_harness(data_dir, "async")
     try:
-        slow, other = h.backend.create_thread(), h.backend.create_thread()
+        slow, other = h.backend.create_thread(LOCAL_USER), h.backend.create_thread(LOCAL_USER)
         seen_on: list[threading.Thread] = []
         recording, release = hold_end_recording(h, monkeypatch, slow.id)
         held = h.backend.runs._on_finish
@@ -137,9 +140,9 @@ def test_recording_an_async_runs_end_never_blocks_the_event_loop(data_dir, monke
 
         monkeypatch.setattr(h.backend.runs, "_on_finish", noting_thread)
         h.model.script = [reply("Slow to record."), reply("Quick one.")]
-        first = h.backend.send_message(slow.id, "one", h.choices, h.options)
+        first = h.backend.send_message(LOCAL_USER, slow.id, "one", h.choices, h.options)
         assert recording.wait(10)
-        second = h.backend.send_message(other.id, "two", h.choices, h.options)
+        second = h.backend.send_message(LOCAL_USER, other.id, "two", h.choices, h.options)
         try:
             assert second.log.wait_closed(5), "one run's end recording stalled another run"
         finally:
@@ -151,11 +154,11 @@ def test_recording_an_async_runs_end_never_blocks_the_event_loop(data_dir, monke
 
 
 def test_close_stops_live_runs_before_the_database_closes(h, data_dir):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     gate = TokenGate()
     h.model.gate = gate
     h.model.script = [reply("alpha beta gamma")]
-    run = h.backend.send_message(thread.id, "go", h.choices, h.options)
+    run = h.backend.send_message(LOCAL_USER, thread.id, "go", h.choices, h.options)
     gate.release(1)
     assert gate.wait_held_after(1)
     h.backend.close()
@@ -166,29 +169,32 @@ def test_close_stops_live_runs_before_the_database_closes(h, data_dir):
     wait_abandoned_work(run)
     reopened = LocalBackend(Settings(db_path=data_dir / "waypoint.sqlite", demo_token_delay=0))
     try:
-        info = reopened.get_thread(thread.id)
+        info = reopened.get_thread(LOCAL_USER, thread.id)
         assert (info.status, info.message_count) == ("idle", 1)
     finally:
         reopened.close()
 
 
 def test_no_run_starts_once_shutdown_began(h):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.backend.runs.shutdown()
     with pytest.raises(EngineClosed, match="shut down"):
-        h.backend.send_message(thread.id, "too late", h.choices, h.options)
-    assert messages(h, thread.id) == [] and h.backend.get_thread(thread.id).status == "idle"
+        h.backend.send_message(LOCAL_USER, thread.id, "too late", h.choices, h.options)
+    assert (
+        messages(h, thread.id) == []
+        and h.backend.get_thread(LOCAL_USER, thread.id).status == "idle"
+    )
 
 
 # --- Stop within a second, in every state -----------------------------------------------------
 
 
 def test_stop_while_the_model_is_held_mid_stream_ends_the_run_at_once(h):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     gate = TokenGate()
     h.model.gate = gate
     h.model.script = [reply("alpha beta gamma delta")]
-    run = h.backend.send_message(thread.id, "go", h.choices, h.options)
+    run = h.backend.send_message(LOCAL_USER, thread.id, "go", h.choices, h.options)
     gate.release(2)
     assert gate.wait_held_after(2)
     assert stop_and_time(h, run) < STOP_WITHIN  # the model is still held at its third token
@@ -205,9 +211,9 @@ def test_stop_while_the_model_is_held_mid_stream_ends_the_run_at_once(h):
 def test_stop_while_a_slow_tool_runs_ends_the_run_and_its_result_is_never_written(h):
     h.choices = h.choices.__class__(approval=ApprovalPolicy("never"))
     h.search.block = threading.Event()
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("", ("web_search", {"query": "slow"}))]
-    run = h.backend.send_message(thread.id, "look it up", h.choices, h.options)
+    run = h.backend.send_message(LOCAL_USER, thread.id, "look it up", h.choices, h.options)
     try:
         assert h.search.entered.wait(10)
         assert stop_and_time(h, run) < STOP_WITHIN
@@ -253,8 +259,8 @@ def provider(request, data_dir, hung_server):
 
 def test_stop_while_the_provider_has_not_answered_ends_the_run_at_once(provider, hung_server):
     h = provider
-    thread = h.backend.create_thread()
-    run = h.backend.send_message(thread.id, "hello?", h.choices, h.options)
+    thread = h.backend.create_thread(LOCAL_USER)
+    run = h.backend.send_message(LOCAL_USER, thread.id, "hello?", h.choices, h.options)
     assert hung_server.wait_for_requests(1)
     assert stop_and_time(h, run) < STOP_WITHIN
     hung_server.script(text("Here now."))
@@ -269,14 +275,16 @@ def test_stop_while_the_provider_has_not_answered_ends_the_run_at_once(provider,
 def test_a_provider_silent_for_the_stall_limit_ends_the_run_with_a_timeout(provider, hung_server):
     h = provider
     h.backend.runs.stall_limit = 0.5
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     started = time.monotonic()
-    events = h.finish(h.backend.send_message(thread.id, "hello?", h.choices, h.options), 5)
+    events = h.finish(
+        h.backend.send_message(LOCAL_USER, thread.id, "hello?", h.choices, h.options), 5
+    )
     assert time.monotonic() - started < 3, "it waited for the client's 10 s read timeout"
     errors = [e for e in events if isinstance(e, Error)]
     assert events[-1] == Done("error") and [e.error_type for e in errors] == ["timeout"]
     assert "0.5 seconds" in errors[0].message
-    assert h.backend.get_thread(thread.id).status == "error"
+    assert h.backend.get_thread(LOCAL_USER, thread.id).status == "error"
     hung_server.script(text("Back again."))
     assert h.send(thread.id, "retry")[-1] == Done("done")
     assert messages(h, thread.id)[-1].content == "Back again."

@@ -39,7 +39,7 @@ def test_a_migration_that_fails_half_way_changes_nothing(data_dir, monkeypatch, 
     """Each migration is atomic: a failure after its first statement keeps neither statement,
     the version stays, and the next start (with the migration fixed) applies it."""
     conn = sqlite3.connect(data_dir / "m.sqlite", isolation_level=isolation_level)
-    ThreadIndex(conn).create("kept")
+    ThreadIndex(conn).create("kept", owner="local")
     before = _schema(conn)
     assert before[1] == len(MIGRATIONS)
     first = "ALTER TABLE waypoint_threads ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0"
@@ -53,33 +53,33 @@ def test_a_migration_that_fails_half_way_changes_nothing(data_dir, monkeypatch, 
     monkeypatch.setattr("agent.threads.MIGRATIONS", (*MIGRATIONS, first))
     index = ThreadIndex(conn)  # the next start
     assert _schema(conn)[1] == len(MIGRATIONS) + 1
-    assert [t.title for t in index.list()] == ["kept"]
+    assert [t.title for t in index.list(owner="local")] == ["kept"]
     assert "pinned" in {row[1] for row in conn.execute("PRAGMA table_info(waypoint_threads)")}
     conn.close()
 
 
 def test_newest_first_with_paging(index):
-    created = [index.create(f"thread {n}") for n in range(5)]
+    created = [index.create(f"thread {n}", owner="local") for n in range(5)]
     index.touch(created[1].id)
-    listed = [t.id for t in index.list(limit=3)]
+    listed = [t.id for t in index.list(owner="local", limit=3)]
     assert listed[0] == created[1].id and len(listed) == 3
-    rest = [t.id for t in index.list(limit=3, offset=3)]
+    rest = [t.id for t in index.list(owner="local", limit=3, offset=3)]
     assert len(rest) == 2 and not set(listed) & set(rest)
-    assert index.count() == 5
+    assert index.count(owner="local") == 5
 
 
 def test_search_is_plain_text_case_insensitive(index):
-    index.create("Weather in LA")
-    index.create("100% sure_thing")
-    index.create("other")
-    assert [t.title for t in index.list(search="weather")] == ["Weather in LA"]
-    assert [t.title for t in index.list(search="100%")] == ["100% sure_thing"]
-    assert [t.title for t in index.list(search="_")] == ["100% sure_thing"]
-    assert index.count(search="%") == 1
+    index.create("Weather in LA", owner="local")
+    index.create("100% sure_thing", owner="local")
+    index.create("other", owner="local")
+    assert [t.title for t in index.list(owner="local", search="weather")] == ["Weather in LA"]
+    assert [t.title for t in index.list(owner="local", search="100%")] == ["100% sure_thing"]
+    assert [t.title for t in index.list(owner="local", search="_")] == ["100% sure_thing"]
+    assert index.count(owner="local", search="%") == 1
 
 
 def test_rename_validates_and_unknown_ids_say_so(index):
-    thread = index.create("old")
+    thread = index.create("old", owner="local")
     assert index.rename(thread.id, "  new   name ").title == "new name"
     with pytest.raises(ValueError, match="title"):
         index.rename(thread.id, "   ")
@@ -92,8 +92,10 @@ def test_rename_validates_and_unknown_ids_say_so(index):
 
 
 def test_ids_are_uuid4_and_fork_lineage_is_kept(index):
-    parent = index.create("parent")
-    child = index.create("fork of parent", forked_from=parent.id, forked_at_checkpoint="cp-1")
+    parent = index.create("parent", owner="local")
+    child = index.create(
+        "fork of parent", owner="local", forked_from=parent.id, forked_at_checkpoint="cp-1"
+    )
     assert len(parent.id) == 36 and parent.id[14] == "4"
     stored = index.get(child.id)
     assert (stored.forked_from, stored.forked_at_checkpoint) == (parent.id, "cp-1")

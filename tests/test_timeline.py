@@ -15,6 +15,7 @@ from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
 from agent.choices import ApprovalPolicy
 from agent.errors import DecisionError, InputError, ThreadBusy
 from agent.events import Done, Halted, ToolResult
+from agent.protocol import LOCAL_USER
 from agent.timeline import Skeleton, bisect_path
 from tests.engine_fixtures import make_harness
 from tests.scripted_model import TokenGate, reply
@@ -29,11 +30,11 @@ def h(request, data_dir):
 
 
 def all_rows(h, thread_id):
-    return h.backend.timeline(thread_id, limit=10_000).rows
+    return h.backend.timeline(LOCAL_USER, thread_id, limit=10_000).rows
 
 
 def count(h, thread_id) -> int:
-    return h.backend.timeline(thread_id, limit=1).total
+    return h.backend.timeline(LOCAL_USER, thread_id, limit=1).total
 
 
 def texts(messages) -> list[str]:
@@ -47,10 +48,10 @@ def conversation(seen) -> list[str]:
 
 def halted_then_answered(h, question="weather in LA?", query="weather in LA"):
     """A thread that halted on one web_search call, was approved, and answered."""
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("Searching.", ("web_search", {"query": query}))]
     h.send(thread.id, question)
-    pending = h.backend.thread_view(thread.id).pending_calls
+    pending = h.backend.thread_view(LOCAL_USER, thread.id).pending_calls
     h.model.script = [reply("It is sunny today [1].")]
     h.decide(thread.id, {pending[0].id: {"action": "approve"}})
     return thread, pending[0]
@@ -72,7 +73,7 @@ def ask_and_answer(h, thread_id, question, answer):
 
 def test_timeline_labels_sources_writers_and_runs(h):
     thread, call = halted_then_answered(h)
-    page = h.backend.timeline(thread.id)
+    page = h.backend.timeline(LOCAL_USER, thread.id)
     described = [(r.source, r.step, r.written_by, r.next_nodes, r.label) for r in page.rows]
     assert described == [
         ("loop", 3, ("llm",), (), "llm answered (5 words)"),
@@ -101,10 +102,10 @@ def test_timeline_labels_sources_writers_and_runs(h):
 
 
 def test_labels_for_decisions_errors_and_cancelled_calls(h):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("", ("web_search", {"query": "a"}), ("web_search", {"query": "b"}))]
     h.send(thread.id, "a and b")
-    pending = h.backend.thread_view(thread.id).pending_calls
+    pending = h.backend.thread_view(LOCAL_USER, thread.id).pending_calls
     h.model.script = [RuntimeError("provider down")]
     h.decide(
         thread.id,
@@ -129,12 +130,18 @@ def test_next_nodes_parents_and_steps_match_stock_history_on_every_checkpoint(h)
     rows = all_rows(h, thread.id)
     halt = row_where(rows, step=1, source="loop")
     start = row_where(rows, step=0, source="loop")
-    messages = h.backend.checkpoint_detail(thread.id, start.checkpoint_id).messages
-    h.backend.edit_message(thread.id, start.checkpoint_id, messages[0].id, text="weather in SF?")
+    messages = h.backend.checkpoint_detail(LOCAL_USER, thread.id, start.checkpoint_id).messages
+    h.backend.edit_message(
+        LOCAL_USER, thread.id, start.checkpoint_id, messages[0].id, text="weather in SF?"
+    )
     h.model.script = [reply("Searching again.", ("web_search", {"query": "SF"}))]
-    h.finish(h.backend.resume(thread.id, h.choices, h.options))  # replays into a halt
-    h.finish(h.backend.resume(thread.id, h.choices, h.options, checkpoint_id=halt.checkpoint_id))
-    h.backend.show_branch(thread.id, rows[0].checkpoint_id)
+    h.finish(h.backend.resume(LOCAL_USER, thread.id, h.choices, h.options))  # replays into a halt
+    h.finish(
+        h.backend.resume(
+            LOCAL_USER, thread.id, h.choices, h.options, checkpoint_id=halt.checkpoint_id
+        )
+    )
+    h.backend.show_branch(LOCAL_USER, thread.id, rows[0].checkpoint_id)
     ask_and_answer(h, thread.id, "and tomorrow?", "Sunny too.")
     config = {"configurable": {"thread_id": thread.id}}
     history = h.backend.graph.get_state_history(config)
@@ -158,22 +165,26 @@ def test_paging_newest_first_with_a_total(h):
     ask_and_answer(h, thread.id, "thanks", "You are welcome.")
     everything = all_rows(h, thread.id)
     assert len(everything) == 8  # 5 for the turn with a tool, 3 for the plain one
-    pages = [h.backend.timeline(thread.id, limit=3, offset=offset) for offset in (0, 3, 6)]
+    pages = [
+        h.backend.timeline(LOCAL_USER, thread.id, limit=3, offset=offset) for offset in (0, 3, 6)
+    ]
     assert [len(p.rows) for p in pages] == [3, 3, 2]
     assert [p.has_more for p in pages] == [True, True, False]
     assert all(p.total == 8 for p in pages)
     assert [r for p in pages for r in p.rows] == list(everything)
-    assert h.backend.timeline(thread.id, limit=3, offset=8).rows == ()
-    assert h.backend.timeline(h.backend.create_thread().id).total == 0
+    assert h.backend.timeline(LOCAL_USER, thread.id, limit=3, offset=8).rows == ()
+    assert h.backend.timeline(LOCAL_USER, h.backend.create_thread(LOCAL_USER).id).total == 0
 
 
 def test_tree_markers_show_where_history_forks(h):
     thread, _ = halted_then_answered(h)
     rows = all_rows(h, thread.id)
     start = row_where(rows, step=0, source="loop")
-    human = h.backend.checkpoint_detail(thread.id, start.checkpoint_id).messages[0]
-    edited = h.backend.edit_message(thread.id, start.checkpoint_id, human.id, text="weather in SF?")
-    page = h.backend.timeline(thread.id)
+    human = h.backend.checkpoint_detail(LOCAL_USER, thread.id, start.checkpoint_id).messages[0]
+    edited = h.backend.edit_message(
+        LOCAL_USER, thread.id, start.checkpoint_id, human.id, text="weather in SF?"
+    )
+    page = h.backend.timeline(LOCAL_USER, thread.id)
     by_id = {r.checkpoint_id: r for r in page.rows}
     assert page.branches == 2 and page.head_id == edited == page.latest_id
     assert by_id[start.checkpoint_id].children == 2 and by_id[start.checkpoint_id].is_fork_point
@@ -184,15 +195,15 @@ def test_tree_markers_show_where_history_forks(h):
     assert by_id[old_tip].branch == 1 and not by_id[old_tip].on_shown_branch
     assert by_id[rows[1].checkpoint_id].branch_tip == old_tip
     assert by_id[start.checkpoint_id].branch == 0 and by_id[start.checkpoint_id].on_shown_branch
-    h.backend.show_branch(thread.id, old_tip)
-    page = h.backend.timeline(thread.id)
+    h.backend.show_branch(LOCAL_USER, thread.id, old_tip)
+    page = h.backend.timeline(LOCAL_USER, thread.id)
     by_id = {r.checkpoint_id: r for r in page.rows}
     assert page.head_id == old_tip and by_id[old_tip].is_head and by_id[old_tip].branch == 0
     assert by_id[edited].branch == 1 and not by_id[edited].on_shown_branch
 
 
 def test_skeleton_branches_and_bisection():
-    rows = [("c5", "c4", "{}"), ("b2", "a", "{}"), ("c4", "a", "{}"), ("a", None, "{}")]
+    rows = [("c5", "c4", {}), ("b2", "a", {}), ("c4", "a", {}), ("a", None, {})]
     skeleton = Skeleton.from_rows(rows)
     assert skeleton.tips() == ["c5", "b2"] and skeleton.forked()
     assert skeleton.path("c5") == ["a", "c4", "c5"]
@@ -206,11 +217,11 @@ def test_skeleton_branches_and_bisection():
 
 
 def test_checkpoint_detail_state_writes_interrupts_and_diff(h):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("Searching.", ("web_search", {"query": "weather in LA"}))]
     h.send(thread.id, "weather in LA?")
     halt = all_rows(h, thread.id)[0]
-    detail = h.backend.checkpoint_detail(thread.id, halt.checkpoint_id)
+    detail = h.backend.checkpoint_detail(LOCAL_USER, thread.id, halt.checkpoint_id)
     assert detail.checkpoint_id == halt.checkpoint_id and detail.next_nodes == ("action",)
     assert [m.role for m in detail.messages] == ["human", "ai"]
     assert [m["type"] for m in detail.raw_messages] == ["human", "ai"]
@@ -228,39 +239,41 @@ def test_checkpoint_detail_state_writes_interrupts_and_diff(h):
     assert [m.role for m in detail.diff.added] == ["ai"] and not detail.diff.changed
     assert "branch:to:action" in detail.diff.channels and detail.row.label.startswith("llm asked")
 
-    pending = h.backend.thread_view(thread.id).pending_calls
+    pending = h.backend.thread_view(LOCAL_USER, thread.id).pending_calls
     h.model.script = [reply("Sunny [1].")]
     h.decide(thread.id, {pending[0].id: {"action": "edit", "args": {"query": "LA forecast"}}})
-    halt_again = h.backend.checkpoint_detail(thread.id, halt.checkpoint_id)
+    halt_again = h.backend.checkpoint_detail(LOCAL_USER, thread.id, halt.checkpoint_id)
     written = {w.channel: w.summary for w in halt_again.pending_writes}
     assert written["__resume__"] == "you edited 1 call" and "tool:" in written["messages"]
     after_action = row_where(all_rows(h, thread.id), step=2)
-    diff = h.backend.checkpoint_detail(thread.id, after_action.checkpoint_id).diff
+    diff = h.backend.checkpoint_detail(LOCAL_USER, thread.id, after_action.checkpoint_id).diff
     assert [m.role for m in diff.added] == ["tool"]
     assert [(c.before.tool_calls[0].args, c.after.tool_calls[0].args) for c in diff.changed] == [
         ({"query": "weather in LA"}, {"query": "LA forecast"})
     ]
-    root = h.backend.checkpoint_detail(thread.id, all_rows(h, thread.id)[-1].checkpoint_id)
+    root = h.backend.checkpoint_detail(
+        LOCAL_USER, thread.id, all_rows(h, thread.id)[-1].checkpoint_id
+    )
     assert root.parent_id is None and root.messages == () and root.diff.channels == ("__start__",)
     with pytest.raises(InputError, match="no checkpoint"):
-        h.backend.checkpoint_detail(thread.id, "not-a-checkpoint")
+        h.backend.checkpoint_detail(LOCAL_USER, thread.id, "not-a-checkpoint")
 
 
 # --- edits ---------------------------------------------------------------------------------------
 
 
 def test_bad_edits_write_nothing(h):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [
         reply("Searching.", ("web_search", {"query": "a"}), ("web_search", {"query": "b"}))
     ]
     h.send(thread.id, "a and b?")
-    pending = h.backend.thread_view(thread.id).pending_calls
+    pending = h.backend.thread_view(LOCAL_USER, thread.id).pending_calls
     h.model.script = [reply("Found both.")]
     h.decide(thread.id, {c.id: {"action": "approve"} for c in pending})
     rows = all_rows(h, thread.id)
     final = rows[0].checkpoint_id
-    human, ai, tool, _, answer = h.backend.checkpoint_detail(thread.id, final).messages
+    human, ai, tool, _, answer = h.backend.checkpoint_detail(LOCAL_USER, thread.id, final).messages
     one_call = pending[0].id
     edit = h.backend.edit_message
     bad = [
@@ -283,62 +296,71 @@ def test_bad_edits_write_nothing(h):
     ]
     for error, kwargs in bad:
         with pytest.raises(error):
-            edit(thread.id, final, **kwargs)
+            edit(LOCAL_USER, thread.id, final, **kwargs)
     with pytest.raises(InputError, match="no checkpoint"):
-        edit(thread.id, "missing", human.id, text="new")
+        edit(LOCAL_USER, thread.id, "missing", human.id, text="new")
     with pytest.raises(InputError, match="not joined the conversation yet"):
-        edit(thread.id, rows[-1].checkpoint_id, human.id, text="new")
+        edit(LOCAL_USER, thread.id, rows[-1].checkpoint_id, human.id, text="new")
     assert all_rows(h, thread.id) == rows
-    assert h.backend.get_thread(thread.id).branch_head is None
+    assert h.backend.get_thread(LOCAL_USER, thread.id).branch_head is None
 
 
 def test_editing_a_past_human_message_forks_and_the_model_answers_the_edit(h):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     ask_and_answer(h, thread.id, "weather in LA?", "Sunny.")
     rows = all_rows(h, thread.id)
     start = row_where(rows, step=0, source="loop")
-    human = h.backend.checkpoint_detail(thread.id, start.checkpoint_id).messages[0]
+    human = h.backend.checkpoint_detail(LOCAL_USER, thread.id, start.checkpoint_id).messages[0]
     new_id = h.backend.edit_message(
-        thread.id, start.checkpoint_id, human.id, text=" weather in SF? "
+        LOCAL_USER, thread.id, start.checkpoint_id, human.id, text=" weather in SF? "
     )
-    detail = h.backend.checkpoint_detail(thread.id, new_id)
+    detail = h.backend.checkpoint_detail(LOCAL_USER, thread.id, new_id)
     assert detail.next_nodes == ("llm",) and detail.parent_id == start.checkpoint_id
     assert detail.messages[0].id == human.id and detail.messages[0].text == "weather in SF?"
-    assert texts(h.backend.checkpoint_detail(thread.id, rows[0].checkpoint_id).messages) == [
+    assert texts(
+        h.backend.checkpoint_detail(LOCAL_USER, thread.id, rows[0].checkpoint_id).messages
+    ) == [
         "weather in LA?",
         "Sunny.",
     ], "the original checkpoint changed"
-    view = h.backend.thread_view(thread.id)
+    view = h.backend.thread_view(LOCAL_USER, thread.id)
     assert view.checkpoint_id == new_id and texts(view.messages) == ["weather in SF?"]
     h.model.script = [reply("Foggy.")]
-    h.finish(h.backend.resume(thread.id, h.choices, h.options, checkpoint_id=new_id))
+    h.finish(h.backend.resume(LOCAL_USER, thread.id, h.choices, h.options, checkpoint_id=new_id))
     assert conversation(h.model.seen[-1]) == ["weather in SF?"]
-    assert texts(h.backend.thread_view(thread.id).messages) == ["weather in SF?", "Foggy."]
+    assert texts(h.backend.thread_view(LOCAL_USER, thread.id).messages) == [
+        "weather in SF?",
+        "Foggy.",
+    ]
 
 
 def test_a_human_edit_runs_the_model_next_unless_tool_calls_are_open(h):
     thread, call = halted_then_answered(h)
     rows = all_rows(h, thread.id)
-    human = h.backend.thread_view(thread.id).messages[0]
-    at_end = h.backend.edit_message(thread.id, rows[0].checkpoint_id, human.id, text="LA, really?")
-    assert h.backend.checkpoint_detail(thread.id, at_end).next_nodes == ("llm",)
+    human = h.backend.thread_view(LOCAL_USER, thread.id).messages[0]
+    at_end = h.backend.edit_message(
+        LOCAL_USER, thread.id, rows[0].checkpoint_id, human.id, text="LA, really?"
+    )
+    assert h.backend.checkpoint_detail(LOCAL_USER, thread.id, at_end).next_nodes == ("llm",)
     halt = row_where(rows, step=1, source="loop")
-    at_halt = h.backend.edit_message(thread.id, halt.checkpoint_id, human.id, text="LA, really?")
-    assert h.backend.checkpoint_detail(thread.id, at_halt).next_nodes == ("action",)
-    assert h.backend.thread_view(thread.id).pending_calls[0].id == call.id
+    at_halt = h.backend.edit_message(
+        LOCAL_USER, thread.id, halt.checkpoint_id, human.id, text="LA, really?"
+    )
+    assert h.backend.checkpoint_detail(LOCAL_USER, thread.id, at_halt).next_nodes == ("action",)
+    assert h.backend.thread_view(LOCAL_USER, thread.id).pending_calls[0].id == call.id
 
 
 def test_edited_args_at_a_past_halt_then_approve_runs_the_edited_call(h):
     thread, call = halted_then_answered(h)
     halt = row_where(all_rows(h, thread.id), step=1, source="loop")
-    ai = h.backend.checkpoint_detail(thread.id, halt.checkpoint_id).messages[-1]
+    ai = h.backend.checkpoint_detail(LOCAL_USER, thread.id, halt.checkpoint_id).messages[-1]
     new_id = h.backend.edit_message(
-        thread.id, halt.checkpoint_id, ai.id, tool_args='{"query": "weather in NY"}'
+        LOCAL_USER, thread.id, halt.checkpoint_id, ai.id, tool_args='{"query": "weather in NY"}'
     )
     new = row_where(all_rows(h, thread.id), checkpoint_id=new_id)
     assert new.next_nodes == ("action",) and new.written_by == ("llm",)
     assert new.label == "you changed the arguments of web_search (message 2)"
-    view = h.backend.thread_view(thread.id)
+    view = h.backend.thread_view(LOCAL_USER, thread.id)
     assert view.waiting_for_approval and view.checkpoint_id == new_id
     assert [(c.id, c.args) for c in view.pending_calls] == [(call.id, {"query": "weather in NY"})]
     assert h.search.queries == ["weather in LA"], "a tool ran before approval"
@@ -356,13 +378,19 @@ def test_edited_args_at_a_past_halt_then_approve_runs_the_edited_call(h):
 def test_edited_tool_result_is_what_the_model_reads_on_replay(h):
     thread, call = halted_then_answered(h)
     after_action = row_where(all_rows(h, thread.id), step=2, source="loop")
-    tool = h.backend.checkpoint_detail(thread.id, after_action.checkpoint_id).messages[2]
+    tool = h.backend.checkpoint_detail(LOCAL_USER, thread.id, after_action.checkpoint_id).messages[
+        2
+    ]
     new_id = h.backend.edit_message(
-        thread.id, after_action.checkpoint_id, tool.id, tool_result="30 degrees and clear"
+        LOCAL_USER,
+        thread.id,
+        after_action.checkpoint_id,
+        tool.id,
+        tool_result="30 degrees and clear",
     )
     assert row_where(all_rows(h, thread.id), checkpoint_id=new_id).next_nodes == ("llm",)
     h.model.script = [reply("30 degrees [1].")]
-    h.finish(h.backend.resume(thread.id, h.choices, h.options, checkpoint_id=new_id))
+    h.finish(h.backend.resume(LOCAL_USER, thread.id, h.choices, h.options, checkpoint_id=new_id))
     shown = h.model.seen[-1][-1]
     assert isinstance(shown, ToolMessage) and shown.content == "30 degrees and clear"
     assert shown.id == tool.id and shown.status == "success"
@@ -370,13 +398,13 @@ def test_edited_tool_result_is_what_the_model_reads_on_replay(h):
 
 
 def test_editing_answer_text_keeps_the_conversation_finished(h):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     ask_and_answer(h, thread.id, "hi", "Hello.")
     final = all_rows(h, thread.id)[0].checkpoint_id
-    answer = h.backend.thread_view(thread.id).messages[-1]
-    new_id = h.backend.edit_message(thread.id, final, answer.id, text="Hello there!")
+    answer = h.backend.thread_view(LOCAL_USER, thread.id).messages[-1]
+    new_id = h.backend.edit_message(LOCAL_USER, thread.id, final, answer.id, text="Hello there!")
     assert row_where(all_rows(h, thread.id), checkpoint_id=new_id).next_nodes == ()
-    assert texts(h.backend.thread_view(thread.id).messages) == ["hi", "Hello there!"]
+    assert texts(h.backend.thread_view(LOCAL_USER, thread.id).messages) == ["hi", "Hello there!"]
 
 
 # --- replay and forks ----------------------------------------------------------------------------
@@ -386,30 +414,34 @@ def test_replaying_into_a_halt_asks_and_runs_no_tool(h):
     thread, _ = halted_then_answered(h)
     start = row_where(all_rows(h, thread.id), step=0, source="loop")
     h.model.script = [reply("Searching again.", ("web_search", {"query": "LA again"}))]
-    run = h.backend.resume(thread.id, h.choices, h.options, checkpoint_id=start.checkpoint_id)
+    run = h.backend.resume(
+        LOCAL_USER, thread.id, h.choices, h.options, checkpoint_id=start.checkpoint_id
+    )
     events = h.finish(run)
     assert any(isinstance(e, Halted) for e in events) and events[-1] == Done("halted")
     assert not any(isinstance(e, ToolResult) for e in events)
     assert h.search.queries == ["weather in LA"], "a tool ran from a replay without asking"
-    view = h.backend.thread_view(thread.id)
+    view = h.backend.thread_view(LOCAL_USER, thread.id)
     assert view.waiting_for_approval and view.pending_calls[0].args == {"query": "LA again"}
-    assert h.backend.get_thread(thread.id).branch_head is None  # the replay is the latest now
+    assert (
+        h.backend.get_thread(LOCAL_USER, thread.id).branch_head is None
+    )  # the replay is the latest now
     fork = row_where(all_rows(h, thread.id), source="fork")
     assert fork.parent_id == start.checkpoint_id and fork.label == "replay from step 0"
 
 
 def test_fork_to_a_new_thread_copies_the_state_and_leaves_the_original(h):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("Searching.", ("web_search", {"query": "weather in LA"}))]
     h.send(thread.id, "weather in LA?")
     halt = all_rows(h, thread.id)[0]
     original_rows = all_rows(h, thread.id)
-    original = h.backend.thread_view(thread.id)
-    fork = h.backend.fork_thread(thread.id, halt.checkpoint_id)
+    original = h.backend.thread_view(LOCAL_USER, thread.id)
+    fork = h.backend.fork_thread(LOCAL_USER, thread.id, halt.checkpoint_id)
     assert (fork.forked_from, fork.forked_at_checkpoint) == (thread.id, halt.checkpoint_id)
     assert fork.title == "Fork of weather in LA?" and fork.id != thread.id
     assert fork.status == "waiting" and fork.message_count == 2
-    forked = h.backend.thread_view(fork.id)
+    forked = h.backend.thread_view(LOCAL_USER, fork.id)
     assert [(m.id, m.text) for m in forked.messages] == [(m.id, m.text) for m in original.messages]
     assert forked.waiting_for_approval and forked.pending_calls == original.pending_calls
     only = all_rows(h, fork.id)
@@ -417,37 +449,45 @@ def test_fork_to_a_new_thread_copies_the_state_and_leaves_the_original(h):
     h.model.script = [reply("Sunny [1].")]
     h.decide(fork.id, {forked.pending_calls[0].id: {"action": "approve"}})
     assert h.search.queries == ["weather in LA"]
-    assert texts(h.backend.thread_view(fork.id).messages)[-1] == "Sunny [1]."
+    assert texts(h.backend.thread_view(LOCAL_USER, fork.id).messages)[-1] == "Sunny [1]."
     assert all_rows(h, thread.id) == original_rows, "forking changed the original thread"
-    assert h.backend.thread_view(thread.id).waiting_for_approval
-    named = h.backend.fork_thread(thread.id, halt.checkpoint_id, title="  LA   try two ")
+    assert h.backend.thread_view(LOCAL_USER, thread.id).waiting_for_approval
+    named = h.backend.fork_thread(
+        LOCAL_USER, thread.id, halt.checkpoint_id, title="  LA   try two "
+    )
     assert named.title == "LA try two"
     with pytest.raises(InputError):
-        h.backend.fork_thread(thread.id, "missing")
+        h.backend.fork_thread(LOCAL_USER, thread.id, "missing")
 
 
 def test_replay_from_a_fork_asks_and_leaves_the_original(h):
     thread, _ = halted_then_answered(h)
     original_rows = all_rows(h, thread.id)
     start = row_where(original_rows, step=0, source="loop")
-    fork = h.backend.fork_thread(thread.id, start.checkpoint_id)
+    fork = h.backend.fork_thread(LOCAL_USER, thread.id, start.checkpoint_id)
     assert row_where(all_rows(h, fork.id), step=0).next_nodes == ("llm",)
     seed = all_rows(h, fork.id)[0].checkpoint_id
     h.model.script = [reply("Let me look.", ("web_search", {"query": "LA again"}))]
-    events = h.finish(h.backend.resume(fork.id, h.choices, h.options, checkpoint_id=seed))
+    events = h.finish(
+        h.backend.resume(LOCAL_USER, fork.id, h.choices, h.options, checkpoint_id=seed)
+    )
     assert events[-1] == Done("halted") and h.search.queries == ["weather in LA"]
     assert conversation(h.model.seen[-1]) == ["weather in LA?"]
     assert all_rows(h, thread.id) == original_rows
 
 
 def test_fork_of_an_input_checkpoint_brings_the_arriving_message(h):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     ask_and_answer(h, thread.id, "hi", "Hello.")
     ask_and_answer(h, thread.id, "and now?", "Still here.")
     second_input = [r for r in all_rows(h, thread.id) if r.source == "input"][0]
-    fork = h.backend.fork_thread(thread.id, second_input.checkpoint_id)
-    assert texts(h.backend.thread_view(fork.id).messages) == ["hi", "Hello.", "and now?"]
-    assert h.backend.thread_view(fork.id).next_nodes == ("llm",)
+    fork = h.backend.fork_thread(LOCAL_USER, thread.id, second_input.checkpoint_id)
+    assert texts(h.backend.thread_view(LOCAL_USER, fork.id).messages) == [
+        "hi",
+        "Hello.",
+        "and now?",
+    ]
+    assert h.backend.thread_view(LOCAL_USER, fork.id).next_nodes == ("llm",)
 
 
 # --- branch head ---------------------------------------------------------------------------------
@@ -455,30 +495,37 @@ def test_fork_of_an_input_checkpoint_brings_the_arriving_message(h):
 
 def edited_thread(h):
     """q1 -> a1, then q1 edited and resent -> a1': two branches, the edit is the latest."""
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     ask_and_answer(h, thread.id, "weather in LA?", "Sunny in LA.")
     first_tip = all_rows(h, thread.id)[0].checkpoint_id
-    human = h.backend.thread_view(thread.id).messages[0]
+    human = h.backend.thread_view(LOCAL_USER, thread.id).messages[0]
     h.model.script = [reply("Foggy in SF.")]
-    h.finish(h.backend.edit_and_resend(thread.id, human.id, "weather in SF?", h.choices, h.options))
+    h.finish(
+        h.backend.edit_and_resend(
+            LOCAL_USER, thread.id, human.id, "weather in SF?", h.choices, h.options
+        )
+    )
     return thread, first_tip, human
 
 
 def test_show_branch_is_what_the_chat_shows_and_runs_continue_from_it(h):
     thread, first_tip, human = edited_thread(h)
-    assert texts(h.backend.thread_view(thread.id).messages) == ["weather in SF?", "Foggy in SF."]
-    info = h.backend.show_branch(thread.id, first_tip)
+    assert texts(h.backend.thread_view(LOCAL_USER, thread.id).messages) == [
+        "weather in SF?",
+        "Foggy in SF.",
+    ]
+    info = h.backend.show_branch(LOCAL_USER, thread.id, first_tip)
     assert info.branch_head == first_tip
-    view = h.backend.thread_view(thread.id)
+    view = h.backend.thread_view(LOCAL_USER, thread.id)
     assert view.checkpoint_id == first_tip
     assert texts(view.messages) == ["weather in LA?", "Sunny in LA."]
     h.model.script = [reply("Sunny tomorrow too.")]
-    run = h.backend.send_message(thread.id, "and tomorrow?", h.choices, h.options)
+    run = h.backend.send_message(LOCAL_USER, thread.id, "and tomorrow?", h.choices, h.options)
     h.finish(run)
     assert conversation(h.model.seen[-1]) == ["weather in LA?", "Sunny in LA.", "and tomorrow?"]
-    info = h.backend.get_thread(thread.id)
+    info = h.backend.get_thread(LOCAL_USER, thread.id)
     assert info.branch_head is None  # the run's newest checkpoint is the latest
-    view = h.backend.thread_view(thread.id)
+    view = h.backend.thread_view(LOCAL_USER, thread.id)
     assert texts(view.messages) == [
         "weather in LA?",
         "Sunny in LA.",
@@ -488,21 +535,21 @@ def test_show_branch_is_what_the_chat_shows_and_runs_continue_from_it(h):
     rows = {r.checkpoint_id: r for r in all_rows(h, thread.id)}
     assert rows[first_tip].on_shown_branch and rows[first_tip].children == 1
     assert all(r.run_id == run.id for r in all_rows(h, thread.id)[:3])
-    assert h.backend.show_branch(thread.id, view.checkpoint_id).branch_head is None
+    assert h.backend.show_branch(LOCAL_USER, thread.id, view.checkpoint_id).branch_head is None
     with pytest.raises(InputError):
-        h.backend.show_branch(thread.id, "missing")
+        h.backend.show_branch(LOCAL_USER, thread.id, "missing")
 
 
 def test_decide_on_a_branch_head_applies_the_new_decision(h):
     thread, call = halted_then_answered(h)
     halt = row_where(all_rows(h, thread.id), step=1, source="loop")
-    h.backend.show_branch(thread.id, halt.checkpoint_id)
-    view = h.backend.thread_view(thread.id)
+    h.backend.show_branch(LOCAL_USER, thread.id, halt.checkpoint_id)
+    view = h.backend.thread_view(LOCAL_USER, thread.id)
     assert view.checkpoint_id == halt.checkpoint_id and view.waiting_for_approval
     h.model.script = [reply("Foggy in SF [1].")]
     h.decide(thread.id, {call.id: {"action": "edit", "args": {"query": "weather in SF"}}})
     assert h.search.queries == ["weather in LA", "weather in SF"], "the old decision was replayed"
-    assert h.backend.get_thread(thread.id).branch_head is None
+    assert h.backend.get_thread(LOCAL_USER, thread.id).branch_head is None
     messages = state_messages(h, thread.id)
     assert messages[-1].content == "Foggy in SF [1]." and "weather in SF" in messages[2].content
     assert_history_valid(messages)
@@ -514,38 +561,38 @@ def test_decide_on_a_branch_head_applies_the_new_decision(h):
 def test_a_new_message_on_a_halted_branch_head_cancels_its_calls(h):
     thread, call = halted_then_answered(h)
     halt = row_where(all_rows(h, thread.id), step=1, source="loop")
-    h.backend.show_branch(thread.id, halt.checkpoint_id)
+    h.backend.show_branch(LOCAL_USER, thread.id, halt.checkpoint_id)
     h.model.script = [reply("Sure, a joke.")]
     h.send(thread.id, "tell me a joke instead")
     messages = state_messages(h, thread.id)
-    shown = texts(h.backend.thread_view(thread.id).messages)
+    shown = texts(h.backend.thread_view(LOCAL_USER, thread.id).messages)
     assert shown[-2:] == ["tell me a joke instead", "Sure, a joke."]
     assert "Cancelled by the user" in messages[2].content and len(messages) == 5
     assert_history_valid(messages)
     assert (
         h.search.queries == ["weather in LA"]
-        and h.backend.get_thread(thread.id).branch_head is None
+        and h.backend.get_thread(LOCAL_USER, thread.id).branch_head is None
     )
 
 
 def test_the_head_moves_to_the_runs_newest_checkpoint_when_that_is_not_the_latest(h):
     thread, first_tip, human = edited_thread(h)
-    h.backend.show_branch(thread.id, first_tip)
+    h.backend.show_branch(LOCAL_USER, thread.id, first_tip)
     gate = TokenGate()
     h.model.gate = gate
     h.model.script = [reply("one two three")]
-    run = h.backend.send_message(thread.id, "go on", h.choices, h.options)
+    run = h.backend.send_message(LOCAL_USER, thread.id, "go on", h.choices, h.options)
     assert gate.wait_held_after(0)  # the run's step 0 is saved; the model is writing
     with pytest.raises(ThreadBusy):
-        h.backend.show_branch(thread.id, None)
+        h.backend.show_branch(LOCAL_USER, thread.id, None)
     with pytest.raises(ThreadBusy):
-        h.backend.edit_message(thread.id, first_tip, human.id, text="other")
+        h.backend.edit_message(LOCAL_USER, thread.id, first_tip, human.id, text="other")
     # Something else writes a newer checkpoint on another branch meanwhile.
     other = {"configurable": {"thread_id": thread.id, "checkpoint_id": first_tip}}
     h.backend.graph.update_state(
         other, {"messages": [HumanMessage("side note")]}, as_node="__start__"
     )
-    h.backend.cancel_run(run.id)
+    h.backend.cancel_run(LOCAL_USER, run.id)
     gate.open_fully()
     h.finish(run)
     rows = all_rows(h, thread.id)
@@ -555,7 +602,7 @@ def test_the_head_moves_to_the_runs_newest_checkpoint_when_that_is_not_the_lates
     # Your Stop leaves its mark right after the run's newest checkpoint; the chat shows it.
     stop = next(r for r in rows if r.parent_id == newest_of_run.checkpoint_id)
     assert stop.stopped and stop.label.startswith("you stopped the run here")
-    view = h.backend.thread_view(thread.id)
+    view = h.backend.thread_view(LOCAL_USER, thread.id)
     assert view.checkpoint_id == stop.checkpoint_id
     assert texts(view.messages)[-1] == "go on"
 
@@ -566,156 +613,176 @@ def test_the_head_moves_to_the_runs_newest_checkpoint_when_that_is_not_the_lates
 def test_edit_and_resend_makes_sibling_versions_and_switching_shows_them(h):
     thread, first_tip, human = edited_thread(h)
     assert conversation(h.model.seen[-1]) == ["weather in SF?"]
-    (versions,) = h.backend.message_versions(thread.id)
+    (versions,) = h.backend.message_versions(LOCAL_USER, thread.id)
     assert (versions.message_id, versions.position, versions.label) == (human.id, 0, "2 / 2")
     assert [v.preview for v in versions.versions] == ["weather in LA?", "weather in SF?"]
     assert versions.versions[0].checkpoint_id == first_tip
     start = row_where(all_rows(h, thread.id), step=0, source="loop")
     assert start.children == 2  # the resend forked where the message had just been added
-    h.backend.switch_branch(thread.id, human.id, 0)
-    assert texts(h.backend.thread_view(thread.id).messages) == ["weather in LA?", "Sunny in LA."]
-    assert h.backend.message_versions(thread.id)[0].label == "1 / 2"
-    h.backend.switch_branch(thread.id, human.id, 1)
-    assert h.backend.get_thread(thread.id).branch_head is None
-    assert texts(h.backend.thread_view(thread.id).messages) == ["weather in SF?", "Foggy in SF."]
+    h.backend.switch_branch(LOCAL_USER, thread.id, human.id, 0)
+    assert texts(h.backend.thread_view(LOCAL_USER, thread.id).messages) == [
+        "weather in LA?",
+        "Sunny in LA.",
+    ]
+    assert h.backend.message_versions(LOCAL_USER, thread.id)[0].label == "1 / 2"
+    h.backend.switch_branch(LOCAL_USER, thread.id, human.id, 1)
+    assert h.backend.get_thread(LOCAL_USER, thread.id).branch_head is None
+    assert texts(h.backend.thread_view(LOCAL_USER, thread.id).messages) == [
+        "weather in SF?",
+        "Foggy in SF.",
+    ]
     with pytest.raises(InputError):
-        h.backend.switch_branch(thread.id, human.id, 2)
-    answer = h.backend.thread_view(thread.id).messages[1]
+        h.backend.switch_branch(LOCAL_USER, thread.id, human.id, 2)
+    answer = h.backend.thread_view(LOCAL_USER, thread.id).messages[1]
     with pytest.raises(InputError):
-        h.backend.switch_branch(thread.id, answer.id, 0)
+        h.backend.switch_branch(LOCAL_USER, thread.id, answer.id, 0)
 
 
 def test_version_numbers_do_not_depend_on_the_branch_shown(h):
     thread, first_tip, human = edited_thread(h)
     h.model.script = [reply("Rainy in Seattle.")]
     run = h.backend.edit_and_resend(
-        thread.id, human.id, "weather in Seattle?", h.choices, h.options
+        LOCAL_USER, thread.id, human.id, "weather in Seattle?", h.choices, h.options
     )
     h.finish(run)
     order = ["weather in LA?", "weather in SF?", "weather in Seattle?"]
     for index in range(3):
-        h.backend.switch_branch(thread.id, human.id, index)
-        (versions,) = h.backend.message_versions(thread.id)
+        h.backend.switch_branch(LOCAL_USER, thread.id, human.id, index)
+        (versions,) = h.backend.message_versions(LOCAL_USER, thread.id)
         assert [v.preview for v in versions.versions] == order and versions.index == index
-        assert h.backend.thread_view(thread.id).messages[0].text == order[index]
+        assert h.backend.thread_view(LOCAL_USER, thread.id).messages[0].text == order[index]
     for index in (0, 1):  # each older version's branch goes on, so its tip is now the newest
-        h.backend.switch_branch(thread.id, human.id, index)
+        h.backend.switch_branch(LOCAL_USER, thread.id, human.id, index)
         ask_and_answer(h, thread.id, "and tomorrow?", "Sunny.")
-        (versions,) = h.backend.message_versions(thread.id)
+        (versions,) = h.backend.message_versions(LOCAL_USER, thread.id)
         assert [v.preview for v in versions.versions] == order
         assert versions.label == f"{index + 1} / 3"
 
 
 def test_the_shown_checkpoints_own_future_is_not_a_sibling(h):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("Searching.", ("web_search", {"query": "LA"}))]
     h.send(thread.id, "weather in LA?")
     halt = all_rows(h, thread.id)[0].checkpoint_id
-    pending = h.backend.thread_view(thread.id).pending_calls
+    pending = h.backend.thread_view(LOCAL_USER, thread.id).pending_calls
     h.model.script = [reply("Sunny [1].")]
     h.decide(thread.id, {pending[0].id: {"action": "edit", "args": {"query": "LA weather"}}})
     h.model.script = [reply("Short answer.")]
     h.finish(
         h.backend.regenerate(
-            thread.id, h.backend.thread_view(thread.id).messages[-1].id, h.choices, h.options
+            LOCAL_USER,
+            thread.id,
+            h.backend.thread_view(LOCAL_USER, thread.id).messages[-1].id,
+            h.choices,
+            h.options,
         )
     )
-    assert len(h.backend.message_versions(thread.id)) == 1  # the two answers
+    assert len(h.backend.message_versions(LOCAL_USER, thread.id)) == 1  # the two answers
     # At the halt, the call's args were later edited in place on both branches that follow it:
     # that is the halt's own future, not another version of its message.
-    h.backend.show_branch(thread.id, halt)
-    assert h.backend.thread_view(thread.id).messages[1].tool_calls[0].args == {"query": "LA"}
-    assert h.backend.message_versions(thread.id) == ()
+    h.backend.show_branch(LOCAL_USER, thread.id, halt)
+    assert h.backend.thread_view(LOCAL_USER, thread.id).messages[1].tool_calls[0].args == {
+        "query": "LA"
+    }
+    assert h.backend.message_versions(LOCAL_USER, thread.id) == ()
 
 
 def test_a_deeper_message_resent_keeps_the_earlier_turns(h):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     ask_and_answer(h, thread.id, "q1", "a1")
     ask_and_answer(h, thread.id, "q2", "a2")
-    q2 = h.backend.thread_view(thread.id).messages[2]
+    q2 = h.backend.thread_view(LOCAL_USER, thread.id).messages[2]
     h.model.script = [reply("a2 prime")]
-    h.finish(h.backend.edit_and_resend(thread.id, q2.id, "q2 prime", h.choices, h.options))
+    h.finish(
+        h.backend.edit_and_resend(LOCAL_USER, thread.id, q2.id, "q2 prime", h.choices, h.options)
+    )
     assert conversation(h.model.seen[-1]) == ["q1", "a1", "q2 prime"]
-    view = h.backend.thread_view(thread.id)
+    view = h.backend.thread_view(LOCAL_USER, thread.id)
     assert texts(view.messages) == ["q1", "a1", "q2 prime", "a2 prime"]
     assert [m.id for m in view.messages[:3]] == [m.id for m in state_messages(h, thread.id)[:3]]
-    (versions,) = h.backend.message_versions(thread.id)
+    (versions,) = h.backend.message_versions(LOCAL_USER, thread.id)
     assert (versions.position, versions.message_id, versions.label) == (2, q2.id, "2 / 2")
 
 
 def test_regenerate_makes_a_sibling_answer(h):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     ask_and_answer(h, thread.id, "tell me a joke", "Joke one.")
-    old = h.backend.thread_view(thread.id).messages[1]
+    old = h.backend.thread_view(LOCAL_USER, thread.id).messages[1]
     h.model.script = [reply("Joke two.")]
-    h.finish(h.backend.regenerate(thread.id, old.id, h.choices, h.options))
+    h.finish(h.backend.regenerate(LOCAL_USER, thread.id, old.id, h.choices, h.options))
     assert conversation(h.model.seen[-1]) == ["tell me a joke"]
-    view = h.backend.thread_view(thread.id)
+    view = h.backend.thread_view(LOCAL_USER, thread.id)
     assert texts(view.messages) == ["tell me a joke", "Joke two."] and view.messages[1].id != old.id
-    (versions,) = h.backend.message_versions(thread.id)
+    (versions,) = h.backend.message_versions(LOCAL_USER, thread.id)
     assert (versions.position, versions.label) == (1, "2 / 2")
     assert [v.preview for v in versions.versions] == ["Joke one.", "Joke two."]
     fork = row_where(all_rows(h, thread.id), source="fork")
     assert (
-        fork.label == "replay from step 0" and h.backend.get_thread(thread.id).branch_head is None
+        fork.label == "replay from step 0"
+        and h.backend.get_thread(LOCAL_USER, thread.id).branch_head is None
     )
-    h.backend.switch_branch(thread.id, view.messages[1].id, 0)
-    assert texts(h.backend.thread_view(thread.id).messages) == ["tell me a joke", "Joke one."]
+    h.backend.switch_branch(LOCAL_USER, thread.id, view.messages[1].id, 0)
+    assert texts(h.backend.thread_view(LOCAL_USER, thread.id).messages) == [
+        "tell me a joke",
+        "Joke one.",
+    ]
 
 
 def test_regenerate_asks_before_any_tool_runs(h):
     thread, call = halted_then_answered(h)
-    answer = h.backend.thread_view(thread.id).messages[-1]
+    answer = h.backend.thread_view(LOCAL_USER, thread.id).messages[-1]
     h.model.script = [reply("Let me check again.", ("web_search", {"query": "LA now"}))]
-    events = h.finish(h.backend.regenerate(thread.id, answer.id, h.choices, h.options))
+    events = h.finish(h.backend.regenerate(LOCAL_USER, thread.id, answer.id, h.choices, h.options))
     assert events[-1] == Done("halted") and h.search.queries == ["weather in LA"]
-    view = h.backend.thread_view(thread.id)
+    view = h.backend.thread_view(LOCAL_USER, thread.id)
     assert view.waiting_for_approval and view.pending_calls[0].args == {"query": "LA now"}
     assert texts(view.messages)[:3] == texts(
         h.backend.checkpoint_detail(
-            thread.id, row_where(all_rows(h, thread.id), step=2, source="loop").checkpoint_id
+            LOCAL_USER,
+            thread.id,
+            row_where(all_rows(h, thread.id), step=2, source="loop").checkpoint_id,
         ).messages
     )
 
 
 def test_regenerate_after_an_earlier_edit_in_place_forks_from_the_shown_state(h):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     ask_and_answer(h, thread.id, "q1", "a1")
     final = all_rows(h, thread.id)[0].checkpoint_id
-    q1, a1 = h.backend.thread_view(thread.id).messages
+    q1, a1 = h.backend.thread_view(LOCAL_USER, thread.id).messages
     # Rewrite the question in place at the end (the answer stays): the state before a1 differs.
-    edited = h.backend.edit_message(thread.id, final, q1.id, text="q1 edited")
+    edited = h.backend.edit_message(LOCAL_USER, thread.id, final, q1.id, text="q1 edited")
     assert row_where(all_rows(h, thread.id), checkpoint_id=edited).next_nodes == ("llm",)
-    h.backend.show_branch(thread.id, edited)
+    h.backend.show_branch(LOCAL_USER, thread.id, edited)
     h.model.script = [reply("a1 again")]
-    h.finish(h.backend.regenerate(thread.id, a1.id, h.choices, h.options))
+    h.finish(h.backend.regenerate(LOCAL_USER, thread.id, a1.id, h.choices, h.options))
     assert conversation(h.model.seen[-1]) == ["q1 edited"]
-    assert texts(h.backend.thread_view(thread.id).messages) == ["q1 edited", "a1 again"]
+    assert texts(h.backend.thread_view(LOCAL_USER, thread.id).messages) == ["q1 edited", "a1 again"]
     labels = [r.label for r in all_rows(h, thread.id)]
     assert "you asked for a new answer (message 2 on removed)" in labels
 
 
 def test_bad_regenerate_and_resend_requests_write_nothing(h):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     ask_and_answer(h, thread.id, "q1", "a1")
     rows = all_rows(h, thread.id)
-    q1, a1 = h.backend.thread_view(thread.id).messages
+    q1, a1 = h.backend.thread_view(LOCAL_USER, thread.id).messages
     with pytest.raises(InputError):
-        h.backend.regenerate(thread.id, q1.id, h.choices, h.options)
+        h.backend.regenerate(LOCAL_USER, thread.id, q1.id, h.choices, h.options)
     with pytest.raises(InputError):
-        h.backend.regenerate(thread.id, "missing", h.choices, h.options)
+        h.backend.regenerate(LOCAL_USER, thread.id, "missing", h.choices, h.options)
     with pytest.raises(InputError):
-        h.backend.edit_and_resend(thread.id, a1.id, "text", h.choices, h.options)
+        h.backend.edit_and_resend(LOCAL_USER, thread.id, a1.id, "text", h.choices, h.options)
     with pytest.raises(InputError, match="cannot be empty"):
-        h.backend.edit_and_resend(thread.id, q1.id, "  ", h.choices, h.options)
+        h.backend.edit_and_resend(LOCAL_USER, thread.id, q1.id, "  ", h.choices, h.options)
     assert all_rows(h, thread.id) == rows
-    assert h.backend.message_versions(thread.id) == ()
+    assert h.backend.message_versions(LOCAL_USER, thread.id) == ()
 
 
 def test_durability_exit_rows_say_what_a_whole_run_did(data_dir):
     h = make_harness(data_dir, "sync", durability="exit")
     try:
-        thread = h.backend.create_thread()
+        thread = h.backend.create_thread(LOCAL_USER)
         h.model.script = [reply("", ("web_search", {"query": "x"})), reply("Done.")]
         h.send(thread.id, "q", approval=ApprovalPolicy("never"))
         final, bookkeeping = all_rows(h, thread.id)

@@ -19,6 +19,7 @@ from langchain_core.messages import HumanMessage, ToolMessage, messages_to_dict
 from agent.backend import LocalBackend
 from agent.choices import ApprovalPolicy
 from agent.errors import TransferError, UnknownThread
+from agent.protocol import LOCAL_USER
 from agent.transfer import (
     FORMAT,
     MAX_BYTES,
@@ -49,7 +50,7 @@ def h(request, data_dir):
 
 
 def export_text(h, thread_id: str) -> str:
-    return "".join(export_thread(h.backend, thread_id))
+    return "".join(export_thread(h.backend, LOCAL_USER, thread_id))
 
 
 def parse(text: str) -> list[dict]:
@@ -112,21 +113,21 @@ def messages(h, thread_id: str) -> list:
 
 def tool_thread(h):
     """A question, a search the policy lets run, its result and an answer citing it."""
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("", ("web_search", {"query": "LA weather"})), reply("Sunny [1].")]
     h.send(thread.id, "weather in LA? " + UNUSUAL_TEXT, approval=NEVER_ASK)
-    return h.backend.get_thread(thread.id)
+    return h.backend.get_thread(LOCAL_USER, thread.id)
 
 
 def halted_thread(h):
     """A thread waiting for approval of two parallel searches."""
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [
         reply("Searching.", ("web_search", {"query": "SF"}), ("web_search", {"query": "LA"}))
     ]
     h.send(thread.id, "weather in SF and LA?")
-    assert h.backend.thread_view(thread.id).waiting_for_approval
-    return h.backend.get_thread(thread.id)
+    assert h.backend.thread_view(LOCAL_USER, thread.id).waiting_for_approval
+    return h.backend.get_thread(LOCAL_USER, thread.id)
 
 
 def forked_thread(h):
@@ -152,7 +153,7 @@ def forked_thread(h):
 def round_trip(h, thread_id: str):
     """Export, import, export again: the new thread and both files."""
     first = export_text(h, thread_id)
-    info = import_thread(h.backend, first)
+    info = import_thread(h.backend, LOCAL_USER, first)
     second = export_text(h, info.id)
     return info, first, second
 
@@ -200,10 +201,14 @@ def test_export_never_contains_keys(h, data_dir):
         persistence=h.backend.persistence,
         contexts=h.backend.contexts,
     )
-    thread = keyed.create_thread()
+    thread = keyed.create_thread(LOCAL_USER)
     h.model.script = [reply("", ("web_search", {"query": "x"})), reply("done")]
-    h.finish(keyed.send_message(thread.id, "q", replace(h.choices, approval=NEVER_ASK), h.options))
-    text = "".join(export_thread(keyed, thread.id))
+    h.finish(
+        keyed.send_message(
+            LOCAL_USER, thread.id, "q", replace(h.choices, approval=NEVER_ASK), h.options
+        )
+    )
+    text = "".join(export_thread(keyed, LOCAL_USER, thread.id))
     for secret in secrets:
         assert secret not in text
     assert "api_key" not in text.lower() and "sk-" not in text
@@ -220,7 +225,7 @@ def test_download_name_and_type():
 
 def test_export_of_an_unknown_thread_says_so(h):
     with pytest.raises(UnknownThread):
-        export_thread(h.backend, "no-such-thread")
+        export_thread(h.backend, LOCAL_USER, "no-such-thread")
 
 
 # --- round trips ----------------------------------------------------------------------------------
@@ -238,7 +243,10 @@ def test_round_trip_keeps_tool_calls_results_and_history(h):
     imported = messages(h, info.id)
     assert isinstance(imported[2], ToolMessage) and "LA weather" in imported[2].content
     assert imported[0].content.endswith(UNUSUAL_TEXT)
-    assert h.backend.thread_view(info.id).messages == h.backend.thread_view(thread.id).messages
+    assert (
+        h.backend.thread_view(LOCAL_USER, info.id).messages
+        == h.backend.thread_view(LOCAL_USER, thread.id).messages
+    )
 
 
 def test_round_trip_keeps_every_branch_of_a_fork(h):
@@ -247,7 +255,7 @@ def test_round_trip_keeps_every_branch_of_a_fork(h):
     assert_same_content(first, second)
     assert history(h, info.id) == history(h, thread.id)
     assert stored(h, info.id) == stored(h, thread.id)
-    assert info.branch_head == h.backend.get_thread(thread.id).branch_head
+    assert info.branch_head == h.backend.get_thread(LOCAL_USER, thread.id).branch_head
     assert [m.content for m in messages(h, info.id)][-1] == "and in SF?"
     # The branch left behind is still there, whole.
     old_branch = [s for s in history(h, info.id) if len(s[4]) == 6]
@@ -259,7 +267,7 @@ def test_imported_halted_thread_still_waits_and_takes_the_decision(h):
     info, first, second = round_trip(h, thread.id)
     assert_same_content(first, second)
     assert history(h, info.id) == history(h, thread.id)
-    view = h.backend.thread_view(info.id)
+    view = h.backend.thread_view(LOCAL_USER, info.id)
     assert view.waiting_for_approval and info.status == "waiting"
     assert [c.args for c in view.pending_calls] == [{"query": "SF"}, {"query": "LA"}]
     assert h.search.queries == []
@@ -274,14 +282,14 @@ def test_imported_halted_thread_still_waits_and_takes_the_decision(h):
     )
     assert h.search.queries == ["SF"]
     assert messages(h, info.id)[-1].content == "SF is foggy [1]."
-    assert h.backend.get_thread(info.id).status == "idle"
+    assert h.backend.get_thread(LOCAL_USER, info.id).status == "idle"
     # The original is untouched: still waiting for its own decision.
-    assert h.backend.thread_view(thread.id).waiting_for_approval
+    assert h.backend.thread_view(LOCAL_USER, thread.id).waiting_for_approval
 
 
 def test_an_imported_thread_goes_on_with_a_new_message(h):
     thread = tool_thread(h)
-    info = import_thread(h.backend, export_text(h, thread.id))
+    info = import_thread(h.backend, LOCAL_USER, export_text(h, thread.id))
     h.model.script = [reply("It was sunny, as I said [1].")]
     h.send(info.id, "remind me?")
     shown = h.model.seen[-1]
@@ -290,28 +298,28 @@ def test_an_imported_thread_goes_on_with_a_new_message(h):
     ]
     assert messages(h, info.id)[-1].content == "It was sunny, as I said [1]."
     assert len(messages(h, thread.id)) == 4, "the original did not change"
-    assert h.backend.get_thread(info.id).message_count == 6
+    assert h.backend.get_thread(LOCAL_USER, info.id).message_count == 6
 
 
 def test_an_imported_fork_goes_on_from_its_branch_head(h):
     thread = forked_thread(h)
-    info = import_thread(h.backend, export_text(h, thread.id))
+    info = import_thread(h.backend, LOCAL_USER, export_text(h, thread.id))
     assert info.branch_head == thread.branch_head
     h.model.script = [reply("Foggy in SF.")]
     h.send(info.id, "SF please")
     shown = [m.content for m in h.model.seen[-1]]
     assert shown[-3:] == ["thanks", "You are welcome.", "SF please"] and "and in SF?" not in shown
-    assert h.backend.thread_view(info.id).messages[-1].text == "Foggy in SF."
+    assert h.backend.thread_view(LOCAL_USER, info.id).messages[-1].text == "Foggy in SF."
 
 
 def test_every_kind_of_checkpoint_waypoint_writes_round_trips(h):
     """Import refuses what Waypoint does not write, so everything it writes must pass: decisions
     of every kind, a failed step, a cancelled call, edits of text, arguments and results,
     regenerate, edit-and-resend, and a fork to a new thread."""
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("", *(("web_search", {"query": q}) for q in "abcd"))]
     h.send(thread.id, "four searches")
-    calls = [c.id for c in h.backend.thread_view(thread.id).pending_calls]
+    calls = [c.id for c in h.backend.thread_view(LOCAL_USER, thread.id).pending_calls]
     h.model.script = [RuntimeError("provider down")]
     decisions = [
         {"action": "approve"},
@@ -321,27 +329,38 @@ def test_every_kind_of_checkpoint_waypoint_writes_round_trips(h):
     ]
     h.decide(thread.id, dict(zip(calls, decisions, strict=True)))
     h.model.script = [reply("", ("web_search", {"query": "f"}))]
-    h.backend.resume(thread.id, h.choices, h.options)
+    h.backend.resume(LOCAL_USER, thread.id, h.choices, h.options)
     h.finish(h.backend.runs.latest_run(thread.id))
     h.model.script = [reply("ok [1].")]
     h.send(thread.id, "never mind")
-    view = h.backend.thread_view(thread.id)
+    view = h.backend.thread_view(LOCAL_USER, thread.id)
     human, ai, tool = (
         next(m for m in view.messages if m.role == r) for r in ("human", "ai", "tool")
     )
     at = view.checkpoint_id
-    h.backend.edit_message(thread.id, at, human.id, text="four searches, please")
-    latest = h.backend.thread_view(thread.id).checkpoint_id
-    h.backend.edit_message(thread.id, latest, tool.id, tool_result="rewritten")
-    latest = h.backend.thread_view(thread.id).checkpoint_id
+    h.backend.edit_message(LOCAL_USER, thread.id, at, human.id, text="four searches, please")
+    latest = h.backend.thread_view(LOCAL_USER, thread.id).checkpoint_id
+    h.backend.edit_message(LOCAL_USER, thread.id, latest, tool.id, tool_result="rewritten")
+    latest = h.backend.thread_view(LOCAL_USER, thread.id).checkpoint_id
     h.backend.edit_message(
-        thread.id, latest, ai.id, tool_args={"query": "g"}, tool_call_id=ai.tool_calls[0].id
+        LOCAL_USER,
+        thread.id,
+        latest,
+        ai.id,
+        tool_args={"query": "g"},
+        tool_call_id=ai.tool_calls[0].id,
     )
     h.model.script = [reply("again.")]
-    h.finish(h.backend.regenerate(thread.id, view.messages[-1].id, h.choices, h.options))
+    h.finish(
+        h.backend.regenerate(LOCAL_USER, thread.id, view.messages[-1].id, h.choices, h.options)
+    )
     h.model.script = [reply("resent.")]
-    h.finish(h.backend.edit_and_resend(thread.id, human.id, "once more", h.choices, h.options))
-    fork = h.backend.fork_thread(thread.id, at)
+    h.finish(
+        h.backend.edit_and_resend(
+            LOCAL_USER, thread.id, human.id, "once more", h.choices, h.options
+        )
+    )
+    fork = h.backend.fork_thread(LOCAL_USER, thread.id, at)
     written = {
         w["channel"] for line in parse(export_text(h, thread.id))[1:] for w in line["writes"]
     }
@@ -353,7 +372,7 @@ def test_every_kind_of_checkpoint_waypoint_writes_round_trips(h):
 
 
 def test_an_empty_thread_round_trips(h):
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     info, first, second = round_trip(h, thread.id)
     assert parse(first)[0]["checkpoints"] == 0 and len(parse(first)) == 1
     assert_same_content(first, second)
@@ -372,22 +391,25 @@ def test_every_input_form_imports_the_same(h):
         data,
         b"\xef\xbb\xbf" + data,  # a byte order mark, as some editors save
         text.replace("\n", "\r\n"),
-        list(export_thread(h.backend, thread.id)),
+        list(export_thread(h.backend, LOCAL_USER, thread.id)),
         io.BytesIO(data),  # an upload or an open file: lines of bytes
         (data[i : i + 7] for i in range(0, len(data), 7)),  # chunks cutting characters in two
     ]
     expected = history(h, thread.id)
     for form in forms:
-        info = import_thread(h.backend, form)
+        info = import_thread(h.backend, LOCAL_USER, form)
         assert history(h, info.id) == expected
 
 
 def test_importing_twice_makes_two_threads_and_titles_do_not_stack(h):
     thread = tool_thread(h)
     text = export_text(h, thread.id)
-    one, two = import_thread(h.backend, text), import_thread(h.backend, text)
+    one, two = (
+        import_thread(h.backend, LOCAL_USER, text),
+        import_thread(h.backend, LOCAL_USER, text),
+    )
     assert one.id != two.id and one.title == two.title
-    again = import_thread(h.backend, export_text(h, one.id))
+    again = import_thread(h.backend, LOCAL_USER, export_text(h, one.id))
     assert again.title == one.title
     long = imported_title("x " * 100)
     assert long.endswith("… (imported)") and len(long) <= 80
@@ -396,11 +418,13 @@ def test_importing_twice_makes_two_threads_and_titles_do_not_stack(h):
 
 def test_lineage_is_kept_only_when_the_parent_thread_is_here(h):
     parent = tool_thread(h)
-    child = h.backend.threads.create("child", forked_from=parent.id, forked_at_checkpoint="cp")
+    child = h.backend.threads.create(
+        "child", owner="local", forked_from=parent.id, forked_at_checkpoint="cp"
+    )
     text = export_text(h, child.id)
-    assert import_thread(h.backend, text).forked_from == parent.id
+    assert import_thread(h.backend, LOCAL_USER, text).forked_from == parent.id
     foreign = text.replace(parent.id, "a-thread-of-another-database", 1)
-    info = import_thread(h.backend, foreign)
+    info = import_thread(h.backend, LOCAL_USER, foreign)
     assert (info.forked_from, info.forked_at_checkpoint) == (None, None)
 
 
@@ -580,7 +604,7 @@ def test_a_bad_file_is_refused_with_a_reason_and_writes_nothing(data_dir, case):
         spoil, expected = BAD_FILES[case]
         before = row_counts(h)
         with pytest.raises(TransferError) as caught:
-            import_thread(h.backend, spoil(text))
+            import_thread(h.backend, LOCAL_USER, spoil(text))
         message = str(caught.value)
         assert expected in message, message
         # A sentence that says what to do, not just what is wrong.
@@ -607,7 +631,9 @@ def test_an_interrupt_asking_about_malformed_calls_is_refused(data_dir):
             question["value"] = json.loads(good)
             spoil()
             with pytest.raises(TransferError, match=r"must ask about tool calls.*export the"):
-                import_thread(h.backend, "".join(json.dumps(line) + "\n" for line in lines))
+                import_thread(
+                    h.backend, LOCAL_USER, "".join(json.dumps(line) + "\n" for line in lines)
+                )
             assert row_counts(h) == before
     finally:
         h.backend.close()
@@ -618,10 +644,10 @@ def test_errors_name_the_line(data_dir):
     try:
         text = export_text(h, tool_thread(h).id)
         with pytest.raises(TransferError, match=r"^Line 2: writes\[0\]\.value\[0\]"):
-            import_thread(h.backend, _edit_line(text, 1, _robot))
+            import_thread(h.backend, LOCAL_USER, _edit_line(text, 1, _robot))
         lines = _lines(text)
         with pytest.raises(TransferError, match=r"^Line 4 is not valid JSON"):
-            import_thread(h.backend, "\n".join(lines[:3] + [lines[3][:40]]) + "\n")
+            import_thread(h.backend, LOCAL_USER, "\n".join(lines[:3] + [lines[3][:40]]) + "\n")
     finally:
         h.backend.close()
 
@@ -631,22 +657,22 @@ def test_a_failure_while_writing_leaves_nothing_behind(data_dir, monkeypatch):
     try:
         text = export_text(h, tool_thread(h).id)
         before = row_counts(h)
-        saver = h.backend.graph.checkpointer
-        real_put = saver.put
+        serde = h.backend.graph.checkpointer.serde
+        real_dumps = serde.dumps_typed
         calls = []
 
-        def failing_put(*args, **kwargs):
+        def failing_dumps(value):  # the third value encoded: rows were written before it
             calls.append(1)
             if len(calls) == 3:
                 raise OSError("disk full")
-            return real_put(*args, **kwargs)
+            return real_dumps(value)
 
-        monkeypatch.setattr(saver, "put", failing_put)
+        monkeypatch.setattr(serde, "dumps_typed", failing_dumps)
         with pytest.raises(TransferError, match="disk full.*nothing was kept"):
-            import_thread(h.backend, text)
+            import_thread(h.backend, LOCAL_USER, text)
         assert row_counts(h) == before
         monkeypatch.undo()
-        assert import_thread(h.backend, text).message_count == 4
+        assert import_thread(h.backend, LOCAL_USER, text).message_count == 4
     finally:
         h.backend.close()
 
@@ -713,7 +739,7 @@ def test_values_that_cannot_be_stored_are_refused_before_writing(data_dir, spoil
         assert spoiled != lines[1]
         before = row_counts(h)
         with pytest.raises(TransferError, match=expected):
-            import_thread(h.backend, "\n".join([lines[0], spoiled, *lines[2:]]) + "\n")
+            import_thread(h.backend, LOCAL_USER, "\n".join([lines[0], spoiled, *lines[2:]]) + "\n")
         assert row_counts(h) == before
     finally:
         h.backend.close()

@@ -28,6 +28,7 @@ from langchain_core.messages import HumanMessage
 from agent.backend import LocalBackend
 from agent.choices import ApprovalPolicy
 from agent.errors import TransferError
+from agent.protocol import LOCAL_USER
 from agent.text import call_text
 from agent.tools import parse_search_output
 from agent.transfer import export_thread, import_thread
@@ -43,14 +44,14 @@ TABLES = ("waypoint_threads", "checkpoints", "writes")
 
 
 def _tool_thread(h) -> str:
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("", ("web_search", {"query": "LA weather"})), reply("Sunny [1].")]
     h.send(thread.id, "weather in LA? naïve ☀", approval=ApprovalPolicy("never"))
     return thread.id
 
 
 def _halted_thread(h) -> str:
-    thread = h.backend.create_thread()
+    thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [
         reply("Searching.", ("web_search", {"query": "SF"}), ("web_search", {"query": "LA"}))
     ]
@@ -79,7 +80,7 @@ def _forked_thread(h) -> str:
 def build_exports(h) -> list[str]:
     """Exports of the threads above, made on `h`'s database."""
     made = [_tool_thread(h), _halted_thread(h), _forked_thread(h)]
-    return ["".join(export_thread(h.backend, thread_id)) for thread_id in made]
+    return ["".join(export_thread(h.backend, LOCAL_USER, thread_id)) for thread_id in made]
 
 
 # --- mutations ------------------------------------------------------------------------------------
@@ -257,7 +258,7 @@ def open_every_view(backend: LocalBackend, thread_id: str, drawn: dict | None = 
     from ui.graph_view import graph_dot
 
     drawn = {} if drawn is None else drawn
-    view = backend.thread_view(thread_id)
+    view = backend.thread_view(LOCAL_USER, thread_id)
     for message in view.messages:
         if message.role == "tool":
             parse_search_output(message.text)
@@ -265,12 +266,12 @@ def open_every_view(backend: LocalBackend, thread_id: str, drawn: dict | None = 
             assert call_text(call.name, call.args) and call.args_json
     for call in view.pending_calls:
         assert call.args_json
-    backend.message_versions(thread_id)
-    page = backend.timeline(thread_id, limit=10_000)
+    backend.message_versions(LOCAL_USER, thread_id)
+    page = backend.timeline(LOCAL_USER, thread_id, limit=10_000)
     ids = [row.checkpoint_id for row in page.rows]
     assert len(ids) == page.total
     for checkpoint_id in dict.fromkeys([*ids, page.head_id] if page.head_id else ids):
-        detail = backend.checkpoint_detail(thread_id, checkpoint_id)
+        detail = backend.checkpoint_detail(LOCAL_USER, thread_id, checkpoint_id)
         json.dumps(
             [detail.metadata, list(detail.raw_messages), detail.values],
             ensure_ascii=False,
@@ -283,8 +284,10 @@ def open_every_view(backend: LocalBackend, thread_id: str, drawn: dict | None = 
                 assert call_text(call.name, call.args)
         if detail.next_nodes not in drawn:
             drawn[detail.next_nodes] = graph_dot(backend.graph, detail.next_nodes)
-    again = import_thread(backend, "".join(export_thread(backend, thread_id)))
-    backend.delete_thread(again.id)
+    again = import_thread(
+        backend, LOCAL_USER, "".join(export_thread(backend, LOCAL_USER, thread_id))
+    )
+    backend.delete_thread(LOCAL_USER, again.id)
 
 
 def row_counts(backend: LocalBackend) -> tuple[int, ...]:
@@ -313,7 +316,7 @@ def fuzz(
     for case in range(cases):
         text, done = mutate(rng, exports[case % len(exports)])
         try:
-            info = import_thread(backend, text)
+            info = import_thread(backend, LOCAL_USER, text)
         except TransferError as refusal:
             if not str(refusal).strip():
                 problems.append(f"case {case} ({done}): an empty refusal")
@@ -332,7 +335,7 @@ def fuzz(
             problems.append(
                 f"case {case} ({done}): views raised {error!r:.300} at {where.name}:{where.lineno}"
             )
-        backend.delete_thread(info.id)
+        backend.delete_thread(LOCAL_USER, info.id)
         if row_counts(backend) != before:
             problems.append(f"case {case} ({done}): deleting the import left rows behind")
             before = row_counts(backend)
@@ -352,7 +355,7 @@ def fuzz_setup(tmp_path_factory):
 def test_mutated_exports_are_refused_cleanly_or_fully_viewable(fuzz_setup):
     backend, exports = fuzz_setup
     for text in exports:  # the unmutated files pass, or the test could not tell anything apart
-        open_every_view(backend, import_thread(backend, text).id)
+        open_every_view(backend, import_thread(backend, LOCAL_USER, text).id)
     accepted, problems = fuzz(backend, exports, FUZZ_CASES, SEED)
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:40])
     assert FUZZ_CASES // 20 < accepted < FUZZ_CASES, "the mutations should mix good and bad files"
@@ -374,14 +377,14 @@ def test_the_pages_draw_a_sample_of_accepted_mutated_files(fuzz_setup, app):
     while drawn < PAGE_SAMPLE:
         text, done = mutate(rng, exports[drawn % len(exports)])
         try:
-            info = import_thread(backend, text)
+            info = import_thread(backend, LOCAL_USER, text)
         except TransferError:
             continue
         drawn += 1
         app.query_params["thread"] = info.id
         app.switch_page("app_pages/chat.py").run()
         assert not app.exception, f"the Chat, file changed by {done}: {app.exception}"
-        for row in backend.timeline(info.id, limit=10_000).rows:
+        for row in backend.timeline(LOCAL_USER, info.id, limit=10_000).rows:
             app.query_params["checkpoint"] = row.checkpoint_id
             app.switch_page("app_pages/inspector.py").run()
             assert not app.exception, f"the Inspector, file changed by {done}: {app.exception}"

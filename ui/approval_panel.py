@@ -26,6 +26,7 @@ from agent.context import AgentChoices
 from agent.runs import RunOptions
 from agent.views import ThreadView, ToolCallView
 from ui.feedback import USER_ERRORS
+from ui.identity import current_user
 from ui.long_text import PAGE_CHARS
 from ui.safe_text import SENTENCE_CHARS, clip, plain
 
@@ -165,7 +166,7 @@ def approval_panel(
     st.session_state[PROBLEMS_KEY] = {view.checkpoint_id: shown}
     if clicked and not any(problems.values()):
         try:
-            backend.decide(view.thread.id, decisions, choices, options)
+            backend.decide(current_user(), view.thread.id, decisions, choices, options)
             st.rerun()
         except USER_ERRORS as problem:
             st.error(plain(str(problem), SENTENCE_CHARS))

@@ -17,6 +17,7 @@ from agent.limits import MAX_MESSAGE_CHARS, too_long
 from agent.runs import RunOptions
 from agent.views import MessageVersions, MessageView, ThreadView
 from ui.feedback import attempt
+from ui.identity import current_user
 
 BRANCH_HELP = (
     "Each version is a branch of the thread's history: LangGraph forked it from the checkpoint "
@@ -34,7 +35,11 @@ def _switcher(backend: LocalBackend, thread_id: str, versions: MessageVersions) 
         disabled=versions.index == 0,
         help="Previous version. " + BRANCH_HELP,
     ):
-        attempt(lambda: backend.switch_branch(thread_id, versions.message_id, versions.index - 1))
+        attempt(
+            lambda: backend.switch_branch(
+                current_user(), thread_id, versions.message_id, versions.index - 1
+            )
+        )
     st.caption(versions.label, width="content")
     if st.button(
         "",
@@ -44,14 +49,18 @@ def _switcher(backend: LocalBackend, thread_id: str, versions: MessageVersions) 
         disabled=versions.index + 1 >= versions.count,
         help="Next version. " + BRANCH_HELP,
     ):
-        attempt(lambda: backend.switch_branch(thread_id, versions.message_id, versions.index + 1))
+        attempt(
+            lambda: backend.switch_branch(
+                current_user(), thread_id, versions.message_id, versions.index + 1
+            )
+        )
 
 
 def message_controls(
     backend: LocalBackend, view: ThreadView, choices: AgentChoices, options: RunOptions
 ) -> Callable[[MessageView], None]:
     """A function that draws the controls under one message of this thread's transcript."""
-    by_id = {v.message_id: v for v in backend.message_versions(view.thread.id)}
+    by_id = {v.message_id: v for v in backend.message_versions(current_user(), view.thread.id)}
     idle = view.active_run_id is None
 
     def controls(message: MessageView) -> None:
@@ -79,7 +88,7 @@ def message_controls(
                     if st.button("Send", type="primary", key=f"resend_{key}"):
                         attempt(
                             lambda: backend.edit_and_resend(
-                                view.thread.id, message.id, text, choices, options
+                                current_user(), view.thread.id, message.id, text, choices, options
                             )
                         )
             if (
@@ -94,6 +103,10 @@ def message_controls(
                     "version you can switch back to.",
                 )
             ):
-                attempt(lambda: backend.regenerate(view.thread.id, message.id, choices, options))
+                attempt(
+                    lambda: backend.regenerate(
+                        current_user(), view.thread.id, message.id, choices, options
+                    )
+                )
 
     return controls

@@ -13,6 +13,7 @@ import streamlit as st
 from agent.backend import LocalBackend
 from agent.events import Done, Error, Step, ToolCall, ToolResult, Transcript
 from agent.views import MessageView, ToolCallView
+from ui.identity import current_user
 from ui.long_text import long_text
 from ui.safe_text import SENTENCE_CHARS, markdown, plain
 from ui.transcript import tool_card, transcript
@@ -33,7 +34,7 @@ def live_run(backend: LocalBackend, run_id: str, sent: tuple[MessageView, ...] =
 
     @st.fragment(run_every=REFRESH_SECONDS)
     def follow() -> None:
-        events = backend.read_events(run_id)
+        events = backend.read_events(current_user(), run_id)
         if any(isinstance(e, Done) for e in events):
             st.rerun(scope="app")
         texts = Transcript()
@@ -64,6 +65,6 @@ def live_run(backend: LocalBackend, run_id: str, sent: tuple[MessageView, ...] =
             for error in (e for e in events if isinstance(e, Error)):
                 st.error(plain(error.message, SENTENCE_CHARS))
         if st.button("Stop", icon=":material/stop_circle:", key=f"stop_{run_id}"):
-            backend.cancel_run(run_id)
+            backend.cancel_run(current_user(), run_id)
 
     follow()

@@ -15,6 +15,7 @@ from agent.context import AgentChoices
 from agent.limits import MAX_MESSAGE_CHARS, MAX_TOOL_RESULT_CHARS, too_long
 from agent.views import CheckpointDetail, MessageView
 from ui.feedback import USER_ERRORS
+from ui.identity import current_user
 from ui.safe_text import SENTENCE_CHARS, clip, plain
 from ui.session import select_checkpoint
 
@@ -84,7 +85,12 @@ def message_editor(backend: LocalBackend, detail: CheckpointDetail, choices: Age
     ):
         try:
             new_id = backend.edit_message(
-                detail.thread_id, detail.checkpoint_id, message.id, choices=choices, **changes
+                current_user(),
+                detail.thread_id,
+                detail.checkpoint_id,
+                message.id,
+                choices=choices,
+                **changes,
             )
         except USER_ERRORS as problem:
             st.error(plain(problem, SENTENCE_CHARS), icon=":material/edit_off:")

@@ -14,6 +14,7 @@ from agent.context import AgentChoices
 from agent.runs import RunOptions
 from agent.views import Notice, ThreadView
 from ui.feedback import attempt
+from ui.identity import current_user
 from ui.safe_text import SENTENCE_CHARS, plain
 
 # The button that continues a cut run: after your Stop it goes on; after a crash it tries again.
@@ -43,4 +44,4 @@ def run_error(
     else:
         return
     if view.next_nodes and st.button(label, icon=":material/refresh:", key="retry_run"):
-        attempt(lambda: backend.resume(view.thread.id, choices, options))
+        attempt(lambda: backend.resume(current_user(), view.thread.id, choices, options))

@@ -12,6 +12,7 @@ import streamlit as st
 from agent.backend import LocalBackend
 from agent.threads import ThreadInfo
 from ui.feedback import USER_ERRORS, attempt
+from ui.identity import current_user
 from ui.safe_text import SENTENCE_CHARS, plain
 from ui.session import select_thread, selected_thread
 
@@ -43,7 +44,7 @@ def _manage(backend: LocalBackend, thread: ThreadInfo) -> None:
         title = st.text_input("Title", thread.title, key=f"rename_{thread.id}")
         if st.button("Rename", key=f"do_rename_{thread.id}"):
             try:
-                backend.rename_thread(thread.id, title)
+                backend.rename_thread(current_user(), thread.id, title)
                 st.rerun()
             except USER_ERRORS as problem:
                 st.error(plain(problem, SENTENCE_CHARS))
@@ -53,12 +54,12 @@ def _manage(backend: LocalBackend, thread: ThreadInfo) -> None:
         )
         if st.button("Delete thread", type="primary", disabled=not sure, key=f"delete_{thread.id}"):
             select_thread(None)
-            attempt(lambda: backend.delete_thread(thread.id))
+            attempt(lambda: backend.delete_thread(current_user(), thread.id))
 
 
 def thread_list(backend: LocalBackend) -> None:
     if st.button("New thread", icon=":material/add:", width="stretch", type="primary"):
-        select_thread(backend.create_thread().id)
+        select_thread(backend.create_thread(current_user()).id)
         st.rerun()
     # While any run is in progress the list redraws itself, so "running" badges never go stale.
     refresh = BADGE_REFRESH_SECONDS if backend.any_run_active() else None
@@ -74,7 +75,7 @@ def _threads(backend: LocalBackend) -> None:
     )
     current = selected_thread()
     shown = st.session_state.get("threads_shown", PAGE)
-    threads = backend.list_threads(search=search, limit=shown)
+    threads = backend.list_threads(current_user(), search=search, limit=shown)
     if not threads:
         st.caption("No threads match." if search else "No threads yet: ask something to start one.")
     for thread in threads:
@@ -90,7 +91,7 @@ def _threads(backend: LocalBackend) -> None:
             st.rerun()
         if chosen:
             _manage(backend, thread)  # right under the open thread, where the eye already is
-    total = backend.count_threads(search=search)
+    total = backend.count_threads(current_user(), search=search)
     if total > len(threads) and st.button(
         f"Show more ({total - len(threads):,} older)",
         key="threads_more",

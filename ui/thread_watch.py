@@ -11,6 +11,7 @@ import streamlit as st
 
 from agent.backend import LocalBackend
 from agent.views import ThreadView
+from ui.identity import current_user
 
 WATCH_SECONDS = 2.0
 
@@ -20,7 +21,7 @@ def watch_thread(backend: LocalBackend, view: ThreadView) -> None:
 
     @st.fragment(run_every=WATCH_SECONDS)
     def watch() -> None:
-        now = backend.find_thread(view.thread.id)
+        now = backend.find_thread(current_user(), view.thread.id)
         if now is None or now.updated_at != shown_at:
             st.rerun(scope="app")
 

@@ -12,6 +12,7 @@ import streamlit as st
 from agent.backend import LocalBackend
 from agent.threads import ThreadInfo
 from agent.transfer import MIME_TYPE, TransferError, export_filename, export_thread, import_thread
+from ui.identity import current_user
 from ui.safe_text import SENTENCE_CHARS, plain
 from ui.session import select_thread
 
@@ -24,7 +25,7 @@ HELP = (
 def export_button(backend: LocalBackend, thread: ThreadInfo) -> None:
     st.download_button(
         "Export this thread",
-        data=lambda: "".join(export_thread(backend, thread.id)),
+        data=lambda: "".join(export_thread(backend, current_user(), thread.id)),
         file_name=export_filename(thread),
         mime=MIME_TYPE,
         icon=":material/download:",
@@ -42,7 +43,7 @@ def import_form(backend: LocalBackend) -> None:
         "Import as a new thread", icon=":material/upload:", key="import_go"
     ):
         try:
-            info = import_thread(backend, upload.getvalue())
+            info = import_thread(backend, current_user(), upload.getvalue())
         except TransferError as problem:
             st.error(plain(problem, SENTENCE_CHARS), icon=":material/error:")
             return
