@@ -19,13 +19,11 @@ from langchain_core.messages import HumanMessage, ToolMessage, messages_to_dict
 from agent.backend import LocalBackend
 from agent.choices import ApprovalPolicy
 from agent.errors import TransferError, UnknownThread
-from agent.protocol import LOCAL_USER
+from agent.protocol import EXPORT_MIME_TYPE, LOCAL_USER, export_filename
 from agent.transfer import (
     FORMAT,
     MAX_BYTES,
     MAX_LINES,
-    MIME_TYPE,
-    export_filename,
     export_thread,
     import_thread,
     imported_title,
@@ -220,7 +218,7 @@ def test_download_name_and_type():
     info = ThreadInfo("id", "Weather in LA / SF?", 0.0, 0.0, 0, "idle")
     assert export_filename(info) == "weather-in-la-sf.waypoint.jsonl"
     assert export_filename(replace(info, title="☀☀")) == "thread.waypoint.jsonl"
-    assert MIME_TYPE == "application/x-ndjson"
+    assert EXPORT_MIME_TYPE == "application/x-ndjson"
 
 
 def test_export_of_an_unknown_thread_says_so(h):
