@@ -6,7 +6,6 @@ from pathlib import Path
 
 import streamlit as st
 
-import agent  # noqa: F401  (strict msgpack before LangGraph loads)
 from ui import resources
 from ui.settings_panel import settings_panel
 from ui.thread_list import thread_list
@@ -26,7 +25,7 @@ with st.sidebar:
     st.markdown("### :material/explore: Waypoint")
     thread_list(backend)
     st.divider()
-    choices, options = settings_panel(resources.settings())
+    choices, options = settings_panel(backend)
 st.session_state["choices"], st.session_state["options"] = choices, options
 
 page = st.navigation(
