@@ -110,7 +110,11 @@ def build_thread(backend: LocalBackend, turns: int, title: str) -> str:
     thread = backend.create_thread(LOCAL_USER, title)
     choices = AgentChoices(approval=ApprovalPolicy("never"))
     for turn in range(turns):
-        run = backend.send_message(LOCAL_USER, thread.id, QUESTIONS[turn % len(QUESTIONS)], choices)
+        run = backend.runs.get(
+            backend.send_message(
+                LOCAL_USER, thread.id, QUESTIONS[turn % len(QUESTIONS)], choices
+            ).id
+        )
         if not run.log.wait_closed(60):
             raise RuntimeError("a demo run did not finish within 60 s")
     return thread.id
@@ -493,8 +497,10 @@ def engine_runs(answers: int) -> list[EngineRun]:
                 content, marker = answer(1_000 + n)
                 server.script(text(content, delay=1 / TOKENS_PER_SECOND if paced else 0))
                 thread = backend.create_thread(LOCAL_USER)
-                run = backend.send_message(
-                    LOCAL_USER, thread.id, "Tell me about checkpoints", choices
+                run = backend.runs.get(
+                    backend.send_message(
+                        LOCAL_USER, thread.id, "Tell me about checkpoints", choices
+                    ).id
                 )
                 first = last = None
                 cpu = 0.0

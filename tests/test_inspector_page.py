@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from agent.choices import AgentChoices, ApprovalPolicy, RunOptions
 from agent.protocol import LOCAL_USER
 from agent.transfer import export_thread
+from tests.engine_fixtures import engine_run
 from tests.page_helpers import backend, button, texts
 
 INSPECTOR = "app_pages/inspector.py"
@@ -18,7 +19,9 @@ def answered_thread(question: str = "How does LangGraph persistence work?") -> s
     """A thread where the demo model searched (approved without asking) and answered."""
     choices = AgentChoices(approval=ApprovalPolicy("never"))
     thread = backend().create_thread(LOCAL_USER)
-    run = backend().send_message(LOCAL_USER, thread.id, question, choices, RunOptions())
+    run = engine_run(
+        backend(), backend().send_message(LOCAL_USER, thread.id, question, choices, RunOptions())
+    )
     assert run.log.wait_closed(20)
     return thread.id
 

@@ -25,7 +25,7 @@ from agent.recovery import notice
 from agent.timeline import TOOL
 from tests.app_server import GUARDED_SITE, ROOT
 from tests.crash_child import PARTIAL, QUERY, QUESTION, SCENARIOS
-from tests.engine_fixtures import make_harness
+from tests.engine_fixtures import engine_run, make_harness
 from tests.scripted_model import TokenGate, reply
 from tests.test_engine import assert_history_valid, state_messages
 
@@ -166,7 +166,9 @@ def test_stop_says_stopped_by_you_and_continue_goes_on(data_dir, engine):
         h.model.gate = gate
         thread = h.backend.create_thread(LOCAL_USER)
         h.model.script = [reply("alpha beta gamma delta")]
-        run = h.backend.send_message(LOCAL_USER, thread.id, "go", h.choices, h.options)
+        run = engine_run(
+            h.backend, h.backend.send_message(LOCAL_USER, thread.id, "go", h.choices, h.options)
+        )
         gate.release(2)
         assert gate.wait_held_after(2)
         h.backend.cancel_run(LOCAL_USER, run.id)
@@ -196,7 +198,10 @@ def test_with_durability_exit_the_live_view_shows_the_question(data_dir, engine)
         h.model.gate = gate
         thread = h.backend.create_thread(LOCAL_USER)
         h.model.script = [reply("alpha beta")]
-        run = h.backend.send_message(LOCAL_USER, thread.id, "my own question", h.choices, h.options)
+        run = engine_run(
+            h.backend,
+            h.backend.send_message(LOCAL_USER, thread.id, "my own question", h.choices, h.options),
+        )
         assert gate.wait_held_after(0)
         view = h.backend.thread_view(LOCAL_USER, thread.id)
         assert view.messages == ()  # nothing is checkpointed until the run ends

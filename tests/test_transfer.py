@@ -28,7 +28,7 @@ from agent.transfer import (
     import_thread,
     imported_title,
 )
-from tests.engine_fixtures import make_harness
+from tests.engine_fixtures import engine_run, make_harness
 from tests.scripted_model import reply
 
 NEVER_ASK = ApprovalPolicy("never")
@@ -202,8 +202,11 @@ def test_export_never_contains_keys(h, data_dir):
     thread = keyed.create_thread(LOCAL_USER)
     h.model.script = [reply("", ("web_search", {"query": "x"})), reply("done")]
     h.finish(
-        keyed.send_message(
-            LOCAL_USER, thread.id, "q", replace(h.choices, approval=NEVER_ASK), h.options
+        engine_run(
+            keyed,
+            keyed.send_message(
+                LOCAL_USER, thread.id, "q", replace(h.choices, approval=NEVER_ASK), h.options
+            ),
         )
     )
     text = "".join(export_thread(keyed, LOCAL_USER, thread.id))
