@@ -283,7 +283,7 @@ def open_every_view(backend: LocalBackend, thread_id: str, drawn: dict | None = 
             for call in interrupt.calls:
                 assert call_text(call.name, call.args)
         if detail.next_nodes not in drawn:
-            drawn[detail.next_nodes] = graph_dot(backend.graph, detail.next_nodes)
+            drawn[detail.next_nodes] = graph_dot(backend.graph_view(), detail.next_nodes)
     again = import_thread(
         backend, LOCAL_USER, "".join(export_thread(backend, LOCAL_USER, thread_id))
     )
