@@ -10,7 +10,7 @@ HOSTS ?= localhost 127.0.0.1
 CHROMIUM ?= /usr/bin/chromium
 export LANGGRAPH_STRICT_MSGPACK := true
 
-.PHONY: run test lint bench cli chromium clean
+.PHONY: run test lint bench cli chromium postgres clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -44,13 +44,25 @@ chromium:
 		exit 1; \
 	fi
 
+# Postgres tests start a throwaway server from Debian's binaries (tests/pg_server.py); no Docker.
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		echo "Installing Debian's postgresql for the Postgres tests..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else \
+		echo "The Postgres tests need Debian's postgresql package (initdb under /usr/lib/postgresql)."; \
+		echo "Install it with: sudo apt-get install postgresql"; \
+		exit 1; \
+	fi
+
 # Lint, format and types first: a finding fails `make test` before any test runs.
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: $(VENV)/.dev lint chromium
+test: $(VENV)/.dev lint chromium postgres
 	WAYPOINT_CHROMIUM=$(CHROMIUM) $(PY) -m pytest
 
 bench: $(VENV)/.dev

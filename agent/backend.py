@@ -28,7 +28,6 @@ from langgraph.types import Command, StateSnapshot
 from agent import recovery, transfer
 from agent import timeline as tl
 from agent.approval import CANCELLED_TEXT, validate_decisions
-from agent.checkpoint_store import SqliteCheckpointStore
 from agent.choices import AgentChoices, RunOptions
 from agent.context import ContextFactory
 from agent.errors import DecisionError, InputError, ModelListError, ThreadBusy, UnknownCheckpoint
@@ -164,7 +163,12 @@ class LocalBackend:
         contexts: Callable[[AgentChoices, frozenset[str]], RunContext] | None = None,
     ):
         self.settings = settings
-        self.persistence = persistence or Persistence.open(settings.db_path)
+        self.persistence = persistence or Persistence.open(
+            settings.db_path,
+            database_url=settings.database_url,
+            pool_min=settings.db_pool_min,
+            pool_max=settings.db_pool_max,
+        )
         self.threads = self.persistence.threads
         self.contexts = contexts or ContextFactory(settings)
         self.graph = build_graph(self.persistence.saver)
@@ -173,7 +177,7 @@ class LocalBackend:
         self.runs = RunManager(
             self.graph, self._get_async_graph, self.persistence.loop, on_finish=self._record_end
         )
-        self.store = SqliteCheckpointStore.for_graph(self.graph)
+        self.store = self.persistence.store_for(self.graph)
         self.history = Timeline(self.graph, self.persistence.saver, self.store, pending_calls)
         # Per thread, the run last started with a new message and that message (`_live_input`).
         self._inputs: dict[str, tuple[str, HumanMessage]] = {}

@@ -5,8 +5,9 @@ timeline also needs a thread's tree without decoding a single blob (ids, parents
 1,000 checkpoints in one indexed query), cheap existence and "newest" checks, and transfer needs
 the pending writes with their task paths (which `CheckpointTuple.pending_writes` drops) and an
 import that stores a whole thread or nothing. Those are `CheckpointStore`; each database has one
-implementation next to its saver (`SqliteCheckpointStore` here), so the timeline's algorithms and
-the file format serve any of them.
+implementation next to its saver (`SqliteCheckpointStore` here, `PostgresCheckpointStore` in
+`agent.checkpoint_store_postgres`), so the timeline's algorithms and the file format serve any of
+them.
 
 Only the root namespace (`checkpoint_ns == ""`) is read: Waypoint's graph has no subgraphs.
 
@@ -21,19 +22,22 @@ from __future__ import annotations
 import json
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, Self
 
 from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
     ChannelVersions,
     Checkpoint,
     CheckpointMetadata,
     writes_sort_key,
 )
+from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from langgraph.pregel import Pregel
 from langgraph.pregel._checkpoint import LATEST_VERSION
 
 from agent.storage import WaypointSqliteSaver
+from agent.storage_levers import ThreadItem
 
 CHECKPOINT_FORMAT = (
     LATEST_VERSION  # the newest checkpoint format (`Checkpoint["v"]`) LangGraph reads
@@ -147,6 +151,21 @@ _WRITES_SQL = (
 )
 
 
+def grouped_writes(
+    rows: Sequence[Sequence[Any]], serde: SerializerProtocol
+) -> dict[tuple[str, str], list[StoredWrite]]:
+    """`thread_writes` from stored rows (checkpoint_ns, checkpoint_id, task_id, task_path, idx,
+    channel, type, blob), whichever database they come from."""
+    ordered = sorted(rows, key=lambda r: (r[0], r[1], writes_sort_key(r[3], r[2], r[4])))
+    writes: dict[tuple[str, str], list[StoredWrite]] = {}
+    for ns, checkpoint_id, task_id, task_path, _idx, channel, type_, blob in ordered:
+        value = serde.loads_typed((type_, blob))
+        writes.setdefault((ns, checkpoint_id), []).append(
+            StoredWrite(task_id, task_path, channel, value)
+        )
+    return writes
+
+
 def _metadata(raw: Any) -> Mapping[str, Any]:
     try:
         found = json.loads(raw) if raw else {}
@@ -155,75 +174,101 @@ def _metadata(raw: Any) -> Mapping[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-class SqliteCheckpointStore:
+class StoreSql(NamedTuple):
+    """One database's queries behind `CheckpointStore`, each of the root namespace of a thread
+    (its id the first parameter). `writes` returns rows for `grouped_writes`."""
+
+    skeleton: str
+    stamp: str
+    latest: str
+    exists: str
+    newest_of_run: str
+    writes: str
+
+
+class SqlCheckpointStore:
+    """`CheckpointStore` over a saver's tables, from that database's `SQL`, `_query` and
+    `_metadata`: SQLite and Postgres differ in nothing else."""
+
+    SQL: StoreSql
+    SAVER: type[BaseCheckpointSaver]  # the saver whose tables the queries read
+
+    def __init__(self, saver: Any):
+        self.saver = saver
+
+    @classmethod
+    def for_graph(cls, graph: Pregel[Any, Any, Any, Any]) -> Self:
+        """The store over a compiled graph's saver: LangGraph's copy of it carries the graph's
+        msgpack allowlist, so writes decode and imports encode exactly as a run does."""
+        saver = graph.checkpointer
+        if not isinstance(saver, cls.SAVER):
+            raise TypeError(
+                f"{cls.__name__} needs a graph compiled with a {cls.SAVER.__name__} "
+                "(build_graph(persistence.saver))."
+            )
+        return cls(saver)
+
+    def _query(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        raise NotImplementedError
+
+    def _metadata(self, stored: Any) -> Mapping[str, Any]:
+        raise NotImplementedError
+
+    def skeleton_rows(self, thread_id: str) -> list[SkeletonRow]:
+        return [
+            SkeletonRow(checkpoint_id, parent_id, self._metadata(stored))
+            for checkpoint_id, parent_id, stored in self._query(self.SQL.skeleton, (thread_id,))
+        ]
+
+    def stamp(self, thread_id: str) -> Hashable:
+        return tuple(self._query(self.SQL.stamp, (thread_id,))[0])
+
+    def latest_id(self, thread_id: str) -> str | None:
+        rows = self._query(self.SQL.latest, (thread_id,))
+        return rows[0][0] if rows else None
+
+    def exists(self, thread_id: str, checkpoint_id: str) -> bool:
+        return bool(self._query(self.SQL.exists, (thread_id, checkpoint_id)))
+
+    def newest_of_run(self, thread_id: str, run_id: str) -> str | None:
+        rows = self._query(self.SQL.newest_of_run, (thread_id, run_id))
+        return rows[0][0] if rows else None
+
+    def thread_writes(self, thread_id: str) -> dict[tuple[str, str], list[StoredWrite]]:
+        return grouped_writes(self._query(self.SQL.writes, (thread_id,)), self.saver.serde)
+
+    def insert_thread(self, thread_id: str, checkpoints: Sequence[NewCheckpoint]) -> None:
+        self.saver.put_thread(thread_items(thread_id, checkpoints))
+
+
+class SqliteCheckpointStore(SqlCheckpointStore):
     """`CheckpointStore` over the tables of a `WaypointSqliteSaver` (shared connection and lock).
 
     >>> store = SqliteCheckpointStore.for_graph(build_graph(WaypointSqliteSaver(conn)))
     >>> store.latest_id("thread-1")
     """
 
-    def __init__(self, saver: WaypointSqliteSaver):
-        self.saver = saver
-
-    @classmethod
-    def for_graph(cls, graph: Pregel[Any, Any, Any, Any]) -> SqliteCheckpointStore:
-        """The store over a compiled graph's saver: LangGraph's copy of it carries the graph's
-        msgpack allowlist, so writes decode and imports encode exactly as a run does."""
-        saver = graph.checkpointer
-        if not isinstance(saver, WaypointSqliteSaver):
-            raise TypeError(
-                "SqliteCheckpointStore needs a graph compiled with a WaypointSqliteSaver "
-                "(build_graph(persistence.saver))."
-            )
-        return cls(saver)
+    SQL = StoreSql(
+        _SKELETON_SQL, _STAMP_SQL, _LATEST_SQL, _EXISTS_SQL, _NEWEST_OF_RUN_SQL, _WRITES_SQL
+    )
+    SAVER = WaypointSqliteSaver
+    saver: WaypointSqliteSaver
 
     def _query(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         with self.saver.cursor(transaction=False) as cur:
             return cur.execute(sql, params).fetchall()
 
-    def skeleton_rows(self, thread_id: str) -> list[SkeletonRow]:
-        return [
-            SkeletonRow(checkpoint_id, parent_id, _metadata(raw))
-            for checkpoint_id, parent_id, raw in self._query(_SKELETON_SQL, (thread_id,))
-        ]
+    def _metadata(self, stored: Any) -> Mapping[str, Any]:
+        return _metadata(stored)
 
-    def stamp(self, thread_id: str) -> Hashable:
-        return tuple(self._query(_STAMP_SQL, (thread_id,))[0])
 
-    def latest_id(self, thread_id: str) -> str | None:
-        rows = self._query(_LATEST_SQL, (thread_id,))
-        return rows[0][0] if rows else None
-
-    def exists(self, thread_id: str, checkpoint_id: str) -> bool:
-        return bool(self._query(_EXISTS_SQL, (thread_id, checkpoint_id)))
-
-    def newest_of_run(self, thread_id: str, run_id: str) -> str | None:
-        rows = self._query(_NEWEST_OF_RUN_SQL, (thread_id, run_id))
-        return rows[0][0] if rows else None
-
-    def thread_writes(self, thread_id: str) -> dict[tuple[str, str], list[StoredWrite]]:
-        rows = self._query(_WRITES_SQL, (thread_id,))
-        rows.sort(key=lambda r: (r[0], r[1], writes_sort_key(r[3], r[2], r[4])))
-        writes: dict[tuple[str, str], list[StoredWrite]] = {}
-        for ns, checkpoint_id, task_id, task_path, _idx, channel, type_, blob in rows:
-            value = self.saver.serde.loads_typed((type_, blob))
-            writes.setdefault((ns, checkpoint_id), []).append(
-                StoredWrite(task_id, task_path, channel, value)
-            )
-        return writes
-
-    def insert_thread(self, thread_id: str, checkpoints: Sequence[NewCheckpoint]) -> None:
-        self.saver.put_thread(
-            [
-                (
-                    _config(thread_id, cp.checkpoint_ns, cp.parent_id),
-                    cp.checkpoint,
-                    cp.metadata,
-                    cp.writes,
-                )
-                for cp in checkpoints
-            ]
-        )
+def thread_items(thread_id: str, checkpoints: Sequence[NewCheckpoint]) -> list[ThreadItem]:
+    """`insert_thread`'s checkpoints as the (config, checkpoint, metadata, writes by task) items a
+    saver's `put_thread` takes."""
+    return [
+        (_config(thread_id, cp.checkpoint_ns, cp.parent_id), cp.checkpoint, cp.metadata, cp.writes)
+        for cp in checkpoints
+    ]
 
 
 def _config(thread_id: str, ns: str, checkpoint_id: str | None) -> Any:

@@ -18,10 +18,18 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = PROJECT_ROOT / "data" / "waypoint.sqlite"
 SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 # (environment variable, attribute, what it is for) — the README's settings table mirrors this.
 SETTINGS_TABLE: tuple[tuple[str, str, str], ...] = (
     ("WAYPOINT_DB", "db_path", "SQLite file for checkpoints and the thread index"),
+    (
+        "DATABASE_URL",
+        "database_url",
+        "postgresql://user:password@host:5432/db puts checkpoints and threads in Postgres",
+    ),
+    ("WAYPOINT_DB_POOL_MIN", "db_pool_min", "Postgres connections each pool keeps open"),
+    ("WAYPOINT_DB_POOL_MAX", "db_pool_max", "Postgres connections each pool may open"),
     ("OPENAI_API_KEY", "openai_api_key", "use OpenAI instead of the offline demo model"),
     (
         "OPENAI_BASE_URL",
@@ -39,6 +47,11 @@ class Settings:
     """Everything configurable about one Waypoint process."""
 
     db_path: Path = DEFAULT_DB
+    # Postgres instead of the SQLite file when set; it may hold a password, so never shown.
+    database_url: str | None = field(default=None, repr=False)
+    # Each engine (sync, async) has its own pool; a single user needs few connections.
+    db_pool_min: int = 1
+    db_pool_max: int = 4
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None
     model_name: str | None = None
@@ -92,10 +105,26 @@ def load_settings(
         return text or None
 
     db = value("WAYPOINT_DB")
+    database_url = value("DATABASE_URL")
+    if database_url and not database_url.startswith(POSTGRES_SCHEMES):
+        raise ValueError(
+            "DATABASE_URL must start with postgresql:// (or postgres://), like "
+            "postgresql://user:password@host:5432/waypoint; unset it to use the SQLite file."
+        )
+    pool_min = _count(value("WAYPOINT_DB_POOL_MIN"), "WAYPOINT_DB_POOL_MIN", Settings.db_pool_min)
+    pool_max = _count(value("WAYPOINT_DB_POOL_MAX"), "WAYPOINT_DB_POOL_MAX", Settings.db_pool_max)
+    if pool_max < pool_min:
+        raise ValueError(
+            f"WAYPOINT_DB_POOL_MAX ({pool_max}) is below WAYPOINT_DB_POOL_MIN ({pool_min}): "
+            "raise the maximum or lower the minimum."
+        )
     docs = value("WAYPOINT_DOCS")
     delay = value("WAYPOINT_DEMO_TOKEN_DELAY")
     return Settings(
         db_path=Path(db).expanduser() if db else DEFAULT_DB,
+        database_url=database_url,
+        db_pool_min=pool_min,
+        db_pool_max=pool_max,
         openai_api_key=value("OPENAI_API_KEY"),
         openai_base_url=value("OPENAI_BASE_URL"),
         model_name=value("WAYPOINT_MODEL"),
@@ -103,3 +132,12 @@ def load_settings(
         docs_folder=Path(docs).expanduser() if docs else None,
         demo_token_delay=float(delay) if delay else Settings.demo_token_delay,
     )
+
+
+def _count(text: str | None, name: str, default: int) -> int:
+    """A whole number of connections, at least 1."""
+    if text is None:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{name} must be a whole number of connections, 1 or more (got {text!r}).")
+    return int(text)

@@ -3,6 +3,8 @@
 Checkpoints say what happened; this table says what the user calls a conversation, when it last
 changed and whether it is waiting for them, so the sidebar never has to read checkpoint blobs.
 The schema evolves through numbered migrations, applied once, in order, each in its own transaction.
+The index runs on SQLite here and on Postgres (`agent.threads_postgres`): the same queries and the
+same migrations.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from agent.errors import UnknownThread
 from agent.views import ThreadInfo, ThreadStatus
@@ -19,14 +23,17 @@ from agent.views import ThreadInfo, ThreadStatus
 STATUSES: tuple[str, ...] = ("idle", "running", "waiting", "error")
 TITLE_LIMIT = 80
 
+# Written in the SQL that SQLite and Postgres both run, so both databases have one history
+# (`DOUBLE PRECISION` is REAL to SQLite). A migration that ever needs each dialect's own SQL makes
+# this a list of pairs.
 MIGRATIONS: tuple[str, ...] = (
     # 1: the index itself.
     """
     CREATE TABLE waypoint_threads (
         id TEXT PRIMARY KEY,
         title TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        updated_at DOUBLE PRECISION NOT NULL,
         message_count INTEGER NOT NULL DEFAULT 0,
         status TEXT NOT NULL DEFAULT 'idle',
         branch_head TEXT,
@@ -80,7 +87,7 @@ def migrate(conn: sqlite3.Connection) -> int:
 def _apply(conn: sqlite3.Connection, number: int) -> None:
     """Migration `number` and the row recording it, inside the caller's transaction."""
     try:
-        for statement in filter(str.strip, MIGRATIONS[number - 1].split(";")):
+        for statement in statements(MIGRATIONS[number - 1]):
             conn.execute(statement)
         conn.execute("INSERT INTO waypoint_schema (version) VALUES (?)", (number,))
     except sqlite3.Error as error:
@@ -89,6 +96,11 @@ def _apply(conn: sqlite3.Connection, number: int) -> None:
             "changed. Check that the database file is writable and not in use by an older "
             "Waypoint, then start again."
         ) from error
+
+
+def statements(migration: str) -> builtins.list[str]:
+    """A migration's statements, one by one (neither database takes several with parameters)."""
+    return [statement for statement in migration.split(";") if statement.strip()]
 
 
 def title_from_text(text: str) -> str:
@@ -105,8 +117,24 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-class ThreadIndex:
-    """Create, list, search, rename and delete threads. Thread-safe over one connection."""
+class ThreadDatabase(Protocol):
+    """Where the index runs its SQL, written with `?` placeholders, on a migrated schema."""
+
+    like: str  # the case-insensitive LIKE of this dialect
+
+    def rows(self, sql: str, params: Sequence[Any]) -> builtins.list[tuple[Any, ...]]: ...
+
+    def change(self, sql: str, params: Sequence[Any]) -> int:
+        """Run one statement in its own transaction; return how many rows it changed."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SqliteThreadDatabase:
+    """The index on one sqlite3 connection, shared across threads under a lock."""
+
+    like = "LIKE"  # ASCII case-insensitive in SQLite
 
     def __init__(self, conn: sqlite3.Connection, lock: threading.RLock | None = None):
         self.conn = conn
@@ -114,10 +142,34 @@ class ThreadIndex:
         with self.lock:
             migrate(conn)
 
-    def _one(self, sql: str, params: tuple) -> ThreadInfo | None:
+    def rows(self, sql: str, params: Sequence[Any]) -> builtins.list[tuple[Any, ...]]:
         with self.lock:
-            row = self.conn.execute(sql, params).fetchone()
-        return ThreadInfo(*row) if row else None
+            return self.conn.execute(sql, params).fetchall()
+
+    def change(self, sql: str, params: Sequence[Any]) -> int:
+        with self.lock, self.conn:
+            return self.conn.execute(sql, params).rowcount
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class ThreadIndex:
+    """Create, list, search, rename and delete threads. Thread-safe over its database."""
+
+    def __init__(
+        self, db: sqlite3.Connection | ThreadDatabase, lock: threading.RLock | None = None
+    ):
+        self.db: ThreadDatabase = (
+            SqliteThreadDatabase(db, lock) if isinstance(db, sqlite3.Connection) else db
+        )
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _one(self, sql: str, params: tuple) -> ThreadInfo | None:
+        rows = self.db.rows(sql, params)
+        return ThreadInfo(*rows[0]) if rows else None
 
     def create(
         self,
@@ -139,22 +191,21 @@ class ThreadIndex:
             forked_from=forked_from,
             forked_at_checkpoint=forked_at_checkpoint,
         )
-        with self.lock, self.conn:
-            self.conn.execute(
-                f"INSERT INTO waypoint_threads ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (
-                    info.id,
-                    info.title,
-                    info.created_at,
-                    info.updated_at,
-                    info.message_count,
-                    info.status,
-                    info.branch_head,
-                    info.owner,
-                    info.forked_from,
-                    info.forked_at_checkpoint,
-                ),
-            )
+        self.db.change(
+            f"INSERT INTO waypoint_threads ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                info.id,
+                info.title,
+                info.created_at,
+                info.updated_at,
+                info.message_count,
+                info.status,
+                info.branch_head,
+                info.owner,
+                info.forked_from,
+                info.forked_at_checkpoint,
+            ),
+        )
         return info
 
     def get(self, thread_id: str) -> ThreadInfo:
@@ -180,13 +231,12 @@ class ThreadIndex:
             (thread_id, owner),
         )
 
-    @staticmethod
-    def _owner_filter(owner: str, search: str) -> tuple[str, list[object]]:
+    def _owner_filter(self, owner: str, search: str) -> tuple[str, list[object]]:
         """WHERE clause: the owner's threads, and titles holding `search` as plain text."""
         sql = " WHERE owner = ?"
         params: list[object] = [owner]
         if search.strip():
-            sql += " AND title LIKE ? ESCAPE '\\'"
+            sql += f" AND title {self.db.like} ? ESCAPE '\\'"
             params.append(_like_pattern(search.strip()))
         return sql, params
 
@@ -198,24 +248,18 @@ class ThreadIndex:
         sql = f"SELECT {_COLUMNS} FROM waypoint_threads{where}"
         sql += " ORDER BY updated_at DESC, id LIMIT ? OFFSET ?"
         params += [max(1, limit), max(0, offset)]
-        with self.lock:
-            rows = self.conn.execute(sql, params).fetchall()
-        return [ThreadInfo(*row) for row in rows]
+        return [ThreadInfo(*row) for row in self.db.rows(sql, params)]
 
     def count(self, *, owner: str, search: str = "") -> int:
         where, params = self._owner_filter(owner, search)
-        with self.lock:
-            return self.conn.execute(
-                f"SELECT COUNT(*) FROM waypoint_threads{where}", params
-            ).fetchone()[0]
+        return self.db.rows(f"SELECT COUNT(*) FROM waypoint_threads{where}", params)[0][0]
 
     def _update(self, thread_id: str, **fields: object) -> ThreadInfo:
         assignments = ", ".join(f"{name} = ?" for name in fields)
-        with self.lock, self.conn:
-            changed = self.conn.execute(
-                f"UPDATE waypoint_threads SET {assignments} WHERE id = ?",
-                (*fields.values(), thread_id),
-            ).rowcount
+        changed = self.db.change(
+            f"UPDATE waypoint_threads SET {assignments} WHERE id = ?",
+            (*fields.values(), thread_id),
+        )
         if not changed:
             raise UnknownThread(thread_id)
         return self.get(thread_id)
@@ -251,13 +295,9 @@ class ThreadIndex:
         return self._update(thread_id, branch_head=checkpoint_id)
 
     def delete(self, thread_id: str) -> None:
-        with self.lock, self.conn:
-            self.conn.execute("DELETE FROM waypoint_threads WHERE id = ?", (thread_id,))
+        self.db.change("DELETE FROM waypoint_threads WHERE id = ?", (thread_id,))
 
     def ids_with_status(self, status: ThreadStatus) -> builtins.list[str]:
         """At start-up: threads still marked 'running' lost their run when the process ended."""
-        with self.lock:
-            rows = self.conn.execute(
-                "SELECT id FROM waypoint_threads WHERE status = ?", (status,)
-            ).fetchall()
+        rows = self.db.rows("SELECT id FROM waypoint_threads WHERE status = ?", (status,))
         return [row[0] for row in rows]

@@ -11,6 +11,9 @@ for _key in (
     "TAVILY_API_KEY",
     "WAYPOINT_MODEL",
     "WAYPOINT_DB",
+    "DATABASE_URL",
+    "WAYPOINT_DB_POOL_MIN",
+    "WAYPOINT_DB_POOL_MAX",
 ):
     os.environ.pop(_key, None)
 os.environ["LANGSMITH_TRACING"] = "false"
@@ -23,7 +26,12 @@ from tests import netguard  # noqa: E402
 netguard.install()
 
 # Fixtures shared by several modules; plain helper functions are imported where they are used.
-pytest_plugins = ["tests.browser_helpers", "tests.fake_openai", "tests.page_helpers"]
+pytest_plugins = [
+    "tests.browser_helpers",
+    "tests.fake_openai",
+    "tests.page_helpers",
+    "tests.pg_server",
+]
 
 
 @pytest.fixture(autouse=True)

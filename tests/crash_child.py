@@ -2,7 +2,7 @@
 
     python -m tests.crash_child DATA_DIR ENGINE
 
-It opens the database in DATA_DIR and starts, on three threads at once, a question whose answer
+It opens the database in DATA_DIR (or Postgres at DATABASE_URL, when set) and starts, on three threads at once, a question whose answer
 calls `web_search`, approves the call, then blocks (one process start serves every scenario):
 
 - `tool`: inside the tool (durability "sync");
@@ -16,6 +16,7 @@ into DATA_DIR, so the test knows when to kill it and which thread to look at.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 from pathlib import Path
@@ -59,7 +60,11 @@ def backend_for(data_dir: Path, scenario: str) -> tuple[LocalBackend, TokenGate]
             model=model, tools=(web_search,), approval=choices.approval, deciding=deciding
         )
 
-    settings = Settings(db_path=data_dir / "waypoint.sqlite", demo_token_delay=0)
+    settings = Settings(
+        db_path=data_dir / "waypoint.sqlite",
+        database_url=os.environ.get("DATABASE_URL"),
+        demo_token_delay=0,
+    )
     return LocalBackend(settings, contexts=contexts), gate
 
 

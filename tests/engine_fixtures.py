@@ -82,14 +82,40 @@ def engine_run(backend: LocalBackend, handle: RunHandle) -> Run:
     return run
 
 
+# Each engine on each database: `@pytest.fixture(**ON_BOTH_DATABASES)` with `harness_for`.
+ON_BOTH_DATABASES: dict = {
+    "params": [
+        ("sync", "sqlite"),
+        ("async", "sqlite"),
+        ("sync", "postgres"),
+        ("async", "postgres"),
+    ],
+    "ids": ["sync", "async", "sync-postgres", "async-postgres"],
+}
+
+
+def harness_for(request, data_dir, **option_changes) -> Harness:
+    """The harness a fixture parametrized with `ON_BOTH_DATABASES` asks for; a Postgres one runs
+    on a fresh database of the tests' throwaway server."""
+    engine, database = request.param
+    url = request.getfixturevalue("postgres_db") if database == "postgres" else None
+    return make_harness(data_dir, engine, database_url=url, **option_changes)
+
+
 def _with(choices: AgentChoices, changes: dict) -> AgentChoices:
     return replace(choices, **changes) if changes else choices
 
 
 def make_harness(
-    data_dir, engine: str, model: BaseChatModel | None = None, **option_changes
+    data_dir,
+    engine: str,
+    model: BaseChatModel | None = None,
+    *,
+    database_url: str | None = None,
+    **option_changes,
 ) -> Harness:
-    """An engine on `data_dir`; the model is a fresh ScriptedChatModel unless one is given."""
+    """An engine on `data_dir` (or on Postgres at `database_url`); the model is a fresh
+    ScriptedChatModel unless one is given."""
     model = ScriptedChatModel() if model is None else model
     search = SearchRecorder()
     search_tool = search.as_tool()
@@ -99,6 +125,8 @@ def make_harness(
             model=model, tools=(search_tool,), approval=choices.approval, deciding=deciding
         )
 
-    settings = Settings(db_path=data_dir / "waypoint.sqlite", demo_token_delay=0)
+    settings = Settings(
+        db_path=data_dir / "waypoint.sqlite", database_url=database_url, demo_token_delay=0
+    )
     backend = LocalBackend(settings, contexts=contexts)
     return Harness(backend, model, search, RunOptions(engine=engine, **option_changes))

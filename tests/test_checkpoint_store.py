@@ -1,4 +1,4 @@
-"""The `CheckpointStore` contract (`agent.checkpoint_store`), on SQLite, with hand-made rows.
+"""The `CheckpointStore` contract (`agent.checkpoint_store`), on SQLite and Postgres, by hand.
 
 Each test writes a small thread through `insert_thread` and reads it back through the other
 methods, so another database's store can run the same tests against its own fixture.
@@ -11,6 +11,7 @@ from typing import cast
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.base import CheckpointMetadata
+from psycopg_pool import ConnectionPool
 
 import agent  # noqa: F401  (strict msgpack before LangGraph loads)
 from agent.checkpoint_store import (
@@ -21,16 +22,25 @@ from agent.checkpoint_store import (
     make_snapshot,
     snapshot_value,
 )
-from agent.persistence import open_connection
+from agent.checkpoint_store_postgres import PostgresCheckpointStore
+from agent.persistence import POSTGRES_CONNECTION, open_connection
 from agent.storage import WaypointSqliteSaver
+from agent.storage_postgres import WaypointPostgresSaver
 
 
-@pytest.fixture
-def store(tmp_path):
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request, tmp_path):
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_db")
+        with ConnectionPool(url, kwargs=POSTGRES_CONNECTION, min_size=1, max_size=2) as pool:
+            saver = WaypointPostgresSaver(pool)
+            saver.setup()
+            yield PostgresCheckpointStore(saver)
+        return
     conn = open_connection(tmp_path / "store.sqlite")
-    saver = WaypointSqliteSaver(conn)
-    saver.setup()
-    yield SqliteCheckpointStore(saver)
+    sqlite_saver = WaypointSqliteSaver(conn)
+    sqlite_saver.setup()
+    yield SqliteCheckpointStore(sqlite_saver)
     conn.close()
 
 
@@ -122,18 +132,17 @@ def test_writes_come_back_decoded_in_replay_order_with_task_paths(store):
 
 def test_insert_thread_stores_all_or_nothing(store, monkeypatch):
     real = store.saver.serde.dumps_typed
-    calls = []
+    boom = [HumanMessage("boom", id="h2")]
 
-    def failing(value):  # the third value: a checkpoint and a write were written before it
-        calls.append(1)
-        if len(calls) == 3:
+    def failing(value):  # c2's write: c1 and its write were written before it
+        if value == boom:
             raise OSError("disk full")
         return real(value)
 
     monkeypatch.setattr(store.saver.serde, "dumps_typed", failing)
     thread = [
         checkpoint("c1", writes=[("task", "", [("messages", [HumanMessage("hi", id="h1")])])]),
-        checkpoint("c2", "c1"),
+        checkpoint("c2", "c1", writes=[("task", "", [("messages", boom)])]),
     ]
     with pytest.raises(OSError, match="disk full"):
         store.insert_thread("t", thread)

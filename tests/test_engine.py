@@ -15,13 +15,13 @@ from agent.choices import ApprovalPolicy
 from agent.errors import DecisionError, InputError, ThreadBusy
 from agent.events import Done, Error, Halted, Step, Token, ToolCall, ToolResult
 from agent.protocol import LOCAL_USER
-from tests.engine_fixtures import engine_run, make_harness
+from tests.engine_fixtures import ON_BOTH_DATABASES, engine_run, harness_for, make_harness
 from tests.scripted_model import TokenGate, reply
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(**ON_BOTH_DATABASES)
 def h(request, data_dir):
-    harness = make_harness(data_dir, request.param)
+    harness = harness_for(request, data_dir)
     yield harness
     harness.backend.close()
 

@@ -1,4 +1,4 @@
-"""Runs cut short, on both engines: a SIGKILL mid-run, a crash between a node's results and its
+"""Runs cut short, on both engines (and both databases): a SIGKILL mid-run, a crash between a node's results and its
 checkpoint (langgraph #8039), and the user's Stop. Nothing runs twice; every cut run says so.
 
 The crashes are real: `tests/crash_child.py` runs an engine in its own process, the test kills it
@@ -8,11 +8,13 @@ the same database, as a restarted server would.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -25,20 +27,22 @@ from agent.recovery import notice
 from agent.timeline import TOOL
 from tests.app_server import GUARDED_SITE, ROOT
 from tests.crash_child import PARTIAL, QUERY, QUESTION, SCENARIOS
-from tests.engine_fixtures import engine_run, make_harness
+from tests.engine_fixtures import ON_BOTH_DATABASES, engine_run, make_harness
+from tests.pg_server import fresh_database
 from tests.scripted_model import TokenGate, reply
 from tests.test_engine import assert_history_valid, state_messages
 
 NEVER_ASK = AgentChoices(approval=ApprovalPolicy("never"))
 
 
-def crash(data_dir: Path, engine: str) -> dict[str, str]:
+def crash(data_dir: Path, engine: str, database_url: str | None) -> dict[str, str]:
     """Run tests/crash_child.py until every scenario blocks, SIGKILL it; return their threads."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(GUARDED_SITE), str(ROOT)]),
         "WAYPOINT_NETGUARD_LOG": str(data_dir / "netguard.log"),
         "LANGGRAPH_STRICT_MSGPACK": "true",
+        **({"DATABASE_URL": database_url} if database_url else {}),
     }
     command = [sys.executable, "-m", "tests.crash_child", str(data_dir), engine]
     child = subprocess.Popen(command, cwd=ROOT, env=env)
@@ -56,11 +60,29 @@ def crash(data_dir: Path, engine: str) -> dict[str, str]:
     return {name: (data_dir / f"{name}.thread").read_text() for name in SCENARIOS}
 
 
-@pytest.fixture(scope="module", params=["sync", "async"])
+@pytest.fixture(scope="module", **ON_BOTH_DATABASES)
 def crashed(request, tmp_path_factory):
-    """One killed process per engine; each test looks at its own thread of that database."""
+    """One killed process per engine and database; each test looks at its own thread of it."""
+    engine, database = request.param
     data_dir = tmp_path_factory.mktemp("crashed")
-    return request.param, data_dir, crash(data_dir, request.param)
+    with contextlib.ExitStack() as stack:
+        url = None
+        if database == "postgres":
+            url = stack.enter_context(fresh_database(request.getfixturevalue("postgres_url")))
+        yield Crashed(engine, data_dir, crash(data_dir, engine, url), url)
+
+
+@dataclass
+class Crashed:
+    engine: str
+    data_dir: Path
+    threads: dict[str, str]
+    database_url: str | None
+
+    def harness(self, **option_changes):
+        return make_harness(
+            self.data_dir, self.engine, database_url=self.database_url, **option_changes
+        )
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -69,9 +91,8 @@ def engine(request):
 
 
 def test_a_tool_cut_by_a_crash_is_asked_again_never_rerun(crashed):
-    engine, data_dir, threads = crashed
-    thread_id = threads["tool"]
-    h = make_harness(data_dir, engine)
+    thread_id = crashed.threads["tool"]
+    h = crashed.harness()
     try:
         view = h.backend.thread_view(LOCAL_USER, thread_id)
         assert [c.name for c in view.pending_calls] == ["web_search"]
@@ -96,9 +117,8 @@ def test_a_tool_cut_by_a_crash_is_asked_again_never_rerun(crashed):
 
 
 def test_an_answer_cut_by_a_crash_says_so_and_retry_answers(crashed):
-    engine, data_dir, threads = crashed
-    thread_id = threads["model"]
-    h = make_harness(data_dir, engine)
+    thread_id = crashed.threads["model"]
+    h = crashed.harness()
     try:
         view = h.backend.thread_view(LOCAL_USER, thread_id)
         assert view.pending_calls == () and view.next_nodes == ("llm",)
@@ -117,9 +137,8 @@ def test_an_answer_cut_by_a_crash_says_so_and_retry_answers(crashed):
 
 
 def test_a_crash_with_durability_exit_asks_again_and_nothing_runs_unasked(crashed):
-    engine, data_dir, threads = crashed
-    thread_id = threads["exit"]
-    h = make_harness(data_dir, engine, durability="exit")
+    thread_id = crashed.threads["exit"]
+    h = crashed.harness(durability="exit")
     try:
         view = h.backend.thread_view(LOCAL_USER, thread_id)
         # The approved call ran in the killed process but nothing of that run was saved.

@@ -1,17 +1,30 @@
-"""The thread index: migrations, listing, search, rename, delete, lineage."""
+"""The thread index: migrations, listing, search, rename, delete, lineage, on SQLite and Postgres."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 import pytest
+from psycopg_pool import ConnectionPool
 
 from agent.errors import UnknownThread
+from agent.persistence import POSTGRES_CONNECTION
 from agent.threads import MIGRATIONS, ThreadIndex, migrate, title_from_text
+from agent.threads_postgres import PostgresThreadDatabase, migrate_postgres
 
 
 @pytest.fixture
-def index(data_dir):
+def pg_pool(postgres_db):
+    with ConnectionPool(postgres_db, kwargs=POSTGRES_CONNECTION, min_size=1, max_size=2) as pool:
+        yield pool
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def index(request, data_dir):
+    if request.param == "postgres":
+        yield ThreadIndex(PostgresThreadDatabase(request.getfixturevalue("pg_pool")))
+        return
     conn = sqlite3.connect(data_dir / "t.sqlite", check_same_thread=False, isolation_level=None)
     yield ThreadIndex(conn)
     conn.close()
@@ -56,6 +69,58 @@ def test_a_migration_that_fails_half_way_changes_nothing(data_dir, monkeypatch, 
     assert [t.title for t in index.list(owner="local")] == ["kept"]
     assert "pinned" in {row[1] for row in conn.execute("PRAGMA table_info(waypoint_threads)")}
     conn.close()
+
+
+def _pg_schema(pool) -> tuple[list, int]:
+    with pool.connection() as conn:
+        columns = conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = 'waypoint_threads' ORDER BY ordinal_position"
+        ).fetchall()
+        version = conn.execute("SELECT MAX(version) AS v FROM waypoint_schema").fetchone()["v"]
+    return columns, version
+
+
+def test_postgres_migrations_run_once_in_order_even_when_two_start_at_once(pg_pool):
+    start = threading.Barrier(2)
+    results: list[int] = []
+
+    def starting() -> None:
+        start.wait(timeout=10)
+        results.append(migrate_postgres(pg_pool))
+
+    workers = [threading.Thread(target=starting) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=30)
+    assert results == [len(MIGRATIONS)] * 2
+    assert migrate_postgres(pg_pool) == len(MIGRATIONS)
+    with pg_pool.connection() as conn:
+        versions = [r["version"] for r in conn.execute("SELECT version FROM waypoint_schema")]
+    assert sorted(versions) == list(range(1, len(MIGRATIONS) + 1))
+    columns = {c["column_name"] for c in _pg_schema(pg_pool)[0]}
+    assert {"forked_from", "forked_at_checkpoint", "branch_head", "owner"} <= columns
+
+
+def test_a_postgres_migration_that_fails_half_way_changes_nothing(pg_pool, monkeypatch):
+    ThreadIndex(PostgresThreadDatabase(pg_pool)).create("kept", owner="local")
+    before = _pg_schema(pg_pool)
+    assert before[1] == len(MIGRATIONS)
+    first = "ALTER TABLE waypoint_threads ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0"
+    monkeypatch.setattr(
+        "agent.threads.MIGRATIONS",
+        (*MIGRATIONS, f"{first}; ALTER TABLE no_such_table ADD x INTEGER"),
+    )
+    number = len(MIGRATIONS) + 1
+    with pytest.raises(RuntimeError, match=rf"schema version {number}.*no_such_table"):
+        migrate_postgres(pg_pool)
+    assert _pg_schema(pg_pool) == before
+    monkeypatch.setattr("agent.threads.MIGRATIONS", (*MIGRATIONS, first))
+    index = ThreadIndex(PostgresThreadDatabase(pg_pool))  # the next start
+    assert _pg_schema(pg_pool)[1] == number
+    assert [t.title for t in index.list(owner="local")] == ["kept"]
+    assert "pinned" in {c["column_name"] for c in _pg_schema(pg_pool)[0]}
 
 
 def test_newest_first_with_paging(index):

@@ -28,7 +28,7 @@ from agent.transfer import (
     import_thread,
     imported_title,
 )
-from tests.engine_fixtures import engine_run, make_harness
+from tests.engine_fixtures import ON_BOTH_DATABASES, engine_run, harness_for, make_harness
 from tests.scripted_model import reply
 
 NEVER_ASK = ApprovalPolicy("never")
@@ -37,9 +37,9 @@ ROW_FIELDS = {"thread_id", "title", "exported_at", "created_at", "updated_at"}
 UNUSUAL_TEXT = 'naïve café ☀ — a line\u2028separator and\nnewline "quoted" {"$message": 1}'
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(**ON_BOTH_DATABASES)
 def h(request, data_dir):
-    harness = make_harness(data_dir, request.param)
+    harness = harness_for(request, data_dir)
     yield harness
     harness.backend.close()
 

@@ -1,0 +1,444 @@
+"""The storage levers Waypoint's savers share, whatever the database under them.
+
+`agent.storage` (SQLite) and `agent.storage_postgres` (Postgres) build on these, so both databases
+keep a conversation in linear space and read it back the same way (see `agent.storage` for what
+each lever buys):
+
+- `CompressedSerializer`: msgpack blobs compressed with zstd and a frozen dictionary.
+- `_WaypointSaver`: small int channel versions instead of 50-character strings.
+- `stored_metadata`: checkpoint metadata without the counters behind scheduled delta snapshots.
+- `stored_channels`: what a checkpoint row lists as stored, so the history walk knows where to stop.
+- `_ChainWalk` and `_HistoryCache`: `get_delta_channel_history` from one walk up the parent chain,
+  remembering what it decoded. The savers only run the walk's queries in their own dialect.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import ormsgpack
+import zstandard
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    DeltaChannelHistory,
+    PendingWrite,
+    writes_sort_key,
+)
+from langgraph.checkpoint.serde.base import SerializerProtocol
+from langgraph.checkpoint.serde.jsonplus import EXT_PYDANTIC_V2, JsonPlusSerializer
+
+# --- serializer -----------------------------------------------------------------------------------
+
+
+def _message_framing(module: str, name: str, fields: dict[str, Any]) -> ormsgpack.Ext:
+    """A LangChain message as `JsonPlusSerializer` frames it, with empty content."""
+    return ormsgpack.Ext(
+        EXT_PYDANTIC_V2, ormsgpack.packb([module, name, fields, "model_validate_json"])
+    )
+
+
+_BASE_FIELDS = {"content": "", "additional_kwargs": {}, "response_metadata": {}}
+_TOOL_CALL = {"name": "", "args": {"query": ""}, "id": "call_", "type": "tool_call"}
+_USAGE = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
+
+# What zstd may copy from instead of storing again in every blob. Frozen: changing a byte makes
+# every stored "mpz1" blob unreadable, so a new dictionary needs a new type tag
+# (tests/test_storage.py pins its digest).
+_DICTIONARY_SAMPLE = [
+    {
+        "v": 4,
+        "ts": "2026-01-01T00:00:00.000000+00:00",
+        "id": "1f000000-0000-6000-8000-000000000000",
+        "channel_values": {"__start__": {"messages": []}, "branch:to:llm": None},
+        "channel_versions": {
+            "__start__": 1,
+            "messages": 1,
+            "branch:to:llm": 1,
+            "branch:to:action": 1,
+        },
+        "versions_seen": {
+            "__input__": {},
+            "__start__": {"__start__": 1},
+            "llm": {"branch:to:llm": 1},
+            "action": {"branch:to:action": 1},
+        },
+        "updated_channels": ["branch:to:action", "branch:to:llm", "messages"],
+    },
+    [
+        _message_framing(
+            "langchain_core.messages.human",
+            "HumanMessage",
+            {**_BASE_FIELDS, "type": "human", "name": None, "id": ""},
+        )
+    ],
+    [
+        _message_framing(
+            "langchain_core.messages.system",
+            "SystemMessage",
+            {**_BASE_FIELDS, "type": "system", "name": None, "id": ""},
+        )
+    ],
+    [
+        _message_framing(
+            "langchain_core.messages.tool",
+            "ToolMessage",
+            {
+                **_BASE_FIELDS,
+                "type": "tool",
+                "name": "",
+                "id": "",
+                "tool_call_id": "call_",
+                "artifact": None,
+                "status": "success",
+            },
+        )
+    ],
+    [
+        _message_framing(
+            "langchain_core.messages.ai",
+            "AIMessage",
+            {
+                **_BASE_FIELDS,
+                "response_metadata": {"finish_reason": "stop", "model_name": ""},
+                "type": "ai",
+                "name": None,
+                "id": "run-",
+                "tool_calls": [_TOOL_CALL],
+                "invalid_tool_calls": [],
+                "usage_metadata": _USAGE,
+            },
+        )
+    ],
+]
+ZSTD_DICTIONARY = ormsgpack.packb(_DICTIONARY_SAMPLE)
+
+
+class CompressedSerializer(JsonPlusSerializer):
+    """`JsonPlusSerializer` whose msgpack blobs are zstd-compressed when that makes them smaller.
+
+    It subclasses rather than wraps, so LangGraph can still extend its strict msgpack allowlist
+    (`with_msgpack_allowlist`). Blobs of other types ("null", "bytes", small msgpack) are stored
+    as the stock serializer writes them, and stock blobs read back unchanged.
+    """
+
+    TYPE = "mpz1"  # msgpack + zstd with ZSTD_DICTIONARY version 1; stored on every row: keep short
+    MIN_SIZE = 48  # below this a zstd frame's own header eats the gain
+    LEVEL = 3
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._dictionary = zstandard.ZstdCompressionDict(
+            ZSTD_DICTIONARY, dict_type=zstandard.DICT_TYPE_RAWCONTENT
+        )
+        # zstd contexts are not thread-safe, and LangGraph saves from background threads. They are
+        # pooled, not kept per thread: every sync run brings new threads (its worker, LangGraph's
+        # executor), and a context per new thread (4 per run) grew the process's memory for good.
+        self._idle: list[tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]] = []
+
+    @contextmanager
+    def _contexts(self) -> Iterator[tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]]:
+        """A compressor and a decompressor no other thread uses until this one is done."""
+        try:
+            contexts = self._idle.pop()  # atomic: two threads never take the same pair
+        except IndexError:  # as many pairs exist as threads ever used them at once
+            contexts = (
+                zstandard.ZstdCompressor(
+                    level=self.LEVEL, dict_data=self._dictionary, write_dict_id=False
+                ),
+                zstandard.ZstdDecompressor(dict_data=self._dictionary),
+            )
+        try:
+            yield contexts
+        finally:
+            self._idle.append(contexts)
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        type_, data = super().dumps_typed(obj)
+        if type_ == "msgpack" and len(data) >= self.MIN_SIZE:
+            with self._contexts() as (compressor, _):
+                compressed = compressor.compress(data)
+            if len(compressed) < len(data):
+                return self.TYPE, compressed
+        return type_, data
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        type_, payload = data
+        if type_ == self.TYPE:
+            with self._contexts() as (_, decompressor):
+                plain = decompressor.decompress(payload)
+            return super().loads_typed(("msgpack", plain))
+        return super().loads_typed(data)
+
+
+# --- what a checkpoint row stores -----------------------------------------------------------------
+
+# Bookkeeping for scheduled snapshots, which copy the whole conversation (see `agent.storage`).
+_UNSTORED_METADATA = ("counters_since_delta_snapshot",)
+
+
+def stored_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Checkpoint metadata as Waypoint stores it: without the scheduled-snapshot counters."""
+    return {key: value for key, value in metadata.items() if key not in _UNSTORED_METADATA}
+
+
+def stored_channels(channel_values: Mapping[str, Any]) -> str:
+    """The `stored_channels` column: the channels whose value this checkpoint holds, as JSON."""
+    return json.dumps(sorted(channel_values), separators=(",", ":"))
+
+
+# What a saver's `put_thread` stores, all in one transaction: per checkpoint, its config (with the
+# parent's id), the checkpoint, its metadata and its writes by task (task_id, task_path, writes).
+ThreadItem = tuple[
+    RunnableConfig,
+    Checkpoint,
+    CheckpointMetadata,
+    Sequence[tuple[str, str, Sequence[tuple[str, Any]]]],
+]
+
+
+def _next_int_version(current: int | None) -> int:
+    return 1 if current is None else current + 1
+
+
+class _WaypointSaver:
+    """What every Waypoint saver shares (listed first among its bases)."""
+
+    def get_next_version(self, current: str | int | None, channel: None) -> str | int:
+        if isinstance(current, str):
+            return super().get_next_version(current, channel)  # type: ignore[misc]
+        return _next_int_version(current)
+
+
+# --- delta channel history ------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=256)
+def _channel_names(stored_channels: str) -> frozenset[str]:
+    return frozenset(json.loads(stored_channels))
+
+
+# (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, channel)
+_HistoryKey = tuple[str, str, str, "str | None", str]
+# A history: the first `count` writes of a list that a whole chain of checkpoints shares, and the
+# seed (or _NO_SEED).
+_History = tuple[list[PendingWrite], int, Any]
+_NO_SEED = object()
+
+
+HISTORY_THREADS = 32  # threads whose decoded histories a saver keeps (see _HistoryCache)
+
+
+class _HistoryCache:
+    """Histories rebuilt recently, so most reads walk only to the nearest checkpoint it knows.
+
+    One walk from a checkpoint yields the history of every ancestor up to its seed too (each is a
+    prefix of the same writes), so after one read the thread's earlier checkpoints read warm.
+    A newer checkpoint's history extends the same list, so a thread's histories share one list
+    per branch. A checkpoint's history never changes: its ancestors' writes are final once it
+    exists (LangGraph snapshots a new branch rather than add writes to a checkpoint with
+    children). The decoded messages are shared between reads: treat state read back as immutable.
+
+    Memory follows the threads, not the entries: one thread's entries share its lists, but every
+    thread brings its own. So it keeps the `threads` used last (and at most `size` entries): a
+    process that runs thousands of threads holds a few threads' messages, not all of theirs.
+    """
+
+    def __init__(self, size: int = 20_000, threads: int = HISTORY_THREADS) -> None:
+        self._size = size
+        self._threads = threads
+        # (thread_id, checkpoint_ns) -> (checkpoint_id, parent_id, channel) -> history; the
+        # thread used last is at the end.
+        self._entries: OrderedDict[tuple[str, str], dict[tuple, _History]] = OrderedDict()
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: _HistoryKey) -> _History | None:
+        # Looked up without the lock: a cold walk asks once per ancestor and almost always misses.
+        thread = self._entries.get(key[:2])
+        if thread is None or (entry := thread.get(key[2:])) is None:
+            return None
+        with self._lock:
+            if key[:2] in self._entries:
+                self._entries.move_to_end(key[:2])
+        return entry
+
+    def knows(self, thread: tuple[str, str]) -> bool:
+        """Whether any history of this (thread_id, checkpoint_ns) is cached."""
+        return thread in self._entries
+
+    def extend(self, base: _History, writes: list[PendingWrite]) -> _History:
+        """`base` followed by `writes`: in place when `base` is the whole of its list."""
+        shared, count, seed = base
+        with self._lock:
+            if len(shared) == count:
+                shared.extend(writes)
+            else:  # another branch already continues this list
+                shared = [*shared[:count], *writes]
+            return shared, count + len(writes), seed
+
+    def put(self, entries: Sequence[tuple[_HistoryKey, _History]]) -> None:
+        with self._lock:
+            for key, history in entries:
+                thread = self._entries.get(key[:2])
+                if thread is None:
+                    thread = self._entries[key[:2]] = {}
+                self._entries.move_to_end(key[:2])
+                self._count += key[2:] not in thread
+                thread[key[2:]] = history
+            while len(self._entries) > self._threads or (
+                self._count > self._size and len(self._entries) > 1
+            ):
+                self._count -= len(self._entries.popitem(last=False)[1])
+            if self._count > self._size:  # one thread alone is over: drop its oldest entries
+                (thread,) = self._entries.values()
+                for key in list(thread)[: self._count - self._size]:
+                    del thread[key]
+                self._count = len(thread)
+
+
+class _ChainWalk:
+    """Rebuilds `get_delta_channel_history` from one pass up the parent chain.
+
+    The contract is `BaseCheckpointSaver.get_delta_channel_history`: a channel's history is the
+    writes stored on the target's ancestors, up to and including the nearest one that stores the
+    channel's value (its seed), or up to the root. A channel's walk also ends at an ancestor whose
+    own history is cached: that history plus the ancestor's writes continue it. The savers read
+    the chain from the target up, nearest first, as rows (checkpoint_id, parent_checkpoint_id,
+    stored_channels, depth, channel, task_path, task_id, idx, type, value): one per write of a
+    requested channel, or one with no write. They ask `step` about each row: on "stop" they stop
+    reading; on "load" they pass the values `loading_id` stores to `seed_from`; then they `take`
+    the row.
+    """
+
+    def __init__(
+        self, config: RunnableConfig, target_id: str, channels: Sequence[str], cache: _HistoryCache
+    ) -> None:
+        self.key = (
+            str(config["configurable"]["thread_id"]),
+            config["configurable"].get("checkpoint_ns", ""),
+        )
+        self.channels = list(channels)
+        self.cache = cache
+        self.open = set(channels)
+        # (checkpoint_id, parent_id) by depth: the target, then its ancestors nearest first.
+        self.chain: list[tuple[str, str | None]] = []
+        self.depth = -1  # of the checkpoint being read
+        self.depths = dict.fromkeys(channels, 0)  # of the last checkpoint in each channel's history
+        self.rows: dict[str, list[tuple[Any, ...]]] = {channel: [] for channel in channels}
+        self.seeds: dict[str, Any] = {}
+        self.bases: dict[str, _History] = {}
+        self._target_id = target_id
+        self._seen = {target_id}
+
+    @property
+    def target_id(self) -> str:
+        return self._target_id
+
+    @property
+    def loading_id(self) -> str:
+        """The checkpoint `step` last asked to load."""
+        return self.chain[-1][0]
+
+    def step(self, row: Sequence[Any]) -> str:
+        """ "next", "load" (a new checkpoint that may hold seeds), or "stop" (every history is
+        complete, or the chain loops)."""
+        if row[3] == self.depth:
+            return "next"  # another write of the checkpoint being read
+        return self._enter(*row[:4])
+
+    def _enter(
+        self, checkpoint_id: str, parent_id: str | None, stored_channels: str | None, depth: int
+    ) -> str:
+        if depth > 0 and (not self.open or checkpoint_id in self._seen):
+            return "stop"
+        self._seen.add(checkpoint_id)
+        self.chain.append((checkpoint_id, parent_id))
+        self.depth = depth
+        if depth == 0:  # the target: its own value and writes are not part of its history
+            self._take_cached()
+            return "next"
+        for channel in self.open:
+            self.depths[channel] = depth
+        # Rows from stock savers list nothing: only their decoded blob tells.
+        if stored_channels is None or not self.open.isdisjoint(_channel_names(stored_channels)):
+            return "load"
+        self._take_cached()
+        return "next"
+
+    def seed_from(self, checkpoint: Mapping[str, Any]) -> None:
+        """Take the seeds stored by the checkpoint `step` asked to load."""
+        values = checkpoint.get("channel_values") or {}
+        for channel in [channel for channel in self.open if channel in values]:
+            self.seeds[channel] = values[channel]
+            self.open.discard(channel)
+        self._take_cached()
+
+    def _take_cached(self) -> None:
+        for channel in list(self.open):
+            if (cached := self.cache.get((*self.key, *self.chain[-1], channel))) is not None:
+                self.bases[channel] = cached
+                self.open.discard(channel)
+
+    def take(self, row: Sequence[Any]) -> None:
+        """A row of the current checkpoint: keep its write if that channel's history has it."""
+        channel = row[4]
+        if channel is not None and self.depths.get(channel) == self.depth:
+            self.rows[channel].append((self.depth, *row[5:]))
+
+    def history(self, serde: SerializerProtocol) -> dict[str, DeltaChannelHistory]:
+        result: dict[str, DeltaChannelHistory] = {}
+        for channel in self.channels:
+            # (depth, task_path, task_id, idx, type, value): oldest checkpoint first.
+            rows = sorted(
+                self.rows[channel],
+                key=lambda row: (-row[0], writes_sort_key(row[1], row[2], row[3])),
+            )
+            writes = [(row[2], channel, serde.loads_typed((row[4], row[5]))) for row in rows]
+            if (base := self.bases.get(channel)) is not None:
+                history = self.cache.extend(base, writes)
+            else:
+                history = (writes, len(writes), self.seeds.get(channel, _NO_SEED))
+            self._remember(channel, history, [row[0] for row in rows])
+            shared, count, seed = history
+            result[channel] = {"writes": shared[:count]}  # a copy: the cache keeps `shared`
+            if seed is not _NO_SEED:
+                result[channel]["seed"] = seed
+        return result
+
+    def _remember(self, channel: str, history: _History, depths: list[int]) -> None:
+        """Cache the target's history and, as prefixes of it, those of its ancestors below the
+        checkpoint where this channel's history starts (or of all of them, if it starts at the
+        root)."""
+        if not self.chain:
+            return  # the target does not exist
+        last = self.depths[channel]
+        reaches_root = last == self.depth and self.chain[-1][1] is None and channel in self.open
+        shared, count, seed = history
+        entries = [((*self.key, *self.chain[0], channel), history)]
+        newest_first = iter(reversed(depths))
+        pending = next(newest_first, None)
+        for depth in range(1, last + 1 if reaches_root else last):
+            # An ancestor's history: the writes stored above it.
+            while pending is not None and pending <= depth:
+                count -= 1
+                pending = next(newest_first, None)
+            entries.append(((*self.key, *self.chain[depth], channel), (shared, count, seed)))
+        self.cache.put(entries)
+
+
+def _no_histories(channels: Sequence[str]) -> dict[str, DeltaChannelHistory]:
+    """The delta channel histories of a checkpoint that does not exist."""
+    return {channel: {"writes": []} for channel in channels}
+
+
+def _checkpoint_id_of(target: CheckpointTuple | None) -> str | None:
+    return None if target is None else target.config["configurable"]["checkpoint_id"]

@@ -1,0 +1,410 @@
+"""Checkpoint savers on Postgres with the storage levers of Waypoint's SQLite savers.
+
+LangGraph's `PostgresSaver` keeps a checkpoint as JSONB, its non-primitive channel values in
+`checkpoint_blobs` (one row per channel version) and pending writes in `checkpoint_writes`. These
+savers keep that schema, so stock tools and savers read their rows, and add the levers
+`agent.storage` describes (shared through `agent.storage_levers`):
+
+- blobs and writes are msgpack compressed with zstd and the frozen dictionary;
+- channel versions are short: "00000012.5f1c0a9e27b4" (21 characters) instead of the stock 49.
+  Not the small integers of the SQLite savers: here a blob row is keyed by (channel, version) and
+  written once (`ON CONFLICT DO NOTHING`), so two branches of a fork that both reach version 5
+  would share the first one's value. The random part keeps branches apart, as the stock one does;
+  the zero-padded count keeps versions ordered as strings;
+- metadata leaves out `counters_since_delta_snapshot`;
+- each checkpoint row lists the channels it stores (`stored_channels`), so
+  `get_delta_channel_history` follows the parent chain by id, a page at a time, and stops at the
+  nearest checkpoint holding the channel's seed, or at one whose history it already decoded,
+  instead of scanning the thread's rows newest first.
+
+The sync and the async saver write the same rows: either engine continues the other's threads.
+The SQL of a history walk is one generator of statements that both savers run (`_run`, `_arun`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Generator, Mapping, Sequence
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    DeltaChannelHistory,
+    get_checkpoint_id,
+    get_serializable_checkpoint_metadata,
+)
+from langgraph.checkpoint.postgres import PostgresSaver, _ainternal, _internal
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.postgres.base import BasePostgresSaver
+from langgraph.checkpoint.serde.base import SerializerProtocol
+from langgraph.checkpoint.serde.types import _DeltaSnapshot
+from psycopg import AsyncCursor, Cursor
+from psycopg.rows import DictRow
+from psycopg.types.json import Jsonb
+
+from agent.storage_levers import (
+    CompressedSerializer,
+    ThreadItem,
+    _ChainWalk,
+    _HistoryCache,
+    _no_histories,
+    stored_channels,
+    stored_metadata,
+)
+
+log = logging.getLogger(__name__)
+
+# --- what a checkpoint row stores -----------------------------------------------------------------
+
+_UPSERT_CHECKPOINT_SQL = """
+    INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id,
+        checkpoint, metadata, stored_channels)
+    VALUES (%s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET
+        checkpoint = EXCLUDED.checkpoint,
+        metadata = EXCLUDED.metadata,
+        stored_channels = EXCLUDED.stored_channels
+"""
+_HAS_STORED_CHANNELS_SQL = """
+    SELECT 1 FROM information_schema.columns
+    WHERE table_schema = current_schema() AND table_name = 'checkpoints'
+    AND column_name = 'stored_channels'
+"""
+_ADD_STORED_CHANNELS_SQL = "ALTER TABLE checkpoints ADD COLUMN IF NOT EXISTS stored_channels TEXT"
+
+
+class _Rows:
+    """The rows one `put` writes: blobs first, then the checkpoint that references them."""
+
+    def __init__(
+        self,
+        saver: BasePostgresSaver,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> None:
+        configurable = config["configurable"]
+        thread_id = str(configurable["thread_id"])
+        checkpoint_ns = configurable.get("checkpoint_ns", "")
+        # As the stock `put` splits them: primitives stay in the JSONB, the rest become blobs, and
+        # a delta snapshot leaves a `true` marker behind.
+        inline = dict(checkpoint["channel_values"])
+        blob_values: dict[str, Any] = {}
+        for channel, value in checkpoint["channel_values"].items():
+            if isinstance(value, _DeltaSnapshot):
+                blob_values[channel] = inline.pop(channel)
+                inline[channel] = True
+            elif not (value is None or isinstance(value, (str, int, float, bool))):
+                blob_values[channel] = inline.pop(channel)
+        blob_versions = {
+            channel: version for channel, version in new_versions.items() if channel in blob_values
+        }
+        self.blobs = saver._dump_blobs(thread_id, checkpoint_ns, blob_values, blob_versions)
+        self.checkpoint = (
+            thread_id,
+            checkpoint_ns,
+            checkpoint["id"],
+            configurable.get("checkpoint_id"),
+            Jsonb({**checkpoint, "channel_values": inline}),
+            Jsonb(stored_metadata(get_serializable_checkpoint_metadata(config, metadata))),
+            stored_channels(checkpoint["channel_values"]),
+        )
+        self.saved: RunnableConfig = {
+            "configurable": {
+                "thread_id": thread_id,
+                "checkpoint_ns": checkpoint_ns,
+                "checkpoint_id": checkpoint["id"],
+            }
+        }
+
+
+class _ShortVersions:
+    """What both Postgres savers share (listed first among their bases): short channel versions.
+
+    A thread written with the stock versions continues with short ones, still in order: a short
+    version compares above every stock one with a count below 10^22.
+    """
+
+    def get_next_version(self, current: str | int | None, channel: None) -> str:
+        count = 0 if current is None else int(str(current).split(".")[0])
+        return f"{count + 1:08}.{random.getrandbits(48):012x}"
+
+
+# --- delta channel history ------------------------------------------------------------------------
+
+# A page of the chain: from one checkpoint up its parents (never id order: forks branch), at most
+# `limit - depth` of them. Bounded, so a page costs what it returns and a loop cannot run away.
+_CHAIN_PAGE_SQL = """
+    WITH RECURSIVE chain(checkpoint_id, parent_checkpoint_id, stored_channels, depth) AS (
+        SELECT checkpoint_id, parent_checkpoint_id, stored_channels, %s::int FROM checkpoints
+        WHERE thread_id = %s AND checkpoint_ns = %s AND checkpoint_id = %s
+        UNION ALL
+        SELECT c.checkpoint_id, c.parent_checkpoint_id, c.stored_channels, chain.depth + 1
+        FROM chain JOIN checkpoints c ON c.thread_id = %s AND c.checkpoint_ns = %s
+            AND c.checkpoint_id = chain.parent_checkpoint_id
+        WHERE chain.depth + 1 < %s
+    )
+    SELECT checkpoint_id, parent_checkpoint_id, stored_channels, depth FROM chain ORDER BY depth
+"""
+_CHAIN_WRITES_SQL = """
+    SELECT checkpoint_id, channel, task_path, task_id, idx, type, blob FROM checkpoint_writes
+    WHERE thread_id = %s AND checkpoint_ns = %s AND checkpoint_id = ANY(%s) AND channel = ANY(%s)
+"""
+_WRITE_COLUMNS = ("channel", "task_path", "task_id", "idx", "type", "blob")  # as `_ChainWalk` reads
+# The values one checkpoint holds for some channels: inline in its JSONB, or blobs at its versions.
+_SEED_SQL = """
+    SELECT c.checkpoint -> 'channel_values' AS inline, (
+        SELECT array_agg(array[b.channel::bytea, b.type::bytea, b.blob])
+        FROM jsonb_each_text(c.checkpoint -> 'channel_versions') AS v
+        JOIN checkpoint_blobs b ON b.thread_id = c.thread_id AND b.checkpoint_ns = c.checkpoint_ns
+            AND b.channel = v.key AND b.version = v.value
+        WHERE v.key = ANY(%s)
+    ) AS blobs
+    FROM checkpoints c WHERE c.thread_id = %s AND c.checkpoint_ns = %s AND c.checkpoint_id = %s
+"""
+_LATEST_ID_SQL = """
+    SELECT checkpoint_id FROM checkpoints WHERE thread_id = %s AND checkpoint_ns = %s
+    ORDER BY checkpoint_id DESC LIMIT 1
+"""
+# A warm read stops a step or two up the chain, so pages start small and grow; a thread the cache
+# does not know is read in pages of the largest size from the start.
+FIRST_PAGE, LAST_PAGE = 16, 1024
+
+_Statements = Generator[tuple[str, Sequence[Any]], list[DictRow], Any]
+
+
+def _history_statements(
+    saver: BasePostgresSaver,
+    cache: _HistoryCache,
+    config: RunnableConfig,
+    channels: Sequence[str],
+) -> _Statements:
+    """The queries of one `get_delta_channel_history`; returns the histories."""
+    thread_id = str(config["configurable"]["thread_id"])
+    checkpoint_ns = config["configurable"].get("checkpoint_ns", "")
+    target_id = get_checkpoint_id(config)
+    if not target_id:
+        latest = yield _LATEST_ID_SQL, (thread_id, checkpoint_ns)
+        if not latest:
+            return _no_histories(channels)
+        target_id = latest[0]["checkpoint_id"]
+    walk = _ChainWalk(config, target_id, channels, cache)
+    start, depth = target_id, 0
+    page = FIRST_PAGE if cache.knows(walk.key) else LAST_PAGE
+    while True:
+        chain = yield (
+            _CHAIN_PAGE_SQL,
+            (
+                depth,
+                thread_id,
+                checkpoint_ns,
+                start,
+                thread_id,
+                checkpoint_ns,
+                depth + page,
+            ),
+        )
+        ancestors = [row["checkpoint_id"] for row in chain if row["depth"] > 0]
+        writes: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        if ancestors:
+            found = yield _CHAIN_WRITES_SQL, (thread_id, checkpoint_ns, ancestors, list(channels))
+            for stored in found:
+                writes[stored["checkpoint_id"]].append(tuple(stored[key] for key in _WRITE_COLUMNS))
+        for link in chain:
+            head = (
+                link["checkpoint_id"],
+                link["parent_checkpoint_id"],
+                link["stored_channels"],
+                link["depth"],
+            )
+            for write in writes.get(link["checkpoint_id"]) or [(None,) * 6]:
+                row = (*head, *write)
+                step = walk.step(row)
+                if step == "stop":
+                    return walk.history(saver.serde)
+                if step == "load":
+                    seed = yield _SEED_SQL, (list(walk.open), thread_id, checkpoint_ns, head[0])
+                    walk.seed_from({"channel_values": _seed_values(saver, seed, walk.open)})
+                walk.take(row)
+        if len(chain) < page or chain[-1]["parent_checkpoint_id"] is None:
+            return walk.history(saver.serde)
+        start, depth = chain[-1]["parent_checkpoint_id"], chain[-1]["depth"] + 1
+        page = min(page * 4, LAST_PAGE)
+
+
+def _seed_values(
+    saver: BasePostgresSaver, rows: list[DictRow], channels: set[str]
+) -> dict[str, Any]:
+    """A checkpoint's values for `channels`; a blob wins over the inline `true` of a snapshot."""
+    if not rows:
+        return {}
+    inline = rows[0]["inline"] or {}
+    values = {channel: value for channel, value in inline.items() if channel in channels}
+    values.update(saver._load_blobs(rows[0]["blobs"]))
+    return values
+
+
+def _run(cur: Cursor[DictRow], statements: _Statements) -> Any:
+    """Run a statement generator on a sync cursor; return what it returns."""
+    try:
+        sql, params = next(statements)
+        while True:
+            cur.execute(sql, params)
+            sql, params = statements.send(cur.fetchall())
+    except StopIteration as done:
+        return done.value
+
+
+async def _arun(cur: AsyncCursor[DictRow], statements: _Statements) -> Any:
+    """Run a statement generator on an async cursor; return what it returns."""
+    try:
+        sql, params = next(statements)
+        while True:
+            await cur.execute(sql, params)
+            sql, params = statements.send(await cur.fetchall())
+    except StopIteration as done:
+        return done.value
+
+
+# --- savers ---------------------------------------------------------------------------------------
+
+
+class WaypointPostgresSaver(_ShortVersions, PostgresSaver):
+    """`PostgresSaver` that stores a conversation in linear space and rebuilds it without scanning.
+
+    >>> from psycopg_pool import ConnectionPool
+    >>> from psycopg.rows import dict_row
+    >>> pool = ConnectionPool(url, kwargs={"autocommit": True, "row_factory": dict_row})
+    >>> saver = WaypointPostgresSaver(pool)
+    >>> saver.setup()
+    >>> graph = builder.compile(checkpointer=saver)
+    """
+
+    def __init__(self, conn: _internal.Conn, *, serde: SerializerProtocol | None = None):
+        super().__init__(conn, serde=serde or CompressedSerializer())
+        self._histories = _HistoryCache()
+
+    def setup(self) -> None:
+        """Stock tables and migrations, plus the `stored_channels` column."""
+        super().setup()
+        with self._cursor() as cur:
+            if not cur.execute(_HAS_STORED_CHANNELS_SQL).fetchall():
+                log.info("adding the stored_channels column to the checkpoints table")
+                cur.execute(_ADD_STORED_CHANNELS_SQL)
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        rows = _Rows(self, config, checkpoint, metadata, new_versions)
+        with self._cursor(pipeline=True) as cur:
+            if rows.blobs:
+                cur.executemany(self.UPSERT_CHECKPOINT_BLOBS_SQL, rows.blobs)
+            cur.execute(_UPSERT_CHECKPOINT_SQL, rows.checkpoint)
+        return rows.saved
+
+    def delete_thread(self, thread_id: str) -> None:
+        """The thread's checkpoints, blobs and writes, in one transaction (the stock `prune`
+        "delete"; the stock `delete_thread` commits its three deletes one by one)."""
+        self.prune([str(thread_id)], strategy="delete")
+
+    def put_thread(self, items: Sequence[ThreadItem]) -> None:
+        """`put` then `put_writes` for each (config, checkpoint, metadata, writes by task), all in
+        one transaction: an import stores a whole thread or, on any error, nothing.
+
+        Each checkpoint's blobs are written at its own versions (not only the ones it changed):
+        a blob row holds the value at that version, so rewriting it is harmless.
+        """
+        with self._cursor() as cur, cur.connection.transaction():
+            for config, checkpoint, metadata, tasks in items:
+                rows = _Rows(self, config, checkpoint, metadata, checkpoint["channel_versions"])
+                if rows.blobs:
+                    cur.executemany(self.UPSERT_CHECKPOINT_BLOBS_SQL, rows.blobs)
+                cur.execute(_UPSERT_CHECKPOINT_SQL, rows.checkpoint)
+                saved = rows.saved["configurable"]
+                for task_id, task_path, writes in tasks:
+                    special = all(channel in WRITES_IDX_MAP for channel, _ in writes)
+                    cur.executemany(
+                        self.UPSERT_CHECKPOINT_WRITES_SQL
+                        if special
+                        else self.INSERT_CHECKPOINT_WRITES_SQL,
+                        self._dump_writes(
+                            saved["thread_id"],
+                            saved["checkpoint_ns"],
+                            saved["checkpoint_id"],
+                            task_id,
+                            task_path,
+                            writes,
+                        ),
+                    )
+
+    def get_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        """Same contract as the stock method; decodes only the blobs holding seeds."""
+        if not channels:
+            return {}
+        with self._cursor() as cur:
+            return _run(cur, _history_statements(self, self._histories, config, channels))
+
+
+class AsyncWaypointPostgresSaver(_ShortVersions, AsyncPostgresSaver):
+    """`AsyncPostgresSaver` writing the same rows as `WaypointPostgresSaver`.
+
+    Create it on the event loop that will run it (the stock saver binds itself to that loop).
+
+    >>> pool = AsyncConnectionPool(url, kwargs={"autocommit": True, "row_factory": dict_row})
+    >>> saver = AsyncWaypointPostgresSaver(pool)
+    >>> await saver.setup()
+    """
+
+    def __init__(self, conn: _ainternal.Conn, *, serde: SerializerProtocol | None = None):
+        super().__init__(conn, serde=serde or CompressedSerializer())
+        self._histories = _HistoryCache()
+
+    async def setup(self) -> None:
+        """Stock tables and migrations, plus the `stored_channels` column."""
+        await super().setup()
+        async with self._cursor() as cur:
+            if not await (await cur.execute(_HAS_STORED_CHANNELS_SQL)).fetchall():
+                log.info("adding the stored_channels column to the checkpoints table")
+                await cur.execute(_ADD_STORED_CHANNELS_SQL)
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        # Serialising and compressing are CPU work: off the loop, as the stock saver does.
+        rows = await asyncio.to_thread(_Rows, self, config, checkpoint, metadata, new_versions)
+        async with self._cursor(pipeline=True) as cur:
+            if rows.blobs:
+                await cur.executemany(self.UPSERT_CHECKPOINT_BLOBS_SQL, rows.blobs)
+            await cur.execute(_UPSERT_CHECKPOINT_SQL, rows.checkpoint)
+        return rows.saved
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        """As `WaypointPostgresSaver.delete_thread`: one transaction."""
+        await self.aprune([str(thread_id)], strategy="delete")
+
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        """Same contract as the stock method; decodes only the blobs holding seeds."""
+        if not channels:
+            return {}
+        async with self._cursor() as cur:
+            return await _arun(cur, _history_statements(self, self._histories, config, channels))
