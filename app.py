@@ -7,9 +7,6 @@ from pathlib import Path
 import streamlit as st
 
 import agent  # noqa: F401  (strict msgpack before LangGraph loads)
-from agent.exposure import exposure_problem
-from agent.key_policy import settings_for
-from agent.logs import APP_LEVEL, configure_logging
 from ui import resources
 from ui.accounts import auth_configured
 from ui.identity import current_user, identity_sidebar
@@ -22,13 +19,11 @@ FAVICON = Path(__file__).parent / "assets" / "favicon.svg"
 st.set_page_config(page_title="Waypoint", page_icon=FAVICON, layout="wide")
 
 try:
-    settings = resources.settings()
-    configure_logging(settings.log_level or APP_LEVEL)
-    refusal = exposure_problem(st.get_option("server.address"), auth_configured(), settings)
+    backend = resources.backend()
+    refusal = backend.exposure_problem(st.get_option("server.address"), auth_configured())
     if refusal:
         raise RuntimeError(refusal)
     user = current_user()  # a logged-out person gets the login page here
-    backend = resources.backend()
 except (RuntimeError, ValueError) as problem:
     st.error(str(problem))
     st.stop()
@@ -38,8 +33,7 @@ with st.sidebar:
     identity_sidebar(user)
     thread_list(backend)
     st.divider()
-    # A shared deployment's own keys reach its users only if the owner says so (key_policy).
-    choices, options = settings_panel(settings_for(settings, shared=user.kind != "local"))
+    choices, options = settings_panel(backend, user)
 st.session_state["choices"], st.session_state["options"] = choices, options
 
 page = st.navigation(

@@ -5,8 +5,27 @@ terminal (`python -m agent`) and, later, a remote Agent Server backend.
 """
 
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agent.protocol import Backend
 
 # Checkpoints are read back with msgpack; strict mode refuses to rebuild arbitrary classes from
 # them. LangGraph reads this once, when its serializer is first imported, so it is set here, before
 # any module of this package imports LangGraph.
 os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")
+
+
+def open_backend() -> "Backend":
+    """The backend the app talks to, built from the environment's settings (`agent.settings`).
+
+    The one factory pages may import besides `agent.protocol`; LangGraph loads here, after the
+    strict msgpack setting above. Today it is always the in-process `LocalBackend`.
+    """
+    from agent.backend import LocalBackend
+    from agent.logs import APP_LEVEL, configure_logging
+    from agent.settings import load_settings
+
+    settings = load_settings()
+    configure_logging(settings.log_level or APP_LEVEL)
+    return LocalBackend(settings)

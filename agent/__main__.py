@@ -13,19 +13,18 @@ from collections.abc import Callable
 from typing import TextIO
 
 from agent.backend import LocalBackend
-from agent.context import AgentChoices
+from agent.choices import AgentChoices, RunOptions
+from agent.errors import ThreadBusy, UnknownThread
 from agent.events import Done, Error, Step, Token, ToolCall, ToolResult
 from agent.logs import TERMINAL_LEVEL, configure_logging
 from agent.protocol import LOCAL_USER
-from agent.runs import Run, RunOptions, ThreadBusy
 from agent.settings import load_settings
-from agent.threads import UnknownThread
-from agent.views import ToolCallView
+from agent.views import RunHandle, ToolCallView
 
 Ask = Callable[[str], str]
 
 
-def follow(backend: LocalBackend, run: Run, out: TextIO) -> str:
+def follow(backend: LocalBackend, run: RunHandle, out: TextIO) -> str:
     """Print a run's events as they come; return how it ended."""
     offset, streaming = 0, False
     while True:
@@ -51,8 +50,8 @@ def follow(backend: LocalBackend, run: Run, out: TextIO) -> str:
                 out.flush()
                 return event.status
             out.flush()
-        if not events and not run.active and len(run.log) == offset:
-            return run.status
+        if not events and backend.run_status(LOCAL_USER, run.id) is None:
+            return "error"  # the run is gone (its thread deleted): no Done will come
 
 
 def ask_decisions(calls: tuple[ToolCallView, ...], ask: Ask, out: TextIO) -> dict[str, dict]:

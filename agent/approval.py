@@ -16,42 +16,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ValidationError
 
+from agent.errors import DecisionError
 from agent.limits import MAX_TOOL_RESULT_CHARS, too_long
 
-ApprovalMode = Literal["ask", "auto", "never"]
 DecisionAction = Literal["approve", "edit", "mock", "reject"]
 DECISION_ACTIONS: tuple[str, ...] = ("approve", "edit", "mock", "reject")
-
-APPROVAL_HELP: dict[str, str] = {
-    "ask": "Ask every time: the run halts before any tool runs (a human-in-the-loop interrupt).",
-    "auto": "Auto-approve the chosen tools; ask for the others.",
-    "never": "Never ask: tools run as soon as the model calls them.",
-}
-
-
-class DecisionError(ValueError):
-    """A human decision that cannot be applied; the message says what to fix."""
-
-
-@dataclass(frozen=True)
-class ApprovalPolicy:
-    """Per-run rule for which tool calls halt for a human. Not persisted: chosen at each run."""
-
-    mode: ApprovalMode = "ask"
-    auto_tools: frozenset[str] = field(default_factory=frozenset)
-
-    def needs_approval(self, tool_name: str) -> bool:
-        if self.mode == "never":
-            return False
-        if self.mode == "auto":
-            return tool_name not in self.auto_tools
-        return True
 
 
 def validate_args(tool: BaseTool, args: object) -> dict[str, Any]:

@@ -27,33 +27,44 @@ from langchain_core.tools import BaseTool
 from langgraph.constants import START
 from langgraph.types import Command, StateSnapshot
 
-from agent import recovery
+from agent import recovery, transfer
 from agent import timeline as tl
-from agent.approval import CANCELLED_TEXT, DecisionError, validate_decisions
-from agent.context import AgentChoices, ContextFactory
+from agent.approval import CANCELLED_TEXT, validate_decisions
+from agent.choices import AgentChoices, RunOptions
+from agent.context import ContextFactory
+from agent.errors import DecisionError, InputError, ModelListError, ThreadBusy, UnknownCheckpoint
 from agent.events import Error, Event, RunStatus
+from agent.exposure import exposure_problem
 from agent.graph import ACTION, LLM, AgentGraph, RunContext, build_graph, open_tool_calls
 from agent.key_policy import settings_for
 from agent.limits import MAX_MESSAGE_CHARS, MAX_TOOL_RESULT_CHARS, too_long
+from agent.message_views import message_views
+from agent.models import list_models
 from agent.persistence import Persistence
 from agent.protocol import LOCAL_USER, User
 from agent.run_limit import RunLimiter
 from agent.run_store import RunRecord, is_live
-from agent.runs import Run, RunManager, RunOptions, ThreadBusy
+from agent.runs import Run, RunManager
 from agent.settings import Settings
 from agent.stream_events import message_text
-from agent.threads import ThreadInfo, ThreadStatus
-from agent.timeline import Timeline, UnknownCheckpoint, as_node_keeping_next, divergence
+from agent.timeline import Timeline, as_node_keeping_next, divergence
+from agent.tools import TOOL_NAME
 from agent.views import (
+    BackendInfo,
     CheckpointDetail,
+    GraphEdge,
+    GraphView,
     MessageVersions,
     MessageView,
     Notice,
+    RunHandle,
+    ThreadInfo,
+    ThreadStatus,
     ThreadView,
     TimelinePage,
     ToolCallView,
-    message_views,
 )
+from agent.visitors import VisitorSweep
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +74,6 @@ STOPPED_TEXT = (
     "You stopped the last run. What it was writing is not kept: the thread is as its last "
     "checkpoint left it."
 )
-
-
-class InputError(ValueError):
-    """The user's input cannot be used as it is; the message says how to fix it."""
 
 
 # What each public method's parameters must be, and what to give instead: pages pass what widgets
@@ -186,6 +193,7 @@ class LocalBackend:
         # Runs of a shared deployment's users: its own keys only where the owner allows it.
         self.shared_contexts = contexts or ContextFactory(settings_for(settings, shared=True))
         self.run_limit = RunLimiter(settings.runs_per_hour)
+        self._visitor_sweep = VisitorSweep(settings.visitor_hours)
         self.graph = build_graph(self.persistence.saver)
         self._async_graph: AgentGraph | None = None
         self._async_lock = threading.Lock()
@@ -435,7 +443,7 @@ class LocalBackend:
         checkpoint_id: str | None = None,
         before_start: Callable[[], None] | None = None,
         title: str | None = None,
-    ) -> Run:
+    ) -> RunHandle:
         owner = self.threads.get(thread_id).owner
         contexts = self.contexts if owner == LOCAL_USER.id else self.shared_contexts
         context = contexts(choices, deciding)
@@ -463,7 +471,7 @@ class LocalBackend:
         sent = payload.get("messages") if isinstance(payload, Mapping) else None
         if sent:
             self._inputs[thread_id] = (run.id, sent[-1])
-        return run
+        return RunHandle(id=run.id, thread_id=thread_id)
 
     def _record_end(self, run: Run, status: RunStatus) -> None:
         """Bookkeeping when a run ends: the branch head follows the run, then status and count.
@@ -497,7 +505,7 @@ class LocalBackend:
         text: str,
         choices: AgentChoices,
         options: RunOptions = RunOptions(),
-    ) -> Run:
+    ) -> RunHandle:
         """Add a human message and run. Pending tool calls are closed first as cancelled."""
         _check_input(text=text, choices=choices, options=options)
         info = self._owned(user, thread_id)
@@ -554,7 +562,7 @@ class LocalBackend:
         decisions: Mapping[str, Mapping[str, Any]],
         choices: AgentChoices,
         options: RunOptions = RunOptions(),
-    ) -> Run:
+    ) -> RunHandle:
         """Apply the human's decision on each pending call and continue the run.
 
         Invalid decisions raise DecisionError before anything is written.
@@ -619,7 +627,7 @@ class LocalBackend:
         choices: AgentChoices,
         options: RunOptions = RunOptions(),
         checkpoint_id: str | None = None,
-    ) -> Run:
+    ) -> RunHandle:
         """Continue the thread (or replay from a past checkpoint). A tool never runs unasked.
 
         Without `checkpoint_id` it continues what the chat shows (the branch head, if set). A
@@ -695,6 +703,64 @@ class LocalBackend:
             return run.status if run else None
         status = self._settled(run).status
         return "error" if status == "lost" else status
+
+    # --- export and import ----------------------------------------------------------------------
+
+    def export_thread(self, user: User, thread_id: str) -> bytes:
+        """The whole thread (every checkpoint and branch) as JSON lines (`agent.transfer`)."""
+        return "".join(transfer.export_thread(self, user, thread_id)).encode()
+
+    def import_thread(self, user: User, data: bytes) -> ThreadInfo:
+        """A new thread of `user`'s from an export; TransferError (nothing written) if it is bad."""
+        return transfer.import_thread(self, user, data)
+
+    # --- what this backend is ----------------------------------------------------------------------
+
+    def graph_view(self) -> GraphView:
+        """The compiled graph's shape, from LangGraph's own drawing of it (so it always matches)."""
+        drawing = self.graph.get_graph()
+        return GraphView(
+            nodes=tuple(drawing.nodes),
+            edges=tuple(GraphEdge(e.source, e.target, bool(e.conditional)) for e in drawing.edges),
+            approval_node=ACTION,
+        )
+
+    def info(self, user: User = LOCAL_USER) -> BackendInfo:
+        """The settings' defaults for the settings panel; whether keys are set, never the keys.
+
+        On a shared deployment the keys are the owner's: a logged-in user or a visitor is told
+        they exist only where the owner shares them (`agent.key_policy`).
+        """
+        _check_input(user=user)
+        settings = settings_for(self.settings, shared=user.kind != LOCAL_USER.kind)
+        return BackendInfo(
+            default_provider=settings.default_provider,
+            default_search=settings.default_search,
+            model_name=settings.model_name,
+            openai_base_url=settings.openai_base_url,
+            has_openai_key=settings.openai_api_key is not None,
+            has_tavily_key=settings.tavily_api_key is not None,
+            tool_names=(TOOL_NAME,),
+            visitors=settings.visitors,
+            visitor_hours=settings.visitor_hours,
+        )
+
+    def exposure_problem(self, address: str | None, auth_configured: bool) -> str | None:
+        """The sentence refusing to serve this address as set up, or None (`agent.exposure`)."""
+        return exposure_problem(address, auth_configured, self.settings)
+
+    def sweep_visitors(self) -> int:
+        """Delete expired visitor threads, at most every few minutes however often asked."""
+        return self._visitor_sweep.maybe_run(self)
+
+    def list_models(self, base_url: str, api_key: str | None = None) -> tuple[str, ...]:
+        """The models an OpenAI-compatible server lists; without `api_key`, with the settings' key.
+
+        ModelListError (a sentence naming the fix) when the server cannot be asked.
+        """
+        if not isinstance(base_url, str) or not base_url.strip():
+            raise ModelListError("Give the server's base URL, e.g. http://localhost:11434/v1.")
+        return list_models(base_url.strip(), api_key or self.settings.openai_api_key)
 
     # --- time travel -----------------------------------------------------------------------------
     #
@@ -1011,7 +1077,7 @@ class LocalBackend:
         ai_message_id: str,
         choices: AgentChoices,
         options: RunOptions = RunOptions(),
-    ) -> Run:
+    ) -> RunHandle:
         """Run the model again for one of its answers in the shown conversation.
 
         It replays from the checkpoint just before the answer was written (time travel: LangGraph
@@ -1084,7 +1150,7 @@ class LocalBackend:
         text: str,
         choices: AgentChoices,
         options: RunOptions = RunOptions(),
-    ) -> Run:
+    ) -> RunHandle:
         """Edit one of your past messages in the shown conversation and run from there.
 
         It forks at the checkpoint where that message had just joined the conversation (its last

@@ -7,34 +7,16 @@ something to rebuild on every message. Keys typed in the UI stay in these in-mem
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
 
-from agent.approval import ApprovalPolicy
+from agent.choices import AgentChoices
 from agent.graph import RunContext
 from agent.models import make_chat_model
 from agent.search import make_search_backend
 from agent.settings import Settings
 from agent.tools import make_web_search_tool
-
-
-@dataclass(frozen=True)
-class AgentChoices:
-    """What the user picked in the sidebar. Keys are masked in repr and never persisted."""
-
-    provider: str = "demo"
-    model_name: str | None = None
-    api_key: str | None = field(default=None, repr=False)
-    base_url: str | None = None
-    search: str = "offline"
-    tavily_key: str | None = field(default=None, repr=False)
-    approval: ApprovalPolicy = field(default_factory=ApprovalPolicy)
-
-    @classmethod
-    def defaults(cls, settings: Settings) -> AgentChoices:
-        return cls(provider=settings.default_provider, search=settings.default_search)
 
 
 class ContextFactory:

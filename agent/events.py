@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from agent.views import SearchResults
+
 RunStatus = Literal["done", "halted", "cancelled", "error"]
 
 
@@ -52,6 +54,7 @@ class ToolResult:
     name: str
     content: str
     is_error: bool = False
+    search: SearchResults | None = None  # `content` read as web_search output, for the UI
     kind: Literal["tool_result"] = "tool_result"
 
 

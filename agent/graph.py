@@ -28,7 +28,8 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from agent.approval import ApprovalPolicy, rejection_text, validate_decisions
+from agent.approval import rejection_text, validate_decisions
+from agent.choices import ApprovalPolicy
 from agent.limits import MAX_TOOL_RESULT_CHARS
 from agent.llm_guard import failure_of, sendable, unkept_reply
 from agent.state import AgentState

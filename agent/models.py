@@ -25,6 +25,7 @@ from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
 from agent.demo_model import DemoChatModel
+from agent.errors import ModelListError
 from agent.provider_errors import describe_error
 from agent.settings import DEFAULT_OPENAI_MODEL, Settings
 
@@ -149,10 +150,6 @@ def model_secrets(model: BaseChatModel) -> tuple[str, ...]:
         and (secret := value.get_secret_value())
         and secret != NO_KEY_PLACEHOLDER
     )
-
-
-class ModelListError(ValueError):
-    """The server could not be asked for its models; the message says why and what to do."""
 
 
 def list_models(

@@ -29,6 +29,7 @@ from langgraph.constants import START
 from langgraph.types import StateSnapshot
 
 from agent.graph import ACTION, open_tool_calls
+from agent.text import preview
 from agent.timeline import (
     APPLIED,
     AS_NODE,
@@ -38,7 +39,6 @@ from agent.timeline import (
     STOPPED,
     TOOL,
     as_node_keeping_next,
-    preview,
 )
 
 log = logging.getLogger(__name__)

@@ -11,10 +11,12 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 
+from agent.errors import Conflict
+
 WINDOW_SECONDS = 3600.0
 
 
-class RunLimitReached(Exception):
+class RunLimitReached(Conflict):
     """A user started as many runs in the last hour as the deployment allows."""
 
     def __init__(self, limit: int, wait_seconds: float):

@@ -47,6 +47,8 @@ from langgraph.constants import CONFIG_KEY_CHECKPOINTER
 from langgraph.errors import GraphRecursionError
 from langgraph.types import StreamMode
 
+from agent.choices import RunOptions
+from agent.errors import ThreadBusy
 from agent.events import Done, Error, Event, RunStatus
 from agent.graph import AgentGraph, RunContext
 from agent.loop import BackgroundLoop
@@ -58,20 +60,6 @@ from agent.write_gate import WriteGate, WriteRefused, gated
 
 logger = logging.getLogger(__name__)
 
-Engine = Literal["sync", "async"]
-Durability = Literal["sync", "async", "exit"]
-
-ENGINE_HELP: dict[str, str] = {
-    "sync": "graph.stream() on a worker thread, with the sync SQLite checkpointer.",
-    "async": "graph.astream() on one background event loop, with the async SQLite checkpointer.",
-}
-DURABILITY_HELP: dict[str, str] = {
-    "sync": "Each checkpoint is written before the next step starts: safest, a little slower.",
-    "async": "Checkpoints are written in the background while the next step runs: faster, and a "
-    "crash may lose the last step.",
-    "exit": "Only each run's last checkpoint is written, when it ends or halts: least storage, "
-    "no time travel inside a run.",
-}
 RECURSION_LIMIT = 40
 KEEP_FINISHED_RUNS = 200
 # How long an ended run waits for its checkpoint writes already under way (one SQLite write, which
@@ -80,16 +68,6 @@ WRITES_UNDER_WAY_TIMEOUT = 15.0
 SHUTDOWN_TIMEOUT = 5.0
 # How often a run's supervisor looks for a Stop pressed in another process.
 POLL_SECONDS = 0.25
-
-
-class ThreadBusy(RuntimeError):
-    """The thread already has an active run."""
-
-    def __init__(self, thread_id: str):
-        super().__init__(
-            "This thread is busy: a run is still going. Wait for it to finish or press Stop."
-        )
-        self.thread_id = thread_id
 
 
 class EngineClosed(RuntimeError):
@@ -197,17 +175,8 @@ class EventLog:
             return len(self._events)
 
 
-@dataclass(frozen=True)
-class RunOptions:
-    """How to run: engine, what to stream, how durably to checkpoint."""
-
-    engine: Engine = "sync"
-    stream_tokens: bool = True
-    durability: Durability = "sync"
-
-    @property
-    def stream_modes(self) -> list[StreamMode]:
-        return ["messages", "updates"] if self.stream_tokens else ["updates"]
+def _stream_modes(options: RunOptions) -> list[StreamMode]:
+    return ["messages", "updates"] if options.stream_tokens else ["updates"]
 
 
 Ending = Literal["finished", "cancelled", "stalled"]
@@ -423,7 +392,7 @@ class RunManager:
                 payload,
                 config,
                 context=context,
-                stream_mode=run.options.stream_modes,
+                stream_mode=_stream_modes(run.options),
                 durability=run.options.durability,
             )
             with closing(stream):  # type: ignore[type-var]  # stream() is a generator: it has close()
@@ -458,7 +427,7 @@ class RunManager:
                 payload,
                 config,
                 context=context,
-                stream_mode=run.options.stream_modes,
+                stream_mode=_stream_modes(run.options),
                 durability=run.options.durability,
             ):
                 for event in translator.feed(mode, chunk):

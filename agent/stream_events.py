@@ -15,6 +15,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
 
 from agent.events import Event, Halted, Step, Token, ToolCall, ToolResult
+from agent.tools import search_results
 
 
 def message_text(message: BaseMessage) -> str:
@@ -89,10 +90,12 @@ class StreamTranslator:
                             call_id=call["id"] or "", name=call["name"], args=dict(call["args"])
                         )
                 elif isinstance(message, ToolMessage):
+                    content = message_text(message)
                     yield ToolResult(
                         call_id=message.tool_call_id,
                         name=message.name or "",
-                        content=message_text(message),
+                        content=content,
                         is_error=message.status == "error",
+                        search=search_results(content),
                     )
             yield Step(node=node, summary=summarise_update(node, messages), seconds=seconds)

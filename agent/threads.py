@@ -16,12 +16,13 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
+
+from agent.errors import UnknownThread
+from agent.views import ThreadInfo, ThreadStatus
 
 log = logging.getLogger(__name__)
 
-ThreadStatus = Literal["idle", "running", "waiting", "error"]
 STATUSES: tuple[str, ...] = ("idle", "running", "waiting", "error")
 TITLE_LIMIT = 80
 
@@ -80,37 +81,10 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class ThreadInfo:
-    """One row of the index, as plain data for the UI."""
-
-    id: str
-    title: str
-    created_at: float
-    updated_at: float
-    message_count: int
-    status: ThreadStatus
-    branch_head: str | None = None
-    owner: str = "local"
-    forked_from: str | None = None
-    forked_at_checkpoint: str | None = None
-
-
 _COLUMNS = (
     "id, title, created_at, updated_at, message_count, status, branch_head, owner, "
     "forked_from, forked_at_checkpoint"
 )
-
-
-class UnknownThread(LookupError):
-    """No thread has this id for this user (deleted, a stale link, or someone else's)."""
-
-    def __init__(self, thread_id: str):
-        super().__init__(
-            f"There is no thread {thread_id!r}: it may have been deleted. "
-            "Pick another thread or start a new one."
-        )
-        self.thread_id = thread_id
 
 
 def migrate(conn: sqlite3.Connection) -> int:

@@ -11,13 +11,14 @@ text is exactly the sentence, and the model can explain it and carry on.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, Field
 
 from agent.search import SearchBackend, SearchError, SearchResult
+from agent.text import clean
+from agent.views import SearchHit, SearchResults
 
 TOOL_NAME = "web_search"
 MAX_RESULTS = 5
@@ -26,10 +27,6 @@ MAX_SOURCE_CHARS = 500
 MAX_SNIPPET_CHARS = 700
 MAX_OUTPUT_CHARS = 6_000  # under the graph's 8,000-character cap, so JSON is never cut mid-way
 MAX_QUERY_CHARS = 400
-
-# C0/C1 control characters, and the invisible format characters that can hide or reorder text
-# (zero-width spaces, bidirectional overrides and isolates, the byte-order mark).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 
 
 class WebSearchInput(BaseModel):
@@ -86,17 +83,6 @@ def format_results(query: str, results: list[SearchResult]) -> str:
         rows.pop()
 
 
-def clean(text: str, limit: int) -> str:
-    """`text` on one line without control characters, cut at a word to at most `limit` chars."""
-    text = " ".join(_CONTROL.sub(" ", str(text)).split())
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    if " " in cut[limit // 2 :]:
-        cut = cut.rsplit(" ", 1)[0]
-    return cut + "…"
-
-
 def parse_search_output(text: str) -> list[SearchResult] | None:
     """The results in a `web_search` output, for the UI; None when `text` is not such output."""
     try:
@@ -110,3 +96,21 @@ def parse_search_output(text: str) -> list[SearchResult] | None:
         for item in parsed["results"]
         if isinstance(item, dict)
     ]
+
+
+def search_results(text: str) -> SearchResults | None:
+    """A tool result as the transcript lists it: the first `MAX_RESULTS` hits, each field cleaned
+    and capped as the tool caps it (an imported thread's results may be any size); None when
+    `text` is not `web_search` output."""
+    found = parse_search_output(text)
+    if found is None:
+        return None
+    hits = tuple(
+        SearchHit(
+            clean(result.title, MAX_TITLE_CHARS),
+            clean(result.source, MAX_SOURCE_CHARS),
+            clean(result.snippet, MAX_SNIPPET_CHARS),
+        )
+        for result in found[:MAX_RESULTS]
+    )
+    return SearchResults(hits, len(found))

@@ -49,12 +49,11 @@ from __future__ import annotations
 import codecs
 import json
 import logging
-import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.messages import BaseMessage, message_to_dict, messages_from_dict
 from langchain_core.runnables import RunnableConfig
@@ -67,7 +66,6 @@ from langgraph.checkpoint.base import (
 from langgraph.constants import START
 from langgraph.types import Interrupt
 
-from agent.backend import LocalBackend
 from agent.checkpoint_store import (
     CHECKPOINT_FORMAT,
     NewCheckpoint,
@@ -76,15 +74,18 @@ from agent.checkpoint_store import (
     make_snapshot,
     snapshot_value,
 )
+from agent.errors import TransferError
 from agent.protocol import User
-from agent.threads import TITLE_LIMIT, ThreadInfo
+from agent.threads import TITLE_LIMIT
+from agent.views import ThreadInfo
+
+if TYPE_CHECKING:  # the backend calls these with itself; importing it here would be a cycle
+    from agent.backend import LocalBackend
 
 log = logging.getLogger(__name__)
 
 FORMAT = "waypoint-thread"
 VERSION = 1
-MIME_TYPE = "application/x-ndjson"
-FILE_SUFFIX = ".waypoint.jsonl"
 MAX_BYTES = 50 * 1024 * 1024
 MAX_LINES = 100_000
 IMPORTED_SUFFIX = " (imported)"
@@ -118,10 +119,6 @@ _SCALARS = (str, int, float, bool, type(None))
 # Metadata keys read as numbers or as text (`agent.timeline`); other keys may hold any scalar.
 _METADATA_INTEGERS = ("step", "waypoint_count")
 _METADATA_TEXTS = ("source", "waypoint_run", "waypoint_op", "waypoint_as_node", "waypoint_tool")
-
-
-class TransferError(ValueError):
-    """A thread cannot be exported, or a file cannot be imported; the message says how to fix it."""
 
 
 # --- values <-> JSON -----------------------------------------------------------------------------
@@ -313,7 +310,7 @@ def export_thread(backend: LocalBackend, user: User, thread_id: str) -> Iterator
     be exported raises `TransferError` (or `UnknownThread`) here rather than leaving half a file.
     Nothing secret is written: keys live only in settings and clients, never in graph state,
     config or metadata (see `agent.graph`), and that is all this reads.
-    For a download: `"".join(export_thread(...))`, named `export_filename(info)`, type MIME_TYPE.
+    For a download: `LocalBackend.export_thread`, named `agent.protocol.export_filename(info)`.
     """
     info = backend.get_thread(user, thread_id)
     saver = _graph_saver(backend)
@@ -343,12 +340,6 @@ def export_thread(backend: LocalBackend, user: User, thread_id: str) -> Iterator
         lines.append(_dump(_checkpoint_line(t, own_writes)))
     log.info("exported thread %s: %d checkpoints", thread_id, len(tuples))
     return iter(lines)
-
-
-def export_filename(info: ThreadInfo) -> str:
-    """A download name from the title, safe on every file system: `weather-in-la.waypoint.jsonl`."""
-    slug = re.sub(r"[^a-z0-9]+", "-", info.title.lower()).strip("-")[:60].strip("-")
-    return f"{slug or 'thread'}{FILE_SUFFIX}"
 
 
 # --- import: reading and checking -----------------------------------------------------------------

@@ -1,22 +1,43 @@
-"""Plain-data views of conversation state, for pages that must not hold LangGraph objects.
+"""Plain-data views of threads and conversation state, for pages that must not hold engine objects.
 
 The UI renders these; a future remote backend (LangGraph Agent Server) will build the same views
-from the SDK's JSON, so nothing above `agent/` depends on how the engine stores messages.
+from the SDK's JSON, so nothing above `agent/` depends on how the engine stores messages. This
+module imports nothing of LangChain, LangGraph or SQLite (tests/test_boundary.py holds it to that):
+`agent.message_views` builds these from LangChain messages, `agent.threads` stores the rows.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-
-from agent.stream_events import message_text
-from agent.threads import ThreadInfo
-
 Role = Literal["human", "ai", "tool", "system"]
+ThreadStatus = Literal["idle", "running", "waiting", "error"]
+
+
+@dataclass(frozen=True)
+class ThreadInfo:
+    """One row of the thread index, as plain data for the UI."""
+
+    id: str
+    title: str
+    created_at: float
+    updated_at: float
+    message_count: int
+    status: ThreadStatus
+    branch_head: str | None = None
+    owner: str = "local"
+    forked_from: str | None = None
+    forked_at_checkpoint: str | None = None
+
+
+@dataclass(frozen=True)
+class RunHandle:
+    """A run just started: read its events, its status or stop it by `id` (see `Backend`)."""
+
+    id: str
+    thread_id: str
 
 
 @dataclass(frozen=True)
@@ -31,8 +52,34 @@ class ToolCallView:
 
 
 @dataclass(frozen=True)
+class SearchHit:
+    """One `web_search` result, each field on one line and capped as the tool caps it."""
+
+    title: str
+    source: str
+    snippet: str
+
+    @property
+    def is_link(self) -> bool:
+        return self.source.startswith(("http://", "https://"))
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    """A tool result read as `web_search` output: the first hits, and how many there were."""
+
+    hits: tuple[SearchHit, ...]
+    total: int
+
+    @property
+    def omitted(self) -> int:
+        return self.total - len(self.hits)
+
+
+@dataclass(frozen=True)
 class MessageView:
-    """One message as the transcript shows it."""
+    """One message as the transcript shows it; `search` is set on a tool result that is search
+    output (the transcript lists it as links), None otherwise."""
 
     id: str
     role: Role
@@ -41,6 +88,7 @@ class MessageView:
     tool_call_id: str | None = None
     name: str | None = None
     is_error: bool = False
+    search: SearchResults | None = None
 
 
 @dataclass(frozen=True)
@@ -72,38 +120,6 @@ class ThreadView:
     @property
     def waiting_for_approval(self) -> bool:
         return bool(self.pending_calls) and self.active_run_id is None
-
-
-def _role(message: BaseMessage) -> Role:
-    if isinstance(message, HumanMessage):
-        return "human"
-    if isinstance(message, AIMessage):
-        return "ai"
-    if isinstance(message, ToolMessage):
-        return "tool"
-    if isinstance(message, SystemMessage):
-        return "system"
-    return "ai"
-
-
-def message_view(message: BaseMessage) -> MessageView:
-    calls = tuple(
-        ToolCallView(id=c["id"], name=c["name"], args=dict(c["args"]))
-        for c in getattr(message, "tool_calls", None) or ()
-    )
-    return MessageView(
-        id=message.id or "",
-        role=_role(message),
-        text=message_text(message),
-        tool_calls=calls,
-        tool_call_id=getattr(message, "tool_call_id", None),
-        name=message.name,
-        is_error=getattr(message, "status", "success") == "error",
-    )
-
-
-def message_views(messages: Sequence[BaseMessage]) -> tuple[MessageView, ...]:
-    return tuple(message_view(m) for m in messages)
 
 
 # --- time travel: the inspector's timeline, a checkpoint's detail, the chat's branch switcher -----
@@ -247,3 +263,38 @@ class MessageVersions:
     @property
     def label(self) -> str:
         return f"{self.index + 1} / {self.count}"
+
+
+# --- what the backend offers: the graph's shape, the settings' defaults ----------------------------
+
+
+@dataclass(frozen=True)
+class GraphEdge:
+    source: str
+    target: str
+    conditional: bool = False
+
+
+@dataclass(frozen=True)
+class GraphView:
+    """The compiled graph's nodes and edges (LangGraph's `get_graph()`, or an Agent Server's
+    assistant graph), and the node that asks for approval before it runs."""
+
+    nodes: tuple[str, ...]
+    edges: tuple[GraphEdge, ...]
+    approval_node: str
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """What the settings panel offers and preselects. Keys are only said to exist, never given."""
+
+    default_provider: str  # "demo" | "openai" | "compatible"
+    default_search: str  # "offline" | "tavily"
+    model_name: str | None  # WAYPOINT_MODEL
+    openai_base_url: str | None
+    has_openai_key: bool
+    has_tavily_key: bool
+    tool_names: tuple[str, ...]
+    visitors: bool = False  # visitor mode: each browser its own private, expiring space
+    visitor_hours: float = 24.0

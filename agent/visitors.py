@@ -9,45 +9,21 @@ once they are older than the space's lifetime, and the cookie is gone from the b
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
-import secrets
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING
 
 from agent.protocol import User
 from agent.runs import ThreadBusy
 from agent.threads import UnknownThread
+from agent.visitor_tokens import VISITOR_PREFIX
 
 if TYPE_CHECKING:
     from agent.backend import LocalBackend
 
 log = logging.getLogger(__name__)
-
-VISITOR_PREFIX = "visitor:"
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
-
-
-def new_token() -> str:
-    """A fresh visitor token: 192 random bits, URL- and cookie-safe, 32 characters."""
-    return secrets.token_urlsafe(24)
-
-
-def valid_token(token: object) -> TypeGuard[str]:
-    """A cookie's value is used only when it has the shape `new_token` makes."""
-    return isinstance(token, str) and _TOKEN.fullmatch(token) is not None
-
-
-def visitor_owner(token: str) -> str:
-    """The owner id stored with a visitor's threads: a hash, so the index cannot open the space."""
-    return VISITOR_PREFIX + hashlib.sha256(token.encode("ascii")).hexdigest()[:32]
-
-
-def is_visitor(owner: str | None) -> bool:
-    return bool(owner) and (owner or "").startswith(VISITOR_PREFIX)
 
 
 class VisitorSweep:

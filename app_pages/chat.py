@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from agent.threads import UnknownThread
+from agent.protocol import UnknownThread
 from ui import resources
 from ui.approval_panel import approval_panel
 from ui.branch_controls import message_controls

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from agent.threads import UnknownThread
+from agent.protocol import UnknownThread
 from ui import resources
 from ui.checkpoint_view import checkpoint_view
 from ui.feedback import USER_ERRORS, show_problem
@@ -98,6 +98,6 @@ with right:
             open_chat(copy.id)
     except USER_ERRORS as problem:
         st.error(plain(problem, SENTENCE_CHARS))
-    checkpoint_view(detail, backend.graph)
+    checkpoint_view(detail, backend.graph_view())
     with st.expander("Edit a message here (creates a fork)", icon=":material/edit:"):
         message_editor(backend, detail, choices)

@@ -62,13 +62,12 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from streamlit.testing.v1.local_script_runner import LocalScriptRunner  # noqa: E402
 
 import agent  # noqa: E402,F401  (sets strict msgpack before LangGraph loads)
-from agent.approval import ApprovalPolicy  # noqa: E402
 from agent.backend import LocalBackend  # noqa: E402
-from agent.context import AgentChoices  # noqa: E402
+from agent.choices import AgentChoices, ApprovalPolicy  # noqa: E402
 from agent.events import Done, Token  # noqa: E402
+from agent.message_views import message_views  # noqa: E402
 from agent.protocol import LOCAL_USER  # noqa: E402
 from agent.settings import Settings, load_settings  # noqa: E402
-from agent.views import message_views  # noqa: E402
 
 RERUN_GOAL_MS = 150.0
 LATENCY_GOAL_MS = 500.0
@@ -111,7 +110,11 @@ def build_thread(backend: LocalBackend, turns: int, title: str) -> str:
     thread = backend.create_thread(LOCAL_USER, title)
     choices = AgentChoices(approval=ApprovalPolicy("never"))
     for turn in range(turns):
-        run = backend.send_message(LOCAL_USER, thread.id, QUESTIONS[turn % len(QUESTIONS)], choices)
+        run = backend.runs.get(
+            backend.send_message(
+                LOCAL_USER, thread.id, QUESTIONS[turn % len(QUESTIONS)], choices
+            ).id
+        )
         if not run.log.wait_closed(60):
             raise RuntimeError("a demo run did not finish within 60 s")
     return thread.id
@@ -494,8 +497,10 @@ def engine_runs(answers: int) -> list[EngineRun]:
                 content, marker = answer(1_000 + n)
                 server.script(text(content, delay=1 / TOKENS_PER_SECOND if paced else 0))
                 thread = backend.create_thread(LOCAL_USER)
-                run = backend.send_message(
-                    LOCAL_USER, thread.id, "Tell me about checkpoints", choices
+                run = backend.runs.get(
+                    backend.send_message(
+                        LOCAL_USER, thread.id, "Tell me about checkpoints", choices
+                    ).id
                 )
                 first = last = None
                 cpu = 0.0

@@ -36,12 +36,10 @@ from langchain_core.tools import tool
 from pydantic import ConfigDict
 
 import agent  # noqa: F401  (sets strict msgpack before LangGraph loads)
-from agent.approval import ApprovalPolicy
 from agent.backend import LocalBackend
-from agent.context import AgentChoices
+from agent.choices import AgentChoices, ApprovalPolicy, RunOptions
 from agent.graph import RunContext
 from agent.protocol import LOCAL_USER
-from agent.runs import RunOptions
 from agent.settings import Settings
 from bench.storage import Prose
 
@@ -99,11 +97,15 @@ def build_thread(backend: LocalBackend, prose: Prose, checkpoints: int) -> str:
     turn = 0
     while backend.timeline(LOCAL_USER, thread.id, limit=1).total < checkpoints:
         turn += 1
-        run = backend.send_message(LOCAL_USER, thread.id, prose.text(200), choices, options)
+        run = backend.runs.get(
+            backend.send_message(LOCAL_USER, thread.id, prose.text(200), choices, options).id
+        )
         run.log.wait_closed(60)
         view = backend.thread_view(LOCAL_USER, thread.id)
         if turn % 20 == 0:  # a regenerated answer: a replay fork and a new answer
-            run = backend.regenerate(LOCAL_USER, thread.id, view.messages[-1].id, choices, options)
+            run = backend.runs.get(
+                backend.regenerate(LOCAL_USER, thread.id, view.messages[-1].id, choices, options).id
+            )
             run.log.wait_closed(60)
         if turn % 50 == 0:  # an edited question, left for later: an update fork
             page = backend.timeline(LOCAL_USER, thread.id, limit=8)

@@ -111,10 +111,8 @@ def soak(system: str, engine: str, runs: int, one_turn: Callable[[int], None]) -
 
 
 def waypoint_soak(engine: str, runs: int, mode: Mode, ask: bool, db: Path) -> Soak:
-    from agent.approval import ApprovalPolicy
     from agent.backend import LocalBackend
-    from agent.context import AgentChoices
-    from agent.runs import RunOptions
+    from agent.choices import AgentChoices, ApprovalPolicy, RunOptions
     from agent.settings import load_settings
 
     backend = LocalBackend(load_settings().with_overrides(db_path=db))

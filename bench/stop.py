@@ -26,7 +26,7 @@ import agent  # noqa: F401  # strict msgpack before LangGraph loads
 from agent.models import make_chat_model
 from agent.protocol import LOCAL_USER
 from agent.settings import Settings
-from tests.engine_fixtures import Harness, make_harness
+from tests.engine_fixtures import Harness, engine_run, make_harness
 from tests.fake_openai import FakeOpenAI, hang
 from tests.scripted_model import TokenGate, reply
 
@@ -50,7 +50,10 @@ def held_model(engine: str, runs: int) -> list[float]:
             h.model.script = [reply("one two three")]  # type: ignore[attr-defined]
 
             def start(thread_id: str, gate: TokenGate = gate) -> object:
-                run = h.backend.send_message(LOCAL_USER, thread_id, "go", h.choices, h.options)
+                run = engine_run(
+                    h.backend,
+                    h.backend.send_message(LOCAL_USER, thread_id, "go", h.choices, h.options),
+                )
                 gate.release(1)
                 assert gate.wait_held_after(1)
                 return run
@@ -73,8 +76,11 @@ def hung_provider(engine: str, runs: int) -> list[float]:
             for index in range(runs):
 
                 def start(thread_id: str, index: int = index) -> object:
-                    run = h.backend.send_message(
-                        LOCAL_USER, thread_id, "hello?", h.choices, h.options
+                    run = engine_run(
+                        h.backend,
+                        h.backend.send_message(
+                            LOCAL_USER, thread_id, "hello?", h.choices, h.options
+                        ),
                     )
                     assert server.wait_for_requests(index + 1)
                     return run

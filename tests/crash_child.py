@@ -29,14 +29,13 @@ from pathlib import Path
 
 from langchain_core.tools import tool
 
-from agent.approval import ApprovalPolicy
 from agent.backend import LocalBackend
-from agent.context import AgentChoices
+from agent.choices import AgentChoices, ApprovalPolicy, RunOptions
 from agent.graph import RunContext
 from agent.protocol import LOCAL_USER
-from agent.runs import RunOptions
 from agent.settings import Settings
 from tests.app_server import GUARDED_SITE, ROOT
+from tests.engine_fixtures import engine_run
 from tests.scripted_model import ScriptedChatModel, TokenGate, reply
 
 SCENARIOS = {"tool": "sync", "model": "sync", "exit": "exit"}  # name: durability
@@ -81,7 +80,9 @@ def play(data_dir: Path, scenario: str, backend: LocalBackend, gate: TokenGate, 
     choices = AgentChoices(approval=ApprovalPolicy("always"))
     thread = backend.create_thread(LOCAL_USER)
     (data_dir / f"{scenario}.thread").write_text(thread.id)
-    run = backend.send_message(LOCAL_USER, thread.id, QUESTION, choices, options)
+    run = engine_run(
+        backend, backend.send_message(LOCAL_USER, thread.id, QUESTION, choices, options)
+    )
     assert run.log.wait_closed(60) and run.status == "halted", run.status
     call = backend.thread_view(LOCAL_USER, thread.id).pending_calls[0]
     if scenario != "tool":

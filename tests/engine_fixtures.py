@@ -10,12 +10,13 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool, ToolException, tool
 
 from agent.backend import LocalBackend
-from agent.context import AgentChoices
+from agent.choices import AgentChoices, RunOptions
 from agent.events import Done, Event
 from agent.graph import RunContext
 from agent.protocol import LOCAL_USER
-from agent.runs import Run, RunOptions
+from agent.runs import Run
 from agent.settings import Settings
+from agent.views import RunHandle
 from tests.scripted_model import ScriptedChatModel
 
 
@@ -52,7 +53,9 @@ class Harness:
     options: RunOptions
     choices: AgentChoices = field(default_factory=AgentChoices)
 
-    def finish(self, run: Run, timeout: float = 30) -> list[Event]:
+    def finish(self, run: Run | RunHandle, timeout: float = 30) -> list[Event]:
+        if isinstance(run, RunHandle):
+            run = engine_run(self.backend, run)
         assert run.log.wait_closed(timeout), "run did not finish in time"
         events = run.log.read(0)
         assert isinstance(events[-1], Done)
@@ -69,6 +72,14 @@ class Harness:
         return self.finish(
             self.backend.decide(LOCAL_USER, thread_id, decisions, choices, self.options)
         )
+
+
+def engine_run(backend: LocalBackend, handle: RunHandle) -> Run:
+    """The engine's run behind a handle the backend returned (its event log, status, options):
+    tests look inside; pages only have the handle."""
+    run = backend.runs.get(handle.id)
+    assert run is not None, f"no run {handle.id}"
+    return run
 
 
 # Each engine on each database: `@pytest.fixture(**ON_BOTH_DATABASES)` with `harness_for`.

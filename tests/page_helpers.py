@@ -24,13 +24,9 @@ def app(data_dir, monkeypatch):
     monkeypatch.setenv("WAYPOINT_DB", str(data_dir / "waypoint.sqlite"))
     monkeypatch.setenv("WAYPOINT_DEMO_TOKEN_DELAY", "0")
     resources.backend.clear()
-    resources.settings.clear()
-    resources.visitor_sweep.clear()
     at = AppTest.from_file(APP, default_timeout=30)
     yield at
     resources.backend.clear()  # closes the backend (on_release)
-    resources.settings.clear()
-    resources.visitor_sweep.clear()
     config.set_option("server.address", address)
 
 

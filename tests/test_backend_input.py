@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from agent.approval import DecisionError
-from agent.backend import InputError, LocalBackend
+from agent.backend import LocalBackend
+from agent.errors import DecisionError, InputError
 from agent.protocol import LOCAL_USER
 from agent.views import ToolCallView
 from tests.engine_fixtures import make_harness

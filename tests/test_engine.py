@@ -11,12 +11,11 @@ import time
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent.approval import ApprovalPolicy, DecisionError
-from agent.backend import InputError
+from agent.choices import ApprovalPolicy
+from agent.errors import DecisionError, InputError, ThreadBusy
 from agent.events import Done, Error, Halted, Step, Token, ToolCall, ToolResult
 from agent.protocol import LOCAL_USER
-from agent.runs import ThreadBusy
-from tests.engine_fixtures import ON_BOTH_DATABASES, harness_for, make_harness
+from tests.engine_fixtures import ON_BOTH_DATABASES, engine_run, harness_for, make_harness
 from tests.scripted_model import TokenGate, reply
 
 
@@ -217,12 +216,15 @@ def test_resuming_from_a_past_halt_asks_again(h):
     assert h.search.queries == ["LA weather"]
     history = list(h.backend.graph.get_state_history({"configurable": {"thread_id": thread.id}}))
     past_halt = next(s for s in history if s.next == ("action",))
-    run = h.backend.resume(
-        LOCAL_USER,
-        thread.id,
-        h.choices,
-        h.options,
-        checkpoint_id=past_halt.config["configurable"]["checkpoint_id"],
+    run = engine_run(
+        h.backend,
+        h.backend.resume(
+            LOCAL_USER,
+            thread.id,
+            h.choices,
+            h.options,
+            checkpoint_id=past_halt.config["configurable"]["checkpoint_id"],
+        ),
     )
     events = h.finish(run)
     assert any(isinstance(e, Halted) for e in events) and events[-1] == Done("halted")
@@ -276,7 +278,9 @@ def test_busy_thread_refuses_a_second_run(h):
     h.model.gate = gate
     thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("one two three")]
-    run = h.backend.send_message(LOCAL_USER, thread.id, "first", h.choices, h.options)
+    run = engine_run(
+        h.backend, h.backend.send_message(LOCAL_USER, thread.id, "first", h.choices, h.options)
+    )
     assert gate.wait_held_after(0)
     with pytest.raises(ThreadBusy, match="busy"):
         h.backend.send_message(LOCAL_USER, thread.id, "second", h.choices, h.options)
@@ -290,7 +294,9 @@ def test_cancel_mid_stream_keeps_a_valid_state(h):
     h.model.gate = gate
     thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("alpha beta gamma delta")]
-    run = h.backend.send_message(LOCAL_USER, thread.id, "go", h.choices, h.options)
+    run = engine_run(
+        h.backend, h.backend.send_message(LOCAL_USER, thread.id, "go", h.choices, h.options)
+    )
     gate.release(2)
     assert gate.wait_held_after(2)
     assert wait_for_events(run.log, 2) and len(run.log) == 2
@@ -311,7 +317,9 @@ def test_cancel_mid_stream_keeps_a_valid_state(h):
 def test_readers_at_any_offset_see_the_same_events(h):
     thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("a b c d")]
-    run = h.backend.send_message(LOCAL_USER, thread.id, "hi", h.choices, h.options)
+    run = engine_run(
+        h.backend, h.backend.send_message(LOCAL_USER, thread.id, "hi", h.choices, h.options)
+    )
     events = h.finish(run)
     assert h.backend.read_events(LOCAL_USER, run.id, 3) == events[3:]
     assert h.backend.read_events(LOCAL_USER, run.id, len(events), timeout=0.01) == []

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from langgraph.checkpoint.memory import InMemorySaver
+import pytest
 
-from agent.graph import build_graph
+from agent.backend import LocalBackend
+from agent.settings import Settings
 from ui.graph_view import graph_dot
 
 
-def test_every_node_and_edge_of_the_compiled_graph_is_drawn():
-    graph = build_graph(InMemorySaver())
+@pytest.fixture
+def backend(data_dir):
+    backend = LocalBackend(Settings(db_path=data_dir / "waypoint.sqlite"))
+    yield backend
+    backend.close()
+
+
+def test_every_node_and_edge_of_the_compiled_graph_is_drawn(backend):
+    graph = backend.graph_view()
     dot = graph_dot(graph)
-    drawing = graph.get_graph()
+    drawing = backend.graph.get_graph()  # what LangGraph itself draws
+    assert set(graph.nodes) == set(drawing.nodes) and graph.approval_node == "action"
     for name in drawing.nodes:
         assert f'"{name}" [' in dot
     for edge in drawing.edges:
@@ -19,8 +28,8 @@ def test_every_node_and_edge_of_the_compiled_graph_is_drawn():
     assert '"llm" -> "action" [label="tool calls", style=dashed]' in dot
 
 
-def test_the_approval_point_and_the_next_node_are_marked():
-    graph = build_graph(InMemorySaver())
+def test_the_approval_point_and_the_next_node_are_marked(backend):
+    graph = backend.graph_view()
     action_line = next(
         line for line in graph_dot(graph).splitlines() if line.startswith('  "action" [')
     )

@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from agent.approval import ApprovalPolicy
-from agent.context import AgentChoices
+from agent.choices import AgentChoices, ApprovalPolicy, RunOptions
 from agent.protocol import LOCAL_USER
-from agent.runs import RunOptions
 from agent.transfer import export_thread
+from tests.engine_fixtures import engine_run
 from tests.page_helpers import backend, button, texts
 
 INSPECTOR = "app_pages/inspector.py"
@@ -20,7 +19,9 @@ def answered_thread(question: str = "How does LangGraph persistence work?") -> s
     """A thread where the demo model searched (approved without asking) and answered."""
     choices = AgentChoices(approval=ApprovalPolicy("never"))
     thread = backend().create_thread(LOCAL_USER)
-    run = backend().send_message(LOCAL_USER, thread.id, question, choices, RunOptions())
+    run = engine_run(
+        backend(), backend().send_message(LOCAL_USER, thread.id, question, choices, RunOptions())
+    )
     assert run.log.wait_closed(20)
     return thread.id
 
@@ -129,7 +130,8 @@ def test_import_of_an_export_and_of_a_bad_file(app):
     before = backend().count_threads(LOCAL_USER)
     assert not app.exception
     # AppTest has no file uploader; the panel's import path is the same function the tests drive.
-    from agent.transfer import TransferError, import_thread
+    from agent.errors import TransferError
+    from agent.transfer import import_thread
 
     with pytest.raises(TransferError):
         import_thread(backend(), LOCAL_USER, b"not a waypoint file")

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.approval import DecisionError
-from agent.backend import InputError
+from agent.errors import DecisionError, InputError
 from agent.limits import MAX_MESSAGE_CHARS, MAX_TOOL_RESULT_CHARS
 from agent.protocol import LOCAL_USER
 from tests.engine_fixtures import make_harness

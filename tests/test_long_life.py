@@ -16,15 +16,14 @@ import zstandard
 from langchain_core.messages import HumanMessage
 
 from agent import runs
-from agent.approval import ApprovalPolicy
 from agent.backend import LocalBackend
-from agent.context import AgentChoices
+from agent.choices import AgentChoices, ApprovalPolicy, RunOptions
 from agent.events import Token
 from agent.graph import LLM
 from agent.protocol import LOCAL_USER
-from agent.runs import RunOptions
 from agent.settings import Settings
 from agent.storage import HISTORY_THREADS
+from tests.engine_fixtures import engine_run
 
 QUESTION = "What's the weather in SF and LA?"  # the demo model searches twice, then answers
 AUTO = AgentChoices(approval=ApprovalPolicy("never"))
@@ -43,7 +42,10 @@ def test_a_process_remembers_a_bounded_number_of_runs(backend, engine, monkeypat
     threads, alive = [], []
     for _ in range(8):  # each on a new thread, as a server sees them
         thread = backend.create_thread(LOCAL_USER)
-        run = backend.send_message(LOCAL_USER, thread.id, QUESTION, AUTO, RunOptions(engine=engine))
+        run = engine_run(
+            backend,
+            backend.send_message(LOCAL_USER, thread.id, QUESTION, AUTO, RunOptions(engine=engine)),
+        )
         assert run.log.wait_closed(30)
         threads.append(thread.id)
         alive.append(weakref.ref(run))
@@ -96,7 +98,10 @@ def test_decoded_histories_are_kept_for_the_threads_used_last(backend, engine):
 
 
 def test_token_events_are_plain_and_small(backend):
-    run = backend.send_message(LOCAL_USER, backend.create_thread(LOCAL_USER).id, QUESTION, AUTO)
+    run = engine_run(
+        backend,
+        backend.send_message(LOCAL_USER, backend.create_thread(LOCAL_USER).id, QUESTION, AUTO),
+    )
     assert run.log.wait_closed(30)
     tokens = [event for event in run.log.read(0) if isinstance(event, Token)]
     assert len(tokens) > 20
@@ -115,6 +120,9 @@ def test_runs_reuse_the_compression_contexts(backend, monkeypatch):
 
     monkeypatch.setattr(zstandard, "ZstdCompressor", counting)
     for _ in range(4):
-        run = backend.send_message(LOCAL_USER, backend.create_thread(LOCAL_USER).id, QUESTION, AUTO)
+        run = engine_run(
+            backend,
+            backend.send_message(LOCAL_USER, backend.create_thread(LOCAL_USER).id, QUESTION, AUTO),
+        )
         assert run.log.wait_closed(30)
     assert len(made) <= 2  # one per thread compressing at the same moment, not per thread ever

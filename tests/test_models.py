@@ -17,14 +17,8 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 
 from agent.demo_model import DemoChatModel
-from agent.models import (
-    MAX_RETRIES,
-    PROVIDERS,
-    ModelListError,
-    list_models,
-    make_chat_model,
-    model_secrets,
-)
+from agent.errors import ModelListError
+from agent.models import MAX_RETRIES, PROVIDERS, list_models, make_chat_model, model_secrets
 from agent.provider_errors import ProviderError, describe_error, register_describer
 from agent.settings import DEFAULT_OPENAI_MODEL, Settings
 from tests.fake_openai import FakeOpenAI, error, hang, text, tool_calls

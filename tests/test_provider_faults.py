@@ -12,17 +12,15 @@ import traceback
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent.approval import ApprovalPolicy
-from agent.context import AgentChoices
+from agent.choices import AgentChoices, ApprovalPolicy, RunOptions
 from agent.events import Done, Error, Halted, Token
 from agent.graph import RunContext, build_graph
 from agent.models import make_chat_model
 from agent.protocol import LOCAL_USER
 from agent.provider_errors import ProviderFailure
-from agent.runs import RunOptions
 from agent.settings import Settings
 from agent.transfer import export_thread
-from tests.engine_fixtures import make_harness
+from tests.engine_fixtures import engine_run, make_harness
 from tests.fake_openai import FakeOpenAI, empty, error, text, tool_calls
 from tests.page_helpers import backend
 from tests.test_inspector_page import open_inspector
@@ -213,7 +211,9 @@ def test_the_inspector_writes_tab_never_shows_an_echoed_key(app, echoing):
     app.run()
     choices = AgentChoices(provider="openai", api_key=ECHOED, base_url=echoing.url)
     thread = backend().create_thread(LOCAL_USER)
-    run = backend().send_message(LOCAL_USER, thread.id, "hi", choices, RunOptions())
+    run = engine_run(
+        backend(), backend().send_message(LOCAL_USER, thread.id, "hi", choices, RunOptions())
+    )
     assert run.log.wait_closed(20) and run.status == "error"
     open_inspector(app, thread.id)
     shown = [e.value for e in (*app.markdown, *app.caption, *app.error, *app.warning, *app.json)]
@@ -230,7 +230,7 @@ def assert_retry_answers(h, thread_id):
     history it is sent."""
     view = h.backend.thread_view(LOCAL_USER, thread_id)
     assert view.next_nodes == ("llm",) and view.last_error
-    run = h.backend.resume(LOCAL_USER, thread_id, h.choices, h.options)
+    run = engine_run(h.backend, h.backend.resume(LOCAL_USER, thread_id, h.choices, h.options))
     assert h.finish(run)[-1] == Done("done")
     assert [type(m) for m in messages(h, thread_id)] == [HumanMessage, AIMessage]
     assert messages(h, thread_id)[-1].content == "Back again."

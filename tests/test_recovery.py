@@ -15,14 +15,13 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import AIMessage, ToolMessage
 
-from agent.approval import ApprovalPolicy
-from agent.context import AgentChoices
+from agent.choices import AgentChoices, ApprovalPolicy
 from agent.events import Done, Halted
 from agent.protocol import LOCAL_USER
 from agent.recovery import notice
 from agent.timeline import TOOL
 from tests.crash_child import PARTIAL, QUERY, QUESTION, engine_child
-from tests.engine_fixtures import ON_BOTH_DATABASES, make_harness
+from tests.engine_fixtures import ON_BOTH_DATABASES, engine_run, make_harness
 from tests.pg_server import fresh_database
 from tests.scripted_model import TokenGate, reply
 from tests.test_engine import assert_history_valid, state_messages
@@ -161,7 +160,9 @@ def test_stop_says_stopped_by_you_and_continue_goes_on(data_dir, engine):
         h.model.gate = gate
         thread = h.backend.create_thread(LOCAL_USER)
         h.model.script = [reply("alpha beta gamma delta")]
-        run = h.backend.send_message(LOCAL_USER, thread.id, "go", h.choices, h.options)
+        run = engine_run(
+            h.backend, h.backend.send_message(LOCAL_USER, thread.id, "go", h.choices, h.options)
+        )
         gate.release(2)
         assert gate.wait_held_after(2)
         h.backend.cancel_run(LOCAL_USER, run.id)
@@ -191,7 +192,10 @@ def test_with_durability_exit_the_live_view_shows_the_question(data_dir, engine)
         h.model.gate = gate
         thread = h.backend.create_thread(LOCAL_USER)
         h.model.script = [reply("alpha beta")]
-        run = h.backend.send_message(LOCAL_USER, thread.id, "my own question", h.choices, h.options)
+        run = engine_run(
+            h.backend,
+            h.backend.send_message(LOCAL_USER, thread.id, "my own question", h.choices, h.options),
+        )
         assert gate.wait_held_after(0)
         view = h.backend.thread_view(LOCAL_USER, thread.id)
         assert view.messages == ()  # nothing is checkpointed until the run ends

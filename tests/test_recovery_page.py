@@ -69,7 +69,6 @@ def test_stop_offers_continue_and_continue_answers(app, monkeypatch):
     assert "You stopped the last run" in texts(app)
     # A restart at full speed: the stop is read back from the checkpoint, Continue still offered.
     monkeypatch.setenv("WAYPOINT_DEMO_TOKEN_DELAY", "0")
-    resources.settings.clear()
     resources.backend.clear()
     app.run()
     assert "You stopped the last run" in texts(app)

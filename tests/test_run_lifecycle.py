@@ -14,14 +14,15 @@ import time
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent.approval import ApprovalPolicy
 from agent.backend import LocalBackend
+from agent.choices import ApprovalPolicy
+from agent.errors import ThreadBusy
 from agent.events import Done, Error
 from agent.models import make_chat_model
 from agent.protocol import LOCAL_USER
-from agent.runs import EngineClosed, Run, ThreadBusy
+from agent.runs import EngineClosed, Run
 from agent.settings import Settings
-from tests.engine_fixtures import make_harness
+from tests.engine_fixtures import engine_run, make_harness
 from tests.fake_openai import FakeOpenAI, hang, text
 from tests.scripted_model import TokenGate, reply
 
@@ -86,7 +87,9 @@ def test_a_thread_stays_busy_until_the_end_of_its_run_is_recorded(h, monkeypatch
     thread = h.backend.create_thread(LOCAL_USER)
     recording, release = hold_end_recording(h, monkeypatch, thread.id)
     h.model.script = [reply("First answer.")]
-    first = h.backend.send_message(LOCAL_USER, thread.id, "first", h.choices, h.options)
+    first = engine_run(
+        h.backend, h.backend.send_message(LOCAL_USER, thread.id, "first", h.choices, h.options)
+    )
     assert recording.wait(10)
     assert h.backend.runs.active_run(thread.id) is first and first.status == "running"
     with pytest.raises(ThreadBusy):
@@ -97,7 +100,9 @@ def test_a_thread_stays_busy_until_the_end_of_its_run_is_recorded(h, monkeypatch
     gate = TokenGate()
     h.model.gate = gate
     h.model.script = [reply("Second answer.")]
-    second = h.backend.send_message(LOCAL_USER, thread.id, "second", h.choices, h.options)
+    second = engine_run(
+        h.backend, h.backend.send_message(LOCAL_USER, thread.id, "second", h.choices, h.options)
+    )
     assert gate.wait_held_after(0)
     assert (
         h.backend.get_thread(LOCAL_USER, thread.id).status == "running"
@@ -139,9 +144,13 @@ def test_recording_an_async_runs_end_never_blocks_the_event_loop(data_dir, monke
 
         monkeypatch.setattr(h.backend.runs, "_on_finish", noting_thread)
         h.model.script = [reply("Slow to record."), reply("Quick one.")]
-        first = h.backend.send_message(LOCAL_USER, slow.id, "one", h.choices, h.options)
+        first = engine_run(
+            h.backend, h.backend.send_message(LOCAL_USER, slow.id, "one", h.choices, h.options)
+        )
         assert recording.wait(10)
-        second = h.backend.send_message(LOCAL_USER, other.id, "two", h.choices, h.options)
+        second = engine_run(
+            h.backend, h.backend.send_message(LOCAL_USER, other.id, "two", h.choices, h.options)
+        )
         try:
             assert second.log.wait_closed(5), "one run's end recording stalled another run"
         finally:
@@ -157,7 +166,9 @@ def test_close_stops_live_runs_before_the_database_closes(h, data_dir):
     gate = TokenGate()
     h.model.gate = gate
     h.model.script = [reply("alpha beta gamma")]
-    run = h.backend.send_message(LOCAL_USER, thread.id, "go", h.choices, h.options)
+    run = engine_run(
+        h.backend, h.backend.send_message(LOCAL_USER, thread.id, "go", h.choices, h.options)
+    )
     gate.release(1)
     assert gate.wait_held_after(1)
     h.backend.close()
@@ -193,7 +204,9 @@ def test_stop_while_the_model_is_held_mid_stream_ends_the_run_at_once(h):
     gate = TokenGate()
     h.model.gate = gate
     h.model.script = [reply("alpha beta gamma delta")]
-    run = h.backend.send_message(LOCAL_USER, thread.id, "go", h.choices, h.options)
+    run = engine_run(
+        h.backend, h.backend.send_message(LOCAL_USER, thread.id, "go", h.choices, h.options)
+    )
     gate.release(2)
     assert gate.wait_held_after(2)
     assert stop_and_time(h, run) < STOP_WITHIN  # the model is still held at its third token
@@ -212,7 +225,9 @@ def test_stop_while_a_slow_tool_runs_ends_the_run_and_its_result_is_never_writte
     h.search.block = threading.Event()
     thread = h.backend.create_thread(LOCAL_USER)
     h.model.script = [reply("", ("web_search", {"query": "slow"}))]
-    run = h.backend.send_message(LOCAL_USER, thread.id, "look it up", h.choices, h.options)
+    run = engine_run(
+        h.backend, h.backend.send_message(LOCAL_USER, thread.id, "look it up", h.choices, h.options)
+    )
     try:
         assert h.search.entered.wait(10)
         assert stop_and_time(h, run) < STOP_WITHIN
@@ -259,7 +274,9 @@ def provider(request, data_dir, hung_server):
 def test_stop_while_the_provider_has_not_answered_ends_the_run_at_once(provider, hung_server):
     h = provider
     thread = h.backend.create_thread(LOCAL_USER)
-    run = h.backend.send_message(LOCAL_USER, thread.id, "hello?", h.choices, h.options)
+    run = engine_run(
+        h.backend, h.backend.send_message(LOCAL_USER, thread.id, "hello?", h.choices, h.options)
+    )
     assert hung_server.wait_for_requests(1)
     assert stop_and_time(h, run) < STOP_WITHIN
     hung_server.script(text("Here now."))

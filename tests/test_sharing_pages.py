@@ -9,7 +9,7 @@ from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 from agent.protocol import LOCAL_USER
-from agent.visitors import is_visitor
+from agent.visitor_tokens import is_visitor
 from tests.page_helpers import APP, backend, button, finish_runs, texts
 from ui import resources
 
@@ -39,7 +39,7 @@ def test_an_open_address_without_login_is_refused_unless_chosen(app, address, mo
     assert len(errors(app)) == 1 and "WAYPOINT_ALLOW_OPEN=1" in errors(app)[0]
     assert not app.chat_input, "nothing of the app is drawn past the refusal"
     monkeypatch.setenv("WAYPOINT_ALLOW_OPEN", "1")
-    resources.settings.clear()
+    resources.backend.clear()  # settings are read when the backend opens
     app.run()
     assert not app.error and app.chat_input
 

@@ -8,14 +8,9 @@ import threading
 import pytest
 from psycopg_pool import ConnectionPool
 
+from agent.errors import UnknownThread
 from agent.persistence import POSTGRES_CONNECTION
-from agent.threads import (
-    MIGRATIONS,
-    ThreadIndex,
-    UnknownThread,
-    migrate,
-    title_from_text,
-)
+from agent.threads import MIGRATIONS, ThreadIndex, migrate, title_from_text
 from agent.threads_postgres import PostgresThreadDatabase, migrate_postgres
 
 

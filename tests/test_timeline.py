@@ -12,13 +12,12 @@ import json
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
 
-from agent.approval import ApprovalPolicy, DecisionError
-from agent.backend import InputError
+from agent.choices import ApprovalPolicy
+from agent.errors import DecisionError, InputError, ThreadBusy
 from agent.events import Done, Halted, ToolResult
 from agent.protocol import LOCAL_USER
-from agent.runs import ThreadBusy
 from agent.timeline import Skeleton, bisect_path
-from tests.engine_fixtures import ON_BOTH_DATABASES, harness_for, make_harness
+from tests.engine_fixtures import ON_BOTH_DATABASES, engine_run, harness_for, make_harness
 from tests.scripted_model import TokenGate, reply
 from tests.test_engine import assert_history_valid, state_messages
 
@@ -415,8 +414,11 @@ def test_replaying_into_a_halt_asks_and_runs_no_tool(h):
     thread, _ = halted_then_answered(h)
     start = row_where(all_rows(h, thread.id), step=0, source="loop")
     h.model.script = [reply("Searching again.", ("web_search", {"query": "LA again"}))]
-    run = h.backend.resume(
-        LOCAL_USER, thread.id, h.choices, h.options, checkpoint_id=start.checkpoint_id
+    run = engine_run(
+        h.backend,
+        h.backend.resume(
+            LOCAL_USER, thread.id, h.choices, h.options, checkpoint_id=start.checkpoint_id
+        ),
     )
     events = h.finish(run)
     assert any(isinstance(e, Halted) for e in events) and events[-1] == Done("halted")
@@ -521,7 +523,10 @@ def test_show_branch_is_what_the_chat_shows_and_runs_continue_from_it(h):
     assert view.checkpoint_id == first_tip
     assert texts(view.messages) == ["weather in LA?", "Sunny in LA."]
     h.model.script = [reply("Sunny tomorrow too.")]
-    run = h.backend.send_message(LOCAL_USER, thread.id, "and tomorrow?", h.choices, h.options)
+    run = engine_run(
+        h.backend,
+        h.backend.send_message(LOCAL_USER, thread.id, "and tomorrow?", h.choices, h.options),
+    )
     h.finish(run)
     assert conversation(h.model.seen[-1]) == ["weather in LA?", "Sunny in LA.", "and tomorrow?"]
     info = h.backend.get_thread(LOCAL_USER, thread.id)
@@ -582,7 +587,9 @@ def test_the_head_moves_to_the_runs_newest_checkpoint_when_that_is_not_the_lates
     gate = TokenGate()
     h.model.gate = gate
     h.model.script = [reply("one two three")]
-    run = h.backend.send_message(LOCAL_USER, thread.id, "go on", h.choices, h.options)
+    run = engine_run(
+        h.backend, h.backend.send_message(LOCAL_USER, thread.id, "go on", h.choices, h.options)
+    )
     assert gate.wait_held_after(0)  # the run's step 0 is saved; the model is writing
     with pytest.raises(ThreadBusy):
         h.backend.show_branch(LOCAL_USER, thread.id, None)
@@ -642,8 +649,11 @@ def test_edit_and_resend_makes_sibling_versions_and_switching_shows_them(h):
 def test_version_numbers_do_not_depend_on_the_branch_shown(h):
     thread, first_tip, human = edited_thread(h)
     h.model.script = [reply("Rainy in Seattle.")]
-    run = h.backend.edit_and_resend(
-        LOCAL_USER, thread.id, human.id, "weather in Seattle?", h.choices, h.options
+    run = engine_run(
+        h.backend,
+        h.backend.edit_and_resend(
+            LOCAL_USER, thread.id, human.id, "weather in Seattle?", h.choices, h.options
+        ),
     )
     h.finish(run)
     order = ["weather in LA?", "weather in SF?", "weather in Seattle?"]

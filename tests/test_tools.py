@@ -8,8 +8,8 @@ import unicodedata
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent.approval import ApprovalPolicy
-from agent.context import AgentChoices, ContextFactory
+from agent.choices import AgentChoices, ApprovalPolicy
+from agent.context import ContextFactory
 from agent.demo_model import DemoChatModel
 from agent.graph import MAX_TOOL_RESULT_CHARS, RunContext, build_graph
 from agent.search import OfflineSearch, SearchError, SearchResult
@@ -170,3 +170,21 @@ def test_a_failed_search_reaches_the_model_as_the_sentence():
     result = next(m for m in messages if isinstance(m, ToolMessage))
     assert result.status == "error" and result.content == sentence
     assert "failed: Tavily is rate-limiting searches" in messages[-1].content
+
+
+def test_a_tool_message_view_carries_its_search_results_capped():
+    """The transcript lists results from the view (no parsing in the page): at most MAX_RESULTS,
+    each field on one line and capped as the tool caps it, and the count of the rest."""
+    from langchain_core.messages import ToolMessage
+
+    from agent.message_views import message_view
+    from agent.tools import MAX_RESULTS, MAX_SNIPPET_CHARS
+
+    rows = [{"title": f"T{i}\n", "source": "https://x", "snippet": "w " * 2_000} for i in range(8)]
+    text = json.dumps({"query": "q", "results": rows})
+    view = message_view(ToolMessage(text, tool_call_id="c", name="web_search"))
+    assert view.search is not None and view.search.total == 8
+    assert len(view.search.hits) == MAX_RESULTS and view.search.omitted == 8 - MAX_RESULTS
+    hit = view.search.hits[0]
+    assert hit.title == "T0" and hit.is_link and len(hit.snippet) <= MAX_SNIPPET_CHARS
+    assert message_view(ToolMessage("plain words", tool_call_id="c")).search is None

@@ -16,22 +16,19 @@ from dataclasses import replace
 import pytest
 from langchain_core.messages import HumanMessage, ToolMessage, messages_to_dict
 
-from agent.approval import ApprovalPolicy
 from agent.backend import LocalBackend
-from agent.protocol import LOCAL_USER
-from agent.threads import UnknownThread
+from agent.choices import ApprovalPolicy
+from agent.errors import TransferError, UnknownThread
+from agent.protocol import EXPORT_MIME_TYPE, LOCAL_USER, export_filename
 from agent.transfer import (
     FORMAT,
     MAX_BYTES,
     MAX_LINES,
-    MIME_TYPE,
-    TransferError,
-    export_filename,
     export_thread,
     import_thread,
     imported_title,
 )
-from tests.engine_fixtures import ON_BOTH_DATABASES, harness_for, make_harness
+from tests.engine_fixtures import ON_BOTH_DATABASES, engine_run, harness_for, make_harness
 from tests.scripted_model import reply
 
 NEVER_ASK = ApprovalPolicy("never")
@@ -205,8 +202,11 @@ def test_export_never_contains_keys(h, data_dir):
     thread = keyed.create_thread(LOCAL_USER)
     h.model.script = [reply("", ("web_search", {"query": "x"})), reply("done")]
     h.finish(
-        keyed.send_message(
-            LOCAL_USER, thread.id, "q", replace(h.choices, approval=NEVER_ASK), h.options
+        engine_run(
+            keyed,
+            keyed.send_message(
+                LOCAL_USER, thread.id, "q", replace(h.choices, approval=NEVER_ASK), h.options
+            ),
         )
     )
     text = "".join(export_thread(keyed, LOCAL_USER, thread.id))
@@ -216,12 +216,12 @@ def test_export_never_contains_keys(h, data_dir):
 
 
 def test_download_name_and_type():
-    from agent.threads import ThreadInfo
+    from agent.views import ThreadInfo
 
     info = ThreadInfo("id", "Weather in LA / SF?", 0.0, 0.0, 0, "idle")
     assert export_filename(info) == "weather-in-la-sf.waypoint.jsonl"
     assert export_filename(replace(info, title="☀☀")) == "thread.waypoint.jsonl"
-    assert MIME_TYPE == "application/x-ndjson"
+    assert EXPORT_MIME_TYPE == "application/x-ndjson"
 
 
 def test_export_of_an_unknown_thread_says_so(h):

@@ -25,12 +25,13 @@ from typing import Any
 import pytest
 from langchain_core.messages import HumanMessage
 
-from agent.approval import ApprovalPolicy
 from agent.backend import LocalBackend
+from agent.choices import ApprovalPolicy
+from agent.errors import TransferError
 from agent.protocol import LOCAL_USER
-from agent.timeline import call_text
+from agent.text import call_text
 from agent.tools import parse_search_output
-from agent.transfer import TransferError, export_thread, import_thread
+from agent.transfer import export_thread, import_thread
 from tests import page_helpers
 from tests.engine_fixtures import make_harness
 from tests.scripted_model import reply
@@ -282,7 +283,7 @@ def open_every_view(backend: LocalBackend, thread_id: str, drawn: dict | None = 
             for call in interrupt.calls:
                 assert call_text(call.name, call.args)
         if detail.next_nodes not in drawn:
-            drawn[detail.next_nodes] = graph_dot(backend.graph, detail.next_nodes)
+            drawn[detail.next_nodes] = graph_dot(backend.graph_view(), detail.next_nodes)
     again = import_thread(
         backend, LOCAL_USER, "".join(export_thread(backend, LOCAL_USER, thread_id))
     )

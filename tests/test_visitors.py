@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from agent.protocol import LOCAL_USER, User
-from agent.visitors import VisitorSweep, is_visitor, new_token, valid_token, visitor_owner
+from agent.visitor_tokens import is_visitor, new_token, valid_token, visitor_owner
+from agent.visitors import VisitorSweep
 from tests.engine_fixtures import make_harness
 
 HOUR = 3600.0

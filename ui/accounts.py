@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.errors import StreamlitAuthError
 
-from agent.visitors import new_token, valid_token
+from agent.protocol import new_token, valid_token
 
 VISITOR_COOKIE = "waypoint_visitor"
 _VISITOR_KEY = "visitor_token"

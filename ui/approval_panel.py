@@ -21,10 +21,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from agent.backend import LocalBackend
-from agent.context import AgentChoices
-from agent.runs import RunOptions
-from agent.views import ThreadView, ToolCallView
+from agent.protocol import AgentChoices, Backend, RunOptions, ThreadView, ToolCallView
 from ui.feedback import USER_ERRORS
 from ui.identity import current_user
 from ui.long_text import PAGE_CHARS
@@ -117,7 +114,7 @@ def _show_problems(
 
 
 def approval_panel(
-    backend: LocalBackend, view: ThreadView, choices: AgentChoices, options: RunOptions
+    backend: Backend, view: ThreadView, choices: AgentChoices, options: RunOptions
 ) -> None:
     stopped = st.session_state.setdefault(STOPPED_KEY, set())
     count = len(view.pending_calls)

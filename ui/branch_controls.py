@@ -11,11 +11,16 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from agent.backend import LocalBackend
-from agent.context import AgentChoices
-from agent.limits import MAX_MESSAGE_CHARS, too_long
-from agent.runs import RunOptions
-from agent.views import MessageVersions, MessageView, ThreadView
+from agent.protocol import (
+    MAX_MESSAGE_CHARS,
+    AgentChoices,
+    Backend,
+    MessageVersions,
+    MessageView,
+    RunOptions,
+    ThreadView,
+    too_long,
+)
 from ui.feedback import attempt
 from ui.identity import current_user
 
@@ -25,7 +30,7 @@ BRANCH_HELP = (
 )
 
 
-def _switcher(backend: LocalBackend, thread_id: str, versions: MessageVersions) -> None:
+def _switcher(backend: Backend, thread_id: str, versions: MessageVersions) -> None:
     key = f"{thread_id}_{versions.message_id}"
     if st.button(
         "",
@@ -57,7 +62,7 @@ def _switcher(backend: LocalBackend, thread_id: str, versions: MessageVersions) 
 
 
 def message_controls(
-    backend: LocalBackend, view: ThreadView, choices: AgentChoices, options: RunOptions
+    backend: Backend, view: ThreadView, choices: AgentChoices, options: RunOptions
 ) -> Callable[[MessageView], None]:
     """A function that draws the controls under one message of this thread's transcript."""
     by_id = {v.message_id: v for v in backend.message_versions(current_user(), view.thread.id)}

@@ -13,9 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from agent.graph import AgentGraph
-from agent.timeline import call_text
-from agent.views import CheckpointDetail, MessageView, ToolCallView
+from agent.protocol import CheckpointDetail, GraphView, MessageView, ToolCallView, call_text
 from ui.graph_view import graph_view
 from ui.long_text import clip_strings
 from ui.safe_text import SENTENCE_CHARS, clip, code, markdown, plain, plain_block
@@ -104,7 +102,7 @@ def _metadata(detail: CheckpointDetail) -> None:
         )
 
 
-def checkpoint_view(detail: CheckpointDetail, graph: AgentGraph) -> None:
+def checkpoint_view(detail: CheckpointDetail, graph: GraphView) -> None:
     messages, changes, raw, meta, drawing = st.tabs(
         ["Messages", "Changes", "State (JSON)", "Metadata and writes", "Graph"]
     )

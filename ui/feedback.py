@@ -1,9 +1,8 @@
 """One way to run a user's action and tell them, in a sentence, what went wrong.
 
-Every engine error meant for people is one of these: ValueError (InputError, DecisionError,
-TransferError and bad settings are ValueErrors), ThreadBusy (a run is going), UnknownThread (the
-thread was deleted, e.g. in another tab), RunLimitReached (the deployment's runs per hour).
-Anything else is a bug and should surface as one.
+Every engine error meant for people is a `BackendError` (not found, conflict, invalid: see
+`agent.errors`), or a ValueError from a setting that cannot work. Anything else is a bug and
+should surface as one.
 """
 
 from __future__ import annotations
@@ -12,12 +11,11 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from agent.run_limit import RunLimitReached
-from agent.runs import ThreadBusy
-from agent.threads import UnknownThread
+from agent.protocol import BackendError
 from ui.safe_text import SENTENCE_CHARS, plain
 
-USER_ERRORS = (ValueError, ThreadBusy, UnknownThread, RunLimitReached)
+# ValueError: a setting that cannot work (a provider chosen without its key), raised as it is.
+USER_ERRORS = (BackendError, ValueError)
 PROBLEM_KEY = "send_problem"
 
 

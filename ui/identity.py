@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from agent.protocol import LOCAL_USER, User
-from agent.visitors import visitor_owner
+from agent.protocol import LOCAL_USER, User, visitor_owner
 from ui import resources
 from ui.accounts import account_sidebar, auth_configured, login_page, visitor_token
 
@@ -34,10 +33,11 @@ def current_user() -> User:
     """The user of this session; draws the login page and stops when someone must log in first."""
     if auth_configured():
         return _logged_in_user()
-    settings = resources.settings()
-    if settings.visitors:
-        token = visitor_token(settings.visitor_hours)
-        resources.visitor_sweep().maybe_run(resources.backend())
+    backend = resources.backend()
+    info = backend.info()
+    if info.visitors:
+        token = visitor_token(info.visitor_hours)
+        backend.sweep_visitors()
         return User(id=visitor_owner(token), name="Visitor", kind="visitor")
     return LOCAL_USER
 
@@ -47,7 +47,7 @@ def identity_sidebar(user: User) -> None:
     if user.kind == "account":
         account_sidebar(user.name, can_log_out=True)
     elif user.kind == "visitor":
-        hours = resources.settings().visitor_hours
+        hours = resources.backend().info(user).visitor_hours
         st.caption(
             f"Visitor: your threads are private to this browser and deleted after {hours:g} hours."
         )

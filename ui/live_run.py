@@ -10,9 +10,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from agent.backend import LocalBackend
-from agent.events import Done, Error, Step, ToolCall, ToolResult, Transcript
-from agent.views import MessageView, ToolCallView
+from agent.protocol import (
+    Backend,
+    Done,
+    Error,
+    MessageView,
+    Step,
+    ToolCall,
+    ToolCallView,
+    ToolResult,
+    Transcript,
+)
 from ui.identity import current_user
 from ui.long_text import long_text
 from ui.safe_text import SENTENCE_CHARS, markdown, plain
@@ -28,7 +36,7 @@ def step_strip(steps: list[Step], running: bool) -> None:
     st.caption("Steps: " + " → ".join(parts) if parts else "Starting…")
 
 
-def live_run(backend: LocalBackend, run_id: str, sent: tuple[MessageView, ...] = ()) -> None:
+def live_run(backend: Backend, run_id: str, sent: tuple[MessageView, ...] = ()) -> None:
     """Follow the run; `sent` is its new message while no checkpoint holds it yet."""
     transcript(sent, running=True, key="live_input")
 
@@ -57,7 +65,11 @@ def live_run(backend: LocalBackend, run_id: str, sent: tuple[MessageView, ...] =
                     None
                     if result is None
                     else MessageView(
-                        id="", role="tool", text=result.content, is_error=result.is_error
+                        id="",
+                        role="tool",
+                        text=result.content,
+                        is_error=result.is_error,
+                        search=result.search,
                     ),
                     running=True,
                     key=f"live_{run_id}",

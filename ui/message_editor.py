@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from agent.backend import LocalBackend
-from agent.context import AgentChoices
-from agent.limits import MAX_MESSAGE_CHARS, MAX_TOOL_RESULT_CHARS, too_long
-from agent.views import CheckpointDetail, MessageView
+from agent.protocol import (
+    MAX_MESSAGE_CHARS,
+    MAX_TOOL_RESULT_CHARS,
+    AgentChoices,
+    Backend,
+    CheckpointDetail,
+    MessageView,
+    too_long,
+)
 from ui.feedback import USER_ERRORS
 from ui.identity import current_user
 from ui.safe_text import SENTENCE_CHARS, clip, plain
@@ -46,7 +51,7 @@ def _box(label: str, text: str, limit: int, key: str) -> str:
     return value
 
 
-def message_editor(backend: LocalBackend, detail: CheckpointDetail, choices: AgentChoices) -> None:
+def message_editor(backend: Backend, detail: CheckpointDetail, choices: AgentChoices) -> None:
     editable = [m for m in detail.messages if m.role in ("human", "ai", "tool")]
     if not editable:
         st.caption("No messages to edit at this checkpoint.")

@@ -8,22 +8,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from agent.backend import LocalBackend
-from agent.settings import Settings, load_settings
-from agent.visitors import VisitorSweep
+from agent import open_backend
+from agent.protocol import Backend
 
 
-@st.cache_resource(show_spinner="Opening the database…", on_release=LocalBackend.close)
-def backend() -> LocalBackend:
-    return LocalBackend(settings())
+def _close(backend: Backend) -> None:
+    backend.close()
 
 
-@st.cache_resource
-def settings() -> Settings:
-    return load_settings()
-
-
-@st.cache_resource
-def visitor_sweep() -> VisitorSweep:
-    """One sweep of expired visitor spaces per process, however many sessions ask."""
-    return VisitorSweep(settings().visitor_hours)
+@st.cache_resource(show_spinner="Opening the database…", on_release=_close)
+def backend() -> Backend:
+    return open_backend()

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from agent.backend import LocalBackend
-from agent.context import AgentChoices
-from agent.runs import RunOptions
-from agent.views import Notice, ThreadView
+from agent.protocol import AgentChoices, Backend, Notice, RunOptions, ThreadView
 from ui.feedback import attempt
 from ui.identity import current_user
 from ui.safe_text import SENTENCE_CHARS, plain
@@ -32,7 +29,7 @@ def run_notice(notice: Notice | None) -> None:
 
 
 def run_error(
-    backend: LocalBackend, view: ThreadView, choices: AgentChoices, options: RunOptions
+    backend: Backend, view: ThreadView, choices: AgentChoices, options: RunOptions
 ) -> None:
     """The end of the last run when it needs saying, with the button that carries on from it."""
     run_notice(view.notice)

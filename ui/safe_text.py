@@ -30,7 +30,7 @@ import functools
 import re
 from urllib.parse import quote
 
-from agent.tools import clean
+from agent.protocol import clean
 
 LABEL_CHARS = 200  # a label or a title: one line
 SENTENCE_CHARS = 1_000  # an error or a notice

@@ -15,11 +15,20 @@ from typing import cast
 
 import streamlit as st
 
-from agent.approval import APPROVAL_HELP, ApprovalMode, ApprovalPolicy
-from agent.context import AgentChoices
-from agent.models import ModelListError, list_models
-from agent.runs import DURABILITY_HELP, ENGINE_HELP, Durability, Engine, RunOptions
-from agent.settings import Settings
+from agent.protocol import (
+    APPROVAL_HELP,
+    DURABILITY_HELP,
+    ENGINE_HELP,
+    AgentChoices,
+    ApprovalMode,
+    ApprovalPolicy,
+    Backend,
+    Durability,
+    Engine,
+    ModelListError,
+    RunOptions,
+    User,
+)
 
 PROVIDERS = {
     "demo": "Offline demo model",
@@ -28,24 +37,28 @@ PROVIDERS = {
 }
 SEARCHES = {"offline": "Offline documents", "tavily": "Tavily web search"}
 APPROVALS = {"ask": "Ask every time", "auto": "Auto-approve chosen tools", "never": "Never ask"}
-TOOL_NAMES = ("web_search",)
 # How long a server's model list (or its failure) is reused: the sidebar redraws on every click.
 MODEL_LIST_TTL = 30
 
 
 @st.cache_data(ttl=MODEL_LIST_TTL, show_spinner="Asking the server for its models…")
-def _served_models(base_url: str, api_key: str | None) -> tuple[tuple[str, ...], str | None]:
-    """The server's model names, or () and the reason they could not be listed."""
+def _served_models(
+    _backend: Backend, base_url: str, api_key: str | None
+) -> tuple[tuple[str, ...], str | None]:
+    """The server's model names, or () and the reason they could not be listed.
+
+    Without a key typed here the backend asks with its own (OPENAI_API_KEY), which the page
+    never sees; `_backend` is not part of the cache key (one backend per process)."""
     try:
-        return list_models(base_url, api_key), None
+        return _backend.list_models(base_url, api_key), None
     except ModelListError as problem:
         return (), str(problem)
 
 
-def _compatible_model(settings: Settings, base_url: str, api_key: str | None) -> str | None:
+def _compatible_model(backend: Backend, base_url: str, api_key: str | None) -> str | None:
     """A select box of the server's models; a text box when it lists none or cannot be asked."""
-    names, problem = _served_models(base_url, api_key) if base_url else ((), None)
-    override = settings.model_name
+    names, problem = _served_models(backend, base_url, api_key) if base_url else ((), None)
+    override = backend.info().model_name
     if problem:
         st.text(problem)  # plain text: it quotes the server
         return st.text_input("Model name", override or "", key="set_compat_model_name")
@@ -76,8 +89,9 @@ def _radio(label: str, options: dict[str, str], key: str, default: str, help: st
     )
 
 
-def settings_panel(settings: Settings) -> tuple[AgentChoices, RunOptions]:
-    """Draw the settings and return what they say."""
+def settings_panel(backend: Backend, user: User) -> tuple[AgentChoices, RunOptions]:
+    """Draw the settings and return what they say (with the keys `user` may use)."""
+    settings = backend.info(user)
     with st.expander("Settings", expanded=False):
         provider = _radio(
             "Model",
@@ -92,7 +106,7 @@ def settings_panel(settings: Settings) -> tuple[AgentChoices, RunOptions]:
             model_name = st.text_input(
                 "Model name", settings.model_name or "gpt-4o-mini", key="set_model"
             )
-            if not settings.openai_api_key:
+            if not settings.has_openai_key:
                 api_key = (
                     st.text_input(
                         "OpenAI API key",
@@ -115,9 +129,7 @@ def settings_panel(settings: Settings) -> tuple[AgentChoices, RunOptions]:
                 )
                 or None
             )
-            model_name = _compatible_model(
-                settings, base_url.strip(), api_key or settings.openai_api_key
-            )
+            model_name = _compatible_model(backend, base_url.strip(), api_key)
         search = _radio(
             "Search",
             SEARCHES,
@@ -127,7 +139,7 @@ def settings_panel(settings: Settings) -> tuple[AgentChoices, RunOptions]:
             "Tavily with your key.",
         )
         tavily_key = None
-        if search == "tavily" and not settings.tavily_api_key:
+        if search == "tavily" and not settings.has_tavily_key:
             tavily_key = (
                 st.text_input(
                     "Tavily API key",
@@ -164,7 +176,9 @@ def settings_panel(settings: Settings) -> tuple[AgentChoices, RunOptions]:
         )
         auto_tools: frozenset[str] = frozenset()
         if mode == "auto":
-            auto_tools = frozenset(st.multiselect("Auto-approve", TOOL_NAMES, key="set_auto_tools"))
+            auto_tools = frozenset(
+                st.multiselect("Auto-approve", settings.tool_names, key="set_auto_tools")
+            )
     choices = AgentChoices(
         provider=provider,
         model_name=model_name or None,

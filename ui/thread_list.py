@@ -9,8 +9,7 @@ import time
 
 import streamlit as st
 
-from agent.backend import LocalBackend
-from agent.threads import ThreadInfo
+from agent.protocol import Backend, ThreadInfo
 from ui.feedback import USER_ERRORS, attempt
 from ui.identity import current_user
 from ui.safe_text import SENTENCE_CHARS, plain
@@ -39,7 +38,7 @@ def _label(thread: ThreadInfo) -> str:
     return f"{plain(thread.title)}  \n:gray[{relative_time(thread.updated_at)}] {badge}"
 
 
-def _manage(backend: LocalBackend, thread: ThreadInfo) -> None:
+def _manage(backend: Backend, thread: ThreadInfo) -> None:
     with st.popover("Rename or delete", width="stretch"):
         title = st.text_input("Title", thread.title, key=f"rename_{thread.id}")
         if st.button("Rename", key=f"do_rename_{thread.id}"):
@@ -57,7 +56,7 @@ def _manage(backend: LocalBackend, thread: ThreadInfo) -> None:
             attempt(lambda: backend.delete_thread(current_user(), thread.id))
 
 
-def thread_list(backend: LocalBackend) -> None:
+def thread_list(backend: Backend) -> None:
     if st.button("New thread", icon=":material/add:", width="stretch", type="primary"):
         select_thread(backend.create_thread(current_user()).id)
         st.rerun()
@@ -66,7 +65,7 @@ def thread_list(backend: LocalBackend) -> None:
     st.fragment(_threads, run_every=refresh)(backend)
 
 
-def _threads(backend: LocalBackend) -> None:
+def _threads(backend: Backend) -> None:
     search = st.text_input(
         "Search threads",
         key="thread_search",

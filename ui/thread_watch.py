@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from agent.backend import LocalBackend
-from agent.views import ThreadView
+from agent.protocol import Backend, ThreadView
 from ui.identity import current_user
 
 WATCH_SECONDS = 2.0
 
 
-def watch_thread(backend: LocalBackend, view: ThreadView) -> None:
+def watch_thread(backend: Backend, view: ThreadView) -> None:
     shown_at = view.thread.updated_at
 
     @st.fragment(run_every=WATCH_SECONDS)

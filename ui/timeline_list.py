@@ -10,7 +10,7 @@ import time
 
 import streamlit as st
 
-from agent.views import CheckpointRow, TimelinePage
+from agent.protocol import CheckpointRow, TimelinePage
 from ui.graph_view import dot_quote
 from ui.safe_text import plain
 from ui.session import select_checkpoint

@@ -15,10 +15,9 @@ from collections.abc import Callable, Sequence
 
 import streamlit as st
 
-from agent.tools import MAX_RESULTS, MAX_SNIPPET_CHARS, MAX_SOURCE_CHARS, parse_search_output
-from agent.views import MessageView, ToolCallView
+from agent.protocol import MessageView, ToolCallView
 from ui.long_text import long_text
-from ui.safe_text import code, link_target, markdown, plain, plain_block
+from ui.safe_text import SENTENCE_CHARS, code, link_target, markdown, plain, plain_block
 
 AVATARS = {"human": "user", "ai": "assistant"}
 
@@ -28,25 +27,22 @@ WINDOW = 40  # messages drawn at first; each "Show earlier" adds as many again
 
 def _result_body(result: MessageView, key: str) -> None:
     """The results as one Markdown element (one element per card keeps long threads fast)."""
-    found = parse_search_output(result.text)
+    found = result.search
     if found is None:
         long_text(result.text, key)
         return
-    if not found:
+    if not found.total:
         st.caption("No results.")
         return
     entries = []
-    for number, item in enumerate(found[:MAX_RESULTS], start=1):
-        title = plain(item.title or "untitled")
-        linked = item.source.startswith(("http://", "https://"))
-        heading = f"[{title}]({link_target(item.source)})" if linked else title
-        source, snippet = (
-            plain(item.source, MAX_SOURCE_CHARS),
-            plain(item.snippet, MAX_SNIPPET_CHARS),
-        )
+    for number, hit in enumerate(found.hits, start=1):
+        title = plain(hit.title or "untitled")
+        heading = f"[{title}]({link_target(hit.source)})" if hit.is_link else title
+        # The engine capped each field as the tool does; `plain` only makes it inert here.
+        source, snippet = plain(hit.source, SENTENCE_CHARS), plain(hit.snippet, SENTENCE_CHARS)
         entries.append(f"**\\[{number}\\]** {heading}  \n:gray[{source}]  \n{snippet}")
-    if len(found) > MAX_RESULTS:
-        entries.append(f"… and {len(found) - MAX_RESULTS:,} more results, not shown.")
+    if found.omitted:
+        entries.append(f"… and {found.omitted:,} more results, not shown.")
     st.markdown("\n\n".join(entries))
 
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from agent.backend import LocalBackend
-from agent.threads import ThreadInfo
-from agent.transfer import MIME_TYPE, TransferError, export_filename, export_thread, import_thread
+from agent.protocol import EXPORT_MIME_TYPE, Backend, ThreadInfo, TransferError, export_filename
 from ui.identity import current_user
 from ui.safe_text import SENTENCE_CHARS, plain
 from ui.session import select_thread
@@ -22,12 +20,12 @@ HELP = (
 )
 
 
-def export_button(backend: LocalBackend, thread: ThreadInfo) -> None:
+def export_button(backend: Backend, thread: ThreadInfo) -> None:
     st.download_button(
         "Export this thread",
-        data=lambda: "".join(export_thread(backend, current_user(), thread.id)),
+        data=lambda: backend.export_thread(current_user(), thread.id),
         file_name=export_filename(thread),
-        mime=MIME_TYPE,
+        mime=EXPORT_MIME_TYPE,
         icon=":material/download:",
         on_click="ignore",
         width="stretch",
@@ -35,7 +33,7 @@ def export_button(backend: LocalBackend, thread: ThreadInfo) -> None:
     )
 
 
-def import_form(backend: LocalBackend) -> None:
+def import_form(backend: Backend) -> None:
     upload = st.file_uploader(
         "Import a thread (.jsonl)", type=["jsonl"], key="import_file", help=HELP
     )
@@ -43,7 +41,7 @@ def import_form(backend: LocalBackend) -> None:
         "Import as a new thread", icon=":material/upload:", key="import_go"
     ):
         try:
-            info = import_thread(backend, current_user(), upload.getvalue())
+            info = backend.import_thread(current_user(), upload.getvalue())
         except TransferError as problem:
             st.error(plain(problem, SENTENCE_CHARS), icon=":material/error:")
             return

@@ -7,8 +7,9 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
+from agent.message_views import message_view
 from agent.timeline.versions import same_version
-from agent.views import MessageChange, MessageView, StateDiff, message_view
+from agent.views import MessageChange, MessageView, StateDiff
 
 
 def changed_channels(

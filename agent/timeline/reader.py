@@ -20,7 +20,9 @@ from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from langgraph.types import StateSnapshot
 
 from agent.checkpoint_store import CheckpointStore
+from agent.errors import UnknownCheckpoint
 from agent.graph import AgentGraph
+from agent.message_views import message_view
 from agent.timeline.diff import changed_channels, message_diff
 from agent.timeline.keys import RUN
 from agent.timeline.nodes import GraphShape
@@ -36,20 +38,7 @@ from agent.views import (
     PendingWriteView,
     TimelinePage,
     ToolCallView,
-    message_view,
 )
-
-
-class UnknownCheckpoint(LookupError):
-    """The thread has no checkpoint with this id."""
-
-    def __init__(self, thread_id: str, checkpoint_id: str):
-        super().__init__(
-            f"This thread has no checkpoint {checkpoint_id!r}. Reload the timeline and pick one "
-            "from it."
-        )
-        self.thread_id = thread_id
-        self.checkpoint_id = checkpoint_id
 
 
 def config_at(thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:

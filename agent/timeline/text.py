@@ -5,7 +5,6 @@ Plain functions of messages and plain values; the UI shows their output as plain
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -14,6 +13,7 @@ from langchain_core.messages import AIMessage, BaseMessage, message_to_dict
 
 from agent.approval import DECISION_ACTIONS
 from agent.stream_events import message_text
+from agent.text import call_text, preview
 from agent.timeline.keys import ERROR, INTERRUPT, RESUME
 
 _DECISION_VERBS = {
@@ -24,26 +24,8 @@ _DECISION_VERBS = {
 }
 
 
-def preview(text: str, limit: int = 60) -> str:
-    """One line of at most `limit` characters."""
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
-
-
 def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def call_text(name: str, args: Mapping[str, Any]) -> str:
-    """`web_search('weather in LA')`: one argument shown by value, several as JSON."""
-    if len(args) == 1:
-        value = next(iter(args.values()))
-        shown = (
-            f"'{preview(value, 40)}'" if isinstance(value, str) else preview(json.dumps(value), 40)
-        )
-    else:
-        shown = preview(json.dumps(dict(args), ensure_ascii=False, default=str), 40)
-    return f"{name}({shown})"
 
 
 def decisions_text(decisions: Mapping[str, Any]) -> str:
