@@ -6,7 +6,6 @@ from pathlib import Path
 
 import streamlit as st
 
-import agent  # noqa: F401  (strict msgpack before LangGraph loads)
 from ui import resources
 from ui.accounts import auth_configured
 from ui.identity import current_user, identity_sidebar
