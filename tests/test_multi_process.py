@@ -16,7 +16,7 @@ from agent.events import Done, Error, Token
 from agent.protocol import LOCAL_USER
 from agent.runs import ThreadBusy
 from tests.crash_child import engine_child
-from tests.engine_fixtures import ON_BOTH_DATABASES, make_harness
+from tests.engine_fixtures import ON_BOTH_DATABASES, engine_run, make_harness
 from tests.scripted_model import TokenGate, reply
 from tests.test_engine import state_messages
 
@@ -49,7 +49,7 @@ def held_run(h, text: str, answer: str, tokens: int):
     h.model.gate = gate
     h.model.script = [reply(answer)]
     thread = h.backend.create_thread(ME)
-    run = h.backend.send_message(ME, thread.id, text, h.choices, h.options)
+    run = engine_run(h.backend, h.backend.send_message(ME, thread.id, text, h.choices, h.options))
     gate.release(tokens)
     assert gate.wait_held_after(tokens)
     return thread, run, gate
