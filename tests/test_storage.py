@@ -18,7 +18,16 @@ from typing import Annotated, TypedDict
 
 import aiosqlite
 import pytest
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    AnyMessage,
+    HumanMessage,
+    RemoveMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph.message import REMOVE_ALL_MESSAGES, add_messages
@@ -369,6 +378,36 @@ def test_serializer_round_trips_and_keeps_the_allowlist():
     assert extended.loads_typed(extended.dumps_typed({"id": uuid.UUID(int=1)})) == {
         "id": uuid.UUID(int=1)
     }
+
+
+def test_messages_read_back_exactly_as_the_stock_serializer_reads_them():
+    """Stored messages skip validation on the way back (the cost of a first read): the result
+    must still be what validating gives, down to the fields set, and other models still validate."""
+    call = {"name": "web_search", "args": {"query": "q"}, "id": "call_1", "type": "tool_call"}
+    written = [
+        HumanMessage("question " * 20, id="h"),
+        SystemMessage("be brief", id="s"),
+        AIMessage(
+            "",
+            id="a",
+            tool_calls=[call],
+            usage_metadata={"input_tokens": 3, "output_tokens": 1, "total_tokens": 4},
+            response_metadata={"finish_reason": "tool_calls"},
+        ),
+        AIMessage([{"type": "text", "text": "answer " * 30}], id="b", name="bot"),
+        ToolMessage("result " * 40, tool_call_id="call_1", name="web_search", id="t"),
+        RemoveMessage(id="h"),
+        AIMessageChunk(content="chunk", id="c"),
+    ]
+    serde, stock = CompressedSerializer(), JsonPlusSerializer()
+    read = serde.loads_typed(serde.dumps_typed(written))
+    expected = stock.loads_typed(stock.dumps_typed(written))
+    assert read == expected == written
+    for ours, theirs in zip(read, expected, strict=True):
+        assert type(ours) is type(theirs)
+        assert ours.model_fields_set == theirs.model_fields_set
+        assert ours.model_dump() == theirs.model_dump()
+    assert isinstance(read[-1], AIMessageChunk)  # not one of the fast-path classes: the stock hook
 
 
 def test_checkpoints_store_compact_versions_and_no_snapshot_counters(sync_file):
