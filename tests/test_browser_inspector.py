@@ -131,7 +131,9 @@ def pick(page, text: str) -> str:
     target.click()
     page.wait_for_url(re.compile(r"[?&]checkpoint=" + re.escape(checkpoint)))
     expect(main(page).get_by_role("heading", name=f"Step {step[1]} · {step[2]}")).to_be_visible()
-    expect(row(page, text)).to_have_attribute("data-testid", "stBaseButton-secondary")  # boxed
+    # The picked row is boxed: found by its checkpoint, as a label's words may recur once drawn.
+    picked = main(page).locator(f".st-key-cp_{checkpoint} button")
+    expect(picked).to_have_attribute("data-testid", "stBaseButton-secondary")
     idle(page)
     return checkpoint
 
