@@ -17,6 +17,7 @@ from ui.lesson_actions import RESTART_KEY, lesson_state, run_step, step_problem
 from ui.lesson_results import result
 
 STEP_PARAM = "step"
+PICK_KEY = "lesson_pick"
 KEYS = [s.key for s in STEPS]
 
 backend = resources.backend()
@@ -31,23 +32,31 @@ st.caption(
 show_problem()
 state = lesson_state(backend, user)
 
+LABELS = [f"{n}. {s.title}" for n, s in enumerate(STEPS, 1)]
+
+
+def go(key: str) -> None:
+    st.query_params[STEP_PARAM] = key
+
+
+def picked() -> None:
+    go(KEYS[LABELS.index(st.session_state[PICK_KEY])])
+
+
 shown = st.query_params.get(STEP_PARAM)
 key = shown if shown in KEYS else KEYS[0]
-picked = st.selectbox(
-    "Step",
-    KEYS,
-    index=KEYS.index(key),
-    format_func=lambda k: (
-        f"{KEYS.index(k) + 1}. {lesson_step(k).title}" + ("  ✓" if state.done(k) else "")
-    ),
+go(key)
+at = KEYS.index(key)
+st.session_state[PICK_KEY] = LABELS[at]  # the URL says which step: the picker follows it
+st.selectbox("Step", LABELS, key=PICK_KEY, on_change=picked)
+done = [n for n, k in enumerate(KEYS, 1) if state.done(k)]
+st.progress(
+    len(done) / len(KEYS),
+    text=f"Done: step {', '.join(map(str, done))}" if done else "No step done yet",
 )
-if picked != key:
-    st.query_params[STEP_PARAM] = key = picked
-    st.rerun()
-st.query_params[STEP_PARAM] = key
 step = lesson_step(key)
 
-st.subheader(f"{KEYS.index(key) + 1}. {step.title}")
+st.subheader(LABELS[at])
 st.markdown(step.idea)
 try:
     problem = step_problem(backend, user, state, key)
@@ -62,15 +71,22 @@ with st.expander("What LangGraph did", icon=":material/code:"):
     st.code(step.code, language="python", wrap_lines=True)
 
 back, forward = st.columns(2)
-at = KEYS.index(key)
-if back.button("Previous step", icon=":material/arrow_back:", disabled=at == 0, width="stretch"):
-    st.query_params[STEP_PARAM] = KEYS[at - 1]
-    st.rerun()
-if forward.button(
-    "Next step", icon=":material/arrow_forward:", disabled=at == len(KEYS) - 1, width="stretch"
-):
-    st.query_params[STEP_PARAM] = KEYS[at + 1]
-    st.rerun()
+back.button(
+    "Previous step",
+    icon=":material/arrow_back:",
+    disabled=at == 0,
+    width="stretch",
+    on_click=go,
+    args=(KEYS[at - 1],),
+)
+forward.button(
+    "Next step",
+    icon=":material/arrow_forward:",
+    disabled=at == len(KEYS) - 1,
+    width="stretch",
+    on_click=go,
+    args=(KEYS[min(at + 1, len(KEYS) - 1)],),
+)
 
 st.divider()
 scratch = len({m.thread_id for m in state.marks})
@@ -82,5 +98,5 @@ if st.button(
     "threads stay. Each learner resets only their own.",
 ):
     st.session_state.pop(RESTART_KEY, None)
-    st.query_params[STEP_PARAM] = KEYS[0]
+    go(KEYS[0])
     attempt(lambda: backend.reset_lesson(user))
