@@ -789,11 +789,11 @@ class LocalBackend:
 
     def reset_lesson(self, user: User) -> int:
         """Delete the user's scratch threads (stopping their runs); return how many there were."""
-        marks = self.lesson_threads(user)
-        for mark in marks:
-            self.delete_thread(user, mark.thread_id)
-        self.lesson.forget(user.id, [m.thread_id for m in marks])
-        return len(marks)
+        scratch = list(dict.fromkeys(m.thread_id for m in self.lesson_threads(user)))
+        for thread_id in scratch:
+            self.delete_thread(user, thread_id)
+        self.lesson.forget(user.id, scratch)
+        return len(scratch)
 
     def restart_engine(self, user: User, thread_id: str) -> EngineRestart:
         """Read the thread through a brand-new engine over the same database, then close it.

@@ -67,6 +67,7 @@ class LessonLog:
         return [LessonThread(*row) for row in rows]
 
     def forget(self, owner: str, thread_ids: list[str]) -> None:
+        """Drop every mark of these threads (deleted, or reset)."""
         for thread_id in thread_ids:
             self.db.change(
                 "DELETE FROM waypoint_lesson_threads WHERE owner = ? AND thread_id = ?",
