@@ -3,7 +3,6 @@ the steps that need an earlier one, and the reset that clears only the learner's
 
 from __future__ import annotations
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from agent.protocol import LOCAL_USER, STEPS, RunHandle
