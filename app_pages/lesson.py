@@ -35,6 +35,10 @@ state = lesson_state(backend, user)
 LABELS = [f"{n}. {s.title}" for n, s in enumerate(STEPS, 1)]
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def go(key: str) -> None:
     st.query_params[STEP_PARAM] = key
 
@@ -52,7 +56,9 @@ st.selectbox("Step", LABELS, key=PICK_KEY, on_change=picked)
 done = [n for n, k in enumerate(KEYS, 1) if state.done(k)]
 st.progress(
     len(done) / len(KEYS),
-    text=f"Done: step {', '.join(map(str, done))}" if done else "No step done yet",
+    text=f"Done: step{'s' if len(done) > 1 else ''} {', '.join(map(str, done))}"
+    if done
+    else "No step done yet",
 )
 step = lesson_step(key)
 
@@ -91,7 +97,7 @@ forward.button(
 st.divider()
 scratch = len({m.thread_id for m in state.marks})
 if st.button(
-    f"Reset the lesson ({scratch} scratch threads)",
+    f"Reset the lesson ({plural(scratch, 'scratch thread') if scratch else 'no scratch threads'})",
     icon=":material/restart_alt:",
     disabled=not scratch,
     help="Deletes the threads this lesson made for you (and stops their runs); your other "

@@ -117,4 +117,4 @@ def test_reset_deletes_the_learners_scratch_threads_only(app):
     assert all(backend().find_thread(LOCAL_USER, t) is None for t in scratch)
     assert backend().find_thread(LOCAL_USER, own.id) is not None
     assert app.query_params["step"] == "checkpoints"
-    assert button(app, "Reset the lesson (0 scratch threads)").disabled
+    assert button(app, "Reset the lesson (no scratch threads)").disabled
