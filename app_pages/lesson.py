@@ -32,7 +32,7 @@ st.caption(
 show_problem()
 state = lesson_state(backend, user)
 
-LABELS = [f"{n}. {s.title}" for n, s in enumerate(STEPS, 1)]
+LABELS = [f"{n}. {s.title.replace('`', '')}" for n, s in enumerate(STEPS, 1)]  # plain text
 
 
 def plural(count: int, noun: str) -> str:
@@ -62,7 +62,7 @@ st.progress(
 )
 step = lesson_step(key)
 
-st.subheader(LABELS[at])
+st.subheader(f"{at + 1}. {step.title}")
 st.markdown(step.idea)
 try:
     problem = step_problem(backend, user, state, key)

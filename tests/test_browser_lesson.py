@@ -59,7 +59,9 @@ def test_the_whole_lesson_offline(open_page, app_url, width):
     expect(reset).to_be_visible()
     if reset.is_enabled():  # the other width's walk, on the same local user
         reset.click()
-        expect(content.get_by_text("Reset the lesson (no scratch threads)")).to_be_visible()
+        expect(
+            content.get_by_role("button", name="Reset the lesson (no scratch threads)")
+        ).to_be_visible()
     for number, step in enumerate(STEPS, 1):
         title = step.title.replace("`", "")  # Markdown code in a heading shows without its marks
         expect(content.get_by_role("heading", name=f"{number}. {title}")).to_be_visible()

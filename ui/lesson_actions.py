@@ -82,10 +82,10 @@ def step_problem(backend: Backend, user: User, state: LessonState, step: str) ->
     if view.active_run_id:
         return "A run is going on this step's thread: wait for it to finish."
     if step in ("edit", "mock") and not view.waiting_for_approval:
-        return (
-            f"The approval thread is not waiting any more: run step {number('interrupt')} again "
-            "for a new halt."
-        )
+        again = f"run step {number('interrupt')} again for a new halt"
+        if state.done(step):
+            return f"Done: the approval thread has moved on. To try it again, {again}."
+        return f"The approval thread is not waiting any more: {again}."
     if step == "edit" and view.pending_calls[0].args.get("query") == EDITED_QUERY:
         return "The first call already searches that: go on to the next step."
     return None

@@ -31,7 +31,7 @@ from agent.protocol import (
 )
 from ui.lesson_actions import RESTART_KEY, LessonState, after_search, number
 from ui.live_run import step_strip
-from ui.safe_text import SENTENCE_CHARS, clip, code, plain
+from ui.safe_text import SENTENCE_CHARS, clip, code, markdown, plain
 
 FOLLOW_SECONDS = 0.25
 EVENTS_SHOWN = 14
@@ -269,20 +269,21 @@ def _waiting(backend: Backend, user: User, step: str, view: ThreadView) -> None:
 
 
 def _mock(view: ThreadView) -> None:
+    asked = {c.id: call_text(c.name, c.args) for m in view.messages for c in m.tool_calls}
     lines = []
     for message in (m for m in view.messages if m.role == "tool"):
+        call = code(asked.get(message.tool_call_id or "", message.name or "tool"))
         if message.text == MOCK_ANSWER:
-            lines.append(f"- {code(message.name or 'tool')}: **your answer**, the tool never ran")
+            lines.append(f"- {call}: **your answer**, the tool never ran")
         elif message.search is not None:
-            lines.append(
-                f"- {code(message.name or 'tool')}: searched, {message.search.total} results"
-            )
+            lines.append(f"- {call}: searched, {message.search.total} results")
     st.success(
         "The run went on: the model answered from one real search and one answer of yours.",
         icon=":material/record_voice_over:",
     )
     st.markdown("\n".join(lines))
-    st.caption("The model's answer: " + plain(_answer(view), SENTENCE_CHARS))
+    st.caption("The model's answer begins:")
+    st.markdown(markdown(_answer(view)))
     links(view.thread.id, view.checkpoint_id)
 
 
@@ -292,7 +293,7 @@ def _replay(backend: Backend, user: User, view: ThreadView) -> None:
     st.success(
         f"The model answered again from step {start.step if start else '?'} without searching "
         f"again. The history forked there: {page.branches} branches, {page.total} checkpoints; "
-        "the chat shows the new branch, and its `<  >` switcher the old one.",
+        "the chat shows the new branch, and the version arrows under the answer the old one.",
         icon=":material/replay:",
     )
     links(view.thread.id, start.checkpoint_id if start else None)
