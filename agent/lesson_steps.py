@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The lesson always runs on these, whatever the sidebar says: it must work with nothing to set up.
-LESSON_PROVIDER = "demo"
-LESSON_SEARCH = "offline"
+from agent.choices import AgentChoices
+
+# The lesson always runs on these, whatever the sidebar says: it must work with nothing to set up
+# (the approval policy is each step's).
+LESSON_CHOICES = AgentChoices(provider="demo", search="offline")
 LESSON_TITLE_PREFIX = "Lesson: "
 MOCK_ANSWER = "Sunny and 31 °C all week (typed by you, in the tool's place)."
 EDITED_QUERY = "weather in New York"

@@ -46,8 +46,7 @@ from agent.errors import (
 from agent.events import Done, Error, Event, Halted, Step, Token, ToolCall, ToolResult, Transcript
 from agent.lesson_steps import (
     EDITED_QUERY,
-    LESSON_PROVIDER,
-    LESSON_SEARCH,
+    LESSON_CHOICES,
     LESSON_TITLE_PREFIX,
     MOCK_ANSWER,
     STEPS,
@@ -84,8 +83,7 @@ __all__ = [
     "EDITED_QUERY",
     "ENGINE_HELP",
     "EXPORT_MIME_TYPE",
-    "LESSON_PROVIDER",
-    "LESSON_SEARCH",
+    "LESSON_CHOICES",
     "LESSON_TITLE_PREFIX",
     "LOCAL_USER",
     "MAX_MESSAGE_CHARS",

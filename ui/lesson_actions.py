@@ -15,8 +15,7 @@ import streamlit as st
 
 from agent.protocol import (
     EDITED_QUERY,
-    LESSON_PROVIDER,
-    LESSON_SEARCH,
+    LESSON_CHOICES,
     LESSON_TITLE_PREFIX,
     MOCK_ANSWER,
     STEPS,
@@ -32,7 +31,7 @@ from agent.protocol import (
     lesson_step,
 )
 
-ASK = AgentChoices(provider=LESSON_PROVIDER, search=LESSON_SEARCH)
+ASK = LESSON_CHOICES
 NEVER_ASK = replace(ASK, approval=ApprovalPolicy(mode="never"))
 STREAM = RunOptions()  # messages and updates, sync engine, sync durability: the app's defaults
 RESTART_KEY = "lesson_restart"  # the restart step's result: a few counts, no conversation text
