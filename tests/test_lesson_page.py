@@ -14,7 +14,7 @@ LESSON = "app_pages/lesson.py"
 # What each step's result says once its button has run (read back from the engine).
 EXPECTED = {
     "checkpoints": "One question, 5 checkpoints",
-    "restart": "read 5 checkpoints and 4 messages (the same as 5",
+    "restart": "read 5 checkpoints and 4 messages, the same as this engine holds",
     "threads": "searched `London`",
     "messages": "token events, word by word",
     "updates": "0 token events: the answer arrived whole",

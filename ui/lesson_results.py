@@ -183,13 +183,16 @@ def _restart(backend: Backend, user: User, state: LessonState) -> None:
     before, restart = found
     if backend.find_thread(user, restart.thread_id) is None:
         return
-    same = "the same as" if restart.checkpoints == before else "this engine had"
+    same = (
+        "the same as this engine holds"
+        if restart.checkpoints == before
+        else f"where this engine had {before} before (a run wrote more meanwhile)"
+    )
     st.success(
         f"A new engine opened over the same {restart.database} database, found “"
         f"{plain(restart.title)}” and read {restart.checkpoints} checkpoints and "
-        f"{restart.messages} messages ({same} {before} checkpoints before the restart). It took "
-        f"{restart.seconds:.2f} s and was closed again; the app's engine and its runs were not "
-        "touched.",
+        f"{restart.messages} messages, {same}. It took {restart.seconds:.2f} s and was closed "
+        "again; the app's engine and its runs were not touched.",
         icon=":material/restart_alt:",
     )
     links(restart.thread_id, restart.latest_checkpoint_id)
