@@ -39,6 +39,7 @@ page = st.navigation(
     [
         st.Page("app_pages/chat.py", title="Chat", icon=":material/chat:", default=True),
         st.Page("app_pages/inspector.py", title="Inspector", icon=":material/history:"),
+        st.Page("app_pages/lesson.py", title="Lesson", icon=":material/school:"),
     ]
 )
 page.run()

@@ -37,6 +37,8 @@ from agent.events import Error, Event, RunStatus
 from agent.exposure import exposure_problem
 from agent.graph import ACTION, LLM, AgentGraph, RunContext, build_graph, open_tool_calls
 from agent.key_policy import settings_for
+from agent.lesson import LessonLog, read_through_new_engine
+from agent.lesson_steps import EngineRestart, LessonThread
 from agent.limits import MAX_MESSAGE_CHARS, MAX_TOOL_RESULT_CHARS, too_long
 from agent.message_views import message_views
 from agent.models import list_models
@@ -101,6 +103,7 @@ _EXPECTED: dict[str, tuple[tuple[type, ...], str]] = {
     "choices": ((AgentChoices,), "the sidebar's choices (AgentChoices)"),
     "options": ((RunOptions,), "run options (RunOptions)"),
     "call": ((ToolCallView,), "a pending tool call (ToolCallView)"),
+    "step": (_TEXT, "a lesson step's key (text)"),
 }
 
 
@@ -208,6 +211,7 @@ class LocalBackend:
         self.history = Timeline(self.graph, self.persistence.saver, self.store, pending_calls)
         # Per thread, the run last started with a new message and that message (`_live_input`).
         self._inputs: dict[str, tuple[str, HumanMessage]] = {}
+        self.lesson = LessonLog(self.threads.db)
         self._reconcile_interrupted_runs()
 
     def _get_async_graph(self) -> AgentGraph:
@@ -761,6 +765,48 @@ class LocalBackend:
         if not isinstance(base_url, str) or not base_url.strip():
             raise ModelListError("Give the server's base URL, e.g. http://localhost:11434/v1.")
         return list_models(base_url.strip(), api_key or self.settings.openai_api_key)
+
+    # --- the lesson (agent.lesson) -------------------------------------------------------------
+
+    def mark_lesson_thread(
+        self, user: User, thread_id: str, step: str, run_id: str | None = None
+    ) -> None:
+        """Mark one of the user's threads as the lesson's scratch thread for `step`."""
+        _check_input(("run_id",), step=step, run_id=run_id)
+        self._owned(user, thread_id)
+        try:
+            self.lesson.add(user.id, step, thread_id, run_id)
+        except ValueError as problem:
+            raise InputError(str(problem)) from problem
+
+    def lesson_threads(self, user: User) -> tuple[LessonThread, ...]:
+        """The user's scratch threads that still exist, oldest first (marks of deleted ones go)."""
+        _check_input(user=user)
+        marks = self.lesson.threads(user.id)
+        gone = [m.thread_id for m in marks if self.threads.find_owned(m.thread_id, user.id) is None]
+        self.lesson.forget(user.id, gone)
+        return tuple(m for m in marks if m.thread_id not in gone)
+
+    def reset_lesson(self, user: User) -> int:
+        """Delete the user's scratch threads (stopping their runs); return how many there were."""
+        scratch = list(dict.fromkeys(m.thread_id for m in self.lesson_threads(user)))
+        for thread_id in scratch:
+            self.delete_thread(user, thread_id)
+        self.lesson.forget(user.id, scratch)
+        return len(scratch)
+
+    def restart_engine(self, user: User, thread_id: str) -> EngineRestart:
+        """Read the thread through a brand-new engine over the same database, then close it.
+
+        A real restart of what persistence depends on (connections, checkpointers, the compiled
+        graph, the run bookkeeping a starting server does) that is safe on a shared deployment:
+        this engine, and every run on it, keeps going (`agent.lesson`).
+        """
+        self._owned(user, thread_id)
+        database = "Postgres" if self.settings.database_url else "SQLite"
+        return read_through_new_engine(
+            lambda: LocalBackend(self.settings), user, thread_id, database
+        )
 
     # --- time travel -----------------------------------------------------------------------------
     #

@@ -44,6 +44,17 @@ from agent.errors import (
     UnknownThread,
 )
 from agent.events import Done, Error, Event, Halted, Step, Token, ToolCall, ToolResult, Transcript
+from agent.lesson_steps import (
+    EDITED_QUERY,
+    LESSON_CHOICES,
+    LESSON_TITLE_PREFIX,
+    MOCK_ANSWER,
+    STEPS,
+    EngineRestart,
+    LessonStep,
+    LessonThread,
+    lesson_step,
+)
 from agent.limits import MAX_MESSAGE_CHARS, MAX_TOOL_RESULT_CHARS, too_long
 from agent.run_limit import RunLimitReached
 from agent.text import call_text, clean
@@ -69,11 +80,16 @@ from agent.visitor_tokens import is_visitor, new_token, valid_token, visitor_own
 __all__ = [
     "APPROVAL_HELP",
     "DURABILITY_HELP",
+    "EDITED_QUERY",
     "ENGINE_HELP",
     "EXPORT_MIME_TYPE",
+    "LESSON_CHOICES",
+    "LESSON_TITLE_PREFIX",
     "LOCAL_USER",
     "MAX_MESSAGE_CHARS",
     "MAX_TOOL_RESULT_CHARS",
+    "MOCK_ANSWER",
+    "STEPS",
     "AgentChoices",
     "ApprovalMode",
     "ApprovalPolicy",
@@ -86,6 +102,7 @@ __all__ = [
     "DecisionError",
     "Done",
     "Durability",
+    "EngineRestart",
     "Engine",
     "Error",
     "Event",
@@ -94,6 +111,8 @@ __all__ = [
     "Halted",
     "InputError",
     "Invalid",
+    "LessonStep",
+    "LessonThread",
     "MessageVersions",
     "MessageView",
     "ModelListError",
@@ -122,6 +141,7 @@ __all__ = [
     "clean",
     "export_filename",
     "is_visitor",
+    "lesson_step",
     "new_token",
     "too_long",
     "valid_token",
@@ -276,4 +296,12 @@ class Backend(Protocol):
     def exposure_problem(self, address: str | None, auth_configured: bool) -> str | None: ...
     def sweep_visitors(self) -> int: ...
     def list_models(self, base_url: str, api_key: str | None = ...) -> tuple[str, ...]: ...
+
+    # the lesson: a learner's scratch threads (marked, reset together) and a safe engine restart
+    def mark_lesson_thread(
+        self, user: User, thread_id: str, step: str, run_id: str | None = ...
+    ) -> None: ...
+    def lesson_threads(self, user: User) -> tuple[LessonThread, ...]: ...
+    def reset_lesson(self, user: User) -> int: ...
+    def restart_engine(self, user: User, thread_id: str) -> EngineRestart: ...
     def close(self) -> None: ...
