@@ -1,6 +1,7 @@
 """The only things a browser session remembers: UI choices, never conversation content.
 
 The selected thread lives in the URL (`?thread=…`) so that a refresh or a shared link reopens it.
+No thread selected is the new, empty chat: a thread exists from its first message.
 """
 
 from __future__ import annotations
@@ -43,6 +44,13 @@ def select_checkpoint(checkpoint_id: str | None) -> None:
         st.query_params[CHECKPOINT_PARAM] = checkpoint_id
     else:
         st.query_params.pop(CHECKPOINT_PARAM, None)
+
+
+def new_thread() -> None:
+    """The "New thread" button: the chat with no thread open. Nothing is stored yet: the first message
+    creates the thread (`Backend.start_thread`), and its id then goes into the URL."""
+    select_thread(None)
+    st.switch_page(CHAT_PAGE)
 
 
 def open_chat(thread_id: str) -> None:
