@@ -70,7 +70,9 @@ def test_without_a_thread_the_first_message_starts_one_and_a_refused_one_leaves_
     try:
         out = io.StringIO()
         too_long = "x" * (MAX_MESSAGE_CHARS + 1)
-        assert converse(h.backend, None, h.choices, h.options, scripted_input(too_long), out) is None
+        assert (
+            converse(h.backend, None, h.choices, h.options, scripted_input(too_long), out) is None
+        )
         assert "characters" in out.getvalue()
         assert h.backend.count_threads(LOCAL_USER) == 0, "a refused message left a thread"
         h.model.script = [reply("Hello.")]

@@ -72,7 +72,9 @@ def test_a_migration_that_fails_half_way_changes_nothing(data_dir, monkeypatch, 
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgres"])
-def test_migration_5_deletes_only_never_used_empty_threads(request, data_dir, monkeypatch, database):
+def test_migration_5_deletes_only_never_used_empty_threads(
+    request, data_dir, monkeypatch, database
+):
     """The old "New thread" button stored a row per click; a row nobody wrote to goes, every
     other stays (one with messages, a renamed one, one with a run, a fork, one waiting)."""
 
