@@ -61,6 +61,11 @@ if thread_id:
 
 if view is None or not view.messages and not view.active_run_id:
     welcome(send)
+    if view is None:
+        st.caption(
+            "A new thread: nothing is saved until you send its first message, which names it "
+            "and starts its first checkpoint."
+        )
 else:
     st.subheader(plain(view.thread.title))
     transcript(

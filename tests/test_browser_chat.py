@@ -553,6 +553,9 @@ def test_the_first_message_creates_one_thread_and_the_url_gets_it(open_page, app
     if width > 700:  # at 400 px the sidebar is folded away: a fresh page is the new chat
         new_thread(page)
     before = thread_rows(page).count()
+    expect(main(page).get_by_text("nothing is saved until you send")).to_be_visible()
+    expect(chat_input(page)).to_have_attribute("placeholder", "Ask anything")
+    page.mouse.move(width - 5, 5)  # no tooltip left over the picture
     THREAD_SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(THREAD_SHOTS / f"chat-before-first-message-{width}.png"))
     send(page, question)

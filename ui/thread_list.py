@@ -60,13 +60,7 @@ def _manage(backend: Backend, thread: ThreadInfo) -> None:
 
 
 def thread_list(backend: Backend) -> None:
-    if st.button(
-        "New thread",
-        icon=":material/add:",
-        width="stretch",
-        type="primary",
-        help="Opens an empty chat. The thread is saved when you send its first message.",
-    ):
+    if st.button("New thread", icon=":material/add:", width="stretch", type="primary"):
         new_thread()
     # While any run is in progress the list redraws itself, so "running" badges never go stale.
     refresh = BADGE_REFRESH_SECONDS if backend.any_run_active() else None
