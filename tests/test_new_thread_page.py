@@ -78,3 +78,33 @@ def test_a_refused_first_message_leaves_no_thread_and_keeps_the_text(
     assert "Your message was not sent" in texts(app)
     assert thread_count() == 0 and sidebar_threads(app) == []
     assert "thread" not in app.query_params
+
+
+def test_a_replay_from_a_halt_shows_its_versions_under_the_call(app):
+    """A Replay from a halt runs the tool again, so the conversation forks at the tool's result,
+    which the chat folds under the call: the `1 / 2` switcher is drawn under the call's message,
+    newest last, and switching back shows the first run's branch."""
+    from agent.protocol import AgentChoices, ApprovalPolicy, RunOptions
+    from tests.engine_fixtures import engine_run
+
+    app.run()
+    choices = AgentChoices(approval=ApprovalPolicy("never"))
+
+    def finish(handle) -> None:
+        assert engine_run(backend(), handle).log.wait_closed(20)
+
+    handle = backend().start_thread(LOCAL_USER, "What is the weather in London?", choices)
+    finish(handle)
+    thread_id = handle.thread_id
+    rows = backend().timeline(LOCAL_USER, thread_id, limit=100).rows
+    asked = next(r for r in rows if r.next_nodes == ("action",))
+    finish(backend().resume(LOCAL_USER, thread_id, choices, RunOptions(), asked.checkpoint_id))
+    app.query_params["thread"] = thread_id
+    app.run()
+    assert not app.exception
+    call = backend().thread_view(LOCAL_USER, thread_id).messages[1]
+    assert call.tool_calls and "2 / 2" in [c.value for c in app.caption]
+    app.button(
+        key=f"prev_{thread_id}_{backend().thread_view(LOCAL_USER, thread_id).messages[2].id}"
+    ).click().run()
+    assert not app.exception and "1 / 2" in [c.value for c in app.caption]
