@@ -9,6 +9,7 @@ import streamlit as st
 from ui import resources
 from ui.accounts import auth_configured
 from ui.identity import current_user, identity_sidebar
+from ui.session import follow_page_request
 from ui.settings_panel import settings_panel
 from ui.thread_list import thread_list
 
@@ -42,4 +43,5 @@ page = st.navigation(
         st.Page("app_pages/lesson.py", title="Lesson", icon=":material/school:"),
     ]
 )
+follow_page_request(page)  # "New thread" pressed on another page opens the chat
 page.run()

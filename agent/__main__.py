@@ -77,28 +77,39 @@ def ask_decisions(calls: tuple[ToolCallView, ...], ask: Ask, out: TextIO) -> dic
 
 def converse(
     backend: LocalBackend,
-    thread_id: str,
+    thread_id: str | None,
     choices: AgentChoices,
     options: RunOptions,
     ask: Ask = input,
     out: TextIO = sys.stdout,
-) -> None:
-    """The read-run-approve loop, until end of input."""
-    while True:
-        view = backend.thread_view(LOCAL_USER, thread_id)
-        try:
-            if view.pending_calls:
-                decisions = ask_decisions(view.pending_calls, ask, out)
-                run = backend.decide(LOCAL_USER, thread_id, decisions, choices, options)
-            else:
-                text = ask("\nyou> ")
-                if not text.strip():
-                    continue
-                run = backend.send_message(LOCAL_USER, thread_id, text, choices, options)
-        except (ValueError, ThreadBusy) as problem:  # DecisionError and InputError included
-            out.write(f"  ! {problem}\n")
-            continue
-        follow(backend, run, out)
+) -> str | None:
+    """The read-run-approve loop, until end of input; returns the thread (None if none began).
+
+    Without a thread, the first message starts one (`start_thread`): nothing is stored before it,
+    and a message refused before its run leaves no thread behind.
+    """
+    try:
+        while True:
+            view = backend.thread_view(LOCAL_USER, thread_id) if thread_id else None
+            try:
+                if view is not None and view.pending_calls:
+                    decisions = ask_decisions(view.pending_calls, ask, out)
+                    run = backend.decide(LOCAL_USER, view.thread.id, decisions, choices, options)
+                else:
+                    text = ask("\nyou> ")
+                    if not text.strip():
+                        continue
+                    if thread_id is None:
+                        run = backend.start_thread(LOCAL_USER, text, choices, options)
+                        thread_id = run.thread_id
+                    else:
+                        run = backend.send_message(LOCAL_USER, thread_id, text, choices, options)
+            except (ValueError, ThreadBusy) as problem:  # DecisionError and InputError included
+                out.write(f"  ! {problem}\n")
+                continue
+            follow(backend, run, out)
+    except (EOFError, KeyboardInterrupt):
+        return thread_id
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,24 +136,22 @@ def main(argv: list[str] | None = None) -> int:
         try:
             # A setting that cannot work (no key, no model) stops here, not at the first message.
             model = backend.contexts(choices, frozenset()).model
-            thread = (
-                backend.get_thread(LOCAL_USER, args.thread)
-                if args.thread
-                else backend.create_thread(LOCAL_USER)
-            )
+            opened = backend.get_thread(LOCAL_USER, args.thread) if args.thread else None
         except (ValueError, UnknownThread) as problem:
             print(problem, file=sys.stderr)
             return 2
         name = getattr(model, "model_name", None)
         shown = f"{choices.provider} ({name})" if name else choices.provider
-        print(f"Thread {thread.id} · model: {shown} · search: {choices.search}")
+        where = f"Thread {opened.id}" if opened else "New thread (saved with your first message)"
+        print(f"{where} · model: {shown} · search: {choices.search}")
         print("Type a question (Ctrl-D to quit).")
-        for message in backend.thread_view(LOCAL_USER, thread.id).messages:
-            print(f"{message.role}> {message.text}")
-        try:
-            converse(backend, thread.id, choices, RunOptions(args.engine, True, args.durability))
-        except (EOFError, KeyboardInterrupt):
-            print(f"\nBye. Continue later with: python -m agent --thread {thread.id}")
+        if opened is not None:
+            for message in backend.thread_view(LOCAL_USER, opened.id).messages:
+                print(f"{message.role}> {message.text}")
+        options = RunOptions(args.engine, True, args.durability)
+        thread_id = converse(backend, opened.id if opened else None, choices, options)
+        later = f" Continue later with: python -m agent --thread {thread_id}" if thread_id else ""
+        print(f"\nBye.{later}")
         return 0
     finally:
         backend.close()

@@ -311,8 +311,29 @@ class LocalBackend:
     # --- threads ---------------------------------------------------------------------------------
 
     def create_thread(self, user: User, title: str = "New thread") -> ThreadInfo:
+        """An empty thread, for callers that fill it themselves. The chat does not use it: a
+        conversation starts with `start_thread`, so no thread exists before its first message."""
         _check_input(user=user, title=title)
         return self.threads.create(title, owner=user.id)
+
+    def start_thread(
+        self, user: User, text: str, choices: AgentChoices, options: RunOptions = RunOptions()
+    ) -> RunHandle:
+        """A new conversation: a thread titled from its first message, and the run answering it.
+
+        The thread exists from that message on. Whatever refuses the message before the run
+        begins (empty or too long text, the run limit, a missing key, a busy engine) raises as
+        `send_message` would and leaves no thread behind, so the list never fills with empty
+        "New thread" rows. The handle's `thread_id` is the new thread.
+        """
+        _check_input(user=user)
+        info = self.threads.create(owner=user.id)
+        try:
+            return self.send_message(user, info.id, text, choices, options)
+        except BaseException:
+            self.persistence.saver.delete_thread(info.id)  # nothing is written before a run; sure
+            self.threads.delete(info.id)
+            raise
 
     def list_threads(
         self, user: User, search: str = "", limit: int = 50, offset: int = 0

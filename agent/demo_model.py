@@ -4,7 +4,8 @@ Waypoint must show streaming, tool calls, approvals and time travel to someone w
 so the default model behaves like a provider's: it streams its reply token by token at a readable
 pace, sends tool calls as tool-call chunks (so LangGraph's "messages" stream mode and LangChain's
 chunk merging see exactly what they see from OpenAI), and answers from tool results with citations.
-What it says is decided by the deterministic rules in `agent/demo_replies.py`.
+What it says is decided by the deterministic rules in `agent/demo_replies.py`; a regenerated
+reply is worded differently (`attempt`), as a sampling model's would be.
 
     model = DemoChatModel(token_delay=0)
     reply = model.bind_tools([web_search]).invoke("What's the weather in SF and LA?")
@@ -25,7 +26,7 @@ from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
@@ -64,7 +65,7 @@ class DemoChatModel(BaseChatModel):
 
     def _reply(self, messages: list[BaseMessage], tools: Sequence[dict] | None) -> Reply:
         names = {tool["function"]["name"] for tool in tools or ()}
-        return plan_reply(messages, names)
+        return plan_reply(messages, names, attempt(ensure_config()))
 
     def _generate(
         self,
@@ -116,6 +117,22 @@ class DemoChatModel(BaseChatModel):
             if self.token_delay > 0:
                 await asyncio.sleep(self.token_delay)
             yield chunk
+
+
+def attempt(config: RunnableConfig) -> int:
+    """Which try at this reply the call is (`plan_reply`'s `attempt`), from the run's config.
+
+    A run from the thread's latest state is a first attempt (0). A run from a past checkpoint
+    (Regenerate, Replay: Waypoint sets its `checkpoint_id`, which LangChain copies into the
+    metadata) is a retry: LangGraph forks there and the llm node runs one step later for each
+    retry along a branch (`langgraph_step`), so the step numbers the retries, consecutive ones
+    differ, and the same retry always writes the same reply.
+    """
+    metadata = config.get("metadata") or {}
+    if not metadata.get("checkpoint_id"):
+        return 0
+    step = metadata.get("langgraph_step")
+    return 1 + step if isinstance(step, int) and step >= 0 else 1
 
 
 def _finish(reply: Reply) -> dict[str, str]:

@@ -17,7 +17,7 @@ import hashlib
 import json
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
@@ -36,10 +36,34 @@ ABOUT = (
     "**answer in the tool's place**, and see how I carry on\n"
     "- Rewind to any checkpoint in the inspector and fork the conversation from there"
 )
-GREETING_REPLY = "Hello! " + ABOUT
-THANKS_REPLY = "You're welcome! Ask me something else and I'll search for it."
-BYE_REPLY = "Goodbye! This thread is saved: pick it up any time from the thread list."
-NOTHING_TO_ADD = "Is there anything else you would like me to look up?"
+# Each reply's wordings: the first is a first attempt's, the others are for Regenerate (`_pick`).
+GREETINGS = ("Hello! ", "Hi there! ", "Hey! ")
+GREETING_REPLY = GREETINGS[0] + ABOUT
+THANKS_REPLY = (
+    "You're welcome! Ask me something else and I'll search for it.",
+    "Glad it helped! What should I look up next?",
+    "Any time. Ask away and I'll search for it.",
+)
+BYE_REPLY = (
+    "Goodbye! This thread is saved: pick it up any time from the thread list.",
+    "Bye! Every step of this thread is a checkpoint: come back whenever you like.",
+    "See you! The thread stays in the list, ready to continue.",
+)
+NOTHING_TO_ADD = (
+    "Is there anything else you would like me to look up?",
+    "Anything else I should search for?",
+    "Shall I look something else up?",
+)
+FOUND_OPENINGS = (
+    "Here is what I found for “{q}”.",
+    "The search for “{q}” turned up this.",
+    "From the results for “{q}”:",
+)
+SEVERAL_OPENINGS = (
+    "Here is what came back from each search.",
+    "Each search brought something back.",
+    "Here are the searches, one by one.",
+)
 
 
 @dataclass(frozen=True)
@@ -59,17 +83,32 @@ class Reply:
     calls: tuple[PlannedCall, ...] = ()
 
 
-def plan_reply(messages: Sequence[BaseMessage], tool_names: Collection[str]) -> Reply:
-    """Decide the next AI message for `messages`, calling only tools named in `tool_names`."""
+def plan_reply(
+    messages: Sequence[BaseMessage], tool_names: Collection[str], attempt: int = 0
+) -> Reply:
+    """Decide the next AI message for `messages`, calling only tools named in `tool_names`.
+
+    `attempt` is which try at this reply it is: 0 the first, n > 0 a regenerated one. Each
+    attempt is worded its own way (`_pick`), deterministically, so Regenerate visibly answers
+    again, as a sampling model would, and tests can say what each attempt writes.
+    """
     conversation = [m for m in messages if not isinstance(m, SystemMessage)]
     if not conversation:
-        return Reply(GREETING_REPLY)
+        return Reply(_pick(GREETINGS, attempt) + ABOUT)
     last = conversation[-1]
     if isinstance(last, ToolMessage):
-        return Reply(answer_from_results(conversation))
+        return Reply(answer_from_results(conversation, attempt))
     if isinstance(last, HumanMessage):
-        return _respond_to(conversation, tool_names)
-    return Reply(NOTHING_TO_ADD)
+        return _respond_to(conversation, tool_names, attempt)
+    return Reply(_pick(NOTHING_TO_ADD, attempt))
+
+
+def _pick(wordings: Sequence[str], attempt: int) -> str:
+    """The first wording for a first attempt; a later one for each retry, never the same as the
+    attempt before it (consecutive retries cycle through the others)."""
+    if attempt <= 0 or len(wordings) == 1:
+        return wordings[0]
+    return wordings[1 + (attempt - 1) % (len(wordings) - 1)]
 
 
 # --- questions -----------------------------------------------------------------------------------
@@ -94,17 +133,20 @@ _SMALL_TALK = {
 }
 
 
-def _respond_to(conversation: list[BaseMessage], tool_names: Collection[str]) -> Reply:
+def _respond_to(
+    conversation: list[BaseMessage], tool_names: Collection[str], attempt: int
+) -> Reply:
     question = " ".join(str(conversation[-1].text).split())
     rest = _GREETING.sub("", question, count=1)
+    greeting = _pick(GREETINGS, attempt) + ABOUT
     if not rest:
-        return Reply(GREETING_REPLY)
+        return Reply(greeting)
     if _SMALL_TALK["thanks"].match(rest):
-        return Reply(THANKS_REPLY)
+        return Reply(_pick(THANKS_REPLY, attempt))
     if _SMALL_TALK["bye"].match(rest):
-        return Reply(BYE_REPLY)
+        return Reply(_pick(BYE_REPLY, attempt))
     if _SMALL_TALK["about"].match(rest):
-        return Reply(GREETING_REPLY if rest != question else ABOUT)
+        return Reply(greeting if rest != question else ABOUT)
     if SEARCH_TOOL not in tool_names:
         return Reply(_no_search_reply(tool_names))
     queries = search_queries(rest, _earlier_queries(conversation))
@@ -145,6 +187,12 @@ _LEADS = [
         r"^(?:search(?: the web)?(?: for)?|look up|find(?: out)?(?: about)?|google|research|"
         r"explain|describe|define|summari[sz]e)\s+",
         r"^(?:what|who)(?:'s|’s|\s+is|\s+are|\s+was|\s+were)\s+",
+        # The question's frame, not its subject: "how do I fork…", "when was X released".
+        r"^(?:how|why|when|where)(?:'s|’s|s|\s+(?:do|does|did|can|could|should|would|will|is|"
+        r"are|was|were))\s+(?:(?:i|we|you)\s+)?",
+        r"^how\s+to\s+",
+        r"^(?:is|are)\s+(?:it|there)\s+",
+        r"^i(?:'m|\s+am)?\s+(?:need|want|looking for|wondering about)\s+(?:to know\s+)?",
         r"^(?:the|a|an)\s+",
     )
 ]
@@ -200,11 +248,12 @@ def _clean(text: str) -> str:
     changed = True
     while changed:
         before = text
+        if how := _HOW_WORKS.match(text):  # "how does X work" is about X
+            text = how.group(1)
         for lead in _LEADS:
-            text = lead.sub("", text, count=1)
+            text = lead.sub("", text, count=1) or text  # never down to nothing
         changed = text != before
-    how = _HOW_WORKS.match(text)
-    return how.group(1) if how else text
+    return text
 
 
 def _head(query: str) -> str:
@@ -303,17 +352,26 @@ class _Answer:
         return self.sources.index(entry) + 1
 
 
-def answer_from_results(conversation: list[BaseMessage]) -> str:
-    """Write the answer to the last tool calls from their results (whatever those turned out to be)."""
+def answer_from_results(conversation: list[BaseMessage], attempt: int = 0) -> str:
+    """Write the answer to the last tool calls from their results (whatever those turned out to be).
+
+    A retry (`attempt` > 0) opens differently and cites other results or another order: the
+    second attempt one more result per search, the third the results from the last one up.
+    """
     outcomes = _outcomes(conversation)
     if not outcomes:
-        return NOTHING_TO_ADD
+        return _pick(NOTHING_TO_ADD, attempt)
     answer = _Answer()
-    per_query = 3 if len(outcomes) == 1 else 2
+    style = FOUND_OPENINGS.index(_pick(FOUND_OPENINGS, attempt))
+    per_query = (3 if len(outcomes) == 1 else 2) + (style == 1)
     for outcome in outcomes:
-        answer.paragraphs.append(_paragraph(outcome, answer, per_query, labelled=len(outcomes) > 1))
+        if style == 2:
+            outcome = replace(outcome, results=outcome.results[:per_query][::-1])
+        answer.paragraphs.append(
+            _paragraph(outcome, answer, per_query, len(outcomes) > 1, FOUND_OPENINGS[style])
+        )
     if len(outcomes) > 1:
-        answer.paragraphs.insert(0, "Here is what came back from each search.")
+        answer.paragraphs.insert(0, SEVERAL_OPENINGS[style])
     closing = _closing(outcomes, answer)
     if closing:
         answer.paragraphs.append(closing)
@@ -370,7 +428,9 @@ def _search_payload(text: str) -> dict[str, Any] | None:
     return None
 
 
-def _paragraph(outcome: _Outcome, answer: _Answer, per_query: int, labelled: bool) -> str:
+def _paragraph(
+    outcome: _Outcome, answer: _Answer, per_query: int, labelled: bool, opening_text: str
+) -> str:
     """One query's part of the answer; with several queries each part is labelled with its query."""
     q = outcome.query
     search = "this search" if labelled else f"the search for “{q}”"
@@ -386,7 +446,7 @@ def _paragraph(outcome: _Outcome, answer: _Answer, per_query: int, labelled: boo
             elif sentence:
                 sentences.append(f"{sentence.rstrip('.!?')} [{number}].")
         body = " ".join(sentences) or "The results had no usable text."
-        return f"**{q}:** {body}" if labelled else f"Here is what I found for “{q}”. {body}"
+        return f"**{q}:** {body}" if labelled else f"{opening_text.format(q=q)} {body}"
     if outcome.kind == "nothing":
         body = f"{opening} found nothing."
     elif outcome.kind == "given" and _INSTRUCTION_LIKE.search(outcome.text):

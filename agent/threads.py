@@ -78,6 +78,18 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (run_id, seq)
     );
     """,
+    # 5: a thread now exists from its first message ("New thread" stores nothing). The empty rows
+    # the old button left (17 after one session) are deleted rather than hidden: they hold nothing
+    # to lose, and hidden rows would still count in searches, paging and visitor sweeps. Only
+    # never-used ones go: default title, no message, no run, idle, not a fork, no branch head.
+    """
+    DELETE FROM waypoint_threads
+    WHERE title = 'New thread' AND message_count = 0 AND status = 'idle'
+        AND forked_from IS NULL AND branch_head IS NULL
+        AND NOT EXISTS (
+            SELECT 1 FROM waypoint_runs WHERE waypoint_runs.thread_id = waypoint_threads.id
+        )
+    """,
 )
 
 

@@ -38,11 +38,16 @@ choices, options = st.session_state["choices"], st.session_state["options"]
 
 
 def send(text: str) -> None:
-    thread_id = selected_thread() or backend.create_thread(current_user()).id
-    select_thread(thread_id)
-    attempt(
-        lambda: backend.send_message(current_user(), thread_id, text, choices, options), unsent=text
-    )
+    """Send to the open thread; with none open, the message starts one (and only then is it
+    stored: a message refused before its run leaves no thread behind)."""
+    thread_id, user = selected_thread(), current_user()
+    if thread_id:
+        attempt(lambda: backend.send_message(user, thread_id, text, choices, options), unsent=text)
+    else:
+        attempt(
+            lambda: select_thread(backend.start_thread(user, text, choices, options).thread_id),
+            unsent=text,
+        )
 
 
 thread_id = selected_thread()
@@ -56,6 +61,11 @@ if thread_id:
 
 if view is None or not view.messages and not view.active_run_id:
     welcome(send)
+    if view is None:
+        st.caption(
+            "A new thread: nothing is saved until you send its first message, which names it "
+            "and starts its first checkpoint."
+        )
 else:
     st.subheader(plain(view.thread.title))
     transcript(

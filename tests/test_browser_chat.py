@@ -435,10 +435,10 @@ def test_switching_threads_keeps_their_transcripts_apart(open_page, app_url):
     first_id = thread_of(page)
 
     sidebar(page).get_by_role("button", name="New thread").click()
-    page.wait_for_url(lambda url: "thread=" in url and first_id not in url, timeout=WAIT_MS)
-    second_id = thread_of(page)
+    page.wait_for_url(lambda url: "thread=" not in url, timeout=WAIT_MS)  # stored from its message
     halt(page, second_q)
-    assert thread_of(page) == second_id
+    second_id = thread_of(page)
+    assert second_id != first_id
 
     def shows_only(question: str, other: str) -> None:
         expect(main(page).get_by_role("heading", name=question)).to_be_visible()
@@ -510,3 +510,103 @@ def test_400px_halt_stop_and_answer_fit_the_screen(open_page, app_url, data_dir)
     main(page).get_by_text("Sources").wait_for()
     shoot(page, data_dir, "answered-400", main(page).get_by_text("Sources"), keep=True)
     assert no_horizontal_overflow(page), "the answer is wider than the screen"
+
+
+# --- threads exist from their first message; versions oldest first -------------------------------
+
+THREAD_ROWS = '[class*="st-key-thread_"]'  # the sidebar's thread entries (keys thread_<id>)
+THREAD_SHOTS = Path("/work/tmp/shots/threads")
+
+
+def thread_rows(page):
+    return sidebar(page).locator(THREAD_ROWS)
+
+
+def new_thread(page) -> None:
+    sidebar(page).get_by_role("button", name="New thread").click()
+    page.wait_for_url(lambda url: "thread=" not in url)
+    page.get_by_text("Try one of these").wait_for()
+
+
+def test_new_thread_then_leaving_stores_no_thread(open_page, app_url):
+    page = open_page(app_url)
+    page.get_by_text("Try one of these").wait_for()
+    before = thread_rows(page).count()
+    for _ in range(3):
+        new_thread(page)
+    sidebar(page).get_by_test_id("stSidebarNavLink").filter(has_text="Inspector").click()
+    page.wait_for_url(re.compile(r"/inspector"))
+    sidebar(page).get_by_role("button", name="New thread").click()  # from there: the chat
+    page.wait_for_url(lambda url: "/inspector" not in url)
+    page.get_by_text("Try one of these").wait_for()
+    page.reload()
+    page.get_by_text("Try one of these").wait_for()
+    expect(thread_rows(page)).to_have_count(before)
+    assert "thread=" not in page.url
+
+
+@pytest.mark.parametrize("width", [1280, 400])
+def test_the_first_message_creates_one_thread_and_the_url_gets_it(open_page, app_url, width):
+    question = f"What is a checkpoint namespace ({width} px)?"
+    page = open_page(app_url, width=width)
+    page.get_by_text("Try one of these").wait_for()
+    if width > 700:  # at 400 px the sidebar is folded away: a fresh page is the new chat
+        new_thread(page)
+    before = thread_rows(page).count()
+    expect(main(page).get_by_text("nothing is saved until you send")).to_be_visible()
+    expect(chat_input(page)).to_have_attribute("placeholder", "Ask anything")
+    page.mouse.move(width - 5, 5)  # no tooltip left over the picture
+    THREAD_SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(THREAD_SHOTS / f"chat-before-first-message-{width}.png"))
+    send(page, question)
+    page.wait_for_url(re.compile(r"[?&]thread="))
+    continue_button(page).wait_for()
+    expect(thread_rows(page)).to_have_count(before + 1)
+    expect(thread_button(page, question)).to_be_visible()
+    page.screenshot(path=str(THREAD_SHOTS / f"chat-after-first-message-{width}.png"))
+    thread_id = thread_of(page)
+    page.reload()  # the link reopens it
+    expect(main(page).get_by_role("heading", name=question)).to_be_visible()
+    assert thread_of(page) == thread_id
+
+
+def test_a_refused_first_message_leaves_no_thread(open_page, app_url):
+    page = open_page(app_url)
+    page.get_by_text("Try one of these").wait_for()
+    before = thread_rows(page).count()
+    send(page, "x" * 20_001)  # over the 20,000-character limit: refused before any run
+    expect(main(page).get_by_test_id("stAlert").first).to_contain_text("20,000")
+    expect(main(page).get_by_text("Your message was not sent")).to_be_visible()
+    expect(thread_rows(page)).to_have_count(before)
+    assert "thread=" not in page.url
+
+
+def test_replay_and_regenerate_number_versions_oldest_first(open_page, app_url):
+    """A Replay's answer is the newest version (`2 / 2`, as after an Edit), a Regenerate's the
+    next (`3 / 3`), each worded differently; going back shows `1 / 3`, the first answer."""
+    from tests.test_browser_inspector import PREVIOUS, answered_thread, open_inspector, pick
+
+    page = open_page(app_url)
+    answered_thread(page, "What is the checkpointer of a graph?")
+    first = plain(user_text(bubbles(page).last).inner_text())
+    open_inspector(page)
+    pick(page, "action returned")  # the search's result is in, the model is next
+    main(page).get_by_role("button", name="Replay").click()
+    page.wait_for_url(lambda url: "/inspector" not in url)
+    main(page).locator(LIVE_STOP).wait_for(state="detached")
+    expect(versions_of(bubbles(page).last)).to_have_text("2 / 2")
+    replayed = plain(user_text(bubbles(page).last).inner_text())
+    bubbles(page).last.get_by_role("button", name="Regenerate").click()
+    expect(versions_of(bubbles(page).last)).to_have_text("3 / 3")
+    main(page).locator(LIVE_STOP).wait_for(state="detached")
+    regenerated = plain(user_text(bubbles(page).last).inner_text())
+    assert len({first, replayed, regenerated}) == 3, "a new version repeated an older answer"
+    for label in ("2 / 3", "1 / 3"):
+        bubbles(page).last.get_by_role("button", name=PREVIOUS).click()
+        expect(versions_of(bubbles(page).last)).to_have_text(label)
+    assert plain(user_text(bubbles(page).last).inner_text()) == first
+
+
+def versions_of(bubble):
+    """The `< n / m >` caption under a chat message."""
+    return bubble.get_by_test_id("stCaptionContainer").filter(has_text=re.compile(r"^\d+ / \d+$"))

@@ -34,7 +34,7 @@ ROWS = '[class*="st-key-cp_"] button'  # the timeline's rows (keys cp_<checkpoin
 ASKED = "llm asked web_search("
 EDIT_EXPANDER = "Edit a message here (creates a fork)"
 PREVIOUS = re.compile("chevron_left")  # the switcher's "previous version" button (an icon only)
-FORK_NOTICE = "Saved as a new checkpoint (a fork); the original is unchanged."
+FORK_NOTICE = "The chat now shows this fork"
 
 
 # --- server and helpers ---------------------------------------------------------------------------

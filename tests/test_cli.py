@@ -11,7 +11,7 @@ import pytest
 
 from agent.__main__ import converse
 from agent.backend import LocalBackend
-from agent.protocol import LOCAL_USER
+from agent.protocol import LOCAL_USER, MAX_MESSAGE_CHARS
 from agent.settings import Settings
 from tests.app_server import GUARDED_SITE, ROOT
 from tests.engine_fixtures import make_harness
@@ -41,8 +41,7 @@ def test_terminal_conversation_with_an_edited_tool_call(data_dir, engine):
         ]
         out = io.StringIO()
         ask = scripted_input("weather?", "x", "e", '{"query": "Seattle weather"}')
-        with pytest.raises(EOFError):
-            converse(h.backend, thread.id, h.choices, h.options, ask=ask, out=out)
+        assert converse(h.backend, thread.id, h.choices, h.options, ask=ask, out=out) == thread.id
         text = out.getvalue()
         assert "assistant> Let me look." in text
         assert "The agent wants to run web_search" in text
@@ -59,10 +58,28 @@ def test_bad_edit_is_explained_and_asked_again(data_dir):
         h.model.script = [reply("", ("web_search", {"query": "x"})), reply("done")]
         out = io.StringIO()
         ask = scripted_input("q", "e", "{broken", "y")
-        with pytest.raises(EOFError):
-            converse(h.backend, thread.id, h.choices, h.options, ask=ask, out=out)
+        assert converse(h.backend, thread.id, h.choices, h.options, ask=ask, out=out) == thread.id
         assert "not valid JSON" in out.getvalue()
         assert h.search.queries == ["x"]
+    finally:
+        h.backend.close()
+
+
+def test_without_a_thread_the_first_message_starts_one_and_a_refused_one_leaves_none(data_dir):
+    h = make_harness(data_dir, "sync")
+    try:
+        out = io.StringIO()
+        too_long = "x" * (MAX_MESSAGE_CHARS + 1)
+        assert (
+            converse(h.backend, None, h.choices, h.options, scripted_input(too_long), out) is None
+        )
+        assert "characters" in out.getvalue()
+        assert h.backend.count_threads(LOCAL_USER) == 0, "a refused message left a thread"
+        h.model.script = [reply("Hello.")]
+        started = converse(h.backend, None, h.choices, h.options, scripted_input("hi there"), out)
+        (thread,) = h.backend.list_threads(LOCAL_USER)
+        assert started == thread.id and thread.title == "hi there"
+        assert "assistant> Hello." in out.getvalue()
     finally:
         h.backend.close()
 
@@ -135,3 +152,15 @@ def test_a_server_with_several_models_and_none_chosen_is_one_line_and_exit_code_
     assert done.returncode == 2 and done.stdout == ""
     (line,) = done.stderr.strip().splitlines()
     assert "2 models (llama3.1, qwen2.5)" in line and "WAYPOINT_MODEL" in line
+
+
+def test_quitting_before_the_first_message_stores_no_thread(data_dir):
+    done = run_cli(data_dir, stdin="")
+    assert done.returncode == 0, done.stderr
+    assert "New thread (saved with your first message)" in done.stdout
+    assert "--thread" not in done.stdout  # nothing to continue
+    assert run_cli(data_dir, "--list").stdout == ""
+    done = run_cli(data_dir, stdin="hello\n")
+    (line,) = run_cli(data_dir, "--list").stdout.splitlines()
+    thread_id = line.split()[0]
+    assert f"python -m agent --thread {thread_id}" in done.stdout and line.endswith("hello")

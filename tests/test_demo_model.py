@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 
@@ -18,7 +19,8 @@ from langchain_core.tools import tool
 from langgraph.graph import START, MessagesState, StateGraph
 
 from agent.approval import CANCELLED_TEXT, rejection_text
-from agent.demo_model import DemoChatModel
+from agent.demo_model import DemoChatModel, attempt
+from agent.demo_replies import plan_reply
 
 
 @tool
@@ -79,6 +81,30 @@ def test_a_question_gets_one_search_with_a_query_from_the_question():
     ]
     assert "LangGraph persistence" in ai.content
     assert ai.response_metadata["finish_reason"] == "tool_calls"
+
+
+@pytest.mark.parametrize(
+    ("question", "query"),
+    [
+        ("What is the weather in London?", "weather in London"),
+        ("How is the weather in Tokyo?", "weather in Tokyo"),
+        ("Is it raining in Paris today?", "raining in Paris today"),
+        ("I need the weather in London", "weather in London"),
+        (
+            "How do I fork a conversation from a past checkpoint?",
+            "fork a conversation from a past checkpoint",
+        ),
+        ("How can I stream tokens?", "stream tokens"),
+        ("how to add memory to an agent", "add memory to an agent"),
+        ("Where is the Eiffel Tower?", "Eiffel Tower"),
+        ("When was LangGraph released?", "LangGraph released"),
+        ("Can you tell me about checkpoints in LangGraph?", "checkpoints in LangGraph"),
+        ("how many threads can I have?", "how many threads can I have"),  # no frame to drop
+    ],
+)
+def test_the_query_is_the_questions_subject_not_the_sentence(question, query):
+    _, ai = ask(question)
+    assert [c["args"]["query"] for c in ai.tool_calls] == [query]
 
 
 @pytest.mark.parametrize(
@@ -309,3 +335,43 @@ def test_langgraph_messages_stream_sees_tokens_and_the_node_returns_tool_calls()
     streamed = [chunk for chunk, meta in tokens if meta["langgraph_node"] == "llm"]
     assert "".join(chunk.content for chunk in streamed) == message.content
     assert {chunk.id for chunk in streamed} == {message.id}
+
+
+# --- regenerating ---------------------------------------------------------------------------------
+
+
+def test_each_attempt_is_worded_differently_and_the_same_attempt_the_same():
+    """Regenerate's variation (`plan_reply`'s attempt): the first wording for a first attempt,
+    another for each retry, never the one before it, and the same text for the same attempt."""
+    history, ai = ask("How does LangGraph persistence work?")
+    threads = ("Threads", "docs/threads.md", "A thread is identified by its thread_id.")
+    conversation = [
+        *history,
+        ai,
+        ToolMessage(
+            results("LangGraph persistence", DOC, threads), tool_call_id=ai.tool_calls[0]["id"]
+        ),
+    ]
+    texts = [plan_reply(conversation, {"web_search"}, attempt).text for attempt in range(5)]
+    assert texts[0] == SEARCHING.invoke(conversation).content  # outside a replay: attempt 0
+    assert texts[0].startswith("Here is what I found for “LangGraph persistence”.")
+    assert all(a != b for a, b in itertools.pairwise(texts)), "a retry repeated the one before"
+    assert texts[1] != texts[0] and texts[2] != texts[0] and texts[3] == texts[1]
+    assert all("**Sources**" in t and "`docs/persistence.md`" in t for t in texts)
+    assert texts == [plan_reply(conversation, {"web_search"}, a).text for a in range(5)]
+    small_talk = [plan_reply([HumanMessage("thanks")], set(), a).text for a in range(3)]
+    assert len(set(small_talk)) == 3
+
+
+@pytest.mark.parametrize(
+    ("metadata", "expected"),
+    [
+        ({}, 0),
+        ({"langgraph_step": 5}, 0),  # a run from the latest state: a first attempt
+        ({"checkpoint_id": "c1", "langgraph_step": 2}, 3),  # replayed from a past checkpoint
+        ({"checkpoint_id": "c1", "langgraph_step": 3}, 4),
+        ({"checkpoint_id": "c1"}, 1),
+    ],
+)
+def test_the_attempt_comes_from_the_runs_config(metadata, expected):
+    assert attempt({"metadata": metadata}) == expected

@@ -90,6 +90,9 @@ def test_editing_a_message_forks_and_leaves_the_original(app):
     detail = backend().checkpoint_detail(LOCAL_USER, thread_id, new_id)
     assert detail.messages[0].text == "How do threads work?" and detail.messages[0].id == human.id
     assert backend().checkpoint_detail(LOCAL_USER, thread_id, head).messages[0].text == human.text
+    # What the notice says is what happened: the chat shows the fork now.
+    assert "The chat now shows this fork" in app.success[0].value
+    assert backend().thread_view(LOCAL_USER, thread_id).checkpoint_id == new_id
 
 
 def test_fork_to_a_new_thread_and_show_a_branch_in_chat(app):

@@ -71,6 +71,42 @@ def test_a_migration_that_fails_half_way_changes_nothing(data_dir, monkeypatch, 
     conn.close()
 
 
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_migration_5_deletes_only_never_used_empty_threads(
+    request, data_dir, monkeypatch, database
+):
+    """The old "New thread" button stored a row per click; a row nobody wrote to goes, every
+    other stays (one with messages, a renamed one, one with a run, a fork, one waiting)."""
+
+    def open_index() -> ThreadIndex:
+        if database == "postgres":
+            return ThreadIndex(PostgresThreadDatabase(request.getfixturevalue("pg_pool")))
+        conn = sqlite3.connect(data_dir / "old.sqlite", check_same_thread=False)
+        conn.isolation_level = None
+        return ThreadIndex(conn)
+
+    with monkeypatch.context() as old:
+        old.setattr("agent.threads.MIGRATIONS", MIGRATIONS[:4])
+        index = open_index()
+        empty = [index.create(owner="local").id for _ in range(3)]
+        kept = {
+            "with messages": index.touch(index.create(owner="local").id, message_count=2).id,
+            "renamed": index.create("Notes", owner="local").id,
+            "with a run": index.create(owner="local").id,
+            "a fork": index.create(owner="local", forked_from=empty[0]).id,
+            "waiting": index.create(owner="local").id,
+        }
+        index.set_status(kept["waiting"], "waiting")
+        index.db.change(
+            "INSERT INTO waypoint_runs (id, thread_id, owner, status, started_at, heartbeat)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            ("r1", kept["with a run"], "local", "error", 1.0, 1.0),
+        )
+    index = open_index()  # the next start applies migration 5
+    remaining = {t.id for t in index.list(owner="local", limit=100)}
+    assert remaining == set(kept.values()), [k for k, v in kept.items() if v not in remaining]
+
+
 def _pg_schema(pool) -> tuple[list, int]:
     with pool.connection() as conn:
         columns = conn.execute(

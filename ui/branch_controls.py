@@ -7,7 +7,7 @@ choice is stored as the thread's branch head, so it persists across reloads and 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import streamlit as st
 
@@ -61,11 +61,30 @@ def _switcher(backend: Backend, thread_id: str, versions: MessageVersions) -> No
         )
 
 
+def _switchers(
+    messages: Sequence[MessageView], found: Sequence[MessageVersions]
+) -> dict[str, MessageVersions]:
+    """The versions to draw under each drawn message, by its id.
+
+    Tool results are not drawn as messages (they fold under the call that asked for them), so
+    versions of a result (a Replay from a halt reruns the tool: the conversation forks at its
+    result) are drawn under that call's message, unless it has versions of its own.
+    """
+    by_id = {v.message_id: v for v in found}
+    caller = {c.id: m.id for m in messages for c in m.tool_calls}
+    for message in messages:
+        versions = by_id.get(message.id)
+        owner = caller.get(message.tool_call_id or "")
+        if message.role == "tool" and versions is not None and owner is not None:
+            by_id.setdefault(owner, versions)
+    return by_id
+
+
 def message_controls(
     backend: Backend, view: ThreadView, choices: AgentChoices, options: RunOptions
 ) -> Callable[[MessageView], None]:
     """A function that draws the controls under one message of this thread's transcript."""
-    by_id = {v.message_id: v for v in backend.message_versions(current_user(), view.thread.id)}
+    by_id = _switchers(view.messages, backend.message_versions(current_user(), view.thread.id))
     idle = view.active_run_id is None
 
     def controls(message: MessageView) -> None:

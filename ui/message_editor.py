@@ -102,7 +102,8 @@ def message_editor(backend: Backend, detail: CheckpointDetail, choices: AgentCho
             return
         select_checkpoint(new_id)
         st.session_state["inspector_notice"] = (
-            "Saved as a new checkpoint (a fork); the original is unchanged. Replay from here to "
-            "continue, or show this branch in the chat."
+            "Saved as a new checkpoint after this one (a fork); the original stays in the "
+            "timeline. The chat now shows this fork: what you send there continues it, and "
+            "Replay runs it on from here. To go back, pick the original and press Show in chat."
         )
         st.rerun()

@@ -1,15 +1,18 @@
 """The only things a browser session remembers: UI choices, never conversation content.
 
 The selected thread lives in the URL (`?thread=…`) so that a refresh or a shared link reopens it.
+No thread selected is the new, empty chat: a thread exists from its first message.
 """
 
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
 
 THREAD_PARAM = "thread"
 CHECKPOINT_PARAM = "checkpoint"
 CHAT_PAGE = "app_pages/chat.py"
+CHAT_REQUEST = "open_chat_requested"
 
 
 def selected_thread() -> str | None:
@@ -43,6 +46,24 @@ def select_checkpoint(checkpoint_id: str | None) -> None:
         st.query_params[CHECKPOINT_PARAM] = checkpoint_id
     else:
         st.query_params.pop(CHECKPOINT_PARAM, None)
+
+
+def new_thread() -> None:
+    """The "New thread" button: the chat with no thread open. Nothing is stored yet: the first
+    message creates the thread (`Backend.start_thread`), and its id then goes into the URL.
+
+    The button sits in the sidebar, drawn before `st.navigation` knows the pages, so the switch
+    to the chat is asked for here and made by `follow_page_request` once they are known.
+    """
+    select_thread(None)
+    st.session_state[CHAT_REQUEST] = True
+    st.rerun()
+
+
+def follow_page_request(page: StreamlitPage) -> None:
+    """Go to the chat when the sidebar asked for it (`new_thread`) on another page."""
+    if st.session_state.pop(CHAT_REQUEST, False) and page.url_path:  # "": the chat (default)
+        st.switch_page(CHAT_PAGE)
 
 
 def open_chat(thread_id: str) -> None:

@@ -1,5 +1,8 @@
 """Sidebar thread selector: new, search, switch, rename, delete.
 
+"New thread" stores nothing: it opens the empty chat, and the first message creates the thread,
+so leaving an empty chat leaves no row behind.
+
 Reads only the thread index (never checkpoint blobs), so it stays fast with thousands of threads.
 """
 
@@ -13,7 +16,7 @@ from agent.protocol import Backend, ThreadInfo
 from ui.feedback import USER_ERRORS, attempt
 from ui.identity import current_user
 from ui.safe_text import SENTENCE_CHARS, plain
-from ui.session import select_thread, selected_thread
+from ui.session import new_thread, select_thread, selected_thread
 
 BADGES = {
     "running": ":blue[● running]",
@@ -58,8 +61,7 @@ def _manage(backend: Backend, thread: ThreadInfo) -> None:
 
 def thread_list(backend: Backend) -> None:
     if st.button("New thread", icon=":material/add:", width="stretch", type="primary"):
-        select_thread(backend.create_thread(current_user()).id)
-        st.rerun()
+        new_thread()
     # While any run is in progress the list redraws itself, so "running" badges never go stale.
     refresh = BADGE_REFRESH_SECONDS if backend.any_run_active() else None
     st.fragment(_threads, run_every=refresh)(backend)
