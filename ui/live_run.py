@@ -70,6 +70,7 @@ def live_run(backend: Backend, run_id: str, sent: tuple[MessageView, ...] = ()) 
                         text=result.content,
                         is_error=result.is_error,
                         search=result.search,
+                        by_human=result.by_human,
                     ),
                     running=True,
                     key=f"live_{run_id}",
