@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from agent.events import Error, Event, Step, Token, ToolResult
+from agent.events import Error, Event, Step, ToolResult
 from agent.text import preview
 from agent.views import (
     DecisionRecord,
@@ -108,9 +108,7 @@ def build_report(
     if status == "cancelled":
         decisions += (DecisionRecord("stop", "stopped by you"),)
     error = next((e.message for e in reversed(events) if isinstance(e, Error)), None)
-    message_ids = [prelude.sent] if prelude.sent else []
-    message_ids += [i for s in steps for i in s.message_ids]
-    message_ids += [e.message_id for e in events if isinstance(e, Token)]
+    message_ids = [i for s in steps for i in s.message_ids]
     return RunReport(
         id=run_id,
         engine=engine,
@@ -127,11 +125,12 @@ def build_report(
         from_checkpoint=prelude.from_checkpoint,
         usage="estimated" if estimated else "reported" if reported else "none",
         error=error,
+        sent=prelude.sent,
         message_ids=tuple(dict.fromkeys(message_ids)),
         call_ids=tuple(
             dict.fromkeys(
                 [e.call_id for e in events if isinstance(e, ToolResult)]
-                + [d.call_id for d in decisions if d.call_id]
+                + [d.call_id for d in decisions if d.call_id and d.action != "cancel"]
             )
         ),
     )
@@ -156,8 +155,10 @@ def thread_report(messages: Sequence[MessageView], reports: Iterable[RunReport])
     """The reports of the shown conversation, grouped by turn (oldest first).
 
     A turn is one of your messages and what follows it up to the next one; its reports are drawn
-    under its last answer (or under your message while nothing answered it yet). A report whose
-    messages are not shown (another branch, or a deleted one) is left out.
+    under its last answer (or under your message while nothing answered it yet). A report goes to
+    the turn of what it wrote; one that wrote nothing (stopped before the model's first step) to
+    the turn of the message it sent. A report whose messages are not shown (another branch, or a
+    deleted one) is left out.
     """
     turn_of: dict[str, int] = {}
     anchors: list[str] = []
@@ -172,7 +173,8 @@ def thread_report(messages: Sequence[MessageView], reports: Iterable[RunReport])
             turn_of[call.id] = turn
     runs: dict[int, list[RunReport]] = {}
     for report in reports:
-        found = [turn_of[i] for i in (*report.message_ids, *report.call_ids) if i in turn_of]
+        wrote = (*report.message_ids, *report.call_ids)
+        found = [turn_of[i] for i in wrote or (report.sent or "",) if i in turn_of]
         if found:
             runs.setdefault(found[0], []).append(report)
     return ThreadReport(

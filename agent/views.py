@@ -335,7 +335,8 @@ class DecisionRecord:
 class RunReport:
     """One run as it is kept after its end: steps, decisions, timings, tokens, and the LangGraph
     calls it made as short Python (`calls`, user text shortened, no key), run from
-    `from_checkpoint`. `message_ids` and `call_ids` are what it wrote: they place it in a turn."""
+    `from_checkpoint`. `message_ids` and `call_ids` are what it wrote and `sent` what it was
+    started with: they place it in a turn (`agent.run_record.thread_report`)."""
 
     id: str
     engine: str
@@ -349,6 +350,7 @@ class RunReport:
     from_checkpoint: str | None = None
     usage: Usage = "none"
     error: str | None = None
+    sent: str | None = None  # the message it was started with, if any
     message_ids: tuple[str, ...] = ()
     call_ids: tuple[str, ...] = ()
 
