@@ -8,7 +8,8 @@ text a person or a model wrote cut to a preview and anything that looks like a k
 stay whole, so a pasted call addresses the same checkpoint.
 
     print(stream_call("sync", {"messages": [HumanMessage("Hi")]}, "t1", None, ["updates"], "sync"))
-    # config = {"configurable": {"thread_id": "t1"}}  # a new thread: no checkpoint yet
+    # # a new thread: no checkpoint yet
+    # config = {"configurable": {"thread_id": "t1"}}
     # for mode, chunk in graph.stream(
     #     {"messages": [HumanMessage("Hi")]},
     #     ...
@@ -108,15 +109,15 @@ def stream_call(
     if checkpoint_id:
         note = ""
     elif latest:
-        note = f"  # continues from the latest checkpoint, {latest}"
+        note = f"# no checkpoint_id: it continues from the latest, {latest}\n"
     else:
-        note = "  # a new thread: no checkpoint yet"
+        note = "# a new thread: no checkpoint yet\n"
     return (
-        f"config = {config_literal(thread_id, checkpoint_id)}{note}\n"
+        f"{note}config = {config_literal(thread_id, checkpoint_id)}\n"
         f"{loop} mode, chunk in graph.{method}(\n"
         f"    {input_literal(payload)},\n"
         "    config,\n"
-        "    context=context,  # model, tools, approval policy: never checkpointed\n"
+        "    context=context,  # model and tools: never checkpointed\n"
         f"    stream_mode={literal(list(stream_mode))},\n"
         f"    durability={_quote(durability)},\n"
         "):\n"

@@ -56,7 +56,7 @@ def test_a_run_leaves_its_report_under_the_answer(h):
     second = report_of(h, thread.id)
     assert len(second.turns) == 2 and second.turns[0] == turn
     assert second.turns[1].runs[0].from_checkpoint == latest
-    assert f"continues from the latest checkpoint, {latest}" in second.turns[1].runs[0].calls[0]
+    assert f"continues from the latest, {latest}" in second.turns[1].runs[0].calls[0]
     assert len(second.runs) == 2 and second.seconds == pytest.approx(
         sum(r.seconds for r in second.runs)
     )

@@ -25,14 +25,18 @@ def test_the_record_stays_folded_under_the_turn_with_what_langgraph_did(app):
     [record] = records(app)
     assert not record.proto.expanded  # folded
     assert "llm" in record.label and "→ action" in record.label and "total" in record.label
-    inside = "\n".join(m.value for m in record.markdown) + "\n".join(c.value for c in record.caption)
+    inside = "\n".join(m.value for m in record.markdown) + "\n".join(
+        c.value for c in record.caption
+    )
     assert "Run 1 of 2" in inside and "Run 2 of 2" in inside
     assert "answered by you" in inside and "first token after" in inside
     assert "estimated by the demo model" in inside
     assert "What LangGraph did, from checkpoint" in inside
     calls = [c.value for c in record.code]
     assert len(calls) == 2 and all(c.language == "python" for c in record.code)
-    assert "graph.stream(" in calls[0] and 'HumanMessage("What is the weather in London?"' in calls[0]
+    assert (
+        "graph.stream(" in calls[0] and 'HumanMessage("What is the weather in London?"' in calls[0]
+    )
     assert f'Command(resume={{"{call_id}": {{"action": "mock"' in calls[1]
     assert "answered by you" in texts(app)  # the tool card says whose answer it is
     assert "This conversation: 2 runs" in texts(app)

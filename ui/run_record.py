@@ -18,7 +18,7 @@ from ui.safe_text import code, plain
 
 USAGE_NOTES = {
     "reported": "tokens as the provider reported them",
-    "estimated": "tokens estimated by the demo model (about 4 characters each), not counted",
+    "estimated": "estimated by the demo model at about 4 characters a token, not counted",
     "none": "the provider reported no token usage",
 }
 STATUS_TEXT = {
@@ -81,8 +81,10 @@ def _run(run: RunReport, number: int, count: int) -> None:
     st.caption(" · ".join(facts) + f" ({USAGE_NOTES[run.usage]})")
     if run.error:
         st.caption(f"Error: {plain(run.error)}")
-    ran_from = run.from_checkpoint or "none (a new thread)"
-    st.caption(f"What LangGraph did, from checkpoint {code(ran_from)}:")
+    if run.from_checkpoint:
+        st.caption(f"What LangGraph did, from checkpoint {code(run.from_checkpoint)}:")
+    else:
+        st.caption("What LangGraph did, on a new thread (no checkpoint yet):")
     st.code("\n\n".join(run.calls), language="python", wrap_lines=True)
 
 
