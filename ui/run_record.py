@@ -10,10 +10,11 @@ shows the calls it made as Python (`st.code`, plain text).
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 
 import streamlit as st
 
-from agent.protocol import RunReport, StepRecord, ThreadReport, TurnReport
+from agent.protocol import RunReport, Step, StepRecord, ThreadReport, TurnReport
 from ui.safe_text import code, plain
 
 USAGE_NOTES = {
@@ -40,8 +41,8 @@ def _tokens(tokens_in: int | None, tokens_out: int | None, usage: str) -> str:
     return f"{mark}{tokens_in or 0:,} tokens in, {mark}{tokens_out or 0:,} out"
 
 
-def strip_label(steps: list[StepRecord] | tuple[StepRecord, ...]) -> str:
-    """`llm 1.2 s → action 0.1 s → llm 0.8 s`, as plain text."""
+def strip_label(steps: Sequence[Step | StepRecord]) -> str:
+    """`llm 1.2 s → action 0.1 s → llm 0.8 s`, as plain text (live steps or recorded ones)."""
     return " → ".join(f"{s.node} {_seconds(s.seconds)}" for s in steps)
 
 
