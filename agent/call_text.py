@@ -37,7 +37,7 @@ def _quote(value: str) -> str:
 
 
 def _text(value: str) -> str:
-    return _quote(redact(preview(value, TEXT_CHARS)))
+    return _quote(preview(redact(value), TEXT_CHARS))
 
 
 def literal(value: Any) -> str:
