@@ -415,21 +415,11 @@ class ThreadReport:
         return next((t for t in self.turns if t.message_id == message_id), None)
 
     @property
-    def seconds(self) -> float:
-        return sum(t.seconds for t in self.turns)
+    def totals(self) -> TurnReport:
+        """Time, tokens and usage over every run of the conversation shown."""
+        return TurnReport("", self.runs)
 
     @property
     def first_token_seconds(self) -> tuple[float, ...]:
+        """Each turn's time to first token (the UI shows their median)."""
         return tuple(t.first_token_seconds for t in self.turns if t.first_token_seconds)
-
-    @property
-    def tokens_in(self) -> int | None:
-        return _total(t.tokens_in for t in self.turns)
-
-    @property
-    def tokens_out(self) -> int | None:
-        return _total(t.tokens_out for t in self.turns)
-
-    @property
-    def usage(self) -> Usage:
-        return _usage(self.runs)

@@ -57,9 +57,8 @@ def test_a_run_leaves_its_report_under_the_answer(h):
     assert len(second.turns) == 2 and second.turns[0] == turn
     assert second.turns[1].runs[0].from_checkpoint == latest
     assert f"continues from the latest, {latest}" in second.turns[1].runs[0].calls[0]
-    assert len(second.runs) == 2 and second.seconds == pytest.approx(
-        sum(r.seconds for r in second.runs)
-    )
+    assert len(second.runs) == 2
+    assert second.totals.seconds == pytest.approx(sum(r.seconds for r in second.runs))
 
 
 def test_each_kind_of_decision_is_recorded_with_its_call(h):
@@ -186,9 +185,9 @@ def test_the_demo_model_reports_an_estimate_and_says_so(data_dir, engine):
     h.send(thread.id, "What is LangGraph?")
     report = report_of(h, thread.id)
     llm_steps = [s for run in report.runs for s in run.steps if s.node == "llm"]
-    assert report.usage == "estimated" and len(llm_steps) == 2
+    assert report.totals.usage == "estimated" and len(llm_steps) == 2
     assert all(s.tokens_in and s.tokens_out for s in llm_steps)
-    assert report.tokens_in == sum(s.tokens_in for s in llm_steps)
+    assert report.totals.tokens_in == sum(s.tokens_in for s in llm_steps)
     # The second call read the first call's results: it was sent more.
     assert llm_steps[1].tokens_in > llm_steps[0].tokens_in
     h.backend.close()
@@ -234,4 +233,4 @@ def test_reports_are_grouped_by_the_turn_they_wrote_into():
         ("a2", ["halted", "decided"]),
         ("h2", ["stopped"]),
     ]
-    assert grouped.seconds == 3.0
+    assert grouped.totals.seconds == 3.0

@@ -101,9 +101,10 @@ def thread_totals(report: ThreadReport | None) -> None:
     runs = report.runs if report is not None else ()
     if report is None or not runs:
         return
-    parts = [f"{len(runs)} run{'s' if len(runs) != 1 else ''}", f"{_seconds(report.seconds)}"]
+    totals = report.totals
+    parts = [f"{len(runs)} run{'s' if len(runs) != 1 else ''}", f"{_seconds(totals.seconds)}"]
     if report.first_token_seconds:
         median = statistics.median(report.first_token_seconds)
         parts.append(f"first token after {_seconds(median)} (median of turns)")
-    parts.append(_tokens(report.tokens_in, report.tokens_out, report.usage))
-    st.caption("This conversation: " + " · ".join(parts) + f" ({USAGE_NOTES[report.usage]}).")
+    parts.append(_tokens(totals.tokens_in, totals.tokens_out, totals.usage))
+    st.caption("This conversation: " + " · ".join(parts) + f" ({USAGE_NOTES[totals.usage]}).")
