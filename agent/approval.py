@@ -25,6 +25,9 @@ from agent.errors import DecisionError
 from agent.limits import MAX_TOOL_RESULT_CHARS, too_long
 
 DecisionAction = Literal["approve", "edit", "mock", "reject"]
+# In the response_metadata of a tool result a person wrote ("Answer instead"): the transcript
+# marks it as theirs, never as the tool's output. Providers do not send a tool result's metadata.
+ANSWERED_BY_HUMAN = "answered_by_human"
 DECISION_ACTIONS: tuple[str, ...] = ("approve", "edit", "mock", "reject")
 
 

@@ -30,6 +30,7 @@ from langgraph.types import Command, StateSnapshot
 from agent import recovery, transfer
 from agent import timeline as tl
 from agent.approval import CANCELLED_TEXT, validate_decisions
+from agent.call_text import update_state_call
 from agent.choices import AgentChoices, RunOptions
 from agent.context import ContextFactory
 from agent.errors import DecisionError, InputError, ModelListError, ThreadBusy, UnknownCheckpoint
@@ -45,6 +46,13 @@ from agent.models import list_models
 from agent.persistence import Persistence
 from agent.protocol import LOCAL_USER, User
 from agent.run_limit import RunLimiter
+from agent.run_record import (
+    Prelude,
+    cancelled_records,
+    decision_records,
+    decode_report,
+    thread_report,
+)
 from agent.run_store import RunRecord, is_live
 from agent.runs import Run, RunManager
 from agent.settings import Settings
@@ -54,6 +62,7 @@ from agent.tools import TOOL_NAME
 from agent.views import (
     BackendInfo,
     CheckpointDetail,
+    DecisionRecord,
     GraphEdge,
     GraphView,
     MessageVersions,
@@ -61,6 +70,7 @@ from agent.views import (
     Notice,
     RunHandle,
     ThreadInfo,
+    ThreadReport,
     ThreadStatus,
     ThreadView,
     TimelinePage,
@@ -425,9 +435,10 @@ class LocalBackend:
         snapshot = self._shown_snapshot(thread_id, info)
         latest = self._last_run(thread_id)
         messages = snapshot.values.get("messages", [])
+        views = message_views(messages)
         return ThreadView(
             thread=info,
-            messages=message_views(messages),
+            messages=views,
             checkpoint_id=(snapshot.config or {}).get("configurable", {}).get("checkpoint_id"),
             next_nodes=tuple(snapshot.next),
             pending_calls=() if running else pending_calls(snapshot),
@@ -436,7 +447,18 @@ class LocalBackend:
             last_error=None if running else _last_error(info, latest),
             notice=None if running else _notice(snapshot, latest),
             live_input=self._live_input(active, messages),
+            report=self._thread_report(thread_id, views),
         )
+
+    def _thread_report(self, thread_id: str, views: tuple[MessageView, ...]) -> ThreadReport:
+        """The run record of the shown conversation, from the reports in the run store."""
+        reports = []
+        for data in self.persistence.runs.reports(thread_id):
+            try:
+                reports.append(decode_report(data))
+            except (TypeError, ValueError, KeyError):  # not a report this version wrote
+                log.warning("thread %s: a run report could not be read", thread_id)
+        return thread_report(views, reports)
 
     def _last_run(self, thread_id: str) -> _LastRun | None:
         run = self.runs.latest_run(thread_id)
@@ -466,8 +488,9 @@ class LocalBackend:
         *,
         deciding: frozenset[str] = frozenset(),
         checkpoint_id: str | None = None,
-        before_start: Callable[[], None] | None = None,
+        before_start: Callable[[], Prelude | None] | None = None,
         title: str | None = None,
+        decisions: tuple[DecisionRecord, ...] = (),
     ) -> RunHandle:
         owner = self.threads.get(thread_id).owner
         contexts = self.contexts if owner == LOCAL_USER.id else self.shared_contexts
@@ -475,11 +498,18 @@ class LocalBackend:
         self._live_elsewhere(thread_id)  # a run whose process died no longer holds the thread
         self.run_limit.take(owner)  # after the context: a missing key costs no run
 
-        def prepare() -> None:
+        sent = payload.get("messages") if isinstance(payload, Mapping) else None
+
+        def prepare() -> Prelude:
             # Before the graph starts: a run that ends at once must not be marked running after.
-            if before_start is not None:
-                before_start()
+            done = (before_start() if before_start is not None else None) or Prelude()
             self.threads.touch(thread_id, status="running", title=title)
+            return Prelude(
+                calls=done.calls,
+                decisions=decisions + done.decisions,
+                from_checkpoint=checkpoint_id or self.history.latest_id(thread_id),
+                sent=sent[-1].id if sent else None,
+            )
 
         try:
             run = self.runs.start(
@@ -493,7 +523,6 @@ class LocalBackend:
         except BaseException:
             self.run_limit.give_back(owner)  # busy, or refused before it began: no run started
             raise
-        sent = payload.get("messages") if isinstance(payload, Mapping) else None
         if sent:
             self._inputs[thread_id] = (run.id, sent[-1])
         return RunHandle(id=run.id, thread_id=thread_id)
@@ -559,7 +588,17 @@ class LocalBackend:
             return []
         return open_tool_calls(snapshot.values.get("messages", []))[1]
 
-    def _close_pending_calls(self, thread_id: str, checkpoint_id: str | None = None) -> None:
+    def _update(self, config: RunnableConfig, values: Any, as_node: str) -> str:
+        """`graph.update_state`, and the call as text for the run record (`agent.call_text`)."""
+        written_from = config.get("configurable", {})
+        self.graph.update_state(config, values, as_node=as_node)
+        return update_state_call(
+            written_from["thread_id"], written_from.get("checkpoint_id"), values, as_node
+        )
+
+    def _close_pending_calls(
+        self, thread_id: str, checkpoint_id: str | None = None
+    ) -> Prelude | None:
         """Answer open tool calls with "cancelled", so the history stays valid for any provider.
 
         On a branch head the closing update is a child of the head, hence the thread's latest
@@ -576,9 +615,11 @@ class LocalBackend:
                 **snapshot.config,
                 "metadata": {tl.OP: "cancel_calls", tl.AS_NODE: ACTION, tl.COUNT: len(calls)},
             }
-            self.graph.update_state(config, {"messages": closing}, as_node=ACTION)
+            call = self._update(config, {"messages": closing}, ACTION)
             if checkpoint_id is not None:
                 self.threads.set_branch_head(thread_id, None)
+            return Prelude(calls=(call,), decisions=cancelled_records(calls))
+        return None
 
     def decide(
         self,
@@ -607,9 +648,10 @@ class LocalBackend:
             options,
             deciding=frozenset(clean),
             before_start=None if head is None else lambda: self._continue_from(thread_id, head),
+            decisions=decision_records(calls, clean),
         )
 
-    def _continue_from(self, thread_id: str, checkpoint_id: str) -> None:
+    def _continue_from(self, thread_id: str, checkpoint_id: str) -> Prelude:
         """Make a past checkpoint the thread's latest, by an empty update on it.
 
         Needed to answer a halt on a branch head: in LangGraph 1.2.24, `Command(resume=...)` sent
@@ -623,8 +665,9 @@ class LocalBackend:
             **snapshot.config,
             "metadata": {tl.OP: "continue", tl.AS_NODE: as_node},
         }
-        self.graph.update_state(config, None, as_node=as_node)
+        call = self._update(config, None, as_node)
         self.threads.set_branch_head(thread_id, None)
+        return Prelude(calls=(call,))
 
     def decision_problem(
         self, call: ToolCallView, decision: Mapping[str, Any], choices: AgentChoices
@@ -1204,10 +1247,11 @@ class LocalBackend:
 
     def _fork_update(
         self, thread_id: str, checkpoint_id: str, metadata: dict[str, Any], messages: list
-    ) -> None:
+    ) -> Prelude:
         config: RunnableConfig = {**tl.config_at(thread_id, checkpoint_id), "metadata": metadata}
-        self.graph.update_state(config, {"messages": messages}, as_node=metadata[tl.AS_NODE])
+        call = self._update(config, {"messages": messages}, metadata[tl.AS_NODE])
         self.threads.set_branch_head(thread_id, None)
+        return Prelude(calls=(call,))
 
     def edit_and_resend(
         self,

@@ -23,7 +23,7 @@ from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, UsageMetadata
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
@@ -33,6 +33,10 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from agent.demo_replies import Reply, plan_reply
 
 MODEL_NAME = "waypoint-demo"
+# In a reply's response_metadata: its usage_metadata is the demo model's own estimate (about four
+# characters a token), not a provider's count; the run record says so.
+USAGE_ESTIMATED = "usage_estimated"
+CHARS_PER_TOKEN = 4
 ARGS_PIECE = 8  # characters of tool-call arguments per streamed chunk, like a provider's deltas
 _TOKEN = re.compile(r"\s*\S+")
 
@@ -84,6 +88,7 @@ class DemoChatModel(BaseChatModel):
                 for c in reply.calls
             ],
             response_metadata=_finish(reply),
+            usage_metadata=_estimate(messages, tools, reply),
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
@@ -98,7 +103,7 @@ class DemoChatModel(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         # BaseChatModel reports each chunk to the callbacks (LangGraph's token stream) and gives
         # all chunks of this message the run's id; doing either here would double them.
-        for chunk in _chunks(self._reply(messages, tools)):
+        for chunk in _chunks(self._reply(messages, tools), messages, tools):
             if self.token_delay > 0:
                 time.sleep(self.token_delay)
             yield chunk
@@ -113,7 +118,7 @@ class DemoChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         # Native async, so cancelling a run's task stops the stream at once (no worker thread).
-        for chunk in _chunks(self._reply(messages, tools)):
+        for chunk in _chunks(self._reply(messages, tools), messages, tools):
             if self.token_delay > 0:
                 await asyncio.sleep(self.token_delay)
             yield chunk
@@ -135,11 +140,29 @@ def attempt(config: RunnableConfig) -> int:
     return 1 + step if isinstance(step, int) and step >= 0 else 1
 
 
-def _finish(reply: Reply) -> dict[str, str]:
-    return {"finish_reason": "tool_calls" if reply.calls else "stop", "model_name": MODEL_NAME}
+def _finish(reply: Reply) -> dict[str, Any]:
+    return {
+        "finish_reason": "tool_calls" if reply.calls else "stop",
+        "model_name": MODEL_NAME,
+        USAGE_ESTIMATED: True,
+    }
 
 
-def _chunks(reply: Reply) -> Iterator[ChatGenerationChunk]:
+def _estimate(
+    messages: Sequence[BaseMessage], tools: Sequence[dict] | None, reply: Reply
+) -> UsageMetadata:
+    """Tokens in and out as a provider would count them, roughly: characters / 4, rounded up."""
+    sent = sum(len(m.text) for m in messages) + len(json.dumps(list(tools or ())))
+    written = len(reply.text) + sum(len(c.name) + len(json.dumps(c.args)) for c in reply.calls)
+    tokens_in, tokens_out = -(-sent // CHARS_PER_TOKEN), -(-written // CHARS_PER_TOKEN)
+    return UsageMetadata(
+        input_tokens=tokens_in, output_tokens=tokens_out, total_tokens=tokens_in + tokens_out
+    )
+
+
+def _chunks(
+    reply: Reply, messages: Sequence[BaseMessage], tools: Sequence[dict] | None
+) -> Iterator[ChatGenerationChunk]:
     """The reply as a provider would stream it: text tokens, then each call's id/name, then args."""
     for token in _TOKEN.findall(reply.text):
         yield ChatGenerationChunk(message=AIMessageChunk(content=token))
@@ -150,7 +173,12 @@ def _chunks(reply: Reply) -> Iterator[ChatGenerationChunk]:
             yield _call_chunk(
                 name=None, args=args[start : start + ARGS_PIECE], id=None, index=index
             )
-    last = AIMessageChunk(content="", chunk_position="last", response_metadata=_finish(reply))
+    last = AIMessageChunk(
+        content="",
+        chunk_position="last",
+        response_metadata=_finish(reply),
+        usage_metadata=_estimate(messages, tools, reply),
+    )
     yield ChatGenerationChunk(message=last)
 
 

@@ -28,11 +28,20 @@ class Token:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """A node finished: its checkpoint is written (with durability sync)."""
+    """A node finished: its checkpoint is written (with durability sync).
+
+    For `llm`, the tokens in and out when the provider reported usage (`estimated` when the demo
+    model counted them itself); `message_ids` are the AI messages it wrote (the run record places
+    the run in its turn by them).
+    """
 
     node: str
     summary: str
     seconds: float
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    estimated: bool = False
+    message_ids: tuple[str, ...] = ()
     kind: Literal["step"] = "step"
 
 
@@ -55,6 +64,7 @@ class ToolResult:
     content: str
     is_error: bool = False
     search: SearchResults | None = None  # `content` read as web_search output, for the UI
+    by_human: bool = False  # a person wrote it ("Answer instead"): the tool never ran
     kind: Literal["tool_result"] = "tool_result"
 
 
@@ -108,6 +118,8 @@ def from_dict(data: dict[str, Any]) -> Event:
     kind = fields.get("kind")
     if kind == "halted":
         return Halted(calls=tuple(ToolCall(**call) for call in fields["calls"]))
+    if kind == "step":
+        fields["message_ids"] = tuple(fields.get("message_ids", ()))
     if kind not in _KINDS:
         raise ValueError(f"Unknown event kind {kind!r}: this event was not written by Waypoint.")
     return _KINDS[kind](**fields)

@@ -28,7 +28,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from agent.approval import rejection_text, validate_decisions
+from agent.approval import ANSWERED_BY_HUMAN, rejection_text, validate_decisions
 from agent.choices import ApprovalPolicy
 from agent.limits import MAX_TOOL_RESULT_CHARS
 from agent.llm_guard import failure_of, sendable, unkept_reply
@@ -162,7 +162,10 @@ def _plan_actions(state: AgentState, context: RunContext) -> _ActionPlan:
             plan.to_run.append(call)
         elif action == "mock":
             plan.decided[call["id"]] = ToolMessage(
-                decision["content"], tool_call_id=call["id"], name=call["name"]
+                decision["content"],
+                tool_call_id=call["id"],
+                name=call["name"],
+                response_metadata={ANSWERED_BY_HUMAN: True},
             )
         else:
             plan.decided[call["id"]] = ToolMessage(

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
+from agent.approval import ANSWERED_BY_HUMAN
 from agent.stream_events import message_text
 from agent.tools import search_results
 from agent.views import MessageView, Role, ToolCallView
@@ -34,6 +35,7 @@ def message_view(message: BaseMessage) -> MessageView:
     )
     role = _role(message)
     text = message_text(message)
+    by_human = role == "tool" and bool(message.response_metadata.get(ANSWERED_BY_HUMAN))
     return MessageView(
         id=message.id or "",
         role=role,
@@ -42,7 +44,8 @@ def message_view(message: BaseMessage) -> MessageView:
         tool_call_id=getattr(message, "tool_call_id", None),
         name=message.name,
         is_error=getattr(message, "status", "success") == "error",
-        search=search_results(text) if role == "tool" else None,
+        search=search_results(text) if role == "tool" and not by_human else None,
+        by_human=by_human,
     )
 
 

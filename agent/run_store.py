@@ -13,6 +13,10 @@ dead: other processes report it as cut by a server stop, and start-up reconcilia
 such runs, never the live run of another process. A partial unique index keeps one live run per
 thread across processes.
 
+A run's report (`agent.run_record`: its steps, timings, tokens, decisions and calls) is written
+with its end, as the event at seq -1, outside the offsets readers follow. Ended runs keep their
+row and report when their events are dropped: the report is the lasting run record.
+
 `RunStore` is the interface; `SqliteRunStore` implements it on the SQLite file every process
 shares (WAL). Its SQL is what Postgres runs too (the tables are migration 4 of `agent.threads`,
 written for both), so a Postgres store is its connection handling with `%s` placeholders.
@@ -35,7 +39,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -51,9 +55,11 @@ HEARTBEAT_SECONDS = 2.0
 STALE_AFTER = 15.0
 # Events are written in one transaction per burst: the writer gathers what comes this long.
 BATCH_WINDOW = 0.05
-# Ended runs (rows and events) are kept this long for late readers, then dropped as a run begins,
-# so the tables hold the runs of the last minutes, not every token ever streamed.
+# Ended runs' events are kept this long for late readers, then dropped as a run begins, so the
+# tables hold the tokens of the last minutes, not every token ever streamed. A run with a report
+# keeps its row and report (about a kilobyte); one without (it never ended well) goes entirely.
 KEEP_ENDED_SECONDS = 600.0
+REPORT_SEQ = -1  # where a run's report is kept among its events
 
 LOST_TEXT = (
     "The server running this answer stopped, so the answer was cut. Retry to ask the model again."
@@ -130,7 +136,9 @@ class RunStore(Protocol):
     def discard(self, run_id: str) -> None: ...
     def append(self, run_id: str, seq: int, event: Event) -> None: ...
     def beat(self, run_id: str) -> None: ...
-    def end(self, run_id: str, status: RunStatus) -> None: ...
+    def end(
+        self, run_id: str, status: RunStatus, report: Mapping[str, Any] | None = None
+    ) -> None: ...
     def cancel_requested(self, run_id: str) -> bool: ...
     def request_cancel(self, run_id: str) -> bool: ...
     def claim_lost(self, run_id: str) -> bool: ...
@@ -138,6 +146,7 @@ class RunStore(Protocol):
     def latest(self, thread_id: str) -> RunRecord | None: ...
     def running(self) -> list[RunRecord]: ...
     def events(self, run_id: str, offset: int = 0) -> list[Event]: ...
+    def reports(self, thread_id: str, limit: int = ...) -> list[dict[str, Any]]: ...
     def forget_thread(self, thread_id: str) -> None: ...
     def close(self) -> None: ...
 
@@ -195,11 +204,15 @@ class SqlRunStore:
             with self._transaction() as conn:
                 old = (now - KEEP_ENDED_SECONDS,)
                 conn.execute(
-                    "DELETE FROM waypoint_run_events WHERE run_id IN "
+                    "DELETE FROM waypoint_run_events WHERE seq >= 0 AND run_id IN "
                     "(SELECT id FROM waypoint_runs WHERE ended_at < ?)",
                     old,
                 )
-                conn.execute("DELETE FROM waypoint_runs WHERE ended_at < ?", old)
+                conn.execute(
+                    "DELETE FROM waypoint_runs WHERE ended_at < ? AND NOT EXISTS (SELECT 1 FROM "
+                    "waypoint_run_events e WHERE e.run_id = waypoint_runs.id AND e.seq = -1)",
+                    old,
+                )
                 conn.execute(
                     f"INSERT INTO waypoint_runs ({_RECORD}) VALUES (?,?,?,'running',?,NULL,?,0)",
                     (run_id, thread_id, self.owner, now, now),
@@ -220,9 +233,9 @@ class SqlRunStore:
     def beat(self, run_id: str) -> None:
         self._queue.put(("beat", run_id, time.time()))
 
-    def end(self, run_id: str, status: RunStatus) -> None:
-        """Write what is queued, then `Done` and the status in one transaction (so a reader never
-        sees one without the other). Returns once written."""
+    def end(self, run_id: str, status: RunStatus, report: Mapping[str, Any] | None = None) -> None:
+        """Write what is queued, then `Done`, the status and the run's report in one transaction
+        (so a reader never sees one without the other). Returns once written."""
         self._flush()
         with self._transaction() as conn:
             changed = conn.execute(
@@ -232,12 +245,18 @@ class SqlRunStore:
             ).rowcount
             if changed:  # else another process ended it as lost, and wrote its Done
                 self._append_now(conn, run_id, Done(status=status))
+                if report is not None:
+                    text = json.dumps(_clean(report), ensure_ascii=False, separators=(",", ":"))
+                    conn.execute(
+                        "INSERT INTO waypoint_run_events (run_id, seq, event) VALUES (?, ?, ?)",
+                        (run_id, REPORT_SEQ, text),
+                    )
 
     @staticmethod
     def _append_now(conn: Any, run_id: str, event: Event) -> None:
         conn.execute(
             "INSERT INTO waypoint_run_events (run_id, seq, event) SELECT ?, "
-            "COALESCE(MAX(seq) + 1, 0), ? FROM waypoint_run_events WHERE run_id = ?",
+            "COALESCE(MAX(seq) + 1, 0), ? FROM waypoint_run_events WHERE run_id = ? AND seq >= 0",
             (run_id, encode(event), run_id),
         )
 
@@ -334,6 +353,16 @@ class SqlRunStore:
             (run_id, offset),
         )
         return [decode(row[0]) for row in rows]
+
+    def reports(self, thread_id: str, limit: int = 200) -> list[dict[str, Any]]:
+        """The reports of the thread's latest `limit` ended runs, oldest first."""
+        rows = self._rows(
+            "SELECT e.event FROM waypoint_runs r JOIN waypoint_run_events e "
+            "ON e.run_id = r.id AND e.seq = -1 WHERE r.thread_id = ? "
+            "ORDER BY r.started_at DESC LIMIT ?",
+            (thread_id, limit),
+        )
+        return [json.loads(row[0]) for row in reversed(rows)]
 
     def forget_thread(self, thread_id: str) -> None:
         with self._transaction() as conn:

@@ -23,6 +23,10 @@ Every run is also in the run store (`agent.run_store`), so other app processes s
 written before the graph starts (one live run per thread holds across processes), its events as
 they come, its end with `Done`. The supervisor wakes every `POLL_SECONDS` to beat the row's
 heartbeat and to honour a Stop pressed in another process (`cancel_requested`).
+
+Each run leaves a report (`agent.run_record`): its steps, time to first token, total time, tokens,
+decisions, and the LangGraph calls it made as Python text (`agent.call_text`). It is written with
+the run's end, so every process sees it once `Done` is there.
 """
 
 from __future__ import annotations
@@ -47,13 +51,15 @@ from langgraph.constants import CONFIG_KEY_CHECKPOINTER
 from langgraph.errors import GraphRecursionError
 from langgraph.types import StreamMode
 
+from agent.call_text import stream_call
 from agent.choices import RunOptions
 from agent.errors import ThreadBusy
-from agent.events import Done, Error, Event, RunStatus
+from agent.events import Done, Error, Event, RunStatus, Token
 from agent.graph import AgentGraph, RunContext
 from agent.loop import BackgroundLoop
 from agent.models import STALL_LIMIT
 from agent.provider_errors import CleanError, describe_error
+from agent.run_record import Prelude, build_report, encode_report
 from agent.run_store import HEARTBEAT_SECONDS, RunAlreadyLive, RunStore
 from agent.stream_events import StreamTranslator
 from agent.write_gate import WriteGate, WriteRefused, gated
@@ -200,6 +206,12 @@ class Run:
     seq: int = 0
     gate: WriteGate = field(default_factory=WriteGate, repr=False)
     driver: Any = field(default=None, repr=False)
+    # For the run record: what the backend did first, the calls as text, the graph's start and
+    # its first token (time.monotonic()).
+    prelude: Prelude = field(default_factory=Prelude, repr=False)
+    calls: tuple[str, ...] = field(default=(), repr=False)
+    began: float = field(default_factory=time.monotonic, repr=False)
+    first_token: float | None = field(default=None, repr=False)
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
     _changed: threading.Condition = field(default_factory=threading.Condition, repr=False)
     _outcome: RunStatus | None = field(default=None, repr=False)
@@ -212,6 +224,12 @@ class Run:
     @property
     def cancel_requested(self) -> bool:
         return self._cancel.is_set()
+
+    def emit(self, event: Event) -> None:
+        """Append an event to the log, noting when the first token came."""
+        if self.first_token is None and isinstance(event, Token):
+            self.first_token = time.monotonic()
+        self.log.append(event)
 
     def _request_cancel(self) -> None:
         with self._changed:
@@ -296,13 +314,13 @@ class RunManager:
         options: RunOptions = RunOptions(),
         *,
         checkpoint_id: str | None = None,
-        before_start: Callable[[], None] | None = None,
+        before_start: Callable[[], Prelude | None] | None = None,
     ) -> Run:
         """Start a run; raise ThreadBusy if the thread already has one.
 
         `before_start` runs while the thread is reserved but before the graph starts (e.g. closing
         pending tool calls, marking the thread running), so no second run can slip in between and
-        the run's end is always recorded after it.
+        the run's end is always recorded after it. What it returns goes into the run's report.
         """
         run_id = uuid.uuid4().hex
         run = Run(thread_id, options, run_id, EventLog(sink=partial(self.store.append, run_id)))
@@ -338,7 +356,7 @@ class RunManager:
                 raise ThreadBusy(thread_id) from None
             stored = True
             if before_start is not None:
-                before_start()
+                run.prelude = before_start() or Prelude()
         except BaseException:
             with self._lock:
                 self._active.pop(thread_id, None)
@@ -354,12 +372,25 @@ class RunManager:
         }
         if checkpoint_id:
             configurable["checkpoint_id"] = checkpoint_id
+        run.calls = (
+            *run.prelude.calls,
+            stream_call(
+                options.engine,
+                payload,
+                thread_id,
+                checkpoint_id,
+                _stream_modes(options),
+                options.durability,
+                run.prelude.from_checkpoint,
+            ),
+        )
         config: RunnableConfig = {
             "configurable": configurable,
             "recursion_limit": RECURSION_LIMIT,
             "metadata": {"waypoint_run": run.id},
             "callbacks": [_RunWatch(run)],
         }
+        run.began = time.monotonic()
         if options.engine == "async":
             run.driver = self._loop.submit(self._arun(run, graph, payload, config, context))
             # A task cancelled before its first step never enters _arun's handlers.
@@ -401,7 +432,7 @@ class RunManager:
                         status = "cancelled"
                         break
                     for event in translator.feed(mode, chunk):
-                        run.log.append(event)
+                        run.emit(event)
             if status == "done" and translator.halted:
                 status = "halted"
         except (RunCancelled, WriteRefused):
@@ -431,7 +462,7 @@ class RunManager:
                 durability=run.options.durability,
             ):
                 for event in translator.feed(mode, chunk):
-                    run.log.append(event)
+                    run.emit(event)
             if translator.halted:
                 status = "halted"
         except (asyncio.CancelledError, RunCancelled, WriteRefused):
@@ -487,7 +518,7 @@ class RunManager:
                 logger.exception("Recording the end of run %s failed.", run.id)
                 run.log.append(_error_event(error))
         try:
-            self.store.end(run.id, status)
+            self.store.end(run.id, status, _report(run, status))
         except self.store.errors:
             logger.exception("Storing the end of run %s failed.", run.id)
         with self._lock:
@@ -557,6 +588,29 @@ class RunManager:
         for run in running:
             if not run.log.wait_closed(max(0.0, deadline - time.monotonic())):
                 logger.warning("Run %s did not end within %s s of shutdown.", run.id, timeout)
+
+
+def _report(run: Run, status: RunStatus) -> dict[str, Any] | None:
+    """The run's report (`agent.run_record`), from its log and what it was started with.
+
+    None, logged, if it cannot be made: the run's end is recorded all the same.
+    """
+    try:
+        report = build_report(
+            run_id=run.id,
+            engine=run.options.engine,
+            status=status,
+            started_at=run.started_at,
+            seconds=time.monotonic() - run.began,
+            first_token_seconds=None if run.first_token is None else run.first_token - run.began,
+            events=run.log.read(0),
+            calls=run.calls,
+            prelude=run.prelude,
+        )
+    except (TypeError, ValueError, KeyError):
+        logger.exception("The report of run %s could not be made.", run.id)
+        return None
+    return encode_report(report)
 
 
 def _stall_error(limit: float) -> Error:

@@ -14,7 +14,10 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
 
+from agent.approval import ANSWERED_BY_HUMAN
+from agent.demo_model import USAGE_ESTIMATED
 from agent.events import Event, Halted, Step, Token, ToolCall, ToolResult
+from agent.graph import LLM
 from agent.tools import search_results
 
 
@@ -46,6 +49,23 @@ def summarise_update(node: str, messages: list[BaseMessage]) -> str:
         return "asked " + ", ".join(f"{c['name']}({_short_args(c['args'])})" for c in calls)
     words = sum(len(message_text(m).split()) for m in messages)
     return f"answered ({words} words)" if words else f"{node} finished"
+
+
+def _usage(node: str, messages: list[BaseMessage]) -> dict[str, Any]:
+    """The Step fields for the tokens the node's AI messages report (`usage_metadata`).
+
+    Only `llm` counts: `action` may write an edited copy of a call, which keeps its usage.
+    """
+    replies = [m for m in messages if isinstance(m, AIMessage)]
+    usage = [m.usage_metadata for m in replies if m.usage_metadata]
+    if not usage or node != LLM:
+        return {"message_ids": tuple(m.id for m in replies if m.id)}
+    return {
+        "tokens_in": sum(u.get("input_tokens", 0) for u in usage),
+        "tokens_out": sum(u.get("output_tokens", 0) for u in usage),
+        "estimated": any(m.response_metadata.get(USAGE_ESTIMATED) for m in replies),
+        "message_ids": tuple(m.id for m in replies if m.id),
+    }
 
 
 class StreamTranslator:
@@ -91,11 +111,18 @@ class StreamTranslator:
                         )
                 elif isinstance(message, ToolMessage):
                     content = message_text(message)
+                    by_human = bool(message.response_metadata.get(ANSWERED_BY_HUMAN))
                     yield ToolResult(
                         call_id=message.tool_call_id,
                         name=message.name or "",
                         content=content,
                         is_error=message.status == "error",
-                        search=search_results(content),
+                        search=None if by_human else search_results(content),
+                        by_human=by_human,
                     )
-            yield Step(node=node, summary=summarise_update(node, messages), seconds=seconds)
+            yield Step(
+                node=node,
+                summary=summarise_update(node, messages),
+                seconds=seconds,
+                **_usage(node, messages),
+            )

@@ -89,6 +89,7 @@ class MessageView:
     name: str | None = None
     is_error: bool = False
     search: SearchResults | None = None
+    by_human: bool = False  # a tool result a person wrote ("Answer instead"): the tool never ran
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,8 @@ class ThreadView:
     notice: Notice | None = None
     # The active run's new message while no checkpoint shows it yet (durability "exit").
     live_input: tuple[MessageView, ...] = ()
+    # What each run of the shown conversation did, by turn (`agent.run_record`).
+    report: ThreadReport | None = None
 
     @property
     def waiting_for_approval(self) -> bool:
@@ -298,3 +301,125 @@ class BackendInfo:
     tool_names: tuple[str, ...]
     visitors: bool = False  # visitor mode: each browser its own private, expiring space
     visitor_hours: float = 24.0
+
+
+# --- the run record: what each run did, kept after it ends (see `agent.run_record`) -------------
+
+Usage = Literal["reported", "estimated", "none"]
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One node of a finished run: how long it took and, for `llm`, the tokens in and out
+    (None where the provider reported no usage)."""
+
+    node: str
+    seconds: float
+    summary: str
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """What a person decided in a run: "approved", "edited by you: query New York", "answered by
+    you", "rejected: reason", "cancelled: you sent a new message", "stopped by you"."""
+
+    action: str  # approve | edit | mock | reject | cancel | stop
+    text: str
+    tool: str = ""
+    call_id: str = ""
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """One run as it is kept after its end: steps, decisions, timings, tokens, and the LangGraph
+    calls it made as short Python (`calls`, user text shortened, no key), run from
+    `from_checkpoint`. `message_ids` and `call_ids` are what it wrote and `sent` what it was
+    started with: they place it in a turn (`agent.run_record.thread_report`)."""
+
+    id: str
+    engine: str
+    status: str  # a RunStatus
+    started_at: float
+    seconds: float
+    first_token_seconds: float | None
+    steps: tuple[StepRecord, ...] = ()
+    decisions: tuple[DecisionRecord, ...] = ()
+    calls: tuple[str, ...] = ()
+    from_checkpoint: str | None = None
+    usage: Usage = "none"
+    error: str | None = None
+    sent: str | None = None  # the message it was started with, if any
+    message_ids: tuple[str, ...] = ()
+    call_ids: tuple[str, ...] = ()
+
+    @property
+    def tokens_in(self) -> int | None:
+        return _total(s.tokens_in for s in self.steps)
+
+    @property
+    def tokens_out(self) -> int | None:
+        return _total(s.tokens_out for s in self.steps)
+
+
+def _total(counts: Any) -> int | None:
+    known = [count for count in counts if count is not None]
+    return sum(known) if known else None
+
+
+@dataclass(frozen=True)
+class TurnReport:
+    """The runs of one turn (your message and what answered it), drawn under `message_id`."""
+
+    message_id: str
+    runs: tuple[RunReport, ...]
+
+    @property
+    def first_token_seconds(self) -> float | None:
+        return next((r.first_token_seconds for r in self.runs if r.first_token_seconds), None)
+
+    @property
+    def seconds(self) -> float:
+        return sum(r.seconds for r in self.runs)
+
+    @property
+    def tokens_in(self) -> int | None:
+        return _total(r.tokens_in for r in self.runs)
+
+    @property
+    def tokens_out(self) -> int | None:
+        return _total(r.tokens_out for r in self.runs)
+
+    @property
+    def usage(self) -> Usage:
+        return _usage(self.runs)
+
+
+def _usage(runs: tuple[RunReport, ...]) -> Usage:
+    kinds = {r.usage for r in runs}
+    return "estimated" if "estimated" in kinds else "reported" if "reported" in kinds else "none"
+
+
+@dataclass(frozen=True)
+class ThreadReport:
+    """The run record of the conversation the chat shows: its turns, and the totals over them."""
+
+    turns: tuple[TurnReport, ...] = ()
+
+    @property
+    def runs(self) -> tuple[RunReport, ...]:
+        return tuple(run for turn in self.turns for run in turn.runs)
+
+    def turn_at(self, message_id: str) -> TurnReport | None:
+        return next((t for t in self.turns if t.message_id == message_id), None)
+
+    @property
+    def totals(self) -> TurnReport:
+        """Time, tokens and usage over every run of the conversation shown."""
+        return TurnReport("", self.runs)
+
+    @property
+    def first_token_seconds(self) -> tuple[float, ...]:
+        """Each turn's time to first token (the UI shows their median)."""
+        return tuple(t.first_token_seconds for t in self.turns if t.first_token_seconds)

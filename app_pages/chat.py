@@ -73,6 +73,7 @@ else:
         running=bool(view.active_run_id),
         key=view.thread.id,
         controls=message_controls(backend, view, choices, options),
+        report=view.report,
     )
     if view.active_run_id:
         live_run(backend, view.active_run_id, view.live_input)

@@ -114,7 +114,17 @@ def thread_button(page, title: str):
 
 def tool_card(page, query: str):
     """The transcript's card for the web_search call with this query (an expander)."""
-    return main(page).get_by_test_id("stExpander").filter(has_text=f'query="{query}"')
+    return tool_cards(page).filter(has_text=f'query="{query}"')
+
+
+def tool_cards(page):
+    """The transcript's expanders but the run records (`ui.run_record`)."""
+    return main(page).get_by_test_id("stExpander").filter(has_not_text="Run record:")
+
+
+def call_codes(page):
+    """The approval panel's code blocks: each pending call's arguments (not the run records')."""
+    return main(page).get_by_test_id("stCode").filter(has_text='"query"')
 
 
 def continue_button(page):
@@ -273,9 +283,10 @@ def test_answer_instead_becomes_the_tool_result_and_the_model_uses_it(open_page,
         page, f"The result I received for the search for “weather in Los Angeles” says: “{mine}”"
     )
     card = tool_card(page, "weather in Los Angeles")
-    expect(card).to_contain_text("· done")
+    expect(card).to_contain_text("· answered by you")  # marked as yours, not as a search
     card.get_by_text("web_search(").click()
-    expect(card.get_by_test_id("stExpanderDetails")).to_have_text(mine)
+    expect(card.get_by_test_id("stExpanderDetails")).to_contain_text(mine)
+    expect(card.get_by_test_id("stExpanderDetails")).to_contain_text("the tool did not run")
 
 
 def test_reject_with_a_reason_skips_the_tool_and_the_model_says_so(open_page, app_url):
@@ -309,7 +320,7 @@ def test_stop_folds_the_panel_and_a_new_message_cancels_the_pending_call(
     send(page, "hello")
     main(page).get_by_text(GREETING_END).wait_for()
     main(page).locator(LIVE_STOP).wait_for(state="detached")
-    card = main(page).get_by_test_id("stExpander")
+    card = tool_cards(page)
     expect(card).to_have_count(1)
     expect(card).to_contain_text("· not run")  # closed as cancelled, never run
     expect(bubbles(page)).to_have_count(4)  # question, call, hello, greeting
@@ -326,7 +337,7 @@ def test_two_parallel_calls_approve_one_and_reject_the_other(open_page, app_url)
     page = open_page(app_url)
     halt(page, "What's the weather in San Francisco and Tokyo?")
     expect(main(page).get_by_text("The agent wants to run 2 tool calls")).to_be_visible()
-    codes = main(page).get_by_test_id("stCode")
+    codes = call_codes(page)
     expect(codes).to_have_count(2)
     expect(codes.nth(0)).to_contain_text('"weather in San Francisco"')
     expect(codes.nth(1)).to_contain_text('"weather in Tokyo"')
@@ -496,7 +507,7 @@ def test_400px_halt_stop_and_answer_fit_the_screen(open_page, app_url, data_dir)
     page.get_by_text("Try one of these").wait_for()
     assert no_horizontal_overflow(page)
     halt(page, "What is the weather in Los Angeles and New York?")
-    expect(main(page).get_by_test_id("stCode")).to_have_count(2)
+    expect(call_codes(page)).to_have_count(2)
     shoot(page, data_dir, "halted-400", continue_button(page), keep=True)
     assert no_horizontal_overflow(page), "the approval panel is wider than the screen"
 

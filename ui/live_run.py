@@ -23,6 +23,7 @@ from agent.protocol import (
 )
 from ui.identity import current_user
 from ui.long_text import long_text
+from ui.run_record import strip_label
 from ui.safe_text import SENTENCE_CHARS, markdown, plain
 from ui.transcript import tool_card, transcript
 
@@ -30,7 +31,8 @@ REFRESH_SECONDS = 0.15
 
 
 def step_strip(steps: list[Step], running: bool) -> None:
-    parts = [f"`{s.node}` {s.seconds:.1f}s" for s in steps]
+    """The live strip; once the run ends the same line heads its record (`ui.run_record`)."""
+    parts = [strip_label(steps)] if steps else []
     if running:
         parts.append("…")
     st.caption("Steps: " + " → ".join(parts) if parts else "Starting…")
@@ -70,6 +72,7 @@ def live_run(backend: Backend, run_id: str, sent: tuple[MessageView, ...] = ()) 
                         text=result.content,
                         is_error=result.is_error,
                         search=result.search,
+                        by_human=result.by_human,
                     ),
                     running=True,
                     key=f"live_{run_id}",

@@ -15,8 +15,9 @@ from collections.abc import Callable, Sequence
 
 import streamlit as st
 
-from agent.protocol import MessageView, ToolCallView
+from agent.protocol import MessageView, ThreadReport, ToolCallView
 from ui.long_text import long_text
+from ui.run_record import run_record, thread_totals
 from ui.safe_text import SENTENCE_CHARS, code, link_target, markdown, plain, plain_block
 
 AVATARS = {"human": "user", "ai": "assistant"}
@@ -27,6 +28,10 @@ WINDOW = 40  # messages drawn at first; each "Show earlier" adds as many again
 
 def _result_body(result: MessageView, key: str) -> None:
     """The results as one Markdown element (one element per card keeps long threads fast)."""
+    if result.by_human:
+        st.caption("Your answer, given with Answer instead: the tool did not run.")
+        long_text(result.text, key, plain_block)
+        return
     found = result.search
     if found is None:
         long_text(result.text, key)
@@ -53,6 +58,8 @@ def _status(result: MessageView | None, running: bool) -> tuple[str, str]:
         return "waiting for approval", ":material/hourglass_empty:"
     if result.text.startswith(("Rejected by the user", "Cancelled by the user")):
         return "not run", ":material/block:"
+    if result.by_human:
+        return "answered by you", ":material/person:"
     if result.is_error:
         return "failed", ":material/error:"
     return "done", ":material/check_circle:"
@@ -85,11 +92,13 @@ def transcript(
     running: bool = False,
     key: str = "chat",
     controls: Callable[[MessageView], None] | None = None,
+    report: ThreadReport | None = None,
 ) -> None:
     """Draw the checkpointed messages; `running` marks unanswered tool calls as in progress.
 
     `key` names this transcript's "Show earlier" state (one per place it is drawn); `controls`,
-    when given, draws under each message (the chat's edit, regenerate and version switcher).
+    when given, draws under each message (the chat's edit, regenerate and version switcher);
+    `report`, the run record, folded under each turn it covers, and the conversation's totals.
     """
     window_key = f"transcript_window_{key}"
     start = _window_start(messages, st.session_state.get(window_key, WINDOW))
@@ -111,5 +120,9 @@ def transcript(
                 long_text(message.text, f"{key}_{message.id}", render)
             for call in message.tool_calls:
                 tool_card(call, results.get(call.id), running, key)
+            turn = report.turn_at(message.id) if report is not None else None
+            if turn is not None:
+                run_record(turn)
             if controls is not None:
                 controls(message)
+    thread_totals(report)
