@@ -13,12 +13,17 @@ dead: other processes report it as cut by a server stop, and start-up reconcilia
 such runs, never the live run of another process. A partial unique index keeps one live run per
 thread across processes.
 
+Two things more are kept for every process: each run's start, with whose it is (the per-user run
+limit counts those: `agent.run_limit`, in `begin`'s transaction), and the message the run was sent
+(`sent`, on its row, so each process's live view shows the question before a checkpoint holds it,
+as with durability "exit"; capped, redacted like events, and dropped with the run's events).
+
 `RunStore` is the interface; `SqliteRunStore` implements it on the SQLite file every process
 shares (WAL). Its SQL is what Postgres runs too (the tables are migration 4 of `agent.threads`,
 written for both), so a Postgres store is its connection handling with `%s` placeholders.
 
     store = SqliteRunStore(open_connection(path))
-    store.begin(run_id, thread_id)
+    store.begin(run_id, thread_id, Quota("alice", per_hour=20), SentMessage("m0", "Hi?"))
     store.append(run_id, 0, Token("m1", "llm", "Hi"))
     store.end(run_id, "done")
     store.events(run_id, 0)  # [Token(...), Done("done")]
@@ -40,8 +45,11 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from agent import run_limit
 from agent.events import Done, Error, Event, RunStatus, from_dict, to_dict
+from agent.limits import MAX_MESSAGE_CHARS
 from agent.provider_errors import redact
+from agent.run_limit import Quota
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +84,15 @@ class RunRecord:
     ended_at: float | None
     heartbeat: float
     cancel_requested: bool
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """The human message a run was started with: its id (so a view knows when a checkpoint
+    shows it) and its text."""
+
+    id: str
+    text: str
 
 
 def new_owner() -> str:
@@ -119,6 +136,14 @@ def decode(text: str) -> Event:
     return from_dict(json.loads(text))
 
 
+def _encode_sent(sent: SentMessage | None) -> str | None:
+    """The sent message as stored: redacted like events, its text capped like a chat message."""
+    if sent is None:
+        return None
+    fields = _clean({"id": sent.id, "text": sent.text[:MAX_MESSAGE_CHARS]})
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+
+
 class RunStore(Protocol):
     """What `RunManager` and `LocalBackend` need from the database to share runs."""
 
@@ -126,7 +151,14 @@ class RunStore(Protocol):
     stale_after: float
     errors: tuple[type[Exception], ...]  # what its database raises when a query fails
 
-    def begin(self, run_id: str, thread_id: str) -> None: ...
+    def begin(
+        self,
+        run_id: str,
+        thread_id: str,
+        quota: Quota | None = None,
+        sent: SentMessage | None = None,
+    ) -> None: ...
+    def sent(self, run_id: str) -> SentMessage | None: ...
     def discard(self, run_id: str) -> None: ...
     def append(self, run_id: str, seq: int, event: Event) -> None: ...
     def beat(self, run_id: str) -> None: ...
@@ -136,7 +168,7 @@ class RunStore(Protocol):
     def claim_lost(self, run_id: str) -> bool: ...
     def get(self, run_id: str) -> RunRecord | None: ...
     def latest(self, thread_id: str) -> RunRecord | None: ...
-    def running(self) -> list[RunRecord]: ...
+    def running(self, owner: str | None = None) -> list[RunRecord]: ...
     def events(self, run_id: str, offset: int = 0) -> list[Event]: ...
     def forget_thread(self, thread_id: str) -> None: ...
     def close(self) -> None: ...
@@ -188,11 +220,27 @@ class SqlRunStore:
 
     # --- the owner's writes ----------------------------------------------------------------------
 
-    def begin(self, run_id: str, thread_id: str) -> None:
-        """Record a new live run; RunAlreadyLive when the thread has one (any process's)."""
+    def _lock_quota(self, conn: Any, user_id: str) -> None:
+        """Make this transaction the only one counting `user_id`'s runs until it ends
+        (`agent.run_limit`). SQLite's `BEGIN IMMEDIATE` already holds the one write lock."""
+
+    def begin(
+        self,
+        run_id: str,
+        thread_id: str,
+        quota: Quota | None = None,
+        sent: SentMessage | None = None,
+    ) -> None:
+        """Record a new live run, its start against the quota's user and the message it was
+        sent; RunAlreadyLive when the thread has a live run (any process's), RunLimitReached when
+        the user has no run left this hour. Either refusal records nothing."""
         now = time.time()
         try:
             with self._transaction() as conn:
+                if quota is not None:
+                    if quota.per_hour is not None:
+                        self._lock_quota(conn, quota.user_id)
+                    run_limit.take(conn, quota, run_id, now)
                 old = (now - KEEP_ENDED_SECONDS,)
                 conn.execute(
                     "DELETE FROM waypoint_run_events WHERE run_id IN "
@@ -201,16 +249,18 @@ class SqlRunStore:
                 )
                 conn.execute("DELETE FROM waypoint_runs WHERE ended_at < ?", old)
                 conn.execute(
-                    f"INSERT INTO waypoint_runs ({_RECORD}) VALUES (?,?,?,'running',?,NULL,?,0)",
-                    (run_id, thread_id, self.owner, now, now),
+                    f"INSERT INTO waypoint_runs ({_RECORD}, sent) "
+                    "VALUES (?,?,?,'running',?,NULL,?,0,?)",
+                    (run_id, thread_id, self.owner, now, now, _encode_sent(sent)),
                 )
         except self.conflict as error:
             raise RunAlreadyLive(thread_id) from error
 
     def discard(self, run_id: str) -> None:
-        """Forget a run that never started (its preparation failed)."""
+        """Forget a run that never started (its preparation failed), and give its slot back."""
         with self._transaction() as conn:
             conn.execute("DELETE FROM waypoint_runs WHERE id = ?", (run_id,))
+            run_limit.give_back(conn, run_id)
 
     def append(self, run_id: str, seq: int, event: Event) -> None:
         """Queue an event for the writer; `Done` is written by `end`, with the status."""
@@ -324,9 +374,26 @@ class SqlRunStore:
         )
         return _record(rows[0]) if rows else None
 
-    def running(self) -> list[RunRecord]:
-        rows = self._rows(f"SELECT {_RECORD} FROM waypoint_runs WHERE status = 'running'", ())
-        return [_record(row) for row in rows]
+    def running(self, owner: str | None = None) -> list[RunRecord]:
+        """Runs marked running (live or not: see `is_live`); with `owner`, only on that user's
+        threads (the thread index's owner)."""
+        sql = f"SELECT {_RECORD} FROM waypoint_runs WHERE status = 'running'"
+        params: tuple[str, ...] = ()
+        if owner is not None:
+            sql += (
+                " AND EXISTS (SELECT 1 FROM waypoint_threads t"
+                " WHERE t.id = waypoint_runs.thread_id AND t.owner = ?)"
+            )
+            params = (owner,)
+        return [_record(row) for row in self._rows(sql, params)]
+
+    def sent(self, run_id: str) -> SentMessage | None:
+        """The message the run was started with, if it was started with one."""
+        rows = self._rows("SELECT sent FROM waypoint_runs WHERE id = ?", (run_id,))
+        if not rows or rows[0][0] is None:
+            return None
+        fields = json.loads(rows[0][0])
+        return SentMessage(fields["id"], fields["text"])
 
     def events(self, run_id: str, offset: int = 0) -> list[Event]:
         rows = self._rows(

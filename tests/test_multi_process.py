@@ -62,7 +62,7 @@ def test_a_run_started_on_one_engine_is_followed_and_stopped_from_the_other(engi
     view = b.backend.thread_view(ME, thread.id)
     assert view.active_run_id == run.id and view.pending_calls == ()
     assert b.backend.get_thread(ME, thread.id).status == "running"
-    assert b.backend.any_run_active()
+    assert b.backend.any_run_active(ME)
     assert b.backend.run_status(ME, run.id) == "running"
     seen = events_until(b.backend, run.id, lambda es: len(es) >= 2)
     assert [e.text for e in seen if isinstance(e, Token)] == ["alpha ", "beta "]
@@ -155,6 +155,6 @@ def test_a_killed_engines_runs_are_live_until_it_dies_then_reported_cut(
         events = b.backend.read_events(ME, run_id)
         assert isinstance(events[-2], Error) and events[-1] == Done("error")
         assert b.backend.run_status(ME, run_id) == "error"
-        assert not b.backend.any_run_active()
+        assert not b.backend.any_run_active(ME)
     finally:
         b.backend.close()
