@@ -42,8 +42,7 @@ from agent.message_views import message_views
 from agent.models import list_models
 from agent.persistence import Persistence
 from agent.protocol import LOCAL_USER, User
-from agent.run_limit import Quota
-from agent.run_store import RunRecord, SentMessage, is_live
+from agent.run_store import RunRecord, SentMessage, Starter, is_live
 from agent.runs import Run, RunManager
 from agent.settings import Settings
 from agent.stream_events import message_text
@@ -466,8 +465,11 @@ class LocalBackend:
             options,
             checkpoint_id=checkpoint_id,
             before_start=prepare,
-            quota=Quota(owner, self.settings.runs_per_hour),
-            sent=SentMessage(str(sent[-1].id), message_text(sent[-1])) if sent else None,
+            starter=Starter(
+                owner,
+                self.settings.runs_per_hour,
+                SentMessage(str(sent[-1].id), message_text(sent[-1])) if sent else None,
+            ),
         )
         if sent:
             self._inputs[thread_id] = (run.id, sent[-1])

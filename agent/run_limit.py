@@ -19,7 +19,6 @@ clocks set (NTP), as for the run store's heartbeats.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from agent.errors import Conflict
@@ -40,31 +39,24 @@ class RunLimitReached(Conflict):
         self.wait_seconds = wait_seconds
 
 
-@dataclass(frozen=True)
-class Quota:
-    """Whose run is starting, and how many runs an hour they may start (`None`: no limit)."""
-
-    user_id: str
-    per_hour: int | None = None
-
-
-def take(conn: Any, quota: Quota, run_id: str, now: float) -> None:
-    """Record the start of `run_id` for the quota's user, or raise RunLimitReached and record
-    nothing. Runs inside the caller's transaction (`conn.execute`, `?` placeholders), which must
-    already hold the lock described above; starts older than the window are dropped first."""
+def take(conn: Any, user_id: str, per_hour: int | None, run_id: str, now: float) -> None:
+    """Record the start of `run_id` for `user_id`, or raise RunLimitReached (the user started
+    `per_hour` runs in the last hour; `None` is no limit) and record nothing. Runs inside the
+    caller's transaction (`conn.execute`, `?` placeholders), which must already hold the lock
+    described above; starts older than the window are dropped first."""
     conn.execute("DELETE FROM waypoint_run_starts WHERE started_at <= ?", (now - WINDOW_SECONDS,))
-    if quota.per_hour is not None:
+    if per_hour is not None:
         # The per_hour-th newest start: when it leaves the window, a slot is free again.
         blocking = conn.execute(
             "SELECT started_at FROM waypoint_run_starts WHERE user_id = ? "
             "ORDER BY started_at DESC LIMIT 1 OFFSET ?",
-            (quota.user_id, quota.per_hour - 1),
+            (user_id, per_hour - 1),
         ).fetchall()
         if blocking:
-            raise RunLimitReached(quota.per_hour, blocking[0][0] + WINDOW_SECONDS - now)
+            raise RunLimitReached(per_hour, blocking[0][0] + WINDOW_SECONDS - now)
     conn.execute(
         "INSERT INTO waypoint_run_starts (run_id, user_id, started_at) VALUES (?, ?, ?)",
-        (run_id, quota.user_id, now),
+        (run_id, user_id, now),
     )
 
 

@@ -23,7 +23,7 @@ shares (WAL). Its SQL is what Postgres runs too (the tables are migration 4 of `
 written for both), so a Postgres store is its connection handling with `%s` placeholders.
 
     store = SqliteRunStore(open_connection(path))
-    store.begin(run_id, thread_id, Quota("alice", per_hour=20), SentMessage("m0", "Hi?"))
+    store.begin(run_id, thread_id, Starter("alice", per_hour=20, sent=SentMessage("m0", "Hi?")))
     store.append(run_id, 0, Token("m1", "llm", "Hi"))
     store.end(run_id, "done")
     store.events(run_id, 0)  # [Token(...), Done("done")]
@@ -49,7 +49,6 @@ from agent import run_limit
 from agent.events import Done, Error, Event, RunStatus, from_dict, to_dict
 from agent.limits import MAX_MESSAGE_CHARS
 from agent.provider_errors import redact
-from agent.run_limit import Quota
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +94,16 @@ class SentMessage:
     text: str
 
 
+@dataclass(frozen=True)
+class Starter:
+    """Who starts a run, and with what: the user, their hourly run limit (`None`: no limit; see
+    `agent.run_limit`) and the message the run was sent, if it was started with one."""
+
+    user_id: str
+    per_hour: int | None = None
+    sent: SentMessage | None = None
+
+
 def new_owner() -> str:
     """This engine's owner id: host, process id and a nonce of its own."""
     return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -136,8 +145,9 @@ def decode(text: str) -> Event:
     return from_dict(json.loads(text))
 
 
-def _encode_sent(sent: SentMessage | None) -> str | None:
+def _encode_sent(starter: Starter | None) -> str | None:
     """The sent message as stored: redacted like events, its text capped like a chat message."""
+    sent = starter.sent if starter is not None else None
     if sent is None:
         return None
     fields = _clean({"id": sent.id, "text": sent.text[:MAX_MESSAGE_CHARS]})
@@ -151,13 +161,7 @@ class RunStore(Protocol):
     stale_after: float
     errors: tuple[type[Exception], ...]  # what its database raises when a query fails
 
-    def begin(
-        self,
-        run_id: str,
-        thread_id: str,
-        quota: Quota | None = None,
-        sent: SentMessage | None = None,
-    ) -> None: ...
+    def begin(self, run_id: str, thread_id: str, starter: Starter | None = None) -> None: ...
     def sent(self, run_id: str) -> SentMessage | None: ...
     def discard(self, run_id: str) -> None: ...
     def append(self, run_id: str, seq: int, event: Event) -> None: ...
@@ -224,23 +228,17 @@ class SqlRunStore:
         """Make this transaction the only one counting `user_id`'s runs until it ends
         (`agent.run_limit`). SQLite's `BEGIN IMMEDIATE` already holds the one write lock."""
 
-    def begin(
-        self,
-        run_id: str,
-        thread_id: str,
-        quota: Quota | None = None,
-        sent: SentMessage | None = None,
-    ) -> None:
-        """Record a new live run, its start against the quota's user and the message it was
-        sent; RunAlreadyLive when the thread has a live run (any process's), RunLimitReached when
-        the user has no run left this hour. Either refusal records nothing."""
+    def begin(self, run_id: str, thread_id: str, starter: Starter | None = None) -> None:
+        """Record a new live run, its start against the starter's run limit and the message it
+        was sent; RunAlreadyLive when the thread has a live run (any process's), RunLimitReached
+        when the user has no run left this hour. Either refusal records nothing."""
         now = time.time()
         try:
             with self._transaction() as conn:
-                if quota is not None:
-                    if quota.per_hour is not None:
-                        self._lock_quota(conn, quota.user_id)
-                    run_limit.take(conn, quota, run_id, now)
+                if starter is not None:
+                    if starter.per_hour is not None:
+                        self._lock_quota(conn, starter.user_id)
+                    run_limit.take(conn, starter.user_id, starter.per_hour, run_id, now)
                 old = (now - KEEP_ENDED_SECONDS,)
                 conn.execute(
                     "DELETE FROM waypoint_run_events WHERE run_id IN "
@@ -251,7 +249,7 @@ class SqlRunStore:
                 conn.execute(
                     f"INSERT INTO waypoint_runs ({_RECORD}, sent) "
                     "VALUES (?,?,?,'running',?,NULL,?,0,?)",
-                    (run_id, thread_id, self.owner, now, now, _encode_sent(sent)),
+                    (run_id, thread_id, self.owner, now, now, _encode_sent(starter)),
                 )
         except self.conflict as error:
             raise RunAlreadyLive(thread_id) from error

@@ -54,8 +54,7 @@ from agent.graph import AgentGraph, RunContext
 from agent.loop import BackgroundLoop
 from agent.models import STALL_LIMIT
 from agent.provider_errors import CleanError, describe_error
-from agent.run_limit import Quota
-from agent.run_store import HEARTBEAT_SECONDS, RunAlreadyLive, RunStore, SentMessage
+from agent.run_store import HEARTBEAT_SECONDS, RunAlreadyLive, RunStore, Starter
 from agent.stream_events import StreamTranslator
 from agent.write_gate import WriteGate, WriteRefused, gated
 
@@ -298,13 +297,11 @@ class RunManager:
         *,
         checkpoint_id: str | None = None,
         before_start: Callable[[], None] | None = None,
-        quota: Quota | None = None,
-        sent: SentMessage | None = None,
+        starter: Starter | None = None,
     ) -> Run:
         """Start a run; raise ThreadBusy if the thread already has one, RunLimitReached if the
-        quota's user has no run left this hour (`agent.run_limit`).
-
-        `sent` is the message the run was started with, stored for other processes' live views.
+        starter has no run left this hour (`agent.run_limit`). The starter's message is stored
+        with the run for every process's live view.
 
         `before_start` runs while the thread is reserved but before the graph starts (e.g. closing
         pending tool calls, marking the thread running), so no second run can slip in between and
@@ -340,7 +337,7 @@ class RunManager:
                 raise TypeError("Runs need a graph compiled with a checkpoint saver.")
             try:
                 # Another process may run this thread, or have used the user's last slot.
-                self.store.begin(run.id, thread_id, quota, sent)
+                self.store.begin(run.id, thread_id, starter)
             except RunAlreadyLive:
                 raise ThreadBusy(thread_id) from None
             stored = True
