@@ -224,7 +224,7 @@ class SqlRunStore:
 
     # --- the owner's writes ----------------------------------------------------------------------
 
-    def _lock_quota(self, conn: Any, user_id: str) -> None:
+    def _lock_run_limit(self, conn: Any, user_id: str) -> None:
         """Make this transaction the only one counting `user_id`'s runs until it ends
         (`agent.run_limit`). SQLite's `BEGIN IMMEDIATE` already holds the one write lock."""
 
@@ -237,7 +237,7 @@ class SqlRunStore:
             with self._transaction() as conn:
                 if starter is not None:
                     if starter.per_hour is not None:
-                        self._lock_quota(conn, starter.user_id)
+                        self._lock_run_limit(conn, starter.user_id)
                     run_limit.take(conn, starter.user_id, starter.per_hour, run_id, now)
                 old = (now - KEEP_ENDED_SECONDS,)
                 conn.execute(

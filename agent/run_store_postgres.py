@@ -60,7 +60,7 @@ class PostgresRunStore(SqlRunStore):
         ):
             yield _Transaction(cur)
 
-    def _lock_quota(self, conn: Any, user_id: str) -> None:
+    def _lock_run_limit(self, conn: Any, user_id: str) -> None:
         """Hold the user's run-limit lock until this transaction ends: a start in another process
         waits here and then counts this one's committed row. Two users' hashes may collide; then
         their starts only wait in turn."""
