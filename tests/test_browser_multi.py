@@ -14,7 +14,6 @@ from tests.app_server import start_app  # noqa: E402
 from tests.browser_helpers import LIVE_STOP, expect, main  # noqa: E402
 from tests.test_browser_recovery import (  # noqa: E402
     FIRST_LOAD_MS,
-    SLOW,
     ask,
     choose_durability_exit,
     streaming,
@@ -23,13 +22,16 @@ from tests.test_browser_recovery import (  # noqa: E402
 
 STOPPED = "You stopped the last run"
 QUESTION = "Good morning! Who are you?"
+# The greeting takes about 36 s: time for the second server's first page on a loaded machine,
+# before the run on the first one ends (at 0.1 s a token it did not always have it).
+SLOWER = {"WAYPOINT_DEMO_TOKEN_DELAY": "0.3"}
 
 
 @pytest.mark.timeout(300)  # two server starts and their first pages, on a loaded machine
 def test_a_run_started_on_one_server_is_followed_with_its_question_and_stopped_on_the_other(
     open_page, tmp_path
 ):
-    shared = {**SLOW, "WAYPOINT_DB": str(tmp_path / "shared.sqlite")}
+    shared = {**SLOWER, "WAYPOINT_DB": str(tmp_path / "shared.sqlite")}
     servers = []
     try:
         for name in ("one", "two"):
@@ -43,6 +45,7 @@ def test_a_run_started_on_one_server_is_followed_with_its_question_and_stopped_o
         thread_id = thread_of(first)
 
         second = open_page(f"{servers[1].url}/?thread={thread_id}")
+        main(second).locator(LIVE_STOP).wait_for(timeout=FIRST_LOAD_MS)  # a fresh server's page
         streaming(second)  # the other server's page follows the run live, with its Stop
         question = main(second).get_by_test_id("stChatMessage").filter(has_text=QUESTION)
         # Counted at once, not awaited: once the run ends, the checkpoint shows it anyway.
