@@ -45,7 +45,6 @@ from agent.message_views import message_views
 from agent.models import list_models
 from agent.persistence import Persistence
 from agent.protocol import LOCAL_USER, User
-from agent.run_limit import RunLimiter
 from agent.run_record import (
     Prelude,
     cancelled_records,
@@ -53,7 +52,7 @@ from agent.run_record import (
     decode_report,
     thread_report,
 )
-from agent.run_store import RunRecord, is_live
+from agent.run_store import RunRecord, SentMessage, Starter, is_live
 from agent.runs import Run, RunManager
 from agent.settings import Settings
 from agent.stream_events import message_text
@@ -205,7 +204,6 @@ class LocalBackend:
         self.contexts = contexts or ContextFactory(settings)
         # Runs of a shared deployment's users: its own keys only where the owner allows it.
         self.shared_contexts = contexts or ContextFactory(settings_for(settings, shared=True))
-        self.run_limit = RunLimiter(settings.runs_per_hour)
         self._visitor_sweep = VisitorSweep(settings.visitor_hours)
         self.graph = build_graph(self.persistence.saver)
         self._async_graph: AgentGraph | None = None
@@ -219,7 +217,8 @@ class LocalBackend:
         )
         self.store = self.persistence.store_for(self.graph)
         self.history = Timeline(self.graph, self.persistence.saver, self.store, pending_calls)
-        # Per thread, the run last started with a new message and that message (`_live_input`).
+        # Per thread, the run last started with a new message and that message, kept as sent
+        # for a Stop (`_record_end`); other processes read it from the run store (`_live_input`).
         self._inputs: dict[str, tuple[str, HumanMessage]] = {}
         self.lesson = LessonLog(self.threads.db)
         self._reconcile_interrupted_runs()
@@ -429,7 +428,8 @@ class LocalBackend:
         info = self._owned(user, thread_id)
         active = self.runs.active_run(thread_id)
         elsewhere = None if active else self._live_elsewhere(thread_id)
-        running = active is not None or elsewhere is not None
+        running_id = active.id if active else elsewhere.id if elsewhere else None
+        running = running_id is not None
         if info.status == "running" and not running:
             info = self.threads.get(thread_id)  # a run whose process died was settled just now
         snapshot = self._shown_snapshot(thread_id, info)
@@ -442,11 +442,11 @@ class LocalBackend:
             checkpoint_id=(snapshot.config or {}).get("configurable", {}).get("checkpoint_id"),
             next_nodes=tuple(snapshot.next),
             pending_calls=() if running else pending_calls(snapshot),
-            active_run_id=active.id if active else elsewhere.id if elsewhere else None,
+            active_run_id=running_id,
             last_run_id=latest.id if latest else None,
             last_error=None if running else _last_error(info, latest),
             notice=None if running else _notice(snapshot, latest),
-            live_input=self._live_input(active, messages),
+            live_input=self._live_input(running_id, messages),
             report=self._thread_report(thread_id, views),
         )
 
@@ -469,13 +469,15 @@ class LocalBackend:
             return None
         return _LastRun(record.id, record.status, lambda: self.persistence.runs.events(record.id))
 
-    def _live_input(self, active: Run | None, shown: list[BaseMessage]) -> tuple[MessageView, ...]:
-        """The active run's new message while no checkpoint shows it yet (durability "exit")."""
-        sent = self._inputs.get(active.thread_id) if active else None
-        if active is None or sent is None or sent[0] != active.id:
+    def _live_input(self, run_id: str | None, shown: list[BaseMessage]) -> tuple[MessageView, ...]:
+        """The active run's new message while no checkpoint shows it yet (durability "exit").
+
+        Read from the run store, whichever process runs it, so every app server shows it.
+        """
+        sent = self.persistence.runs.sent(run_id) if run_id is not None else None
+        if sent is None or any(m.id == sent.id for m in shown):
             return ()
-        message = sent[1]
-        return () if any(m.id == message.id for m in shown) else message_views([message])
+        return message_views([HumanMessage(sent.text, id=sent.id)])
 
     # --- runs ------------------------------------------------------------------------------------
 
@@ -496,8 +498,6 @@ class LocalBackend:
         contexts = self.contexts if owner == LOCAL_USER.id else self.shared_contexts
         context = contexts(choices, deciding)
         self._live_elsewhere(thread_id)  # a run whose process died no longer holds the thread
-        self.run_limit.take(owner)  # after the context: a missing key costs no run
-
         sent = payload.get("messages") if isinstance(payload, Mapping) else None
 
         def prepare() -> Prelude:
@@ -511,18 +511,19 @@ class LocalBackend:
                 sent=sent[-1].id if sent else None,
             )
 
-        try:
-            run = self.runs.start(
-                thread_id,
-                payload,
-                context,
-                options,
-                checkpoint_id=checkpoint_id,
-                before_start=prepare,
-            )
-        except BaseException:
-            self.run_limit.give_back(owner)  # busy, or refused before it began: no run started
-            raise
+        run = self.runs.start(  # after the context: a missing key costs no run
+            thread_id,
+            payload,
+            context,
+            options,
+            checkpoint_id=checkpoint_id,
+            before_start=prepare,
+            starter=Starter(
+                owner,
+                self.settings.runs_per_hour,
+                SentMessage(str(sent[-1].id), message_text(sent[-1])) if sent else None,
+            ),
+        )
         if sent:
             self._inputs[thread_id] = (run.id, sent[-1])
         return RunHandle(id=run.id, thread_id=thread_id)
@@ -723,10 +724,15 @@ class LocalBackend:
         latest = self.history.latest_id(thread_id)
         self.threads.set_branch_head(thread_id, None if checkpoint_id == latest else checkpoint_id)
 
-    def any_run_active(self) -> bool:
-        """Whether some thread has a run in progress, here or in another process."""
+    def any_run_active(self, user: User) -> bool:
+        """Whether one of `user`'s threads has a run in progress, here or in another process.
+
+        Only theirs: other people's runs would make their thread list poll, and tell them that
+        someone is running. Every run of this process is in the run store too.
+        """
+        _check_input(user=user)
         store = self.persistence.runs
-        return self.runs.any_active() or any(is_live(store, r) for r in store.running())
+        return any(is_live(store, r) for r in store.running(owner=user.id))
 
     def _owned_run(self, user: User, run_id: str) -> Run | RunRecord | None:
         """The run if `user` owns its thread; None (as for an unknown run) otherwise.

@@ -17,12 +17,17 @@ A run's report (`agent.run_record`: its steps, timings, tokens, decisions and ca
 with its end, as the event at seq -1, outside the offsets readers follow. Ended runs keep their
 row and report when their events are dropped: the report is the lasting run record.
 
+Two things more are kept for every process: each run's start, with whose it is (the per-user run
+limit counts those: `agent.run_limit`, in `begin`'s transaction), and the message the run was sent
+(`sent`, on its row, so each process's live view shows the question before a checkpoint holds it,
+as with durability "exit"; capped, redacted like events, and dropped with the run's events).
+
 `RunStore` is the interface; `SqliteRunStore` implements it on the SQLite file every process
 shares (WAL). Its SQL is what Postgres runs too (the tables are migration 4 of `agent.threads`,
 written for both), so a Postgres store is its connection handling with `%s` placeholders.
 
     store = SqliteRunStore(open_connection(path))
-    store.begin(run_id, thread_id)
+    store.begin(run_id, thread_id, Starter("alice", per_hour=20, sent=SentMessage("m0", "Hi?")))
     store.append(run_id, 0, Token("m1", "llm", "Hi"))
     store.end(run_id, "done")
     store.events(run_id, 0)  # [Token(...), Done("done")]
@@ -44,7 +49,9 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from agent import run_limit
 from agent.events import Done, Error, Event, RunStatus, from_dict, to_dict
+from agent.limits import MAX_MESSAGE_CHARS
 from agent.provider_errors import redact
 
 log = logging.getLogger(__name__)
@@ -82,6 +89,25 @@ class RunRecord:
     ended_at: float | None
     heartbeat: float
     cancel_requested: bool
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """The human message a run was started with: its id (so a view knows when a checkpoint
+    shows it) and its text."""
+
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Starter:
+    """Who starts a run, and with what: the user, their hourly run limit (`None`: no limit; see
+    `agent.run_limit`) and the message the run was sent, if it was started with one."""
+
+    user_id: str
+    per_hour: int | None = None
+    sent: SentMessage | None = None
 
 
 def new_owner() -> str:
@@ -125,6 +151,15 @@ def decode(text: str) -> Event:
     return from_dict(json.loads(text))
 
 
+def _encode_sent(starter: Starter | None) -> str | None:
+    """The sent message as stored: redacted like events, its text capped like a chat message."""
+    sent = starter.sent if starter is not None else None
+    if sent is None:
+        return None
+    fields = _clean({"id": sent.id, "text": sent.text[:MAX_MESSAGE_CHARS]})
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+
+
 class RunStore(Protocol):
     """What `RunManager` and `LocalBackend` need from the database to share runs."""
 
@@ -132,7 +167,8 @@ class RunStore(Protocol):
     stale_after: float
     errors: tuple[type[Exception], ...]  # what its database raises when a query fails
 
-    def begin(self, run_id: str, thread_id: str) -> None: ...
+    def begin(self, run_id: str, thread_id: str, starter: Starter | None = None) -> None: ...
+    def sent(self, run_id: str) -> SentMessage | None: ...
     def discard(self, run_id: str) -> None: ...
     def append(self, run_id: str, seq: int, event: Event) -> None: ...
     def beat(self, run_id: str) -> None: ...
@@ -144,7 +180,7 @@ class RunStore(Protocol):
     def claim_lost(self, run_id: str) -> bool: ...
     def get(self, run_id: str) -> RunRecord | None: ...
     def latest(self, thread_id: str) -> RunRecord | None: ...
-    def running(self) -> list[RunRecord]: ...
+    def running(self, owner: str | None = None) -> list[RunRecord]: ...
     def events(self, run_id: str, offset: int = 0) -> list[Event]: ...
     def reports(self, thread_id: str, limit: int = ...) -> list[dict[str, Any]]: ...
     def forget_thread(self, thread_id: str) -> None: ...
@@ -197,11 +233,21 @@ class SqlRunStore:
 
     # --- the owner's writes ----------------------------------------------------------------------
 
-    def begin(self, run_id: str, thread_id: str) -> None:
-        """Record a new live run; RunAlreadyLive when the thread has one (any process's)."""
+    def _lock_run_limit(self, conn: Any, user_id: str) -> None:
+        """Make this transaction the only one counting `user_id`'s runs until it ends
+        (`agent.run_limit`). SQLite's `BEGIN IMMEDIATE` already holds the one write lock."""
+
+    def begin(self, run_id: str, thread_id: str, starter: Starter | None = None) -> None:
+        """Record a new live run, its start against the starter's run limit and the message it
+        was sent; RunAlreadyLive when the thread has a live run (any process's), RunLimitReached
+        when the user has no run left this hour. Either refusal records nothing."""
         now = time.time()
         try:
             with self._transaction() as conn:
+                if starter is not None:
+                    if starter.per_hour is not None:
+                        self._lock_run_limit(conn, starter.user_id)
+                    run_limit.take(conn, starter.user_id, starter.per_hour, run_id, now)
                 old = (now - KEEP_ENDED_SECONDS,)
                 conn.execute(
                     "DELETE FROM waypoint_run_events WHERE seq >= 0 AND run_id IN "
@@ -214,16 +260,18 @@ class SqlRunStore:
                     old,
                 )
                 conn.execute(
-                    f"INSERT INTO waypoint_runs ({_RECORD}) VALUES (?,?,?,'running',?,NULL,?,0)",
-                    (run_id, thread_id, self.owner, now, now),
+                    f"INSERT INTO waypoint_runs ({_RECORD}, sent) "
+                    "VALUES (?,?,?,'running',?,NULL,?,0,?)",
+                    (run_id, thread_id, self.owner, now, now, _encode_sent(starter)),
                 )
         except self.conflict as error:
             raise RunAlreadyLive(thread_id) from error
 
     def discard(self, run_id: str) -> None:
-        """Forget a run that never started (its preparation failed)."""
+        """Forget a run that never started (its preparation failed), and give its slot back."""
         with self._transaction() as conn:
             conn.execute("DELETE FROM waypoint_runs WHERE id = ?", (run_id,))
+            run_limit.give_back(conn, run_id)
 
     def append(self, run_id: str, seq: int, event: Event) -> None:
         """Queue an event for the writer; `Done` is written by `end`, with the status."""
@@ -343,9 +391,26 @@ class SqlRunStore:
         )
         return _record(rows[0]) if rows else None
 
-    def running(self) -> list[RunRecord]:
-        rows = self._rows(f"SELECT {_RECORD} FROM waypoint_runs WHERE status = 'running'", ())
-        return [_record(row) for row in rows]
+    def running(self, owner: str | None = None) -> list[RunRecord]:
+        """Runs marked running (live or not: see `is_live`); with `owner`, only on that user's
+        threads (the thread index's owner)."""
+        sql = f"SELECT {_RECORD} FROM waypoint_runs WHERE status = 'running'"
+        params: tuple[str, ...] = ()
+        if owner is not None:
+            sql += (
+                " AND EXISTS (SELECT 1 FROM waypoint_threads t"
+                " WHERE t.id = waypoint_runs.thread_id AND t.owner = ?)"
+            )
+            params = (owner,)
+        return [_record(row) for row in self._rows(sql, params)]
+
+    def sent(self, run_id: str) -> SentMessage | None:
+        """The message the run was started with, if it was started with one."""
+        rows = self._rows("SELECT sent FROM waypoint_runs WHERE id = ?", (run_id,))
+        if not rows or rows[0][0] is None:
+            return None
+        fields = json.loads(rows[0][0])
+        return SentMessage(fields["id"], fields["text"])
 
     def events(self, run_id: str, offset: int = 0) -> list[Event]:
         rows = self._rows(

@@ -60,7 +60,7 @@ from agent.loop import BackgroundLoop
 from agent.models import STALL_LIMIT
 from agent.provider_errors import CleanError, describe_error
 from agent.run_record import Prelude, build_report, encode_report
-from agent.run_store import HEARTBEAT_SECONDS, RunAlreadyLive, RunStore
+from agent.run_store import HEARTBEAT_SECONDS, RunAlreadyLive, RunStore, Starter
 from agent.stream_events import StreamTranslator
 from agent.write_gate import WriteGate, WriteRefused, gated
 
@@ -315,8 +315,11 @@ class RunManager:
         *,
         checkpoint_id: str | None = None,
         before_start: Callable[[], Prelude | None] | None = None,
+        starter: Starter | None = None,
     ) -> Run:
-        """Start a run; raise ThreadBusy if the thread already has one.
+        """Start a run; raise ThreadBusy if the thread already has one, RunLimitReached if the
+        starter has no run left this hour (`agent.run_limit`). The starter's message is stored
+        with the run for every process's live view.
 
         `before_start` runs while the thread is reserved but before the graph starts (e.g. closing
         pending tool calls, marking the thread running), so no second run can slip in between and
@@ -351,7 +354,8 @@ class RunManager:
             if not isinstance(saver, BaseCheckpointSaver):
                 raise TypeError("Runs need a graph compiled with a checkpoint saver.")
             try:
-                self.store.begin(run.id, thread_id)  # another process may run this thread
+                # Another process may run this thread, or have used the user's last slot.
+                self.store.begin(run.id, thread_id, starter)
             except RunAlreadyLive:
                 raise ThreadBusy(thread_id) from None
             stored = True
@@ -552,11 +556,6 @@ class RunManager:
         with self._lock:
             run = self._active.get(thread_id)
         return run if run is not None and run.active else None
-
-    def any_active(self) -> bool:
-        """Whether some thread has a run in progress (the thread list then keeps its badges fresh)."""
-        with self._lock:
-            return any(run.active for run in self._active.values())
 
     def latest_run(self, thread_id: str) -> Run | None:
         with self._lock:

@@ -90,6 +90,19 @@ MIGRATIONS: tuple[str, ...] = (
             SELECT 1 FROM waypoint_runs WHERE waypoint_runs.thread_id = waypoint_threads.id
         )
     """,
+    # 6: what every process must know of a run, not only the one that started it: who started it
+    # and when, for an hour (the per-user run limit counts here: `agent.run_limit`), and the
+    # message it was sent (each process's live view shows it before a checkpoint holds it).
+    """
+    CREATE TABLE waypoint_run_starts (
+        run_id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        started_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX waypoint_run_starts_user ON waypoint_run_starts (user_id, started_at);
+    CREATE INDEX waypoint_run_starts_time ON waypoint_run_starts (started_at);
+    ALTER TABLE waypoint_runs ADD COLUMN sent TEXT;
+    """,
 )
 
 

@@ -125,6 +125,7 @@ CASES: dict[str, Call] = {
         LOCAL_USER, v.thread.id, h.choices, h.options, checkpoint_id=5
     ),
     "resume choices": lambda h, v: h.backend.resume(LOCAL_USER, v.thread.id, None, h.options),
+    "any_run_active user": lambda h, v: h.backend.any_run_active("local"),
     "cancel_run id": lambda h, v: h.backend.cancel_run(LOCAL_USER, 5),
     "read_events id": lambda h, v: h.backend.read_events(LOCAL_USER, [1]),
     "read_events offset": lambda h, v: h.backend.read_events(LOCAL_USER, "run", offset="0"),

@@ -102,8 +102,8 @@ def test_stop_is_labelled_as_yours_and_continue_answers(open_page, slow_url):
     expect(main(page).get_by_text("You stopped the last run")).to_have_count(0)
 
 
-def test_with_durability_exit_your_question_shows_while_it_runs(open_page, slow_url):
-    page = open_page(slow_url)
+def choose_durability_exit(page) -> None:
+    """Pick durability "exit" in the sidebar's settings: no checkpoint until the run ends."""
     page.get_by_text("Try one of these").wait_for(timeout=FIRST_LOAD_MS)
     sidebar(page).get_by_text("Settings").click()
     durability = sidebar(page).get_by_test_id("stRadio").filter(has_text="Durability")
@@ -111,6 +111,11 @@ def test_with_durability_exit_your_question_shows_while_it_runs(open_page, slow_
     expect(exit_radio).to_be_attached()  # the expander has opened and drawn its widgets
     durability.get_by_text("exit", exact=True).click()
     expect(exit_radio).to_be_checked()
+
+
+def test_with_durability_exit_your_question_shows_while_it_runs(open_page, slow_url):
+    page = open_page(slow_url)
+    choose_durability_exit(page)
     ask(page, "Good morning! Who are you?")
     streaming(page)
     question = main(page).get_by_test_id("stChatMessage").filter(has_text="Who are you?")

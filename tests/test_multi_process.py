@@ -9,16 +9,18 @@ server stop, never shown as running forever. B's start-up never cuts A's live ru
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
 from agent.events import Done, Error, Token
-from agent.protocol import LOCAL_USER
+from agent.protocol import LOCAL_USER, RunLimitReached, User
 from agent.runs import ThreadBusy
 from tests.crash_child import engine_child
 from tests.engine_fixtures import ON_BOTH_DATABASES, engine_run, make_harness
 from tests.scripted_model import TokenGate, reply
 from tests.test_engine import state_messages
+from tests.test_run_store import age_starts
 
 ME = LOCAL_USER
 
@@ -62,7 +64,7 @@ def test_a_run_started_on_one_engine_is_followed_and_stopped_from_the_other(engi
     view = b.backend.thread_view(ME, thread.id)
     assert view.active_run_id == run.id and view.pending_calls == ()
     assert b.backend.get_thread(ME, thread.id).status == "running"
-    assert b.backend.any_run_active()
+    assert b.backend.any_run_active(ME)
     assert b.backend.run_status(ME, run.id) == "running"
     seen = events_until(b.backend, run.id, lambda es: len(es) >= 2)
     assert [e.text for e in seen if isinstance(e, Token)] == ["alpha ", "beta "]
@@ -155,6 +157,79 @@ def test_a_killed_engines_runs_are_live_until_it_dies_then_reported_cut(
         events = b.backend.read_events(ME, run_id)
         assert isinstance(events[-2], Error) and events[-1] == Done("error")
         assert b.backend.run_status(ME, run_id) == "error"
-        assert not b.backend.any_run_active()
+        assert not b.backend.any_run_active(ME)
     finally:
         b.backend.close()
+
+
+def test_with_durability_exit_the_other_engine_shows_the_question_while_it_runs(engines):
+    a, b = engines
+    a.options = replace(a.options, durability="exit")
+    thread, run, gate = held_run(a, "my own question", "alpha beta", 1)
+    for h in (a, b):  # no checkpoint holds it yet: the run store has it for both
+        view = h.backend.thread_view(ME, thread.id)
+        assert view.messages == () and view.active_run_id == run.id
+        assert [(m.role, m.text) for m in view.live_input] == [("human", "my own question")]
+    gate.open_fully()
+    a.finish(run)
+    view = b.backend.thread_view(ME, thread.id)
+    assert view.live_input == ()
+    assert [m.text for m in view.messages] == ["my own question", "alpha beta"]
+
+
+def test_any_run_active_answers_for_the_askers_own_threads_on_either_engine(engines):
+    a, b = engines
+    alice, bob = User("alice", "Alice"), User("bob", "Bob")
+    gate = TokenGate()
+    a.model.gate = gate
+    a.model.script = [reply("alpha beta")]
+    thread = a.backend.create_thread(alice)
+    handle = a.backend.send_message(alice, thread.id, "go", a.choices, a.options)
+    run = engine_run(a.backend, handle)
+    assert gate.wait_held_after(0)
+    b.backend.create_thread(bob)
+    for h in (a, b):
+        assert h.backend.any_run_active(alice)
+        assert not h.backend.any_run_active(bob), "another user's run is none of bob's business"
+        assert not h.backend.any_run_active(ME)
+    gate.open_fully()
+    a.finish(run)
+    assert not b.backend.any_run_active(alice) and not a.backend.any_run_active(alice)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_the_run_limit_holds_across_two_engines_and_a_restart(request, data_dir, database):
+    url = request.getfixturevalue("postgres_db") if database == "postgres" else None
+    opened: list = []
+
+    def engine():
+        h = make_harness(data_dir, "sync", database_url=url)
+        h.backend.settings = h.backend.settings.with_overrides(runs_per_hour=2)
+        opened.append(h)
+        return h
+
+    try:
+        a, b = engine(), engine()
+        for h, text in ((a, "one"), (b, "two")):
+            h.model.script = [reply("answered")]
+            h.send(h.backend.create_thread(ME).id, text)
+        thread = a.backend.create_thread(ME)
+        for h in (a, b):  # two servers, one budget
+            with pytest.raises(RunLimitReached, match="2 runs in the last hour") as refused:
+                h.backend.send_message(ME, thread.id, "three", h.choices, h.options)
+            assert "try again in about 60 minutes" in str(refused.value)
+        assert a.backend.thread_view(ME, thread.id).messages == (), "a refused run writes nothing"
+        assert b.backend.get_thread(ME, thread.id).status == "idle"
+        for h in (a, b):
+            opened.remove(h)
+            h.backend.close()
+        c = engine()  # a restart gives nothing back
+        with pytest.raises(RunLimitReached):
+            c.backend.send_message(ME, thread.id, "three", c.choices, c.options)
+        age_starts(c.backend.persistence.runs)  # an hour later
+        c.model.script = [reply("answered at last")]
+        c.send(thread.id, "three")
+        assert [m.content for m in state_messages(c, thread.id)] == ["three", "answered at last"]
+    finally:
+        for h in opened:
+            h.backend.close()

@@ -126,6 +126,8 @@ def test_a_live_run_of_another_user_cannot_be_read_or_stopped(h):
     h.model.script = [reply("a long private answer")]
     run = h.backend.send_message(ALICE, thread.id, "go", h.choices, h.options)
     assert gate.wait_held_after(0)
+    assert h.backend.any_run_active(ALICE)
+    assert not h.backend.any_run_active(BOB), "someone else's run is not Bob's news"
     assert h.backend.cancel_run(BOB, run.id) is False
     assert h.backend.read_events(BOB, run.id, timeout=0.1) == []
     assert h.backend.run_status(BOB, run.id) is None

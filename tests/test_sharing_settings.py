@@ -6,7 +6,6 @@ import pytest
 
 from agent.exposure import exposure_problem, is_local
 from agent.key_policy import settings_for
-from agent.run_limit import RunLimiter, RunLimitReached
 from agent.settings import Settings, load_settings
 
 
@@ -59,22 +58,3 @@ def test_deployment_keys_reach_shared_users_only_when_the_owner_allows():
     assert kept_back.default_provider == "demo" and kept_back.default_search == "offline"
     shared = settings_for(owner.with_overrides(share_keys=True), shared=True)
     assert shared.openai_api_key == "sk-owner" and shared.tavily_api_key == "tvly-owner"
-
-
-def test_run_limit_counts_per_user_over_a_sliding_hour():
-    now = [1000.0]
-    limiter = RunLimiter(2, clock=lambda: now[0])
-    limiter.take("alice")
-    limiter.take("alice")
-    limiter.take("bob")  # another user has their own count
-    with pytest.raises(RunLimitReached, match="2 runs in the last hour") as caught:
-        limiter.take("alice")
-    assert "try again in about 60 minutes" in str(caught.value)
-    limiter.give_back("bob")
-    limiter.take("bob")
-    limiter.take("bob")
-    now[0] += 3600.0  # the first two slots free up an hour later
-    limiter.take("alice")
-    unlimited = RunLimiter(None)
-    for _ in range(100):
-        unlimited.take("alice")

@@ -62,8 +62,9 @@ def _manage(backend: Backend, thread: ThreadInfo) -> None:
 def thread_list(backend: Backend) -> None:
     if st.button("New thread", icon=":material/add:", width="stretch", type="primary"):
         new_thread()
-    # While any run is in progress the list redraws itself, so "running" badges never go stale.
-    refresh = BADGE_REFRESH_SECONDS if backend.any_run_active() else None
+    # While one of the user's runs is in progress the list redraws itself, so "running" badges
+    # never go stale (other people's runs are none of this list's business).
+    refresh = BADGE_REFRESH_SECONDS if backend.any_run_active(current_user()) else None
     st.fragment(_threads, run_every=refresh)(backend)
 
 
