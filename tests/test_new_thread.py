@@ -8,7 +8,7 @@ import pytest
 
 from agent.errors import InputError
 from agent.protocol import LOCAL_USER, MAX_MESSAGE_CHARS, RunLimitReached, User
-from agent.run_limit import RunLimiter
+from agent import run_limit
 from tests.engine_fixtures import ON_BOTH_DATABASES, harness_for
 from tests.scripted_model import reply
 
@@ -45,13 +45,16 @@ def _missing_key(h, monkeypatch):
 
 
 def _run_limit(h, monkeypatch):
-    limiter = RunLimiter(1)
-    limiter.take(ALICE.id)
-    monkeypatch.setattr(h.backend, "run_limit", limiter)
+    """The limit is counted in the run store's transaction (`agent.run_limit.take`)."""
+
+    def spent(conn, user_id, per_hour, run_id, now):
+        raise RunLimitReached(1, 600)
+
+    monkeypatch.setattr(run_limit, "take", spent)
 
 
 def _store_fails(h, monkeypatch):
-    def begin(run_id, thread_id):
+    def begin(*args, **kwargs):
         raise RuntimeError("database is locked")
 
     monkeypatch.setattr(h.backend.persistence.runs, "begin", begin)
@@ -86,7 +89,7 @@ def test_a_message_refused_before_its_run_leaves_no_thread(h, monkeypatch, text,
         h.backend.start_thread(ALICE, text, h.choices, h.options)
     monkeypatch.undo()
     assert h.backend.list_threads(ALICE) == [], "a refused first message left a thread"
-    assert not h.backend.any_run_active()
+    assert not h.backend.any_run_active(ALICE)
     assert h.backend.persistence.runs.running() == []
     h.model.script = [reply("Fine.")]  # and the next message starts a thread as usual
     h.finish(h.backend.start_thread(ALICE, "hi", h.choices, h.options))
