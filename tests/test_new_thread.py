@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from agent import run_limit
 from agent.errors import InputError
 from agent.protocol import LOCAL_USER, MAX_MESSAGE_CHARS, RunLimitReached, User
-from agent import run_limit
 from tests.engine_fixtures import ON_BOTH_DATABASES, harness_for
 from tests.scripted_model import reply
 
