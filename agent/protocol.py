@@ -51,6 +51,7 @@ from agent.views import (
     BackendInfo,
     CheckpointDetail,
     CheckpointRow,
+    FieldChange,
     GraphEdge,
     GraphView,
     MessageVersions,
@@ -63,6 +64,7 @@ from agent.views import (
     ThreadView,
     TimelinePage,
     ToolCallView,
+    WordChange,
 )
 from agent.visitor_tokens import is_visitor, new_token, valid_token, visitor_owner
 
@@ -89,6 +91,7 @@ __all__ = [
     "Engine",
     "Error",
     "Event",
+    "FieldChange",
     "GraphEdge",
     "GraphView",
     "Halted",
@@ -118,6 +121,7 @@ __all__ = [
     "UnknownCheckpoint",
     "UnknownThread",
     "User",
+    "WordChange",
     "call_text",
     "clean",
     "export_filename",

@@ -199,9 +199,28 @@ class InterruptView:
 
 
 @dataclass(frozen=True)
+class WordChange:
+    """One run of a word diff: text both sides share ("same"), or only the old or the new has."""
+
+    kind: Literal["same", "removed", "added"]
+    text: str
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One part of a message that changed (its text, or one argument of one tool call), word by
+    word. `cut`: the sides were longer than a diff compares; the Messages tab shows them whole."""
+
+    label: str  # "text", "web_search · query", "web_search: call added"
+    words: tuple[WordChange, ...]
+    cut: bool = False
+
+
+@dataclass(frozen=True)
 class MessageChange:
     before: MessageView
     after: MessageView
+    fields: tuple[FieldChange, ...] = ()  # what changed inside the message
 
 
 @dataclass(frozen=True)
