@@ -225,7 +225,12 @@ class Backend(Protocol):
 
     # time travel and branches
     def timeline(
-        self, user: User, thread_id: str, limit: int = ..., offset: int = ...
+        self,
+        user: User,
+        thread_id: str,
+        limit: int = ...,
+        offset: int = ...,
+        written_by: str | None = ...,
     ) -> TimelinePage: ...
     def checkpoint_detail(
         self, user: User, thread_id: str, checkpoint_id: str

@@ -174,6 +174,7 @@ class TimelinePage:
     head_id: str | None  # the checkpoint the chat shows (the branch head, or the latest)
     latest_id: str | None
     branches: int  # checkpoints without children: 1 for a thread that never forked
+    written_by: str | None = None  # only the rows this node wrote (`total` counts those)
 
     @property
     def has_more(self) -> bool:

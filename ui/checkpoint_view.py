@@ -1,4 +1,4 @@
-"""One checkpoint in the inspector: its messages, what changed, the raw state, metadata, the graph.
+"""One checkpoint in the inspector: its messages, what changed, the raw state, its metadata.
 
 Everything is drawn from the engine's `CheckpointDetail`, which an imported file can fill with
 anything: text goes through `ui.safe_text` (never as HTML, never fetching), and every long string
@@ -16,13 +16,11 @@ import streamlit as st
 from agent.protocol import (
     CheckpointDetail,
     FieldChange,
-    GraphView,
     MessageView,
     ToolCallView,
     WordChange,
     call_text,
 )
-from ui.graph_view import graph_view
 from ui.long_text import clip_strings
 from ui.safe_text import SENTENCE_CHARS, clip, code, markdown, plain, plain_block
 from ui.transcript import transcript
@@ -169,9 +167,9 @@ def _metadata(detail: CheckpointDetail) -> None:
         )
 
 
-def checkpoint_view(detail: CheckpointDetail, graph: GraphView) -> None:
-    messages, changes, raw, meta, drawing = st.tabs(
-        ["Messages", "Changes", "State (JSON)", "Metadata and writes", "Graph"]
+def checkpoint_view(detail: CheckpointDetail) -> None:
+    messages, changes, raw, meta = st.tabs(
+        ["Messages", "Changes", "State (JSON)", "Metadata and writes"]
     )
     with messages:
         if detail.messages:
@@ -187,5 +185,3 @@ def checkpoint_view(detail: CheckpointDetail, graph: GraphView) -> None:
         _json(state, "state", detail.checkpoint_id, expanded=1)
     with meta:
         _metadata(detail)
-    with drawing:
-        graph_view(graph, detail.next_nodes)
