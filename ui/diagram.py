@@ -53,13 +53,14 @@ export default function (component) {
   }
   for (const box of data.boxes) {
     const group = el("g", { class: `box ${box.shape} ${box.marks.join(" ")}`, "data-id": box.id }, svg);
-    if (box.shape === "dot") {
-      el("circle", { cx: box.x + box.h / 2, cy: box.y + box.h / 2, r: box.h / 2 - 2 }, group);
+    if (box.shape === "dot") {  // the whole row answers a click, not just the dot
+      el("rect", { x: box.x, y: box.y, width: box.w, height: box.h, rx: 4, class: "hit" }, group);
+      el("circle", { cx: box.x + box.h / 2, cy: box.y + box.h / 2, r: box.h / 2 - 3 }, group);
     } else {
       el("rect", { x: box.x, y: box.y, width: box.w, height: box.h,
                    rx: box.shape === "oval" ? box.h / 2 : 8 }, group);
     }
-    const middle = box.shape === "dot" ? box.x + box.h + 6 : box.x + box.w / 2;
+    const middle = box.shape === "dot" ? box.text_x : box.x + box.w / 2;
     const top = box.y + box.h / 2 - ((box.lines.length - 1) * data.line_height) / 2;
     box.lines.forEach((line, index) => {
       const text = el("text", { x: middle, y: top + index * data.line_height,
@@ -98,6 +99,9 @@ text.edge { font-size: 11px; fill: #6b7280; text-anchor: middle; }
 .box[role=button]:hover rect, .box[role=button]:hover circle,
 .box[role=button]:focus-visible rect, .box[role=button]:focus-visible circle {
   stroke: #1d4ed8; stroke-width: 2; }
+.box rect.hit { fill: transparent; stroke: none; }
+.box.dot[role=button]:hover rect.hit, .box.dot[role=button]:focus-visible rect.hit {
+  fill: rgba(29, 78, 216, 0.08); stroke: none; }
 .box.approval rect { stroke: #d97706; stroke-width: 2; }
 .box.wrote rect, .box.wrote circle { stroke: #111827; stroke-width: 2.5; }
 .box.next rect, .box.next circle { fill: #bfdbfe; stroke: #1d4ed8; stroke-width: 3; }
@@ -125,6 +129,7 @@ class Box:
     shape: str = "box"  # "box" | "oval" | "dot"
     marks: tuple[str, ...] = ()  # CSS classes: "next", "wrote", "filter", "approval", ...
     clickable: bool = True
+    text_x: float = 0.0  # for a dot: where its label starts (labels of several lanes line up)
 
 
 @dataclass(frozen=True)

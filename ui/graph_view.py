@@ -191,9 +191,8 @@ def graph_view(
     boxes, lines, size = graph_layout(graph, next_nodes, wrote, filtered)
     clicked = diagram("graph", boxes, lines, size, "The agent's graph: click a node", "graph")
     if filtered:
-        shown, everything = st.columns([3, 1], vertical_alignment="center")
-        shown.caption(f"Listing only the checkpoints {node_title(filtered)} wrote.")
-        if everything.button("Show all", icon=":material/filter_alt_off:", key="graph_all"):
+        st.caption(f"The timeline lists only the checkpoints {node_title(filtered)} wrote.")
+        if st.button("Show all checkpoints", icon=":material/filter_alt_off:", key="graph_all"):
             clicked = filtered
     st.caption(HELP)
     if clicked:

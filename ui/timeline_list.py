@@ -72,6 +72,7 @@ CSS = """<style>
 @media (max-width: 640px) {
   [data-testid="stColumn"]:has(.st-key-inspector_detail) { order: -1; }
 }
+@media (min-width: 641px) { .st-key-jump_detail { display: none; } }
 </style>"""
 
 
@@ -133,6 +134,7 @@ def tree_layout(
     from each checkpoint to its parent, each dot labelled with its step and what happened."""
     lanes = max((row.branch for row in rows), default=0) + 1
     text_x = lanes * LANE_WIDTH + 8
+    width = text_x + TREE_LABEL_CHARS * 6.6 + 8
     where = {row.checkpoint_id: index for index, row in enumerate(rows)}
     boxes, lines = [], []
     for index, row in enumerate(rows):
@@ -149,7 +151,15 @@ def tree_layout(
         if row.is_head:
             title += " (shown in chat)"
         boxes.append(
-            Box(row.checkpoint_id, x, y, text_x - x, 18, (label,), title, "dot", tuple(marks))
+            Box(
+                row.checkpoint_id,
+                *(x, y, width - x - 4, 18),
+                (label,),
+                title,
+                "dot",
+                tuple(marks),
+                text_x=text_x,
+            )
         )
         if row.parent_id in where:
             parent = where[row.parent_id]
@@ -158,7 +168,6 @@ def tree_layout(
             bend = (x + 9, start[1]) if px != x + 9 else None
             points = (start, bend, end) if bend else (start, end)
             lines.append(Line(points, arrow=False))
-    width = text_x + TREE_LABEL_CHARS * 6.6 + 8
     return boxes, lines, (width, len(rows) * ROW_HEIGHT + 8)
 
 
@@ -189,6 +198,8 @@ def timeline_list(page: TimelinePage, selected: str | None, offset_key: str) -> 
     )
     if page.branches > 1 and not page.written_by:
         _tree(page, selected)
+    with st.container(key="jump_detail"):  # shown on narrow screens only (CSS)
+        st.markdown(":material/arrow_upward: [The picked checkpoint's detail](#detail) is on top.")
     run = object()
     with st.container(key="timeline_rows"):
         for row in page.rows:
