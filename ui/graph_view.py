@@ -46,7 +46,8 @@ def layers(graph: GraphView) -> dict[str, int]:
     (an edge loops back when its target is on the way to its source, found by a depth-first walk)."""
     out: dict[str, list[str]] = {name: [] for name in graph.nodes}
     for edge in graph.edges:
-        out.setdefault(edge.source, []).append(edge.target)
+        if edge.source in out and edge.target in out:  # an edge to a node not listed is not drawn
+            out[edge.source].append(edge.target)
     forward: dict[str, list[str]] = {name: [] for name in out}
     state: dict[str, int] = {}  # 1 on the walk's path, 2 done
     order: list[str] = []
