@@ -117,3 +117,14 @@ def test_message_diff_carries_the_changes_inside_each_changed_message():
         ("added", "NY"),
         ("same", "?"),
     ]
+
+
+def test_a_rewritten_phrase_is_one_removed_and_one_added_run_not_words_and_spaces_interleaved():
+    runs = word_diff("LangGraph checkpointer work at 1280 px", "LangGraph time travel today")
+    assert [(r.kind, r.text) for r in runs] == [
+        ("same", "LangGraph "),
+        ("removed", "checkpointer work at 1280 px"),
+        ("added", "time travel today"),
+    ]
+    runs = word_diff("the quick brown fox jumps", "the slow brown dog jumps")
+    assert [r.text for r in runs if r.kind == "same"] == ["the ", " brown ", " jumps"]

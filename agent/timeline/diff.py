@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from difflib import SequenceMatcher
-from typing import Any, Literal
+from typing import Any
 
 from langchain_core.messages import BaseMessage
 
@@ -21,7 +21,7 @@ from agent.timeline.versions import same_version
 from agent.views import FieldChange, MessageChange, MessageView, StateDiff, ToolCallView, WordChange
 
 DIFF_CHARS = 4_000  # of each side a word diff compares (the diff is quadratic at worst)
-_TOKEN = re.compile(r"\s+|\w+|[^\w\s]")  # words, runs of white space, single punctuation marks
+_TOKEN = re.compile(r"\w+\s*|[^\w\s]\s*|\s+")  # a word or a mark, with the space after it
 
 
 def changed_channels(
@@ -39,27 +39,52 @@ def changed_channels(
 
 def word_diff(old: str, new: str) -> tuple[WordChange, ...]:
     """`old` to `new` as runs of shared, removed and added text; joining the "same" and
-    "removed" runs gives `old` back, the "same" and "added" ones `new`."""
+    "removed" runs gives `old` back, the "same" and "added" ones `new`.
+
+    Words are compared with the white space after them, and white space alone between two
+    changes counts as changed, so a rewritten phrase reads as one removed and one added run, not
+    as words and spaces interleaved."""
     a, b = _TOKEN.findall(old), _TOKEN.findall(new)
-    runs: list[WordChange] = []
-
-    def add(kind: Literal["same", "removed", "added"], tokens: Sequence[str]) -> None:
-        text = "".join(tokens)
-        if not text:
-            return
-        if runs and runs[-1].kind == kind:
-            runs[-1] = WordChange(kind, runs[-1].text + text)
-        else:
-            runs.append(WordChange(kind, text))
-
-    matcher = SequenceMatcher(None, a, b, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+    pieces: list[tuple[str, str, str]] = []  # (shared, removed, added) per opcode
+    for op, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if op == "equal":
-            add("same", a[i1:i2])
+            pieces.append(("".join(a[i1:i2]), "", ""))
         else:
-            add("removed", a[i1:i2])
-            add("added", b[j1:j2])
+            pieces.append(("", "".join(a[i1:i2]), "".join(b[j1:j2])))
+    runs: list[WordChange] = []
+    removed, added = "", ""
+    for index, (shared, gone, came) in enumerate(pieces):
+        between = 0 < index < len(pieces) - 1 and shared.isspace()
+        if shared and not between:
+            for run in [*_changes(removed, added), WordChange("same", shared)]:
+                _append(runs, run)
+            removed, added = "", ""
+        else:
+            removed += gone or shared
+            added += came or shared
+    for run in _changes(removed, added):
+        _append(runs, run)
     return tuple(runs)
+
+
+def _changes(removed: str, added: str) -> list[WordChange]:
+    """A removed and an added run; the white space both end with is shared, not changed."""
+    space = len(removed) - len(removed.rstrip())
+    space = min(space, len(added) - len(added.rstrip())) if added else 0
+    if space and removed[-space:] == added[-space:]:
+        tail = [WordChange("same", removed[-space:])]
+        removed, added = removed[:-space], added[:-space]
+    else:
+        tail = []
+    runs = [WordChange("removed", removed)] if removed else []
+    return runs + ([WordChange("added", added)] if added else []) + tail
+
+
+def _append(runs: list[WordChange], run: WordChange) -> None:
+    if runs and runs[-1].kind == run.kind:
+        runs[-1] = WordChange(run.kind, runs[-1].text + run.text)
+    else:
+        runs.append(run)
 
 
 def _field(label: str, old: str, new: str) -> FieldChange:
