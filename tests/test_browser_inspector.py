@@ -286,9 +286,11 @@ def test_editing_a_message_saves_a_fork_and_leaves_the_original(open_page, app_u
     expect(main(page).get_by_role("heading", name=re.compile(r"· update$"))).to_be_visible()
     messages = tab(page, "Messages")
     expect(messages.get_by_test_id("stChatMessage").first).to_contain_text(edited)
-    changes = tab(page, "Changes")
-    expect(changes).to_contain_text(question)  # before
-    expect(changes).to_contain_text(edited)  # after
+    changes = tab(page, "Changes")  # word by word: only what the edit changed is marked
+    expect(changes).to_contain_text("human message changed")
+    expect(changes.locator("del").filter(has_text="do threads")).to_have_count(1)  # before
+    expect(changes.locator("strong").filter(has_text="does streaming")).to_have_count(1)  # after
+    expect(changes).to_contain_text("does streaming work in LangGraph?")
 
     pick(page, "llm answered")
     assert checkpoint_of(page) == original
