@@ -78,6 +78,7 @@ class Timeline:
         self._messages: OrderedDict[tuple[str, str], list[BaseMessage]] = OrderedDict()
         self._versions: dict[str, tuple[tuple, tuple[MessageVersions, ...]]] = {}
         self._skeletons: dict[str, tuple[Hashable, Skeleton]] = {}
+        self._writers: OrderedDict[str, dict[str, tuple[str, ...]]] = OrderedDict()
         # Message object -> (the object, its view, its JSON): read-back messages are shared
         # between reads, so a checkpoint's detail converts only what it has not seen. Holding
         # the object keeps its id from being reused while the entry lives.
@@ -179,13 +180,10 @@ class Timeline:
             total = len(skeleton.ids)
         else:
             writers = {written_by, INPUT} if written_by == START else {written_by}
-            matching = [
-                row
-                for start in range(0, len(skeleton.ids), self.FILTER_CHUNK)
-                for row in self._chunk(thread_id, skeleton, head, start, self.FILTER_CHUNK)
-                if writers.intersection(row.written_by)
-            ]
-            rows, total = tuple(matching[offset : offset + limit]), len(matching)
+            known = self._writers_of(thread_id, skeleton, head)
+            matching = [c for c in skeleton.ids if writers.intersection(known[c])]
+            rows = self._rows(thread_id, skeleton, head, matching[offset : offset + limit], {})
+            total = len(matching)
         return TimelinePage(
             thread_id=thread_id,
             rows=rows,
@@ -197,6 +195,27 @@ class Timeline:
             branches=len(skeleton.tips()),
             written_by=written_by,
         )
+
+    def _writers_of(
+        self, thread_id: str, skeleton: Skeleton, head: str | None
+    ) -> dict[str, tuple[str, ...]]:
+        """Which node(s) wrote each checkpoint of the thread. A checkpoint never changes once
+        written, so what was read is kept (for the threads used last); only new ones are read,
+        a chunk of rows at a time."""
+        with self._lock:
+            known = self._writers.setdefault(thread_id, {})
+            self._writers.move_to_end(thread_id)
+            while len(self._writers) > self.SKELETON_CACHE:
+                self._writers.popitem(last=False)
+        missing = [index for index, c in enumerate(skeleton.ids) if c not in known]
+        start = 0
+        for index in missing:
+            if index < start:
+                continue
+            for row in self._chunk(thread_id, skeleton, head, index, self.FILTER_CHUNK):
+                known[row.checkpoint_id] = row.written_by
+            start = index + self.FILTER_CHUNK
+        return known
 
     def _chunk(
         self, thread_id: str, skeleton: Skeleton, head: str | None, offset: int, limit: int
