@@ -108,6 +108,7 @@ _EXPECTED: dict[str, tuple[tuple[type, ...], str]] = {
     "limit": (_WHOLE, "a whole number"),
     "offset": (_WHOLE, "a whole number"),
     "index": (_WHOLE, "a whole number"),
+    "written_by": (_TEXT, "a node name (text)"),
     "timeout": ((int, float), "a number of seconds"),
     "choices": ((AgentChoices,), "the sidebar's choices (AgentChoices)"),
     "options": ((RunOptions,), "run options (RunOptions)"),
@@ -921,16 +922,22 @@ class LocalBackend:
         )
 
     def timeline(
-        self, user: User, thread_id: str, limit: int = 50, offset: int = 0
+        self,
+        user: User,
+        thread_id: str,
+        limit: int = 50,
+        offset: int = 0,
+        written_by: str | None = None,
     ) -> TimelinePage:
-        """The thread's checkpoints, newest first, one page at a time, with the total and the tree.
+        """The thread's checkpoints, newest first, one page at a time, with the total and the tree;
+        with `written_by` (a node's name), only the checkpoints that node wrote.
 
         Built from `checkpointer.list` and one query over checkpoint ids (never from
         `get_state_history`, which rebuilds every state): see `agent.timeline`.
         """
-        _check_input(limit=limit, offset=offset)
+        _check_input(("written_by",), limit=limit, offset=offset, written_by=written_by)
         info = self._owned(user, thread_id)
-        return self.history.page(thread_id, self._branch_head(info), limit, offset)
+        return self.history.page(thread_id, self._branch_head(info), limit, offset, written_by)
 
     def checkpoint_detail(self, user: User, thread_id: str, checkpoint_id: str) -> CheckpointDetail:
         """One checkpoint: its state, next node(s), metadata, pending writes and interrupts, and

@@ -63,6 +63,7 @@ from agent.views import (
     CheckpointDetail,
     CheckpointRow,
     DecisionRecord,
+    FieldChange,
     GraphEdge,
     GraphView,
     MessageVersions,
@@ -79,6 +80,7 @@ from agent.views import (
     TimelinePage,
     ToolCallView,
     TurnReport,
+    WordChange,
 )
 from agent.visitor_tokens import is_visitor, new_token, valid_token, visitor_owner
 
@@ -112,6 +114,7 @@ __all__ = [
     "Engine",
     "Error",
     "Event",
+    "FieldChange",
     "GraphEdge",
     "GraphView",
     "Halted",
@@ -147,6 +150,7 @@ __all__ = [
     "UnknownCheckpoint",
     "UnknownThread",
     "User",
+    "WordChange",
     "call_text",
     "clean",
     "export_filename",
@@ -255,7 +259,12 @@ class Backend(Protocol):
 
     # time travel and branches
     def timeline(
-        self, user: User, thread_id: str, limit: int = ..., offset: int = ...
+        self,
+        user: User,
+        thread_id: str,
+        limit: int = ...,
+        offset: int = ...,
+        written_by: str | None = ...,
     ) -> TimelinePage: ...
     def checkpoint_detail(
         self, user: User, thread_id: str, checkpoint_id: str

@@ -177,6 +177,7 @@ class TimelinePage:
     head_id: str | None  # the checkpoint the chat shows (the branch head, or the latest)
     latest_id: str | None
     branches: int  # checkpoints without children: 1 for a thread that never forked
+    written_by: str | None = None  # only the rows this node wrote (`total` counts those)
 
     @property
     def has_more(self) -> bool:
@@ -202,9 +203,28 @@ class InterruptView:
 
 
 @dataclass(frozen=True)
+class WordChange:
+    """One run of a word diff: text both sides share ("same"), or only the old or the new has."""
+
+    kind: Literal["same", "removed", "added"]
+    text: str
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One part of a message that changed (its text, or one argument of one tool call), word by
+    word. `cut`: the sides were longer than a diff compares; the Messages tab shows them whole."""
+
+    label: str  # "text", "web_search · query", "web_search: call added"
+    words: tuple[WordChange, ...]
+    cut: bool = False
+
+
+@dataclass(frozen=True)
 class MessageChange:
     before: MessageView
     after: MessageView
+    fields: tuple[FieldChange, ...] = ()  # what changed inside the message
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""Inspector: the selected thread's checkpoints, any checkpoint's state and changes, and time travel
-(edit and fork, fork to a new thread, replay, show a branch in the chat), plus export and import."""
+"""Inspector: the selected thread's graph and checkpoints, any checkpoint's state and changes, and
+time travel (edit and fork, fork to a new thread, replay, show a branch in the chat), plus export
+and import. The graph navigates: a click on a node filters the timeline to what it wrote."""
 
 from __future__ import annotations
 
@@ -9,11 +10,18 @@ from agent.protocol import UnknownThread
 from ui import resources
 from ui.checkpoint_view import checkpoint_view
 from ui.feedback import USER_ERRORS, show_problem
+from ui.graph_view import graph_view
 from ui.identity import current_user
 from ui.message_editor import message_editor
 from ui.safe_text import SENTENCE_CHARS, code, plain
-from ui.session import open_chat, select_thread, selected_checkpoint, selected_thread
-from ui.timeline_list import PAGE_SIZE, timeline_list
+from ui.session import (
+    open_chat,
+    select_thread,
+    selected_checkpoint,
+    selected_thread,
+    timeline_node,
+)
+from ui.timeline_list import PAGE_SIZE, row_note, timeline_list
 from ui.transfer_panel import export_button, import_form
 
 REPLAY_HELP = (
@@ -37,34 +45,51 @@ if thread is None:
     st.stop()
 
 st.caption(f"Thread “{plain(thread.title)}” · {code(thread.id)}")
-offset_key = f"timeline_offset_{thread.id}"
+node = timeline_node()
+offset_key = f"timeline_offset_{thread.id}_{node}"
 offset = st.session_state.get(offset_key, 0)
-page = backend.timeline(current_user(), thread.id, limit=PAGE_SIZE, offset=offset)
+page = backend.timeline(current_user(), thread.id, limit=PAGE_SIZE, offset=offset, written_by=node)
 chosen = selected_checkpoint() or page.head_id
+detail, problem = None, None
+if chosen is not None:
+    try:
+        detail = backend.checkpoint_detail(current_user(), thread.id, chosen)
+    except USER_ERRORS as error:
+        problem = error
 if notice := st.session_state.pop("inspector_notice", None):
     st.success(notice, icon=":material/check_circle:")
 
 left, right = st.columns([2, 3], gap="large")
 with left:
+    st.subheader("Graph")
+    graph_view(
+        backend.graph_view(),
+        next_nodes=detail.next_nodes if detail else (),
+        wrote=detail.row.written_by if detail else (),
+        filtered=node,
+    )
     st.subheader("Timeline")
     if not page.rows:
-        st.caption("No checkpoints yet: send a message in the chat first.")
+        st.caption(
+            "No checkpoints yet: send a message in the chat first."
+            if not node
+            else "This node wrote no checkpoint in this thread: click it again to see all."
+        )
     timeline_list(page, chosen, offset_key)
     with st.expander("Export or import", icon=":material/swap_vert:"):
         export_button(backend, thread)
         import_form(backend)
 
-with right:
-    if chosen is None:
-        st.stop()
-    try:
-        detail = backend.checkpoint_detail(current_user(), thread.id, chosen)
-    except USER_ERRORS as problem:
+with right, st.container(key="inspector_detail"):
+    if problem is not None:
         st.error(plain(problem, SENTENCE_CHARS))
+    if detail is None:
         st.stop()
     row = detail.row
-    st.subheader(f"Step {plain(row.step)} · {plain(row.source or 'bookkeeping')}")
+    st.subheader(f"Step {plain(row.step)} · {plain(row.source or 'bookkeeping')}", anchor="detail")
     st.markdown(plain(row.label, SENTENCE_CHARS))
+    if note := row_note(row):
+        st.info(note, icon=":material/info:")
     replay, show, fork = st.columns(3)
     try:
         if replay.button(
@@ -93,11 +118,11 @@ with right:
             help="Fork to a new thread: copy the state here into a new thread; this "
             "one stays as it is.",
         ):
-            copy = backend.fork_thread(current_user(), thread.id, chosen)
+            copy = backend.fork_thread(current_user(), thread.id, detail.checkpoint_id)
             select_thread(copy.id)
             open_chat(copy.id)
-    except USER_ERRORS as problem:
-        st.error(plain(problem, SENTENCE_CHARS))
-    checkpoint_view(detail, backend.graph_view())
+    except USER_ERRORS as error:
+        st.error(plain(error, SENTENCE_CHARS))
+    checkpoint_view(detail)
     with st.expander("Edit a message here (creates a fork)", icon=":material/edit:"):
         message_editor(backend, detail, choices)

@@ -1,8 +1,9 @@
 """The Inspector and the chat's branches end to end: the real app under `streamlit run`, clicked in
 headless Chromium on the offline defaults (demo model, offline search, approval policy "ask").
 
-The timeline grouped by run and a checkpoint's tabs, editing a message as a fork, replay into the
-approval panel, fork to a new thread, edit / regenerate / switch versions in the chat, export and
+The timeline grouped by run and a checkpoint's tabs, editing a message as a fork, an edited tool
+call's arguments word by word, the graph filtering the timeline and the fork tree picking a
+checkpoint (at 1280 and 400 px), replay into the approval panel, fork to a new thread, edit / regenerate / switch versions in the chat, export and
 re-import (and a bad file), and screenshots at 1280 and 400 px. One app server serves the module;
 each test works on its own fresh thread, asking a question no other test asks. Every wait is on
 something visible, with a timeout.
@@ -138,6 +139,15 @@ def pick(page, text: str) -> str:
     return checkpoint
 
 
+def graph_node(page, name: str):
+    """A node of the Inspector's graph (an SVG group the diagram component draws)."""
+    return main(page).locator(f'.st-key-graph g.box[data-id="{name}"]')
+
+
+def tree_node(page, checkpoint_id: str):
+    return main(page).locator(f'.st-key-tree g.box[data-id="{checkpoint_id}"]')
+
+
 def checkpoint_count(page) -> int:
     caption = main(page).get_by_text(re.compile(r"^[\d,]+ checkpoints? · "))
     expect(caption).to_be_visible()
@@ -203,7 +213,7 @@ def test_timeline_groups_runs_and_a_checkpoint_shows_in_every_tab(open_page, app
 
     pick(page, ASKED)
     expect(main(page).get_by_role("heading", name="Step 1 · loop")).to_be_visible()
-    for name in ("Messages", "Changes", "State (JSON)", "Metadata and writes", "Graph"):
+    for name in ("Messages", "Changes", "State (JSON)", "Metadata and writes"):
         expect(main(page).get_by_role("tab", name=name)).to_be_visible()
 
     messages = tab(page, "Messages")
@@ -232,11 +242,10 @@ def test_timeline_groups_runs_and_a_checkpoint_shows_in_every_tab(open_page, app
     expect(meta).to_contain_text("Next action")
     expect(meta).to_contain_text("Interrupt")  # the approval the run asked for here
 
-    graph = tab(page, "Graph")
-    svg = graph.get_by_test_id("stGraphVizChart").locator("svg")
-    expect(svg).to_be_visible()
-    expect(svg).to_contain_text("action")
-    expect(svg).to_contain_text("llm")
+    # The graph marks where this checkpoint stands: llm wrote it, action runs next.
+    expect(graph_node(page, "llm")).to_have_class(re.compile(r"\bwrote\b"))
+    expect(graph_node(page, "action")).to_have_class(re.compile(r"\bnext\b"))
+    expect(graph_node(page, "action")).to_contain_text("asks approval first")
 
 
 # --- 2. edit a message as a fork ------------------------------------------------------------------
@@ -277,15 +286,94 @@ def test_editing_a_message_saves_a_fork_and_leaves_the_original(open_page, app_u
     expect(main(page).get_by_role("heading", name=re.compile(r"· update$"))).to_be_visible()
     messages = tab(page, "Messages")
     expect(messages.get_by_test_id("stChatMessage").first).to_contain_text(edited)
-    changes = tab(page, "Changes")
-    expect(changes).to_contain_text(question)  # before
-    expect(changes).to_contain_text(edited)  # after
+    changes = tab(page, "Changes")  # word by word: only what the edit changed is marked
+    expect(changes).to_contain_text("human message changed")
+    expect(changes.locator("del").filter(has_text="do threads")).to_have_count(1)  # before
+    expect(changes.locator("strong").filter(has_text="does streaming")).to_have_count(1)  # after
+    expect(changes).to_contain_text("does streaming work in LangGraph?")
 
     pick(page, "llm answered")
     assert checkpoint_of(page) == original
     messages = tab(page, "Messages")
     expect(messages.get_by_test_id("stChatMessage").first).to_contain_text(question)
     expect(messages).not_to_contain_text(edited)
+
+
+# --- 2b. an edited tool call, word by word; the graph and the tree as navigation ------------------
+
+
+def edit_tool_args(page, args: dict) -> None:
+    """In the Edit expander of the picked checkpoint: the call's arguments replaced, saved."""
+    open_expander(page, EDIT_EXPANDER)
+    combobox = main(page).get_by_role("combobox", name="Message")
+    combobox.click(delay=120)
+    page.get_by_role("option", name=re.compile(r"^2 · ai · ")).click()
+    box = main(page).get_by_role("textbox", name="Arguments (JSON)")
+    expect(box).to_have_value(re.compile('"query"'))
+    box.fill(json.dumps(args))
+    box.press("Control+Enter")
+    main(page).get_by_role("button", name="Save as a fork").click()
+    expect(main(page).get_by_text(FORK_NOTICE)).to_be_visible()
+
+
+@pytest.mark.parametrize("width", [1280, 400])
+def test_an_edited_call_shows_word_by_word_and_the_graph_and_tree_navigate(
+    open_page, app_url, data_dir, width
+):
+    question = f"How does the LangGraph checkpointer work at {width} px?"
+    page = open_page(app_url, width=width)
+    thread_id = answered_thread(page, question)
+    if width < 640:  # the sidebar is folded away on a phone: open the Inspector by its link
+        page.goto(f"{app_url}/inspector?thread={thread_id}")
+        expect(main(page).locator(ROWS).first).to_be_visible()
+    else:
+        open_inspector(page)
+    asked = pick(page, ASKED)
+    edit_tool_args(page, {"query": "LangGraph :red[time] travel ![x](http://127.0.0.1:9/x.png)"})
+    fork = checkpoint_of(page)
+    assert fork != asked
+
+    changes = tab(page, "Changes")
+    expect(changes).to_contain_text("ai message changed")
+    expect(changes).to_contain_text("web_search · query")
+    # Struck through, on red: the old query's words but the one both share (the legend's
+    # "removed" aside).
+    removed = changes.locator("del").filter(has_not_text=re.compile("^removed$"))
+    expect(removed.first).to_be_visible()
+    gone = " ".join(removed.all_inner_texts())
+    assert "checkpointer" in gone and "LangGraph" not in gone, gone
+    added = changes.locator("strong").filter(has_text="travel")  # bold, on green
+    expect(added).to_have_text(":red[time] travel ![x](http://127.0.0.1:9/x.png)")  # as typed
+    expect(changes.locator("img")).to_have_count(0)
+    shoot(page, data_dir / f"inspector-word-diff-{width}.png")
+
+    # The graph: the fork was written as llm (update_state, as_node="llm"); action runs next.
+    expect(graph_node(page, "llm")).to_have_class(re.compile(r"\bwrote\b"))
+    expect(graph_node(page, "action")).to_have_class(re.compile(r"\bnext\b"))
+    total = checkpoint_count(page)
+    graph_node(page, "action").click()
+    page.wait_for_url(re.compile(r"[?&]node=action"))
+    expect(
+        main(page).get_by_text("The timeline lists only the checkpoints action wrote.")
+    ).to_be_visible()
+    expect(rows(page)).to_have_count(1)
+    expect(rows(page).first).to_contain_text("action returned 1 result")
+    expect(graph_node(page, "action")).to_have_class(re.compile(r"\bfilter\b"))
+    shoot(page, data_dir / f"inspector-filtered-{width}.png")
+    graph_node(page, "action").click()  # again: everything
+    page.wait_for_url(lambda url: "node=" not in url)
+    expect(rows(page)).to_have_count(total)
+
+    # The tree (the edit made a second branch): a click on a dot picks that checkpoint.
+    open_expander(page, "Tree: where history forks")
+    expect(tree_node(page, fork)).to_have_class(re.compile(r"\bpicked\b"))
+    tree_node(page, asked).click()
+    page.wait_for_url(re.compile(r"[?&]checkpoint=" + re.escape(asked)))
+    expect(main(page).get_by_role("heading", name="Step 1 · loop")).to_be_visible()
+    expect(tree_node(page, asked)).to_have_class(re.compile(r"\bpicked\b"))
+    expect(tree_node(page, asked)).to_contain_text("1 · llm asked web_search")
+    assert no_horizontal_overflow(page)
+    shoot(page, data_dir / f"inspector-tree-{width}.png")
 
 
 # --- 3. replay ------------------------------------------------------------------------------------
@@ -494,11 +582,20 @@ def test_screenshots_of_a_selected_checkpoint_at_1280_and_400_px(open_page, app_
     assert no_horizontal_overflow(page)
     shoot(page, data_dir / "inspector-1280.png")
 
+    # Rows read from the left: each row's text starts at its button's left edge.
+    edges = row(page, ASKED).evaluate(
+        "b => [b.getBoundingClientRect().left, b.querySelector('p').getBoundingClientRect().left]"
+    )
+    assert edges[1] - edges[0] < 24, edges
+
     narrow = open_page(url, width=400)
-    expect(main(narrow).get_by_role("heading", name="Step 1 · loop")).to_be_visible()
+    heading = main(narrow).get_by_role("heading", name="Step 1 · loop")
+    expect(heading).to_be_visible()
     expect(row(narrow, ASKED)).to_be_visible()
+    graph_node(narrow, "llm").wait_for()
+    # On a narrow screen the detail comes first: no scrolling past the graph and the rows.
+    top = heading.evaluate("h => h.getBoundingClientRect().top")
+    rows_top = rows(narrow).first.evaluate("b => b.getBoundingClientRect().top")
+    assert top < 400 < rows_top, (top, rows_top)
     assert no_horizontal_overflow(narrow), "the inspector is wider than a 400 px screen"
     shoot(narrow, data_dir / "inspector-400.png")
-    tab(narrow, "Graph").get_by_test_id("stGraphVizChart").locator("svg").wait_for()
-    assert no_horizontal_overflow(narrow), "the graph is wider than a 400 px screen"
-    shoot(narrow, data_dir / "inspector-400-graph.png")

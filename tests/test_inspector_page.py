@@ -144,3 +144,53 @@ def test_import_of_an_export_and_of_a_bad_file(app):
         backend().timeline(LOCAL_USER, copy.id).total
         == backend().timeline(LOCAL_USER, thread_id).total
     )
+
+
+def test_a_node_in_the_url_filters_the_timeline_and_show_all_lifts_it(app):
+    app.run()
+    thread_id = answered_thread()
+    app.query_params["node"] = "action"
+    open_inspector(app, thread_id)
+    rows = [b for b in app.button if b.key and b.key.startswith("cp_")]
+    assert [r.label.split(" · ")[2] for r in rows] == ["action → llm"], [r.label for r in rows]
+    shown = texts(app)
+    assert "1 checkpoint written by action" in shown
+    assert "The timeline lists only the checkpoints action wrote" in shown
+    button(app, "Show all checkpoints").click().run()
+    assert "node" not in app.query_params
+    total = backend().timeline(LOCAL_USER, thread_id).total
+    assert len([b for b in app.button if b.key and b.key.startswith("cp_")]) == total
+
+
+def test_the_input_row_and_the_start_step_say_what_they_are(app):
+    app.run()
+    thread_id = answered_thread()
+    rows = backend().timeline(LOCAL_USER, thread_id).rows
+    arrived = next(r for r in rows if r.source == "input")
+    open_inspector(app, thread_id, arrived.checkpoint_id)
+    assert app.subheader[-1].value.replace("\\", "") == "Step -1 · input"  # "-" escaped
+    assert "before any node runs" in app.info[0].value
+    row = next(b for b in app.button if b.key == f"cp_{arrived.checkpoint_id}")
+    assert "before any node ran" in row.label
+    answer = rows[0]
+    open_inspector(app, thread_id, answer.checkpoint_id)
+    assert not app.info, "an ordinary step needs no note"
+
+
+def test_an_edited_tool_call_shows_its_arguments_word_by_word(app):
+    app.run()
+    thread_id = answered_thread("How does LangGraph persistence work?")
+    asked = next(
+        r for r in backend().timeline(LOCAL_USER, thread_id).rows if "asked web_search" in r.label
+    )
+    open_inspector(app, thread_id, asked.checkpoint_id)
+    app.selectbox(key=f"edit_pick_{asked.checkpoint_id}").select_index(1).run()
+    call = backend().checkpoint_detail(LOCAL_USER, thread_id, asked.checkpoint_id).messages[1]
+    key = f"edit_args_{asked.checkpoint_id}_{call.id}_{call.tool_calls[0].id}"
+    app.text_area(key=key).input('{"query": "LangGraph :red[time] travel"}').run()
+    button(app, "Save as a fork").click().run()
+    assert not app.exception
+    shown = texts(app)
+    assert "**web\\_search · query**" in shown or "**web_search · query**" in shown
+    assert ":red-background[~~persistence~~]" in shown
+    assert ":green-background[**\\:red\\[time\\] travel**]" in shown, "escaped inside the mark"

@@ -176,6 +176,53 @@ def test_paging_newest_first_with_a_total(h):
     assert h.backend.timeline(LOCAL_USER, h.backend.create_thread(LOCAL_USER).id).total == 0
 
 
+def test_the_timeline_filtered_by_a_node_lists_only_what_it_wrote_paged(h, monkeypatch):
+    thread, _ = halted_then_answered(h)
+    ask_and_answer(h, thread.id, "thanks", "You are welcome.")
+    everything = all_rows(h, thread.id)
+    monkeypatch.setattr(h.backend.history, "FILTER_CHUNK", 3)  # several chunks for 8 rows
+    llm = h.backend.timeline(LOCAL_USER, thread.id, limit=10, written_by="llm")
+    assert llm.written_by == "llm" and llm.total == 3
+    assert list(llm.rows) == [r for r in everything if "llm" in r.written_by]
+    pages = [
+        h.backend.timeline(LOCAL_USER, thread.id, limit=2, offset=o, written_by="llm")
+        for o in (0, 2)
+    ]
+    assert [len(p.rows) for p in pages] == [2, 1] and pages[0].has_more
+    assert [r for p in pages for r in p.rows] == list(llm.rows)
+    start = h.backend.timeline(LOCAL_USER, thread.id, written_by="__start__").rows
+    assert {r.written_by for r in start} == {("__start__",), ("__input__",)}, "input rows too"
+    assert len(start) == 4  # each turn's input and the step that applied it
+    assert h.backend.timeline(LOCAL_USER, thread.id, written_by="__end__").total == 0
+    with pytest.raises(InputError, match="written_by"):
+        h.backend.timeline(LOCAL_USER, thread.id, written_by=3)
+
+
+def test_the_diff_of_an_edited_call_says_which_words_of_its_arguments_changed(h):
+    thread, _ = halted_then_answered(h, query="weather in LA today")
+    halt = row_where(all_rows(h, thread.id), step=1, source="loop")
+    ai = h.backend.checkpoint_detail(LOCAL_USER, thread.id, halt.checkpoint_id).messages[-1]
+    new_id = h.backend.edit_message(
+        LOCAL_USER,
+        thread.id,
+        halt.checkpoint_id,
+        ai.id,
+        tool_args='{"query": "weather in NY today"}',
+    )
+    diff = h.backend.checkpoint_detail(LOCAL_USER, thread.id, new_id).diff
+    (change,) = diff.changed
+    assert change.before.tool_calls[0].args == {"query": "weather in LA today"}
+    assert change.after.tool_calls[0].args == {"query": "weather in NY today"}
+    (field,) = change.fields
+    assert field.label == "web_search · query"
+    assert [(w.kind, w.text) for w in field.words] == [
+        ("same", "weather in "),
+        ("removed", "LA"),
+        ("added", "NY"),
+        ("same", " today"),
+    ]
+
+
 def test_tree_markers_show_where_history_forks(h):
     thread, _ = halted_then_answered(h)
     rows = all_rows(h, thread.id)

@@ -253,9 +253,10 @@ def mutate(rng: random.Random, text: str) -> tuple[str, str]:
 def open_every_view(backend: LocalBackend, thread_id: str, drawn: dict | None = None) -> None:
     """Everything the pages read for a thread, as they read it (through `LocalBackend`).
 
-    `drawn` caches graph drawings by next node(s), the only input they have.
+    `drawn` caches graph drawings by next node(s) and writers, the only input they have.
     """
-    from ui.graph_view import graph_dot
+    from ui.graph_view import graph_layout
+    from ui.timeline_list import tree_layout
 
     drawn = {} if drawn is None else drawn
     view = backend.thread_view(LOCAL_USER, thread_id)
@@ -270,6 +271,7 @@ def open_every_view(backend: LocalBackend, thread_id: str, drawn: dict | None = 
     page = backend.timeline(LOCAL_USER, thread_id, limit=10_000)
     ids = [row.checkpoint_id for row in page.rows]
     assert len(ids) == page.total
+    tree_layout(page.rows, page.head_id)
     for checkpoint_id in dict.fromkeys([*ids, page.head_id] if page.head_id else ids):
         detail = backend.checkpoint_detail(LOCAL_USER, thread_id, checkpoint_id)
         json.dumps(
@@ -282,8 +284,9 @@ def open_every_view(backend: LocalBackend, thread_id: str, drawn: dict | None = 
         for interrupt in detail.interrupts:
             for call in interrupt.calls:
                 assert call_text(call.name, call.args)
-        if detail.next_nodes not in drawn:
-            drawn[detail.next_nodes] = graph_dot(backend.graph_view(), detail.next_nodes)
+        marks = (detail.next_nodes, detail.row.written_by)
+        if marks not in drawn:
+            drawn[marks] = graph_layout(backend.graph_view(), *marks)
     again = import_thread(
         backend, LOCAL_USER, "".join(export_thread(backend, LOCAL_USER, thread_id))
     )

@@ -1,4 +1,4 @@
-"""One checkpoint in the inspector: its messages, what changed, the raw state, metadata, the graph.
+"""One checkpoint in the inspector: its messages, what changed, the raw state, its metadata.
 
 Everything is drawn from the engine's `CheckpointDetail`, which an imported file can fill with
 anything: text goes through `ui.safe_text` (never as HTML, never fetching), and every long string
@@ -13,8 +13,14 @@ from typing import Any
 
 import streamlit as st
 
-from agent.protocol import CheckpointDetail, GraphView, MessageView, ToolCallView, call_text
-from ui.graph_view import graph_view
+from agent.protocol import (
+    CheckpointDetail,
+    FieldChange,
+    MessageView,
+    ToolCallView,
+    WordChange,
+    call_text,
+)
 from ui.long_text import clip_strings
 from ui.safe_text import SENTENCE_CHARS, clip, code, markdown, plain, plain_block
 from ui.transcript import transcript
@@ -24,7 +30,20 @@ JSON_CHARS = 2_000  # of each string in the raw state and metadata; the download
 
 DIFF_HELP = (
     "What this checkpoint's step changed in the state, compared with its parent checkpoint: "
-    "messages by id (an edit keeps the id, so it shows as changed), then other channels."
+    "messages by id (an edit keeps the id, so it shows as changed, word by word), then other "
+    "channels."
+)
+# How a word diff marks its runs: struck through on red, or bold on green (not by colour alone).
+WORD_MARKS = {"removed": (":red-background[~~", "~~]"), "added": (":green-background[**", "**]")}
+DIFF_LEGEND = (
+    "Inside a changed message: "
+    + WORD_MARKS["removed"][0]
+    + "removed"
+    + WORD_MARKS["removed"][1]
+    + " · "
+    + WORD_MARKS["added"][0]
+    + "added"
+    + WORD_MARKS["added"][1]
 )
 WRITES_HELP = (
     "Pending writes are saved on a checkpoint for the step after it: results of tasks that "
@@ -41,8 +60,53 @@ def _message_line(message: MessageView) -> str:
     body = render(clip(message.text, DIFF_CHARS)) if message.text else ""
     if len(message.text) > DIFF_CHARS:
         body += f"\n\n… ({len(message.text):,} characters: the Messages tab shows the rest)"
-    body = body or _calls(message.tool_calls) or "(empty)"
-    return f"**{plain(message.role)}** · {code(message.id)}\n\n{body}"
+    if message.tool_calls:
+        body += ("\n\n" if body else "") + "calls " + _calls(message.tool_calls)
+    return f"**{plain(message.role)}** · {code(message.id)}\n\n{body or '(empty)'}"
+
+
+def _run(kind: str, text: str) -> str:
+    """One run of a word diff on one line: its words escaped (plain text), marked unless shared.
+    White space stays outside the marks, where Markdown needs it for them to apply."""
+    core = text.strip()
+    if not core:
+        return " " if text else ""
+    lead = " " if text[0].isspace() else ""
+    trail = " " if text[-1].isspace() else ""
+    start, end = WORD_MARKS.get(kind, ("", ""))
+    return f"{lead}{start}{plain_block(core)}{end}{trail}"
+
+
+def words_markdown(words: Iterable[WordChange]) -> str:
+    """A word diff as Markdown lines: every character of the text is escaped, so the only markup
+    is the marks themselves (`WORD_MARKS`)."""
+    lines: list[list[str]] = [[]]
+    previous = "same"
+    for word in words:
+        for number, piece in enumerate(word.text.split("\n")):
+            if number:
+                lines.append([])
+            elif previous == "removed" and word.kind == "added":
+                lines[-1].append(" ")  # a replacement: the old and the new words apart
+            lines[-1].append(_run(word.kind, piece))
+        previous = word.kind
+    return "  \n".join("".join(line).strip() or "\u00a0" for line in lines)
+
+
+def _field(field: FieldChange) -> None:
+    st.markdown(f"**{plain(field.label)}**  \n{words_markdown(field.words)}")
+    if field.cut:
+        st.caption("Compared over the start only (it is long): the Messages tab shows it all.")
+
+
+def _changed(before: MessageView, after: MessageView, fields: tuple[FieldChange, ...]) -> None:
+    with st.container(border=True):
+        st.markdown(f":material/edit: **{plain(after.role)} message changed** · {code(after.id)}")
+        for field in fields:
+            _field(field)
+        if not fields:  # same text and calls: its status, name or an unseen field moved
+            st.caption("Its text and tool calls are the same; before and after:")
+            st.markdown(_message_line(before) + "\n\n" + _message_line(after))
 
 
 def _json(value: Any, name: str, key: str, expanded: bool | int) -> None:
@@ -69,9 +133,10 @@ def _diff(detail: CheckpointDetail) -> None:
         st.info("Nothing changed: this checkpoint holds the same state as its parent.")
     for message in diff.added:
         st.success(_message_line(message), icon=":material/add:")
+    if diff.changed:
+        st.caption(DIFF_LEGEND)
     for change in diff.changed:
-        st.warning(_message_line(change.before), icon=":material/remove:")
-        st.success(_message_line(change.after), icon=":material/edit:")
+        _changed(change.before, change.after, change.fields)
     for message in diff.removed:
         st.error(_message_line(message), icon=":material/delete:")
     if diff.channels:
@@ -102,9 +167,9 @@ def _metadata(detail: CheckpointDetail) -> None:
         )
 
 
-def checkpoint_view(detail: CheckpointDetail, graph: GraphView) -> None:
-    messages, changes, raw, meta, drawing = st.tabs(
-        ["Messages", "Changes", "State (JSON)", "Metadata and writes", "Graph"]
+def checkpoint_view(detail: CheckpointDetail) -> None:
+    messages, changes, raw, meta = st.tabs(
+        ["Messages", "Changes", "State (JSON)", "Metadata and writes"]
     )
     with messages:
         if detail.messages:
@@ -120,5 +185,3 @@ def checkpoint_view(detail: CheckpointDetail, graph: GraphView) -> None:
         _json(state, "state", detail.checkpoint_id, expanded=1)
     with meta:
         _metadata(detail)
-    with drawing:
-        graph_view(graph, detail.next_nodes)

@@ -11,6 +11,7 @@ from streamlit.navigation.page import StreamlitPage
 
 THREAD_PARAM = "thread"
 CHECKPOINT_PARAM = "checkpoint"
+NODE_PARAM = "node"
 CHAT_PAGE = "app_pages/chat.py"
 CHAT_REQUEST = "open_chat_requested"
 
@@ -69,3 +70,15 @@ def follow_page_request(page: StreamlitPage) -> None:
 def open_chat(thread_id: str) -> None:
     """Go to the chat page on `thread_id` (where runs, approvals and branches are shown)."""
     st.switch_page(CHAT_PAGE, query_params={THREAD_PARAM: thread_id})
+
+
+def timeline_node() -> str | None:
+    """The graph node the inspector's timeline is filtered to (in the URL, so a link keeps it)."""
+    return st.query_params.get(NODE_PARAM) or None
+
+
+def filter_timeline(node: str | None) -> None:
+    if node:
+        st.query_params[NODE_PARAM] = node
+    else:
+        st.query_params.pop(NODE_PARAM, None)

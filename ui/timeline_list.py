@@ -1,7 +1,9 @@
 """The inspector's timeline: every checkpoint of a thread, newest first, grouped by run, paged.
 
 Rows come from the engine's timeline (read from checkpoint metadata, never by rebuilding states),
-so a thread with a thousand checkpoints opens quickly. A tree drawing shows where history forks.
+so a thread with a thousand checkpoints opens quickly. A tree shows where history forks (click a
+node to pick that checkpoint), and the rows LangGraph writes for its own bookkeeping say what
+they are where they appear.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import time
 import streamlit as st
 
 from agent.protocol import CheckpointRow, TimelinePage
-from ui.graph_view import dot_quote
+from ui.diagram import Box, Line, diagram
 from ui.safe_text import plain
 from ui.session import select_checkpoint
 
@@ -28,6 +30,50 @@ SOURCE_ICONS = {
     "update": ":material/edit:",
     "fork": ":material/call_split:",
 }
+# Rows a newcomer would not expect, in a few words on the row and in full on its detail.
+ROW_NOTES = {
+    "input": (
+        "before any node ran",
+        "Step -1, source *input*: LangGraph saves a run's input here before any node runs; "
+        "the state does not hold it yet. The next step (0, written by `start`) puts it in.",
+    ),
+    "start": (
+        "your input put into the state",
+        "Step 0: the graph's `start` applied the run's input to the state; the first node "
+        "runs in the next step.",
+    ),
+    "update": (
+        "written by update_state, not by a run",
+        "Source *update*: `graph.update_state(config, values, as_node=...)` wrote this, as if "
+        "the node named by `as_node` had: a person changed the state (an edit, a decision "
+        "that cancelled calls, Stop). Nothing ran; the next node is what that node's edges give.",
+    ),
+    "fork": (
+        "a copy where a run started again",
+        "Source *fork*: a run started from a past checkpoint (Replay) or a thread was copied, "
+        "so LangGraph saved a copy of that checkpoint to continue from; the original branch "
+        "stays as it was.",
+    ),
+    "": (
+        "LangGraph's own bookkeeping",
+        "No source: with durability *exit* a run saves its steps only when it ends, and "
+        "LangGraph keeps their writes on this extra row (step -2 and below).",
+    ),
+}
+ROW_HEIGHT = 26.0
+LANE_WIDTH = 18.0
+TREE_LABEL_CHARS = 44
+# Streamlit centres button labels; a list of rows reads from the left. Static CSS, no text in it.
+# On a narrow screen the columns stack: the picked checkpoint's detail goes first.
+CSS = """<style>
+.st-key-timeline_rows button { justify-content: flex-start; text-align: left; }
+.st-key-timeline_rows button > div { width: 100%; justify-content: flex-start; }
+.st-key-timeline_rows button div, .st-key-timeline_rows button p { text-align: left; }
+@media (max-width: 640px) {
+  [data-testid="stColumn"]:has(.st-key-inspector_detail) { order: -1; }
+}
+@media (min-width: 641px) { .st-key-jump_detail { display: none; } }
+</style>"""
 
 
 def _node(name: str) -> str:
@@ -39,12 +85,27 @@ def _clock(timestamp: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(timestamp))
 
 
+def row_kind(row: CheckpointRow) -> str | None:
+    """Which of `ROW_NOTES` explains the row, if any (ordinary "loop" steps need none)."""
+    if row.source == "loop":
+        return "start" if row.written_by == ("__start__",) else None
+    return row.source if row.source in ROW_NOTES else ""
+
+
+def row_note(row: CheckpointRow) -> str | None:
+    """The full explanation of an unexpected row, for its detail (Markdown of our own)."""
+    kind = row_kind(row)
+    return ROW_NOTES[kind][1] if kind is not None else None
+
+
 def row_label(row: CheckpointRow) -> str:
     """The row's button label; everything in it read from a checkpoint is plain text (an imported
     file can hold any metadata)."""
     writer = "+".join(_node(n) for n in row.written_by) or "—"
     goes = " → " + ", ".join(_node(n) for n in row.next_nodes) if row.next_nodes else " → end"
     marks = []
+    if (kind := row_kind(row)) is not None:
+        marks.append(ROW_NOTES[kind][0])
     if row.is_head:
         marks.append("shown in chat")
     if row.is_fork_point:
@@ -66,53 +127,94 @@ def row_label(row: CheckpointRow) -> str:
     )
 
 
-def tree_dot(page: TimelinePage, selected: str | None) -> str:
-    """Parent links of the rows on this page, as DOT; forks show as a node with several children."""
-    on_page = {row.checkpoint_id for row in page.rows}
-    lines = [
-        "digraph T {",
-        '  rankdir=TB; bgcolor="transparent";',
-        '  node [shape=box, style="rounded,filled", fillcolor="#f0f2f6", fontsize=10, '
-        'fontname="sans-serif"];',
-    ]
-    for row in reversed(page.rows):
-        writer = "+".join(_node(n) for n in row.written_by) or "-"
-        label = dot_quote(f"{row.step} {row.source}\n{writer}")
-        color = ', fillcolor="#bfdbfe", penwidth=2' if row.checkpoint_id == selected else ""
+def tree_layout(
+    rows: tuple[CheckpointRow, ...], selected: str | None
+) -> tuple[list[Box], list[Line], tuple[float, float]]:
+    """The rows as a tree, newest on top as in the list: one column (lane) per branch, a line
+    from each checkpoint to its parent, each dot labelled with its step and what happened."""
+    lanes = max((row.branch for row in rows), default=0) + 1
+    text_x = lanes * LANE_WIDTH + 8
+    width = text_x + TREE_LABEL_CHARS * 6.6 + 8
+    where = {row.checkpoint_id: index for index, row in enumerate(rows)}
+    boxes, lines = [], []
+    for index, row in enumerate(rows):
+        x, y = 4 + row.branch * LANE_WIDTH, 4 + index * ROW_HEIGHT
+        label = f"{row.step} · {row.label}"
+        if len(label) > TREE_LABEL_CHARS:
+            label = label[: TREE_LABEL_CHARS - 1] + "…"
+        marks = ["picked"] if row.checkpoint_id == selected else []
         if row.is_head:
-            color += ', color="#1d4ed8"'
-        lines.append(f"  {dot_quote(row.checkpoint_id)} [label={label}{color}];")
-        if row.parent_id in on_page:
-            lines.append(f"  {dot_quote(row.parent_id)} -> {dot_quote(row.checkpoint_id)};")
-    lines.append("}")
-    return "\n".join(lines)
+            marks.append("head")
+        if not row.on_shown_branch:
+            marks.append("off")
+        title = f"Step {row.step} · {row.source or 'bookkeeping'}: {row.label}"
+        if row.is_head:
+            title += " (shown in chat)"
+        boxes.append(
+            Box(
+                row.checkpoint_id,
+                *(x, y, width - x - 4, 18),
+                (label,),
+                title,
+                "dot",
+                tuple(marks),
+                text_x=text_x,
+            )
+        )
+        if row.parent_id in where:
+            parent = where[row.parent_id]
+            px = 4 + rows[parent].branch * LANE_WIDTH + 9
+            start, end = (px, 4 + parent * ROW_HEIGHT + 2), (x + 9, y + 16)
+            bend = (x + 9, start[1]) if px != x + 9 else None
+            points = (start, bend, end) if bend else (start, end)
+            lines.append(Line(points, arrow=False))
+    return boxes, lines, (width, len(rows) * ROW_HEIGHT + 8)
+
+
+def _tree(page: TimelinePage, selected: str | None) -> None:
+    with st.expander("Tree: where history forks", icon=":material/account_tree:"):
+        st.caption(
+            "One column per branch, newest on top; grey rows are off the branch the chat "
+            "shows. Click a dot to pick that checkpoint."
+        )
+        boxes, lines, size = tree_layout(page.rows, selected)
+        picked = diagram("tree", boxes, lines, size, "Checkpoint tree: click a dot", "tree")
+        if picked and picked != selected:
+            select_checkpoint(picked)
+            st.rerun()
 
 
 def timeline_list(page: TimelinePage, selected: str | None, offset_key: str) -> None:
     """Draw the page of rows; Newer/Older move the offset kept under `offset_key`."""
+    st.html(CSS)
     st.caption(TIMELINE_HELP)
+    what = "checkpoint" if page.total == 1 else "checkpoints"
+    if page.written_by:
+        what += f" written by {_node(page.written_by)}"
     st.caption(
-        f"{page.total:,} checkpoints · {page.branches} branch"
+        f"{page.total:,} {what} · {page.branches} branch"
         f"{'es' if page.branches != 1 else ''} · showing {page.offset + 1:,}–"
         f"{page.offset + len(page.rows):,}"
     )
-    if page.branches > 1:
-        with st.expander("Tree: where history forks", icon=":material/account_tree:"):
-            st.graphviz_chart(tree_dot(page, selected), width="stretch")
+    if page.branches > 1 and not page.written_by:
+        _tree(page, selected)
+    with st.container(key="jump_detail"):  # shown on narrow screens only (CSS)
+        st.markdown(":material/arrow_upward: [The picked checkpoint's detail](#detail) is on top.")
     run = object()
-    for row in page.rows:
-        if row.run_number != run:
-            run = row.run_number
-            st.markdown(f"**Run {run}**" if run else "**Edits and bookkeeping**")
-        chosen = row.checkpoint_id == selected
-        if st.button(
-            row_label(row),
-            key=f"cp_{row.checkpoint_id}",
-            width="stretch",
-            type="secondary" if chosen else "tertiary",
-        ):
-            select_checkpoint(row.checkpoint_id)
-            st.rerun()
+    with st.container(key="timeline_rows"):
+        for row in page.rows:
+            if row.run_number != run:
+                run = row.run_number
+                st.markdown(f"**Run {run}**" if run else "**Edits and bookkeeping**")
+            chosen = row.checkpoint_id == selected
+            if st.button(
+                row_label(row),
+                key=f"cp_{row.checkpoint_id}",
+                width="stretch",
+                type="secondary" if chosen else "tertiary",
+            ):
+                select_checkpoint(row.checkpoint_id)
+                st.rerun()
     newer, older = st.columns(2)
     if page.offset and newer.button("Newer", icon=":material/arrow_upward:", key="tl_newer"):
         st.session_state[offset_key] = max(0, page.offset - page.limit)

@@ -17,6 +17,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
+from langgraph.constants import START
 from langgraph.types import StateSnapshot
 
 from agent.checkpoint_store import CheckpointStore
@@ -24,7 +25,7 @@ from agent.errors import UnknownCheckpoint
 from agent.graph import AgentGraph
 from agent.message_views import message_view
 from agent.timeline.diff import changed_channels, message_diff
-from agent.timeline.keys import RUN
+from agent.timeline.keys import INPUT, RUN
 from agent.timeline.nodes import GraphShape
 from agent.timeline.rows import checkpoint_row, interrupt_views
 from agent.timeline.text import jsonable, summarise_write
@@ -56,6 +57,7 @@ class Timeline:
     >>> history.page("thread-1", head_id=None, limit=50).rows
     """
 
+    FILTER_CHUNK = 200  # rows read at a time when the timeline is filtered by node
     MESSAGE_CACHE = 256
     SKELETON_CACHE = 32
     VIEW_CACHE = 5_000  # a long thread's messages, a few times over
@@ -76,6 +78,7 @@ class Timeline:
         self._messages: OrderedDict[tuple[str, str], list[BaseMessage]] = OrderedDict()
         self._versions: dict[str, tuple[tuple, tuple[MessageVersions, ...]]] = {}
         self._skeletons: dict[str, tuple[Hashable, Skeleton]] = {}
+        self._writers: OrderedDict[str, dict[str, tuple[str, ...]]] = OrderedDict()
         # Message object -> (the object, its view, its JSON): read-back messages are shared
         # between reads, so a checkpoint's detail converts only what it has not seen. Holding
         # the object keeps its id from being reused while the entry lives.
@@ -155,30 +158,76 @@ class Timeline:
     # --- timeline rows ---------------------------------------------------------------------------
 
     def page(
-        self, thread_id: str, head_id: str | None, limit: int = 50, offset: int = 0
+        self,
+        thread_id: str,
+        head_id: str | None,
+        limit: int = 50,
+        offset: int = 0,
+        written_by: str | None = None,
     ) -> TimelinePage:
         """Newest first. One skeleton query for the count and the tree, one `list` for the page,
-        and a `get_tuple` for each parent outside the page (usually one)."""
+        and a `get_tuple` for each parent outside the page (usually one).
+
+        With `written_by`, only the rows that node wrote (`written_by` of the row; `__start__`
+        also takes the input rows, which the run's input wrote just before it): which node wrote
+        a step is in the stored checkpoints, not in their metadata, so this reads the rows of
+        the whole thread, a chunk at a time."""
         limit, offset = max(1, limit), max(0, offset)
         skeleton = self.skeleton(thread_id)
         head = head_id if head_id in skeleton.parents else skeleton.latest
+        if written_by is None:
+            rows = self._chunk(thread_id, skeleton, head, offset, limit)
+            total = len(skeleton.ids)
+        else:
+            writers = {written_by, INPUT} if written_by == START else {written_by}
+            known = self._writers_of(thread_id, skeleton, head)
+            matching = [c for c in skeleton.ids if writers.intersection(known[c])]
+            rows = self._rows(thread_id, skeleton, head, matching[offset : offset + limit], {})
+            total = len(matching)
+        return TimelinePage(
+            thread_id=thread_id,
+            rows=rows,
+            total=total,
+            offset=offset,
+            limit=limit,
+            head_id=head,
+            latest_id=skeleton.latest,
+            branches=len(skeleton.tips()),
+            written_by=written_by,
+        )
+
+    def _writers_of(
+        self, thread_id: str, skeleton: Skeleton, head: str | None
+    ) -> dict[str, tuple[str, ...]]:
+        """Which node(s) wrote each checkpoint of the thread. A checkpoint never changes once
+        written, so what was read is kept (for the threads used last); only new ones are read,
+        a chunk of rows at a time."""
+        with self._lock:
+            known = self._writers.setdefault(thread_id, {})
+            self._writers.move_to_end(thread_id)
+            while len(self._writers) > self.SKELETON_CACHE:
+                self._writers.popitem(last=False)
+        missing = [index for index, c in enumerate(skeleton.ids) if c not in known]
+        start = 0
+        for index in missing:
+            if index < start:
+                continue
+            for row in self._chunk(thread_id, skeleton, head, index, self.FILTER_CHUNK):
+                known[row.checkpoint_id] = row.written_by
+            start = index + self.FILTER_CHUNK
+        return known
+
+    def _chunk(
+        self, thread_id: str, skeleton: Skeleton, head: str | None, offset: int, limit: int
+    ) -> tuple[CheckpointRow, ...]:
+        """The rows `offset` to `offset + limit` of the thread, newest first: one `list` call."""
         ids = skeleton.ids[offset : offset + limit]
         tuples: dict[str, CheckpointTuple] = {}
         if ids:
             before = config_at(thread_id, skeleton.ids[offset - 1]) if offset else None
             for found in self.saver.list(config_at(thread_id), before=before, limit=len(ids)):
                 tuples[found.config["configurable"]["checkpoint_id"]] = found
-        rows = self._rows(thread_id, skeleton, head, ids, tuples)
-        return TimelinePage(
-            thread_id=thread_id,
-            rows=rows,
-            total=len(skeleton.ids),
-            offset=offset,
-            limit=limit,
-            head_id=head,
-            latest_id=skeleton.latest,
-            branches=len(skeleton.tips()),
-        )
+        return self._rows(thread_id, skeleton, head, ids, tuples)
 
     def _rows(
         self,
