@@ -64,7 +64,13 @@ from agent.views import (
     TimelinePage,
     ToolCallView,
 )
-from agent.visitor_tokens import is_visitor, new_token, valid_token, visitor_owner
+from agent.visitor_tokens import (
+    VISITOR_COOKIE,
+    is_visitor,
+    new_token,
+    valid_token,
+    visitor_owner,
+)
 
 __all__ = [
     "APPROVAL_HELP",
@@ -74,6 +80,7 @@ __all__ = [
     "LOCAL_USER",
     "MAX_MESSAGE_CHARS",
     "MAX_TOOL_RESULT_CHARS",
+    "VISITOR_COOKIE",
     "AgentChoices",
     "ApprovalMode",
     "ApprovalPolicy",
