@@ -13,11 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import resources
 from ui.accounts import auth_configured
-from ui.identity import current_user, identity_sidebar
-from ui.settings_panel import settings_panel
-from ui.thread_list import thread_list
 
 # A bundled file, not ":material/explore:": Streamlit's browser code fetches a material favicon
 # from fonts.gstatic.com, and offline means nothing leaves the machine.
@@ -25,7 +21,16 @@ FAVICON = Path(__file__).parent / "assets" / "favicon.svg"
 
 
 def main() -> None:
-    """The page script: the shared sidebar, then the page the URL names."""
+    """The page script: the shared sidebar, then the page the URL names.
+
+    The page modules are imported here, not when the web server imports this file: their
+    `st.cache_data` functions belong to the runtime, which starts after that import.
+    """
+    from ui import resources
+    from ui.identity import current_user, identity_sidebar
+    from ui.settings_panel import settings_panel
+    from ui.thread_list import thread_list
+
     st.set_page_config(page_title="Waypoint", page_icon=FAVICON, layout="wide")
 
     try:
@@ -55,9 +60,9 @@ def main() -> None:
     page.run()
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # Streamlit runs the page script as `__main__`
     main()
-else:
+else:  # the web server imports `app`: Streamlit's routes, with Waypoint's edge in front
     from starlette.middleware import Middleware
 
     from agent.web_edge import WaypointEdge

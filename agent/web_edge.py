@@ -173,8 +173,11 @@ class WaypointEdge:
             return None
 
         def add(message: Message) -> None:
-            if message["status"] in (200, 304):  # the page itself, not an error or a redirect
-                response = MutableHeaders(scope=message)
+            response = MutableHeaders(scope=message)
+            html = response.get("content-type", "").startswith("text/html")
+            # The app's page, or its unchanged copy (a 304 names no type); not an error page, a
+            # redirect or a JSON answer that a browser was pointed at.
+            if (message["status"] == 200 and html) or message["status"] == 304:
                 for cookie in set_cookies:
                     response.append("set-cookie", cookie)
 
