@@ -122,3 +122,13 @@ def test_a_misconfigured_login_says_what_is_missing(app):
     assert not app.exception
     # Streamlit's own sentence (under AppTest its check reads no secrets file: "configure ...").
     assert any("authentication" in e and "secrets.toml" in e for e in errors(app))
+    assert "after you log in" not in texts(app)
+
+
+def test_the_login_page_says_a_thread_link_is_kept(app):
+    """The server keeps the link through the login (agent/web_edge.py); the page says so."""
+    app.secrets["auth"] = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback"}
+    app.query_params["thread"] = "3f2b8c1e-8f3a-4a52-9a51-3c1f0e6b2d7a"
+    app.run()
+    assert "You opened a link to a thread: after you log in, Waypoint opens it" in texts(app)
+    assert "3f2b8c1e" not in texts(app), "nothing of the link is echoed"

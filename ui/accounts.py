@@ -28,6 +28,8 @@ def login_page() -> None:
         "This Waypoint is shared: log in to see your own threads. "
         "Each person's threads are private to them."
     )
+    if st.query_params.get("thread"):
+        st.caption("You opened a link to a thread: after you log in, Waypoint opens it.")
     if problem := st.session_state.pop(_LOGIN_PROBLEM, None):
         st.error(problem, icon=":material/error:")
     st.button("Log in", type="primary", on_click=_log_in, key="login")
