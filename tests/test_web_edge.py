@@ -17,7 +17,14 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from agent.visitor_tokens import VISITOR_COOKIE, valid_token
-from agent.web_edge import RETURN_COOKIE, RETURN_SECONDS, USER_COOKIE, ReturnTarget, WaypointEdge
+from agent.web_edge import (
+    RETURN_COOKIE,
+    RETURN_SECONDS,
+    USER_COOKIE,
+    ReturnTarget,
+    WaypointEdge,
+    visitor_hours,
+)
 
 PAGE = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}  # what a browser navigation sends
 THREAD = "3f2b8c1e-8f3a-4a52-9a51-3c1f0e6b2d7a"
@@ -217,3 +224,14 @@ def test_a_target_is_always_a_path_on_this_server():
         location = ReturnTarget(page, THREAD).location("")
         assert location.startswith("/") and not location.startswith("//")
     assert ReturnTarget.checked("https://evil.example", THREAD, None) is None
+
+
+def test_visitor_mode_and_its_hours_come_from_the_settings(monkeypatch):
+    monkeypatch.setenv("WAYPOINT_VISITORS", "false")
+    assert visitor_hours() is None
+    monkeypatch.setenv("WAYPOINT_VISITORS", "true")
+    monkeypatch.setenv("WAYPOINT_VISITOR_HOURS", "2")
+    assert visitor_hours() == 2.0
+    # A setting that cannot be read sets no cookie (the page says what is wrong with it).
+    monkeypatch.setenv("WAYPOINT_VISITOR_HOURS", "soon")
+    assert visitor_hours() is None
