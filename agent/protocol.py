@@ -82,7 +82,13 @@ from agent.views import (
     TurnReport,
     WordChange,
 )
-from agent.visitor_tokens import is_visitor, new_token, valid_token, visitor_owner
+from agent.visitor_tokens import (
+    VISITOR_COOKIE,
+    is_visitor,
+    new_token,
+    valid_token,
+    visitor_owner,
+)
 
 __all__ = [
     "APPROVAL_HELP",
@@ -97,6 +103,7 @@ __all__ = [
     "MAX_TOOL_RESULT_CHARS",
     "MOCK_ANSWER",
     "STEPS",
+    "VISITOR_COOKIE",
     "AgentChoices",
     "ApprovalMode",
     "ApprovalPolicy",

@@ -1,7 +1,8 @@
 """Visitor tokens and the owner ids made from them: plain functions pages use (`agent.protocol`).
 
-A token is the browser's secret (its cookie); the owner id stored with the threads is a hash of
-it, so the database holds nothing that opens a space.
+A token is the browser's secret, in a cookie the server sets HttpOnly (agent/web_edge.py) so that
+no script on the page can read it; the owner id stored with the threads is a hash of it, so the
+database holds nothing that opens a space.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import secrets
 from typing import TypeGuard
 
 VISITOR_PREFIX = "visitor:"
+VISITOR_COOKIE = "waypoint_visitor"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 
 

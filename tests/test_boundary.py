@@ -15,9 +15,11 @@ from agent.settings import PROJECT_ROOT
 
 ENGINE_LIBRARIES = ("langgraph", "langchain", "langchain_core", "langchain_openai", "sqlite3")
 ALLOWED_AGENT_IMPORTS = {"agent.protocol"}
-# The one factory that builds the backend, allowed where the app is put together.
+# The one factory that builds the backend, allowed where the app is put together; app.py also puts
+# the web server's edge (agent/web_edge.py) in front of the pages.
 FACTORY = ("agent", "open_backend")
 FACTORY_USERS = {"app.py", "ui/resources.py"}
+SERVER_EDGE = ("agent.web_edge", ("WaypointEdge",), "app.py")
 
 
 def _page_files() -> list[Path]:
@@ -48,7 +50,8 @@ def _violations(path: Path) -> list[str]:
             wrong.append(where)
         elif top == "agent" and module not in ALLOWED_AGENT_IMPORTS:
             factory = module == FACTORY[0] and names == (FACTORY[1],)
-            if not (factory and relative in FACTORY_USERS):
+            edge = (module, names, relative) == SERVER_EDGE
+            if not (factory and relative in FACTORY_USERS) and not edge:
                 wrong.append(f"{where} {', '.join(names)}")
     return wrong
 
@@ -69,12 +72,14 @@ def test_the_checker_sees_a_forbidden_import(tmp_path, monkeypatch):
         "def f():\n    import langgraph.types\n"
         "from agent import open_backend\n"
         "from agent.protocol import Backend\n"
+        "from agent.web_edge import WaypointEdge\n"
     )
     monkeypatch.setattr(sys.modules[__name__], "PROJECT_ROOT", tmp_path)
     assert sorted(_violations(page)) == [
         "ui/bad.py:1 imports agent.backend LocalBackend",
         "ui/bad.py:3 imports langgraph.types",
         "ui/bad.py:4 imports agent open_backend",  # the factory belongs to app.py and resources
+        "ui/bad.py:6 imports agent.web_edge WaypointEdge",  # the server's edge, to app.py
     ]
 
 

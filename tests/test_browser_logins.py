@@ -3,8 +3,11 @@
 Alice and Bob log in from two browser contexts of one app with `[auth]` in a secrets file of the
 test's own. Alice's thread is then tried from Bob's side on every path a browser offers: the
 thread list, a `?thread=` link to the chat, the same link to the Inspector. Each
-answers exactly as for a thread that does not exist; Log out brings back the login page. A second
-app, in visitor mode, shows a visitor's space kept by its cookie and closed to another browser.
+answers exactly as for a thread that does not exist; Log out brings back the login page. A link
+opened while logged out leads, after the login, to that page and thread (and for someone else's
+thread, to the same "no thread" answer). A second app, in visitor mode, shows a visitor's space
+kept by its cookie, which the server sets HttpOnly (no script on the page can read it), and closed
+to another browser.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import pytest
 
 playwright = pytest.importorskip("playwright.sync_api")
 
+from agent.protocol import valid_token  # noqa: E402
 from tests.app_server import free_port, running_app  # noqa: E402
 from tests.browser_helpers import expect, main, send  # noqa: E402
 
@@ -85,6 +89,32 @@ def test_two_logins_see_only_their_own_threads_on_every_path(open_page, app_url,
     expect(main(bob).get_by_role("button", name="Log in")).to_be_visible()
 
 
+def test_a_link_opened_logged_out_leads_there_after_the_login(open_page, app_url):
+    alice = open_page(app_url)
+    log_in(alice, "Alice Example")
+    send(alice, "alice thread to come back to")
+    alice.wait_for_url(re.compile(r"[?&]thread="))
+    thread_id = thread_of(alice)
+
+    # Her Inspector link, opened in a browser that is not logged in: the login page, then the link.
+    later = open_page(f"{app_url}/inspector?thread={thread_id}")
+    log_in(later, "Alice Example")
+    later.wait_for_url(re.compile(rf"/inspector\?thread={thread_id}$"))
+    expect(main(later).get_by_role("heading", name="Inspector")).to_be_visible()
+    expect(main(later)).to_contain_text(thread_id)
+    expect(main(later)).to_contain_text("alice thread to come back to")
+    # Through the login, the link was kept by the server only (an HttpOnly cookie, now gone).
+    assert "waypoint_return" not in later.evaluate("document.cookie")
+    assert [c["name"] for c in later.context.cookies() if c["name"] == "waypoint_return"] == []
+
+    # The same chat link opened by Bob: after his login, the answer for a missing thread (the
+    # root without the link would greet him instead).
+    bob = open_page(f"{app_url}/?thread={thread_id}")
+    log_in(bob, "Bob Example")
+    expect(main(bob)).to_contain_text(NO_THREAD)
+    expect(main(bob)).not_to_contain_text("alice thread")
+
+
 @pytest.fixture(scope="module")
 def visitor_url(tmp_path_factory):
     with running_app(tmp_path_factory.mktemp("visitors"), {"WAYPOINT_VISITORS": "1"}) as url:
@@ -101,6 +131,12 @@ def test_a_visitor_keeps_a_private_space_across_a_refresh(browser, visitor_url):
     thread_id = thread_of(page)
     visitor_thread = sidebar(page).get_by_role("button", name=re.compile("^visitor private"))
     expect(visitor_thread).to_be_visible()
+    # The token is a cookie the server set: HttpOnly, so no script on the page can read it.
+    [cookie] = [c for c in first.cookies() if c["name"] == "waypoint_visitor"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and not cookie["secure"]
+    assert valid_token(cookie["value"])
+    seen_by_scripts = page.evaluate("document.cookie")
+    assert "waypoint_visitor" not in seen_by_scripts and cookie["value"] not in seen_by_scripts
     # The cookie holds the space: a fresh tab of the same browser, without the link, finds it.
     again = first.new_page()
     again.goto(visitor_url)

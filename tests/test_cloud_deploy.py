@@ -30,6 +30,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from agent.protocol import VISITOR_COOKIE, visitor_owner
 from tests.app_server import GUARDED_SITE, ROOT, free_port
 from tests.browser_helpers import LIVE_STOP, expect, main, send
 
@@ -133,14 +134,14 @@ def cloud_app(tmp_path: Path, database_url: str) -> Iterator[tuple[str, Path]]:
     assert not unexpected, f"the app tried to reach the network: {unexpected}"
 
 
-def stored_threads(url: str) -> list[tuple[str, str, int]]:
-    """(id, title, checkpoints) of every thread in the database."""
+def stored_threads(url: str) -> list[tuple[str, str, int, str]]:
+    """(id, title, checkpoints, owner) of every thread in the database."""
     with psycopg.connect(url) as conn:
         rows = conn.execute(
-            "SELECT t.id, t.title, (SELECT COUNT(*) FROM checkpoints c WHERE c.thread_id = t.id) "
-            "FROM waypoint_threads t"
+            "SELECT t.id, t.title, (SELECT COUNT(*) FROM checkpoints c WHERE c.thread_id = t.id), "
+            "t.owner FROM waypoint_threads t"
         ).fetchall()
-    return [(row[0], row[1], row[2]) for row in rows]
+    return [(row[0], row[1], row[2], row[3]) for row in rows]
 
 
 def test_the_app_starts_as_community_cloud_runs_it_and_keeps_threads_in_postgres(
@@ -153,9 +154,14 @@ def test_the_app_starts_as_community_cloud_runs_it_and_keeps_threads_in_postgres
         main(page).locator(LIVE_STOP).wait_for(state="detached")  # the run has ended
         threads = stored_threads(postgres_db)
         sqlite_files = sorted(p.name for p in repo.rglob("*.sqlite*"))
+        cookies = [c for c in page.context.cookies() if c["name"] == VISITOR_COOKIE]
     assert len(threads) == 1, threads
-    _, title, checkpoints = threads[0]
+    _, title, checkpoints, owner = threads[0]
     assert title == "hello" and checkpoints >= 2, threads
+    # The bare `streamlit run app.py` serves Waypoint's web edge too: the visitor's space is the
+    # HttpOnly cookie the server set (agent/web_edge.py), not one a script wrote.
+    assert len(cookies) == 1 and cookies[0]["httpOnly"], cookies
+    assert owner == visitor_owner(cookies[0]["value"])
     assert not sqlite_files, f"SQLite was used ({sqlite_files}): Cloud loses it at a restart"
     server_log = (tmp_path / "streamlit.log").read_text()
     assert "checkpoints and threads in Postgres at 127.0.0.1:" in server_log, server_log

@@ -1,5 +1,5 @@
 """The account pieces of the page: is a login configured, the login page, the sidebar's name and
-Log out, and the visitor cookie.
+Log out, and the visitor token.
 
 Streamlit's own `st.login` does the OIDC work (redirects, tokens, a signed identity cookie);
 this module only decides what to show around it. Names from the provider are drawn as plain text.
@@ -10,9 +10,8 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.errors import StreamlitAuthError
 
-from agent.protocol import new_token, valid_token
+from agent.protocol import VISITOR_COOKIE, new_token, valid_token
 
-VISITOR_COOKIE = "waypoint_visitor"
 _VISITOR_KEY = "visitor_token"
 _LOGIN_PROBLEM = "login_problem"
 
@@ -29,6 +28,8 @@ def login_page() -> None:
         "This Waypoint is shared: log in to see your own threads. "
         "Each person's threads are private to them."
     )
+    if st.query_params.get("thread"):
+        st.caption("You opened a link to a thread: after you log in, Waypoint opens it.")
     if problem := st.session_state.pop(_LOGIN_PROBLEM, None):
         st.error(problem, icon=":material/error:")
     st.button("Log in", type="primary", on_click=_log_in, key="login")
@@ -51,23 +52,22 @@ def account_sidebar(name: str, can_log_out: bool) -> None:
         st.button("Log out", icon=":material/logout:", on_click=st.logout, key="logout")
 
 
-def visitor_token(hours: float) -> str:
-    """This browser's visitor token: from the session, else its cookie, else a new one.
+def visitor_token() -> str:
+    """This browser's visitor token: from its cookie, else one kept for this session only.
 
-    A new token is written into a cookie by a tiny script of ours (the token is ours too:
-    URL-safe base64, nothing from a user), so a refresh or another tab finds the same space.
+    The cookie is set by the server, HttpOnly (agent/web_edge.py, in front of every page load),
+    and read here from the websocket's request: no script on the page can read or write it.
+    Without it (a browser that refuses cookies) the space lasts as long as this tab's session.
     """
-    remembered = st.session_state.get(_VISITOR_KEY)
-    if valid_token(remembered):
-        return remembered
     cookie = st.context.cookies.get(VISITOR_COOKIE)
-    token = cookie if valid_token(cookie) else new_token()
-    st.session_state[_VISITOR_KEY] = token
-    if token != cookie:
-        max_age = int(hours * 3600)
-        st.html(
-            f"<script>document.cookie = '{VISITOR_COOKIE}={token}; Max-Age={max_age}; "
-            "Path=/; SameSite=Strict';</script>",
-            unsafe_allow_javascript=True,
-        )
-    return token
+    if valid_token(cookie):
+        return cookie
+    remembered = st.session_state.get(_VISITOR_KEY)
+    if not valid_token(remembered):
+        remembered = st.session_state[_VISITOR_KEY] = new_token()
+    return remembered
+
+
+def visitor_cookie_kept() -> bool:
+    """Whether this browser keeps the visitor cookie, so a refresh or a new tab finds the space."""
+    return valid_token(st.context.cookies.get(VISITOR_COOKIE))

@@ -11,7 +11,13 @@ import streamlit as st
 
 from agent.protocol import LOCAL_USER, User, visitor_owner
 from ui import resources
-from ui.accounts import account_sidebar, auth_configured, login_page, visitor_token
+from ui.accounts import (
+    account_sidebar,
+    auth_configured,
+    login_page,
+    visitor_cookie_kept,
+    visitor_token,
+)
 
 
 def _logged_in_user() -> User:
@@ -36,7 +42,7 @@ def current_user() -> User:
     backend = resources.backend()
     info = backend.info()
     if info.visitors:
-        token = visitor_token(info.visitor_hours)
+        token = visitor_token()
         backend.sweep_visitors()
         return User(id=visitor_owner(token), name="Visitor", kind="visitor")
     return LOCAL_USER
@@ -48,8 +54,16 @@ def identity_sidebar(user: User) -> None:
         account_sidebar(user.name, can_log_out=True)
     elif user.kind == "visitor":
         hours = resources.backend().info(user).visitor_hours
-        st.caption(
-            f"Visitor: your threads are private to this browser and deleted after {hours:g} hours."
-        )
+        if visitor_cookie_kept():
+            st.caption(
+                f"Visitor: your threads are private to this browser and deleted after "
+                f"{hours:g} hours."
+            )
+        else:
+            st.caption(
+                "Visitor: your threads are private to this tab. This browser keeps no cookie "
+                "for Waypoint, so a refresh or a new tab starts an empty space; allow cookies "
+                "for this site to keep it."
+            )
     else:
         st.caption("Local mode: no login, one person's threads on this machine.")
