@@ -23,12 +23,16 @@ from agent.choices import (
     APPROVAL_HELP,
     DURABILITY_HELP,
     ENGINE_HELP,
+    EXIT_COST,
+    STREAM_HELP,
+    TOOL_RULE_HELP,
     AgentChoices,
     ApprovalMode,
     ApprovalPolicy,
     Durability,
     Engine,
     RunOptions,
+    ToolRule,
 )
 from agent.errors import (
     BackendError,
@@ -70,10 +74,13 @@ __all__ = [
     "APPROVAL_HELP",
     "DURABILITY_HELP",
     "ENGINE_HELP",
+    "EXIT_COST",
     "EXPORT_MIME_TYPE",
     "LOCAL_USER",
     "MAX_MESSAGE_CHARS",
     "MAX_TOOL_RESULT_CHARS",
+    "STREAM_HELP",
+    "TOOL_RULE_HELP",
     "AgentChoices",
     "ApprovalMode",
     "ApprovalPolicy",
@@ -113,6 +120,7 @@ __all__ = [
     "ToolCall",
     "ToolCallView",
     "ToolResult",
+    "ToolRule",
     "TransferError",
     "Transcript",
     "UnknownCheckpoint",
@@ -183,6 +191,8 @@ class Backend(Protocol):
     def rename_thread(self, user: User, thread_id: str, title: str) -> ThreadInfo: ...
     def delete_thread(self, user: User, thread_id: str, timeout: float = ...) -> None: ...
     def thread_view(self, user: User, thread_id: str) -> ThreadView: ...
+    # the tools "always allowed in this thread" (`ThreadInfo.allowed_tools`): grant or take back
+    def allow_tool(self, user: User, thread_id: str, tool: str, allowed: bool) -> ThreadInfo: ...
 
     # runs: started by a message, a decision, a resume or a branch operation
     def send_message(
