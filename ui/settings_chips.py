@@ -153,7 +153,7 @@ def settings_chips(
     backend: Backend, thread: ThreadInfo | None, choices: AgentChoices, options: RunOptions
 ) -> None:
     """The chips in one wrapping row; the cost of durability "exit" under them."""
-    with st.container(horizontal=True, gap="small", key=CHIPS_KEY):
+    with st.container(horizontal=True, gap="xsmall", key=CHIPS_KEY):
         for chip in chips(choices, options):
             _chip(chip)
         if thread is not None:
