@@ -15,22 +15,11 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from agent.protocol import (
-    APPROVAL_HELP,
-    DURABILITY_HELP,
-    ENGINE_HELP,
-    EXIT_COST,
-    STREAM_HELP,
-    TOOL_RULE_HELP,
-    AgentChoices,
-    Backend,
-    RunOptions,
-    ThreadInfo,
-)
+from agent.protocol import EXIT_COST, AgentChoices, Backend, RunOptions, ThreadInfo
 from ui.feedback import attempt
 from ui.identity import current_user
 from ui.safe_text import plain
-from ui.settings_panel import OPEN_KEY, PROVIDER_HELP, PROVIDERS, SEARCH_HELP
+from ui.settings_panel import EXPLANATIONS, OPEN_KEY, PROVIDERS
 
 CHIPS_KEY = "settings_chips"
 SEARCH_CHIPS = {"offline": "Offline search", "tavily": "Tavily search"}
@@ -56,32 +45,38 @@ def chips(choices: AgentChoices, options: RunOptions) -> list[Chip]:
     if choices.model_name:
         model = f"{model} · {choices.model_name}"
     found = [
-        Chip("model", model, PROVIDER_HELP[choices.provider], "Model", ":material/smart_toy:"),
+        Chip(
+            "model",
+            model,
+            EXPLANATIONS["provider"][choices.provider],
+            "Model",
+            ":material/smart_toy:",
+        ),
         Chip(
             "search",
             SEARCH_CHIPS[choices.search],
-            SEARCH_HELP[choices.search],
+            EXPLANATIONS["search"][choices.search],
             "Search",
             ":material/search:",
         ),
         Chip(
             "engine",
             f"{options.engine} engine",
-            ENGINE_HELP[options.engine],
+            EXPLANATIONS["engine"][options.engine],
             "Engine",
             ":material/settings:",
         ),
         Chip(
             "stream",
             STREAM_CHIPS["tokens" if options.stream_tokens else "steps"],
-            STREAM_HELP["tokens" if options.stream_tokens else "steps"],
+            EXPLANATIONS["stream"]["tokens" if options.stream_tokens else "steps"],
             "Stream",
             ":material/stream:",
         ),
         Chip(
             "durability",
             f"durability {options.durability}",
-            DURABILITY_HELP[options.durability],
+            EXPLANATIONS["durability"][options.durability],
             "Durability",
             ":material/save:",
         ),
@@ -94,7 +89,7 @@ def chips(choices: AgentChoices, options: RunOptions) -> list[Chip]:
             Chip(
                 f"tool_{tool}",
                 f"{tool}: {RULE_CHIPS[rule]}",
-                f"{tool}: {TOOL_RULE_HELP[rule]}. Tools with no chip here are asked about.",
+                f"{tool}: {EXPLANATIONS['tool'][rule]}. Tools with no chip here are asked about.",
                 f"Approval → {tool}",
                 ":material/front_hand:",
             )
@@ -105,7 +100,7 @@ def chips(choices: AgentChoices, options: RunOptions) -> list[Chip]:
             Chip(
                 "approval",
                 MODE_CHIPS[mode],
-                APPROVAL_HELP[mode],
+                EXPLANATIONS["approval"][mode],
                 "Approval",
                 ":material/front_hand:",
             )

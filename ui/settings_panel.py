@@ -59,6 +59,16 @@ ENGINES = {"sync": "Sync", "async": "Async"}
 STREAMS = {"tokens": "Tokens and steps", "steps": "Steps only"}
 APPROVALS = {"ask": "Ask every time", "auto": "Per tool", "never": "Never ask"}
 TOOL_RULES: dict[str, str] = {"ask": "Ask", "allow": "Auto-approve", "deny": "Deny"}
+# What each option does, by setting: the caption under the widget and a chip's text.
+EXPLANATIONS: dict[str, dict[str, str]] = {
+    "provider": PROVIDER_HELP,
+    "search": SEARCH_HELP,
+    "engine": ENGINE_HELP,
+    "stream": STREAM_HELP,
+    "durability": DURABILITY_HELP,
+    "approval": APPROVAL_HELP,
+    "tool": TOOL_RULE_HELP,
+}
 # The sidebar expander's key: a chip sets it to open the settings.
 OPEN_KEY = "settings_open"
 KEYS = {
