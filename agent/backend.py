@@ -357,6 +357,10 @@ class LocalBackend:
         """
         _check_input(tool=tool, allowed=allowed)
         info = self._owned(user, thread_id)
+        if allowed and tool != TOOL_NAME:
+            raise InputError(
+                f"There is no tool named {tool[:80]!r} to allow; there is {TOOL_NAME}."
+            )
         names = set(info.allowed_tools)
         names = names | {tool} if allowed else names - {tool}
         return self.threads.set_allowed_tools(thread_id, names)

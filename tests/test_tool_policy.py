@@ -148,6 +148,8 @@ def test_allow_tool_checks_the_owner_and_its_input(h):
         h.backend.allow_tool(LOCAL_USER, thread.id, 3, True)  # type: ignore[arg-type]
     with pytest.raises(InputError, match="allowed"):
         h.backend.allow_tool(LOCAL_USER, thread.id, "web_search", "yes")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="no tool named 'rm_rf'"):
+        h.backend.allow_tool(LOCAL_USER, thread.id, "rm_rf", True)
     assert h.backend.get_thread(LOCAL_USER, thread.id).allowed_tools == ()
     assert h.backend.allow_tool(LOCAL_USER, thread.id, "web_search", True).allowed_tools == (
         "web_search",
