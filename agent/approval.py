@@ -10,6 +10,9 @@ whatever the run started from. The node runs no tool before the answer, so to th
 Decisions travel as plain dicts (they are checkpointed as the interrupt's resume value):
 ``{"action": "approve"}``, ``{"action": "edit", "args": {...}}``,
 ``{"action": "mock", "content": "..."}``, ``{"action": "reject", "reason": "..."}``.
+An approval may add ``"always_allow": true`` ("always allow in this thread"): the clean decision
+names the tool there (``{"action": "approve", "always_allow": "web_search"}``), so the checkpointed
+resume value, and the timeline's label of it, say which tool the thread now allows.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ DecisionAction = Literal["approve", "edit", "mock", "reject"]
 # marks it as theirs, never as the tool's output. Providers do not send a tool result's metadata.
 ANSWERED_BY_HUMAN = "answered_by_human"
 DECISION_ACTIONS: tuple[str, ...] = ("approve", "edit", "mock", "reject")
+ALWAYS = "always_allow"  # on an approval: allow this tool in this thread from now on
 
 
 def validate_args(tool: BaseTool, args: object) -> dict[str, Any]:
@@ -96,6 +100,10 @@ def validate_decisions(
         action = decision.get("action")
         if action == "approve":
             clean[call["id"]] = {"action": "approve"}
+            # Only a tool of this run: a name the model made up is never stored as allowed.
+            wanted = decision.get(ALWAYS) is True or decision.get(ALWAYS) == call["name"]
+            if wanted and call["name"] in by_name:
+                clean[call["id"]][ALWAYS] = call["name"]
         elif action == "edit":
             tool = by_name.get(call["name"])
             if tool is None:
@@ -149,6 +157,21 @@ def _text(decision: Mapping[str, Any], key: str, what: str) -> str:
     if not isinstance(value, str):
         raise DecisionError(f"Give {what} as text, not as {type(value).__name__}.")
     return value
+
+
+def always_allowed(decisions: Mapping[str, Mapping[str, Any]]) -> frozenset[str]:
+    """The tools clean decisions allow in the thread from now on."""
+    return frozenset(
+        str(d[ALWAYS]) for d in decisions.values() if d.get("action") == "approve" and d.get(ALWAYS)
+    )
+
+
+def denial_text(tool_name: str) -> str:
+    """The tool result the model sees for a call the approval settings deny: never an open call."""
+    return (
+        f"Denied: the user's approval settings do not allow {tool_name}, so it did not run. "
+        "Answer without it, and say what you could not look up."
+    )
 
 
 def rejection_text(reason: str) -> str:

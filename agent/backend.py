@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from langchain_core.messages import (
@@ -29,7 +29,7 @@ from langgraph.types import Command, StateSnapshot
 
 from agent import recovery, transfer
 from agent import timeline as tl
-from agent.approval import CANCELLED_TEXT, validate_decisions
+from agent.approval import CANCELLED_TEXT, always_allowed, validate_decisions
 from agent.call_text import update_state_call
 from agent.choices import AgentChoices, RunOptions
 from agent.context import ContextFactory
@@ -114,6 +114,8 @@ _EXPECTED: dict[str, tuple[tuple[type, ...], str]] = {
     "options": ((RunOptions,), "run options (RunOptions)"),
     "call": ((ToolCallView,), "a pending tool call (ToolCallView)"),
     "step": (_TEXT, "a lesson step's key (text)"),
+    "tool": (_TEXT, "a tool name (text)"),
+    "allowed": ((bool,), "True or False"),
 }
 
 
@@ -126,7 +128,7 @@ def _check_input(optional: tuple[str, ...] = (), **values: Any) -> None:
         if value is None and name in optional:
             continue
         types, expected = _EXPECTED[name]
-        if isinstance(value, types) and not isinstance(value, bool):
+        if isinstance(value, types) and (bool in types or not isinstance(value, bool)):
             continue
         got = "None" if value is None else type(value).__name__
         log.debug("refused input: %s was %s", name, got)
@@ -382,6 +384,22 @@ class LocalBackend:
         except ValueError as error:
             raise InputError(str(error)) from error
 
+    def allow_tool(self, user: User, thread_id: str, tool: str, allowed: bool) -> ThreadInfo:
+        """Always allow `tool` in this thread from now on, or ask about it again (allowed=False).
+
+        Granted from an approval card, the permission is recorded with that decision (see
+        `decide`); this is the way back, and the plain-data way for a remote client.
+        """
+        _check_input(tool=tool, allowed=allowed)
+        info = self._owned(user, thread_id)
+        if allowed and tool != TOOL_NAME:
+            raise InputError(
+                f"There is no tool named {tool[:80]!r} to allow; there is {TOOL_NAME}."
+            )
+        names = set(info.allowed_tools)
+        names = names | {tool} if allowed else names - {tool}
+        return self.threads.set_allowed_tools(thread_id, names)
+
     def delete_thread(self, user: User, thread_id: str, timeout: float = 10) -> None:
         """Delete a thread and all its checkpoints, stopping its run first."""
         _check_input(timeout=timeout)
@@ -494,15 +512,23 @@ class LocalBackend:
         before_start: Callable[[], Prelude | None] | None = None,
         title: str | None = None,
         decisions: tuple[DecisionRecord, ...] = (),
+        allow: frozenset[str] = frozenset(),
     ) -> RunHandle:
-        owner = self.threads.get(thread_id).owner
+        """Start a run on the thread; `allow` adds tools to those it always allows, from now on."""
+        info = self.threads.get(thread_id)
+        owner = info.owner
         contexts = self.contexts if owner == LOCAL_USER.id else self.shared_contexts
         context = contexts(choices, deciding)
+        allowed = allow | frozenset(info.allowed_tools)
+        if allowed:  # the thread's "always allow" choices hold whatever the settings say
+            context = replace(context, approval=context.approval.allowing(allowed))
         self._live_elsewhere(thread_id)  # a run whose process died no longer holds the thread
         sent = payload.get("messages") if isinstance(payload, Mapping) else None
 
         def prepare() -> Prelude:
             # Before the graph starts: a run that ends at once must not be marked running after.
+            if allow - set(info.allowed_tools):
+                self.threads.set_allowed_tools(thread_id, allowed)
             done = (before_start() if before_start is not None else None) or Prelude()
             self.threads.touch(thread_id, status="running", title=title)
             return Prelude(
@@ -633,7 +659,9 @@ class LocalBackend:
     ) -> RunHandle:
         """Apply the human's decision on each pending call and continue the run.
 
-        Invalid decisions raise DecisionError before anything is written.
+        An approval with "always allow" also allows that tool in this thread from now on: the
+        thread records it as the run starts, and the run's resume value says so (the timeline's
+        label of that step). Invalid decisions raise DecisionError before anything is written.
         """
         _check_input(choices=choices, options=options)
         info = self._owned(user, thread_id)
@@ -651,6 +679,7 @@ class LocalBackend:
             deciding=frozenset(clean),
             before_start=None if head is None else lambda: self._continue_from(thread_id, head),
             decisions=decision_records(calls, clean),
+            allow=always_allowed(clean),
         )
 
     def _continue_from(self, thread_id: str, checkpoint_id: str) -> Prelude:

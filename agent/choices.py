@@ -4,22 +4,29 @@ The sidebar builds these and every run call takes them, so they are part of the 
 protocol: frozen dataclasses and literals with the one-line help each choice shows, importing
 nothing of LangChain or LangGraph. Keys are masked in repr and never persisted: they live in these
 objects (in the browser session) and in the clients built from them, nowhere else.
+
+Approval is decided per tool call: a tool is asked about, allowed or denied (`ApprovalPolicy.rule`).
+The run's settings give the mode and the per-tool rules; the thread adds the tools a person chose
+to "always allow in this thread" from an approval card (stored with the thread, see
+`agent.threads`), which the backend merges in at each run.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from agent.settings import Settings
 
 ApprovalMode = Literal["ask", "auto", "never"]
+ToolRule = Literal["ask", "allow", "deny"]
 Engine = Literal["sync", "async"]
 Durability = Literal["sync", "async", "exit"]
 
 APPROVAL_HELP: dict[str, str] = {
     "ask": "Ask every time: the run halts before any tool runs (a human-in-the-loop interrupt).",
-    "auto": "Auto-approve the chosen tools; ask for the others.",
+    "auto": "Per tool: ask, auto-approve or deny each tool.",
     "never": "Never ask: tools run as soon as the model calls them.",
 }
 ENGINE_HELP: dict[str, str] = {
@@ -33,21 +40,52 @@ DURABILITY_HELP: dict[str, str] = {
     "exit": "Only each run's last checkpoint is written, when it ends or halts: least storage, "
     "no time travel inside a run.",
 }
+# Said next to the chips before you send, while durability "exit" is chosen.
+EXIT_COST = (
+    "Durability exit: nothing is checkpointed until the run ends or halts. If the server stops "
+    "mid-run the whole turn is lost, and the Inspector shows none of its steps until it ends."
+)
+STREAM_HELP: dict[str, str] = {
+    "tokens": 'stream_mode=["messages", "updates"]: each token as the model writes it, and each '
+    "node's output when the node finishes.",
+    "steps": 'stream_mode="updates": each node\'s output when the node finishes, no tokens.',
+}
+TOOL_RULE_HELP: dict[str, str] = {
+    "ask": "the run halts before the tool runs, and you decide",
+    "allow": "runs as soon as the model calls it",
+    "deny": "never runs: the model is told it was denied, and answers without it",
+}
 
 
 @dataclass(frozen=True)
 class ApprovalPolicy:
-    """Per-run rule for which tool calls halt for a human. Not persisted: chosen at each run."""
+    """Which tool calls halt for a human, run at once, or are denied.
+
+    `mode` and the per-tool sets come from the settings at each run; `thread_allowed` are the
+    tools "always allowed in this thread" (the backend fills it in from the thread). A denied tool
+    is denied whatever else says to allow it: it is the narrower, current choice.
+    """
 
     mode: ApprovalMode = "ask"
     auto_tools: frozenset[str] = field(default_factory=frozenset)
+    denied_tools: frozenset[str] = field(default_factory=frozenset)
+    thread_allowed: frozenset[str] = field(default_factory=frozenset)
+
+    def rule(self, tool_name: str) -> ToolRule:
+        if tool_name in self.denied_tools:
+            return "deny"
+        if self.mode == "never" or tool_name in self.thread_allowed:
+            return "allow"
+        if self.mode == "auto" and tool_name in self.auto_tools:
+            return "allow"
+        return "ask"
 
     def needs_approval(self, tool_name: str) -> bool:
-        if self.mode == "never":
-            return False
-        if self.mode == "auto":
-            return tool_name not in self.auto_tools
-        return True
+        return self.rule(tool_name) == "ask"
+
+    def allowing(self, tools: Iterable[str]) -> ApprovalPolicy:
+        """This policy with `tools` also always allowed (the thread's choice)."""
+        return replace(self, thread_allowed=self.thread_allowed | frozenset(tools))
 
 
 @dataclass(frozen=True)

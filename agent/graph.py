@@ -28,7 +28,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from agent.approval import ANSWERED_BY_HUMAN, rejection_text, validate_decisions
+from agent.approval import ANSWERED_BY_HUMAN, denial_text, rejection_text, validate_decisions
 from agent.choices import ApprovalPolicy
 from agent.limits import MAX_TOOL_RESULT_CHARS
 from agent.llm_guard import failure_of, sendable, unkept_reply
@@ -54,7 +54,8 @@ class RunContext:
     approval: ApprovalPolicy = field(default_factory=ApprovalPolicy)
     system_prompt: str = SYSTEM_PROMPT
     # Calls a human is deciding in this run (resuming a halt): exactly these are asked, whatever the
-    # policy, so the decisions sent always match the calls the node asks about.
+    # policy, so the decisions sent always match the calls the node asks about. Later calls of the
+    # run are asked as the policy says.
     deciding: frozenset[str] = frozenset()
 
     def tool(self, name: str) -> BaseTool | None:
@@ -142,7 +143,9 @@ class _ActionPlan:
 def _plan_actions(state: AgentState, context: RunContext) -> _ActionPlan:
     ai, calls = open_tool_calls(state["messages"])
     plan = _ActionPlan(order=[call["id"] for call in calls])
-    if context.deciding:
+    # The calls being decided are asked, exactly (the decisions sent match them); a later visit of
+    # the node in the same run has new calls, which the policy judges like any others.
+    if any(call["id"] in context.deciding for call in calls):
         asked = [call for call in calls if call["id"] in context.deciding]
     else:
         asked = [call for call in calls if context.approval.needs_approval(call["name"])]
@@ -153,7 +156,7 @@ def _plan_actions(state: AgentState, context: RunContext) -> _ActionPlan:
         decisions = validate_decisions(answer or {}, payload, context.tools)
     edited = False
     for call in calls:
-        decision = decisions.get(call["id"], {"action": "approve"})
+        decision = decisions.get(call["id"]) or _unasked(call, context.approval)
         action = decision["action"]
         if action == "edit":
             call = {**call, "args": decision["args"]}
@@ -166,6 +169,13 @@ def _plan_actions(state: AgentState, context: RunContext) -> _ActionPlan:
                 tool_call_id=call["id"],
                 name=call["name"],
                 response_metadata={ANSWERED_BY_HUMAN: True},
+            )
+        elif action == "deny":
+            plan.decided[call["id"]] = ToolMessage(
+                denial_text(call["name"]),
+                tool_call_id=call["id"],
+                name=call["name"],
+                status="error",
             )
         else:
             plan.decided[call["id"]] = ToolMessage(
@@ -180,6 +190,11 @@ def _plan_actions(state: AgentState, context: RunContext) -> _ActionPlan:
         # Same id: the messages reducer replaces the original call, so history shows what ran.
         plan.edited_ai = ai.model_copy(update={"tool_calls": tool_calls})
     return plan
+
+
+def _unasked(call: dict, policy: ApprovalPolicy) -> dict:
+    """What happens to a call no human was asked about: it runs, unless the policy denies it."""
+    return {"action": "deny"} if policy.rule(call["name"]) == "deny" else {"action": "approve"}
 
 
 def _tool_error(call: dict, text: str) -> ToolMessage:

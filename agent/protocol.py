@@ -23,12 +23,16 @@ from agent.choices import (
     APPROVAL_HELP,
     DURABILITY_HELP,
     ENGINE_HELP,
+    EXIT_COST,
+    STREAM_HELP,
+    TOOL_RULE_HELP,
     AgentChoices,
     ApprovalMode,
     ApprovalPolicy,
     Durability,
     Engine,
     RunOptions,
+    ToolRule,
 )
 from agent.errors import (
     BackendError,
@@ -95,6 +99,7 @@ __all__ = [
     "DURABILITY_HELP",
     "EDITED_QUERY",
     "ENGINE_HELP",
+    "EXIT_COST",
     "EXPORT_MIME_TYPE",
     "LESSON_CHOICES",
     "LESSON_TITLE_PREFIX",
@@ -104,6 +109,8 @@ __all__ = [
     "MOCK_ANSWER",
     "STEPS",
     "VISITOR_COOKIE",
+    "STREAM_HELP",
+    "TOOL_RULE_HELP",
     "AgentChoices",
     "ApprovalMode",
     "ApprovalPolicy",
@@ -151,6 +158,7 @@ __all__ = [
     "ToolCall",
     "ToolCallView",
     "ToolResult",
+    "ToolRule",
     "TransferError",
     "Transcript",
     "TurnReport",
@@ -224,6 +232,8 @@ class Backend(Protocol):
     def rename_thread(self, user: User, thread_id: str, title: str) -> ThreadInfo: ...
     def delete_thread(self, user: User, thread_id: str, timeout: float = ...) -> None: ...
     def thread_view(self, user: User, thread_id: str) -> ThreadView: ...
+    # the tools "always allowed in this thread" (`ThreadInfo.allowed_tools`): grant or take back
+    def allow_tool(self, user: User, thread_id: str, tool: str, allowed: bool) -> ThreadInfo: ...
 
     # runs: started by a message (the first one creates its thread), a decision, a resume or a
     # branch operation

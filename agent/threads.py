@@ -10,12 +10,13 @@ same migrations.
 from __future__ import annotations
 
 import builtins
+import json
 import logging
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from agent.errors import UnknownThread
@@ -103,13 +104,24 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX waypoint_run_starts_time ON waypoint_run_starts (started_at);
     ALTER TABLE waypoint_runs ADD COLUMN sent TEXT;
     """,
+    # 7: the tools a person chose to "always allow in this thread" from an approval card, as a
+    # JSON list of names. NULL: none.
+    """
+    ALTER TABLE waypoint_threads ADD COLUMN allowed_tools TEXT;
+    """,
 )
 
 
 _COLUMNS = (
     "id, title, created_at, updated_at, message_count, status, branch_head, owner, "
-    "forked_from, forked_at_checkpoint"
+    "forked_from, forked_at_checkpoint, allowed_tools"
 )
+
+
+def _info(row: Sequence[Any]) -> ThreadInfo:
+    """A row of `_COLUMNS` as a ThreadInfo (the allowed tools are stored as a JSON list)."""
+    allowed = tuple(json.loads(row[-1])) if row[-1] else ()
+    return ThreadInfo(*row[:-1], allowed_tools=allowed)  # type: ignore[misc]  # the columns in order
 
 
 def migrate(conn: sqlite3.Connection) -> int:
@@ -222,7 +234,7 @@ class ThreadIndex:
 
     def _one(self, sql: str, params: tuple) -> ThreadInfo | None:
         rows = self.db.rows(sql, params)
-        return ThreadInfo(*rows[0]) if rows else None
+        return _info(rows[0]) if rows else None
 
     def create(
         self,
@@ -245,7 +257,7 @@ class ThreadIndex:
             forked_at_checkpoint=forked_at_checkpoint,
         )
         self.db.change(
-            f"INSERT INTO waypoint_threads ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO waypoint_threads ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (
                 info.id,
                 info.title,
@@ -257,6 +269,7 @@ class ThreadIndex:
                 info.owner,
                 info.forked_from,
                 info.forked_at_checkpoint,
+                None,
             ),
         )
         return info
@@ -301,7 +314,7 @@ class ThreadIndex:
         sql = f"SELECT {_COLUMNS} FROM waypoint_threads{where}"
         sql += " ORDER BY updated_at DESC, id LIMIT ? OFFSET ?"
         params += [max(1, limit), max(0, offset)]
-        return [ThreadInfo(*row) for row in self.db.rows(sql, params)]
+        return [_info(row) for row in self.db.rows(sql, params)]
 
     def count(self, *, owner: str, search: str = "") -> int:
         where, params = self._owner_filter(owner, search)
@@ -346,6 +359,11 @@ class ThreadIndex:
 
     def set_branch_head(self, thread_id: str, checkpoint_id: str | None) -> ThreadInfo:
         return self._update(thread_id, branch_head=checkpoint_id)
+
+    def set_allowed_tools(self, thread_id: str, tools: Iterable[str]) -> ThreadInfo:
+        """The tools "always allowed in this thread" from now on (none: every call asked)."""
+        names = sorted(set(tools))
+        return self._update(thread_id, allowed_tools=json.dumps(names) if names else None)
 
     def delete(self, thread_id: str) -> None:
         self.db.change("DELETE FROM waypoint_threads WHERE id = ?", (thread_id,))

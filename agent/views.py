@@ -30,6 +30,8 @@ class ThreadInfo:
     owner: str = "local"
     forked_from: str | None = None
     forked_at_checkpoint: str | None = None
+    # Tools the owner chose to "always allow in this thread" from an approval card.
+    allowed_tools: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from ui.live_run import live_run
 from ui.run_error import run_error, run_notice
 from ui.safe_text import SENTENCE_CHARS, plain
 from ui.session import select_thread, selected_thread
+from ui.settings_chips import settings_chips
 from ui.thread_watch import watch_thread
 from ui.transcript import transcript
 from ui.welcome import welcome
@@ -86,6 +87,7 @@ if view is not None and not view.active_run_id:
     watch_thread(backend, view)
 
 show_problem()
+settings_chips(backend, view.thread if view is not None else None, choices, options)
 
 if view is not None and view.active_run_id:
     placeholder = "The agent is answering: wait for it, or press Stop to send something else"

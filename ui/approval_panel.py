@@ -1,7 +1,9 @@
 """The approval panel: shown when the thread halted before `action`.
 
 One card per pending tool call: approve, edit the arguments, answer in the tool's place, or reject
-with a reason; then Continue. Stop folds the panel away and leaves the thread halted; the sidebar
+with a reason; then Continue. An approval can also "always allow" that tool in this thread: the
+thread keeps it (a chip above the chat input shows it and takes it back) and the timeline labels
+the step with it. Stop folds the panel away and leaves the thread halted; the sidebar
 marks it as waiting.
 
 One click on Continue submits exactly what is typed. A text box sends its value only when it loses
@@ -76,7 +78,17 @@ def _decision(call: ToolCallView) -> dict:
             placeholder="e.g. search the docs instead",
         )
         return {"action": "reject", "reason": reason}
-    return {"action": "approve"}
+    always = st.checkbox(
+        f"Always allow {plain(call.name)} in this thread",
+        key=f"always_{call.id}",
+    )
+    st.caption(
+        "From now on its calls run without asking in this thread; a chip above the chat input "
+        "shows it, and Ask again there takes it back."
+        if always
+        else "Runs this call only; the next one is asked again."
+    )
+    return {"action": "approve", "always_allow": True} if always else {"action": "approve"}
 
 
 def _call_card(call: ToolCallView) -> dict:

@@ -1,8 +1,14 @@
 """Sidebar settings: which model, which search, which engine, how to checkpoint, when to ask.
 
-Each choice carries one line of help about the LangGraph idea behind it, for people learning it.
-A key typed here lives only in this browser session's widget state: it is never written to disk,
-to the graph state or to checkpoint metadata.
+Each choice says what it does in a caption under it (visible text, not a hover), for people
+learning the LangGraph idea behind it; the chips above the chat input show what is in force.
+
+The choices among fixed options (model kind, search, engine, stream, durability, approval and the
+per-tool rules) are kept in the URL's query parameters (`?set_engine=async`): a reload keeps them,
+and a link shared with a colleague opens with the same ones. Nothing else is: a key lives only in this browser
+session's widget state (never on disk, in the graph state or in checkpoint metadata), and a base
+URL or model name stays out of links too, so a link can never send your key somewhere you did not
+choose. The settings expander has a key so that a chip can open it.
 
 For an OpenAI-compatible server the panel asks the server which models it has and offers them in a
 select box (WAYPOINT_MODEL, when set, is the default); a server that cannot list them gets the
@@ -19,6 +25,8 @@ from agent.protocol import (
     APPROVAL_HELP,
     DURABILITY_HELP,
     ENGINE_HELP,
+    STREAM_HELP,
+    TOOL_RULE_HELP,
     AgentChoices,
     ApprovalMode,
     ApprovalPolicy,
@@ -27,16 +35,57 @@ from agent.protocol import (
     Engine,
     ModelListError,
     RunOptions,
+    ToolRule,
     User,
 )
+from ui.safe_text import plain
 
 PROVIDERS = {
     "demo": "Offline demo model",
     "openai": "OpenAI",
     "compatible": "OpenAI-compatible server",
 }
+PROVIDER_HELP = {
+    "demo": "Runs offline: it streams tokens and makes real tool calls.",
+    "openai": "OpenAI's models, with your key.",
+    "compatible": "Ollama, vLLM, LM Studio, llama.cpp or any server that speaks OpenAI's API.",
+}
 SEARCHES = {"offline": "Offline documents", "tavily": "Tavily web search"}
-APPROVALS = {"ask": "Ask every time", "auto": "Auto-approve chosen tools", "never": "Never ask"}
+SEARCH_HELP = {
+    "offline": "What web_search queries: documents shipped with Waypoint, on this machine.",
+    "tavily": "What web_search queries: the web through Tavily, with your key.",
+}
+ENGINES = {"sync": "Sync", "async": "Async"}
+STREAMS = {"tokens": "Tokens and steps", "steps": "Steps only"}
+APPROVALS = {"ask": "Ask every time", "auto": "Per tool", "never": "Never ask"}
+TOOL_RULES: dict[str, str] = {"ask": "Ask", "allow": "Auto-approve", "deny": "Deny"}
+# What each option does, by setting: the caption under the widget and a chip's text.
+EXPLANATIONS: dict[str, dict[str, str]] = {
+    "provider": PROVIDER_HELP,
+    "search": SEARCH_HELP,
+    "engine": ENGINE_HELP,
+    "stream": STREAM_HELP,
+    "durability": DURABILITY_HELP,
+    "approval": APPROVAL_HELP,
+    "tool": TOOL_RULE_HELP,
+}
+# The sidebar expander's key: a chip sets it to open the settings.
+OPEN_KEY = "settings_open"
+KEYS = {
+    "provider": "set_provider",
+    "search": "set_search",
+    "engine": "set_engine",
+    "stream": "set_stream",
+    "durability": "set_durability",
+    "approval": "set_approval",
+}
+
+
+def tool_key(tool: str) -> str:
+    """The widget (and URL parameter) of one tool's rule."""
+    return f"set_tool_{tool}"
+
+
 # How long a server's model list (or its failure) is reused: the sidebar redraws on every click.
 MODEL_LIST_TTL = 30
 
@@ -77,29 +126,66 @@ def _compatible_model(backend: Backend, base_url: str, api_key: str | None) -> s
     return st.text_input("Model name", override or "", key="set_compat_model_name")
 
 
-def _radio(label: str, options: dict[str, str], key: str, default: str, help: str) -> str:
+def _radio(
+    label: str, options: dict[str, str], key: str, default: str, explain: dict[str, str]
+) -> str:
+    """A choice kept in the URL, with a caption saying what the chosen option does.
+
+    Streamlit's own `bind="query-params"` would write the shown label into the URL
+    ("Offline demo model"), so the value is carried by hand: read from the URL when this browser
+    session has none yet (a reload, a shared link), written back after every run (a page switch
+    drops the query), and left out when it is the default.
+    """
     keys = list(options)
-    return st.radio(
+    wanted = st.query_params.get(key)
+    if key not in st.session_state and wanted is not None:
+        if wanted in options:
+            st.session_state[key] = wanted
+        else:
+            st.warning(
+                f"The link's {key}={plain(wanted)} is not a choice of {label} "
+                f"({', '.join(keys)}): {default} is used.",
+                icon=":material/link_off:",
+            )
+    chosen = st.radio(
         label,
         keys,
-        index=keys.index(default) if default in keys else 0,
+        # With a value already in the session, an index other than 0 makes Streamlit warn.
+        index=0 if key in st.session_state else keys.index(default) if default in keys else 0,
         format_func=options.__getitem__,
         key=key,
-        help=help,
     )
+    if chosen == default:
+        st.query_params.pop(key, None)
+    else:
+        st.query_params[key] = chosen
+    st.caption(explain[chosen])
+    return chosen
+
+
+def _tool_rules(tool_names: tuple[str, ...]) -> dict[str, ToolRule]:
+    """Ask, auto-approve or deny, for each tool."""
+    rules: dict[str, ToolRule] = {}
+    for name in tool_names:
+        rules[name] = cast(
+            ToolRule,
+            _radio(
+                name,
+                TOOL_RULES,
+                tool_key(name),
+                "ask",
+                {rule: f"{name}: {text}." for rule, text in TOOL_RULE_HELP.items()},
+            ),
+        )
+    return rules
 
 
 def settings_panel(backend: Backend, user: User) -> tuple[AgentChoices, RunOptions]:
     """Draw the settings and return what they say (with the keys `user` may use)."""
     settings = backend.info(user)
-    with st.expander("Settings", expanded=False):
+    with st.expander("Settings", key=OPEN_KEY, on_change="rerun"):
         provider = _radio(
-            "Model",
-            PROVIDERS,
-            "set_provider",
-            settings.default_provider,
-            "The chat model behind the `llm` node. The demo model runs offline and makes real "
-            "tool calls; the others use your key.",
+            "Model", PROVIDERS, KEYS["provider"], settings.default_provider, PROVIDER_HELP
         )
         model_name = api_key = base_url = None
         if provider == "openai":
@@ -107,15 +193,7 @@ def settings_panel(backend: Backend, user: User) -> tuple[AgentChoices, RunOptio
                 "Model name", settings.model_name or "gpt-4o-mini", key="set_model"
             )
             if not settings.has_openai_key:
-                api_key = (
-                    st.text_input(
-                        "OpenAI API key",
-                        type="password",
-                        key="set_openai_key",
-                        help="Kept in this browser session only.",
-                    )
-                    or None
-                )
+                api_key = _key_input("OpenAI API key", "set_openai_key")
         elif provider == "compatible":
             base_url = st.text_input(
                 "Base URL",
@@ -123,62 +201,25 @@ def settings_panel(backend: Backend, user: User) -> tuple[AgentChoices, RunOptio
                 key="set_base_url",
                 help="Ollama, vLLM, LM Studio, llama.cpp…",
             )
-            api_key = (
-                st.text_input(
-                    "API key (if the server needs one)", type="password", key="set_compat_key"
-                )
-                or None
-            )
+            api_key = _key_input("API key (if the server needs one)", "set_compat_key")
             model_name = _compatible_model(backend, base_url.strip(), api_key)
-        search = _radio(
-            "Search",
-            SEARCHES,
-            "set_search",
-            settings.default_search,
-            "What the `web_search` tool queries: documents shipped with Waypoint (offline), or "
-            "Tavily with your key.",
-        )
+        search = _radio("Search", SEARCHES, KEYS["search"], settings.default_search, SEARCH_HELP)
         tavily_key = None
         if search == "tavily" and not settings.has_tavily_key:
-            tavily_key = (
-                st.text_input(
-                    "Tavily API key",
-                    type="password",
-                    key="set_tavily_key",
-                    help="Kept in this browser session only.",
-                )
-                or None
-            )
-        engine = _radio(
-            "Engine",
-            {"sync": "Sync", "async": "Async"},
-            "set_engine",
-            "sync",
-            " · ".join(f"{k}: {v}" for k, v in ENGINE_HELP.items()),
-        )
-        tokens = _radio(
-            "Stream",
-            {"tokens": "Tokens and steps", "steps": "Steps only"},
-            "set_stream",
-            "tokens",
-            'stream_mode="messages" sends each token as the model writes it; "updates" sends '
-            "each node's output when the node finishes.",
-        )
+            tavily_key = _key_input("Tavily API key", "set_tavily_key")
+        engine = _radio("Engine", ENGINES, KEYS["engine"], "sync", ENGINE_HELP)
+        tokens = _radio("Stream", STREAMS, KEYS["stream"], "tokens", STREAM_HELP)
         durability = _radio(
             "Durability",
             {k: k for k in DURABILITY_HELP},
-            "set_durability",
+            KEYS["durability"],
             "sync",
-            " · ".join(f"{k}: {v}" for k, v in DURABILITY_HELP.items()),
+            DURABILITY_HELP,
         )
-        mode = _radio(
-            "Approval", APPROVALS, "set_approval", "ask", " · ".join(APPROVAL_HELP.values())
-        )
-        auto_tools: frozenset[str] = frozenset()
-        if mode == "auto":
-            auto_tools = frozenset(
-                st.multiselect("Auto-approve", settings.tool_names, key="set_auto_tools")
-            )
+        mode = _radio("Approval", APPROVALS, KEYS["approval"], "ask", APPROVAL_HELP)
+        rules = _tool_rules(settings.tool_names) if mode == "auto" else {}
+        for name in () if rules else settings.tool_names:
+            st.query_params.pop(tool_key(name), None)  # not in force: not in the link either
     choices = AgentChoices(
         provider=provider,
         model_name=model_name or None,
@@ -186,10 +227,21 @@ def settings_panel(backend: Backend, user: User) -> tuple[AgentChoices, RunOptio
         base_url=base_url or None,
         search=search,
         tavily_key=tavily_key,
-        approval=ApprovalPolicy(cast(ApprovalMode, mode), auto_tools),
+        approval=ApprovalPolicy(
+            cast(ApprovalMode, mode),
+            frozenset(name for name, rule in rules.items() if rule == "allow"),
+            frozenset(name for name, rule in rules.items() if rule == "deny"),
+        ),
     )
     return choices, RunOptions(
         engine=cast(Engine, engine),
         stream_tokens=tokens == "tokens",
         durability=cast(Durability, durability),
     )
+
+
+def _key_input(label: str, key: str) -> str | None:
+    """A key, kept in this browser session only (never in the URL, never stored)."""
+    typed = st.text_input(label, type="password", key=key)
+    st.caption("Kept in this browser session only.")
+    return typed or None

@@ -11,7 +11,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, message_to_dict
 
-from agent.approval import DECISION_ACTIONS
+from agent.approval import ALWAYS, DECISION_ACTIONS
 from agent.stream_events import message_text
 from agent.text import call_text, preview
 from agent.timeline.keys import ERROR, INTERRUPT, RESUME
@@ -37,10 +37,14 @@ def decisions_text(decisions: Mapping[str, Any]) -> str:
     total = sum(counts[kind] for kind in kinds)
     if not kinds:
         return "you answered"
+    allowed = sorted(
+        {str(d[ALWAYS]) for d in decisions.values() if isinstance(d, Mapping) and d.get(ALWAYS)}
+    )
+    also = f"; always allow {', '.join(allowed)} in this thread" if allowed else ""
     if len(kinds) == 1:
-        return f"you {_DECISION_VERBS[kinds[0]]} {plural(total, 'call')}"
+        return f"you {_DECISION_VERBS[kinds[0]]} {plural(total, 'call')}{also}"
     parts = ", ".join(f"{_DECISION_VERBS[kind]} {counts[kind]}" for kind in kinds)
-    return f"you {parts} of {total} calls"
+    return f"you {parts} of {total} calls{also}"
 
 
 def message_preview(message: BaseMessage) -> str:
