@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import uuid
 
 import pytest
 from psycopg_pool import ConnectionPool
@@ -85,18 +86,27 @@ def test_migration_5_deletes_only_never_used_empty_threads(
         conn.isolation_level = None
         return ThreadIndex(conn)
 
+    def old_row(title="New thread", messages=0, status="idle", forked_from=None) -> str:
+        """A row as the schema of migration 4 stored it (today's `create` knows later columns)."""
+        thread_id = uuid.uuid4().hex
+        index.db.change(
+            "INSERT INTO waypoint_threads (id, title, created_at, updated_at, message_count, "
+            "status, owner, forked_from) VALUES (?, ?, 1.0, 1.0, ?, ?, 'local', ?)",
+            (thread_id, title, messages, status, forked_from),
+        )
+        return thread_id
+
     with monkeypatch.context() as old:
         old.setattr("agent.threads.MIGRATIONS", MIGRATIONS[:4])
         index = open_index()
-        empty = [index.create(owner="local").id for _ in range(3)]
+        empty = [old_row() for _ in range(3)]
         kept = {
-            "with messages": index.touch(index.create(owner="local").id, message_count=2).id,
-            "renamed": index.create("Notes", owner="local").id,
-            "with a run": index.create(owner="local").id,
-            "a fork": index.create(owner="local", forked_from=empty[0]).id,
-            "waiting": index.create(owner="local").id,
+            "with messages": old_row(messages=2),
+            "renamed": old_row("Notes"),
+            "with a run": old_row(),
+            "a fork": old_row(forked_from=empty[0]),
+            "waiting": old_row(status="waiting"),
         }
-        index.set_status(kept["waiting"], "waiting")
         index.db.change(
             "INSERT INTO waypoint_runs (id, thread_id, owner, status, started_at, heartbeat)"
             " VALUES (?, ?, ?, ?, ?, ?)",
