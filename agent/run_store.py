@@ -35,7 +35,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -138,7 +138,7 @@ class RunStore(Protocol):
     def latest(self, thread_id: str) -> RunRecord | None: ...
     def running(self) -> list[RunRecord]: ...
     def events(self, run_id: str, offset: int = 0) -> list[Event]: ...
-    def forget_thread(self, thread_id: str) -> None: ...
+    def forget_threads(self, thread_ids: Sequence[str]) -> None: ...
     def close(self) -> None: ...
 
 
@@ -335,14 +335,20 @@ class SqlRunStore:
         )
         return [decode(row[0]) for row in rows]
 
-    def forget_thread(self, thread_id: str) -> None:
+    def forget_threads(self, thread_ids: Sequence[str]) -> None:
+        """The runs and events of these threads, in one transaction."""
+        if not thread_ids:
+            return
+        marks = ",".join("?" * len(thread_ids))
         with self._transaction() as conn:
             conn.execute(
                 "DELETE FROM waypoint_run_events WHERE run_id IN "
-                "(SELECT id FROM waypoint_runs WHERE thread_id = ?)",
-                (thread_id,),
+                f"(SELECT id FROM waypoint_runs WHERE thread_id IN ({marks}))",
+                list(thread_ids),
             )
-            conn.execute("DELETE FROM waypoint_runs WHERE thread_id = ?", (thread_id,))
+            conn.execute(
+                f"DELETE FROM waypoint_runs WHERE thread_id IN ({marks})", list(thread_ids)
+            )
 
     def close(self) -> None:
         """Write what is queued and stop the writer (the connection is its owner's to close)."""
