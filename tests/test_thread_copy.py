@@ -12,8 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from langchain_core.messages import HumanMessage
+from langgraph.checkpoint.base import empty_checkpoint
 
 from agent import visitors
+from agent.checkpoint_store import make_snapshot
 from agent.protocol import LOCAL_USER, User
 from agent.timeline import config_at
 from agent.visitor_tokens import new_token, visitor_owner
@@ -61,9 +64,21 @@ def replayed_thread(h) -> tuple[str, str, str]:
     return thread.id, answer, h.backend.store.latest_id(thread.id)
 
 
-def run_saver(h, engine: str, method: str, *args: Any, **kwargs: Any) -> None:
-    """A saver method of the sync saver, or its `a`-twin on the async saver (on its loop)."""
-    if engine == "sync":
+def halted_then_answered(h) -> str:
+    """A thread with no delta snapshot anywhere: its messages are deltas back to the root."""
+    thread = h.backend.create_thread(LOCAL_USER)
+    h.model.script = [reply("Searching.", ("web_search", {"query": "weather in SF"}))]
+    h.send(thread.id, "weather in SF?")
+    call = h.backend.thread_view(LOCAL_USER, thread.id).pending_calls[0]
+    h.model.script = [reply("Foggy [1].")]
+    h.decide(thread.id, {call.id: {"action": "approve"}})
+    return thread.id
+
+
+def run_saver(h, method: str, *args: Any, **kwargs: Any) -> None:
+    """A saver method: of the sync saver for the sync engine's harness, else its `a`-twin on the
+    async saver (on its loop)."""
+    if h.options.engine == "sync":
         getattr(h.backend.persistence.saver, method)(*args, **kwargs)
     else:
         saver = h.backend.persistence.async_saver
@@ -75,15 +90,14 @@ def drop_source(h, thread_id: str) -> None:
     assert rows_of(h, thread_id) == []
 
 
-@pytest.mark.parametrize("engine", ["sync", "async"])
-def test_a_copied_branch_rebuilds_its_messages_without_its_source(h, engine):
+def test_a_copied_branch_rebuilds_its_messages_without_its_source(h):
     source, answer, replay_halt = replayed_thread(h)
     wanted = {at: messages_at(h, source, at) for at in (answer, replay_halt)}
     parents = {r.checkpoint_id: r.parent_id for r in rows_of(h, source)}
     copies = {}
     for at in (answer, replay_halt):
         copies[at] = f"copy-of-{at}"
-        run_saver(h, engine, "copy_branch", source, copies[at], at)
+        run_saver(h, "copy_branch", source, copies[at], at)
     drop_source(h, source)
     for at, target in copies.items():
         path, step = [], at
@@ -99,14 +113,13 @@ def test_a_copied_branch_rebuilds_its_messages_without_its_source(h, engine):
     assert (("", replay_halt)) not in fork_point, "the fork point's own writes stay behind"
 
 
-@pytest.mark.parametrize("engine", ["sync", "async"])
-def test_a_copied_thread_has_every_branch_and_write(h, engine):
+def test_a_copied_thread_has_every_branch_and_write(h):
     source, answer, replay_halt = replayed_thread(h)
     before = {r.checkpoint_id: messages_at(h, source, r.checkpoint_id) for r in rows_of(h, source)}
     writes = h.backend.store.thread_writes(source)
-    run_saver(h, engine, "copy_thread", source, "whole-copy")
+    run_saver(h, "copy_thread", source, "whole-copy")
     with pytest.raises(ValueError, match="already has checkpoints"):
-        run_saver(h, engine, "copy_thread", source, "whole-copy")
+        run_saver(h, "copy_thread", source, "whole-copy")
     drop_source(h, source)
     after = {
         r.checkpoint_id: messages_at(h, "whole-copy", r.checkpoint_id)
@@ -123,22 +136,40 @@ def test_a_copy_refuses_an_unknown_checkpoint_and_writes_nothing(h):
     assert rows_of(h, "target") == []
 
 
-@pytest.mark.parametrize("engine", ["sync", "async"])
-def test_prune_deletes_many_threads_and_keep_latest_refuses_delta_threads(h, engine):
-    threads = [replayed_thread(h)[0] for _ in range(3)]
+def test_prune_deletes_many_threads_and_keep_latest_refuses_delta_threads(h):
+    # One thread whose fork stores a snapshot (the stock check sees those), one without any.
+    threads = [replayed_thread(h)[0], halted_then_answered(h), replayed_thread(h)[0]]
     kept = threads.pop()
     counts = {t: len(rows_of(h, t)) for t in threads}
     kept_messages = messages_at(h, kept)
-    with pytest.raises(NotImplementedError, match="DeltaChannel"):
-        run_saver(h, engine, "prune", [*threads, "unknown"], strategy="keep_latest")
+    for named in ([*threads, "unknown"], threads[1:]):
+        with pytest.raises(NotImplementedError, match="DeltaChannel"):
+            run_saver(h, "prune", named, strategy="keep_latest")
     assert {t: len(rows_of(h, t)) for t in threads} == counts, "a refusal prunes nothing"
     with pytest.raises(TypeError):
-        run_saver(h, engine, "prune", kept, strategy="delete")
+        run_saver(h, "prune", kept, strategy="delete")
     with pytest.raises(ValueError, match="Unknown prune strategy"):
-        run_saver(h, engine, "prune", threads, strategy="everything")
-    run_saver(h, engine, "prune", threads, strategy="delete")
+        run_saver(h, "prune", threads, strategy="everything")
+    run_saver(h, "prune", threads, strategy="delete")
     assert all(rows_of(h, t) == [] and h.backend.store.thread_writes(t) == {} for t in threads)
     assert messages_at(h, kept) == kept_messages and rows_of(h, kept), "others are untouched"
+
+
+def test_keep_latest_refuses_a_thread_whose_only_sign_of_a_delta_is_a_snapshot(h):
+    """A delta channel snapshotted where it was last written: no write shows it, no counter (not
+    stored by Waypoint's savers): only the stored snapshot does."""
+    saver = h.backend.persistence.saver
+    first = empty_checkpoint()
+    first["channel_values"] = {"messages": make_snapshot([HumanMessage("hi", id="h1")])}
+    first["channel_versions"] = {"messages": saver.get_next_version(None, None)}
+    versions = first["channel_versions"]
+    config = saver.put(config_at("snap", None), first, {"source": "loop", "step": 0}, versions)
+    second = {**empty_checkpoint(), "channel_versions": versions}
+    saver.put(config, second, {"source": "input", "step": 1}, {})
+    with pytest.raises(NotImplementedError, match="snap"):
+        saver.prune(["snap"], strategy="keep_latest")
+    assert len(rows_of(h, "snap")) == 2
+    assert messages_at(h, "snap") == [("h1", "hi")]  # read through the graph's channel
 
 
 def visitor() -> User:
