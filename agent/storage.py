@@ -51,6 +51,7 @@ from agent.storage_copy import (
     sqlite_copy,
     sqlite_delete,
     sqlite_keep_latest,
+    warm_copy,
 )
 from agent.storage_levers import (
     HISTORY_THREADS,
@@ -248,7 +249,8 @@ class WaypointSqliteSaver(_WaypointSaver, SqliteSaver):  # type: ignore[misc]
         the target id, in one transaction: the target's history is the path to that checkpoint,
         and it continues from there as the source did when the checkpoint was new."""
         with self._transaction() as cur:
-            run(cur, sqlite_copy(source_thread_id, target_thread_id, checkpoint_id))
+            ids = run(cur, sqlite_copy(source_thread_id, target_thread_id, checkpoint_id))
+        warm_copy(self._histories, source_thread_id, target_thread_id, ids)
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         """Strategy "delete": every checkpoint and write of the threads, in one transaction.
@@ -387,7 +389,8 @@ class AsyncWaypointSqliteSaver(_WaypointSaver, AsyncSqliteSaver):  # type: ignor
     ) -> None:
         """As `WaypointSqliteSaver.copy_branch`."""
         async with self._transaction() as cur:
-            await arun(cur, sqlite_copy(source_thread_id, target_thread_id, checkpoint_id))
+            ids = await arun(cur, sqlite_copy(source_thread_id, target_thread_id, checkpoint_id))
+        warm_copy(self._histories, source_thread_id, target_thread_id, ids)
 
     async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         """As `WaypointSqliteSaver.prune`."""

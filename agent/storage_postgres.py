@@ -55,6 +55,7 @@ from agent.storage_copy import (
     postgres_refuse_delta_threads,
     prune_thread_ids,
     run,
+    warm_copy,
 )
 from agent.storage_levers import (
     CompressedSerializer,
@@ -335,7 +336,8 @@ class WaypointPostgresSaver(_ShortVersions, PostgresSaver):
     def copy_branch(self, source_thread_id: str, target_thread_id: str, checkpoint_id: str) -> None:
         """As `WaypointSqliteSaver.copy_branch`, with the blobs the copied checkpoints name."""
         with self._cursor() as cur, cur.connection.transaction():
-            run(cur, postgres_copy(source_thread_id, target_thread_id, checkpoint_id))
+            ids = run(cur, postgres_copy(source_thread_id, target_thread_id, checkpoint_id))
+        warm_copy(self._histories, source_thread_id, target_thread_id, ids)
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         """The stock `prune`; "keep_latest" also refuses the delta threads the stock check
@@ -436,7 +438,8 @@ class AsyncWaypointPostgresSaver(_ShortVersions, AsyncPostgresSaver):
     ) -> None:
         """As `WaypointPostgresSaver.copy_branch`."""
         async with self._cursor() as cur, cur.connection.transaction():
-            await arun(cur, postgres_copy(source_thread_id, target_thread_id, checkpoint_id))
+            ids = await arun(cur, postgres_copy(source_thread_id, target_thread_id, checkpoint_id))
+        warm_copy(self._histories, source_thread_id, target_thread_id, ids)
 
     async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         """As `WaypointPostgresSaver.prune`."""

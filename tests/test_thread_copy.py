@@ -86,8 +86,13 @@ def run_saver(h, method: str, *args: Any, **kwargs: Any) -> None:
 
 
 def drop_source(h, thread_id: str) -> None:
+    """Delete the source, and forget every history the savers decoded (a copy gets the source's
+    decoded histories): what is read next comes from the copy's rows."""
     h.backend.persistence.saver.prune([thread_id], strategy="delete")
     assert rows_of(h, thread_id) == []
+    persistence = h.backend.persistence
+    for saver in (persistence.saver, h.backend.graph.checkpointer, persistence.async_saver):
+        saver._histories.__init__()  # in place: the graph's copy of a saver shares its cache
 
 
 def test_a_copied_branch_rebuilds_its_messages_without_its_source(h):
@@ -98,6 +103,7 @@ def test_a_copied_branch_rebuilds_its_messages_without_its_source(h):
     for at in (answer, replay_halt):
         copies[at] = f"copy-of-{at}"
         run_saver(h, "copy_branch", source, copies[at], at)
+        assert messages_at(h, copies[at]) == wanted[at]  # read with the histories it was given
     drop_source(h, source)
     for at, target in copies.items():
         path, step = [], at
