@@ -18,7 +18,8 @@ are the stock ones with what `bench/storage.py` measured to pay:
   between reads, so they must not be changed in place (copy them: `model_copy(update=...)`).
 
 Both savers write the same rows, so the sync and the async engine share one database file.
-The levers themselves live in `agent.storage_levers`, shared with the Postgres savers.
+The levers themselves live in `agent.storage_levers`, shared with the Postgres savers; copying and
+deleting whole threads (`copy_thread`, `copy_branch`, `prune`) in `agent.storage_copy`.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ savers keep that schema, so stock tools and savers read their rows, and add the 
   instead of scanning the thread's rows newest first.
 
 The sync and the async saver write the same rows: either engine continues the other's threads.
+Copying a thread or a branch of it, and `prune`'s extra refusal, come from `agent.storage_copy`.
 The SQL of a history walk is one generator of statements that both savers run (`_run`, `_arun`).
 """
 
