@@ -1,4 +1,4 @@
-"""Copying and deleting whole threads on Waypoint's savers, in SQL that never decodes a blob.
+"""Copying and deleting whole threads on Waypoint's savers, in SQL (a copy decodes no blob).
 
 LangGraph's `BaseCheckpointSaver` names `copy_thread` and `prune` as optional; the stock SQLite
 saver has neither, the stock Postgres one has `prune` only. Waypoint needs both: a fork to a new
@@ -9,7 +9,8 @@ A copy keeps every row as it is, checkpoint ids and parent ids included, under t
 the message deltas (`agent.message_log`) are rebuilt by walking parent ids inside one thread, so
 the copy reconstructs its messages from its own rows, with no path back to the source (deleting
 the source afterwards loses nothing). On Postgres the blob rows that the copied checkpoints name
-(a delta snapshot among them) are copied too.
+(a delta snapshot among them) are copied too. The copy is also given the histories the saver had
+decoded for the source's copied checkpoints (`warm_copy`), so its first read is not a cold one.
 
 `prune(strategy="keep_latest")` keeps each namespace's latest checkpoint, but refuses threads that
 use a DeltaChannel, as the stock Postgres saver does: their latest value lives in the checkpoints
@@ -17,6 +18,8 @@ before. The stock check looks for the snapshot counters in the metadata, which W
 do not store, so these savers also refuse a thread whose rows show a delta: a write to a channel
 that the checkpoint after it does not store (a delta channel stores its value only in snapshots;
 any other channel a task wrote is stored by the next checkpoint). Every Waypoint thread is one.
+On SQLite, whose checkpoint rows are blobs, a thread that passes that check still has its stored
+values decoded, looking for a delta snapshot (Postgres marks those in the row).
 
 The statements are generators, as in `agent.storage_postgres`: each yields (sql, params, fetch)
 and is sent the rows when `fetch` is true, so the sync and the async saver of a database run the
