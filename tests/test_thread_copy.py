@@ -43,36 +43,31 @@ def messages_at(h, thread_id, checkpoint_id=None) -> list[tuple[str, str]]:
     return [(m.id, m.text) for m in values.get("messages", [])]
 
 
+def halted_then_answered(h, question: str = "weather in SF?") -> str:
+    """A thread with no delta snapshot anywhere: its messages are deltas back to the root."""
+    thread = h.backend.create_thread(LOCAL_USER)
+    h.model.script = [reply("Searching.", ("web_search", {"query": question.rstrip("?")}))]
+    h.send(thread.id, question)
+    call = h.backend.thread_view(LOCAL_USER, thread.id).pending_calls[0]
+    h.model.script = [reply("It depends [1].")]
+    h.decide(thread.id, {call.id: {"action": "approve"}})
+    return thread.id
+
+
 def replayed_thread(h) -> tuple[str, str, str]:
     """Halt, approve, answer; then a replay from step 0 (LangGraph's fork there stores a delta
     snapshot) that halts again. Returns the thread, the old answer's and the new halt's ids."""
-    thread = h.backend.create_thread(LOCAL_USER)
-    h.model.script = [reply("Searching.", ("web_search", {"query": "weather in LA"}))]
-    h.send(thread.id, "weather in LA?")
-    call = h.backend.thread_view(LOCAL_USER, thread.id).pending_calls[0]
-    h.model.script = [reply("Sunny [1].")]
-    h.decide(thread.id, {call.id: {"action": "approve"}})
-    answer = h.backend.store.latest_id(thread.id)
-    step0 = [r for r in rows_of(h, thread.id) if r.metadata.get("step") == 0][0]
+    thread_id = halted_then_answered(h, "weather in LA?")
+    answer = h.backend.store.latest_id(thread_id)
+    step0 = [r for r in rows_of(h, thread_id) if r.metadata.get("step") == 0][0]
     h.model.script = [reply("Again.", ("web_search", {"query": "LA again"}))]
     h.finish(
         h.backend.resume(
-            LOCAL_USER, thread.id, h.choices, h.options, checkpoint_id=step0.checkpoint_id
+            LOCAL_USER, thread_id, h.choices, h.options, checkpoint_id=step0.checkpoint_id
         )
     )
-    assert any(r.metadata.get("source") == "fork" for r in rows_of(h, thread.id))
-    return thread.id, answer, h.backend.store.latest_id(thread.id)
-
-
-def halted_then_answered(h) -> str:
-    """A thread with no delta snapshot anywhere: its messages are deltas back to the root."""
-    thread = h.backend.create_thread(LOCAL_USER)
-    h.model.script = [reply("Searching.", ("web_search", {"query": "weather in SF"}))]
-    h.send(thread.id, "weather in SF?")
-    call = h.backend.thread_view(LOCAL_USER, thread.id).pending_calls[0]
-    h.model.script = [reply("Foggy [1].")]
-    h.decide(thread.id, {call.id: {"action": "approve"}})
-    return thread.id
+    assert any(r.metadata.get("source") == "fork" for r in rows_of(h, thread_id))
+    return thread_id, answer, h.backend.store.latest_id(thread_id)
 
 
 def run_saver(h, method: str, *args: Any, **kwargs: Any) -> None:
