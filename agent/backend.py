@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -413,11 +413,31 @@ class LocalBackend:
             deadline = time.monotonic() + timeout
             while self._live_elsewhere(thread_id) is not None and time.monotonic() < deadline:
                 time.sleep(STORE_POLL_SECONDS)
-        self.persistence.saver.delete_thread(thread_id)
-        self.threads.delete(thread_id)
-        self.runs.forget_thread(thread_id)
-        self.persistence.runs.forget_thread(thread_id)
-        self._inputs.pop(thread_id, None)
+        self.purge_threads([thread_id])
+
+    def purge_threads(self, thread_ids: Sequence[str]) -> None:
+        """Delete these threads: checkpoints first, in one transaction (the saver's `prune`,
+        "delete"), then their index rows and stored runs, each in one statement.
+
+        The engine's side of a deletion, with no owner check and no stopping of runs: for
+        `delete_thread` after both, and for the visitor sweep (`agent.visitors`), which leaves
+        running threads for later. Checkpoints go first, so a failure half-way leaves index rows
+        of empty threads, shown and deletable again, rather than checkpoints no list reaches.
+        """
+        ids = list(thread_ids)
+        self.persistence.saver.prune(ids, strategy="delete")
+        self.threads.delete_many(ids)
+        self.persistence.runs.forget_threads(ids)
+        for thread_id in ids:
+            self.runs.forget_thread(thread_id)
+            self._inputs.pop(thread_id, None)
+
+    def is_running(self, thread_id: str) -> bool:
+        """Whether a run of the thread is going, here or in another process."""
+        return (
+            self.runs.active_run(thread_id) is not None
+            or self._live_elsewhere(thread_id) is not None
+        )
 
     # --- state -----------------------------------------------------------------------------------
 
@@ -927,7 +947,7 @@ class LocalBackend:
     #                                                              finished
 
     def _refuse_while_running(self, thread_id: str) -> None:
-        if self.runs.active_run(thread_id) is not None or self._live_elsewhere(thread_id):
+        if self.is_running(thread_id):
             raise ThreadBusy(thread_id)
 
     def _checkpoint_snapshot(self, thread_id: str, checkpoint_id: str) -> StateSnapshot:
@@ -1136,18 +1156,22 @@ class LocalBackend:
     def fork_thread(
         self, user: User, thread_id: str, checkpoint_id: str, title: str | None = None
     ) -> ThreadInfo:
-        """Copy the state at a checkpoint into a new thread ("Fork of ..."); the original stays.
+        """A new thread ("Fork of ...") whose past is the path to a checkpoint; the original stays.
 
-        The new thread starts with one checkpoint holding the same messages (same ids) and the
-        same next node(s), so a fork of a halt asks for approval, and remembers its origin in
-        the index (`forked_from`, `forked_at_checkpoint`). A fork of an input checkpoint
-        includes the message that was arriving there, with the model next, as in the original.
+        The new thread gets the checkpoint and its ancestors with their writes, ids kept
+        (`CheckpointStore.copy_branch`): its timeline shows the steps that led there, not later
+        checkpoints nor other branches. On top comes one "forked from" checkpoint with the same
+        messages and next node(s), so a fork of a halt asks for approval again (the approval
+        given in the original, which lives in the fork point's writes, is not copied). A fork of
+        an input checkpoint adds the message that was arriving there, with the model next, as
+        in the original. The index remembers the origin (`forked_from`, `forked_at_checkpoint`).
         """
         _check_input(("title",), checkpoint_id=checkpoint_id, title=title)
         source = self._owned(user, thread_id)
         snapshot = self._checkpoint_snapshot(thread_id, checkpoint_id)
-        messages = [m.model_copy() for m in snapshot.values.get("messages", [])]
+        messages = list(snapshot.values.get("messages", []))
         next_nodes: tuple[str, ...] = tuple(snapshot.next)
+        arriving: list[BaseMessage] = []
         if START in next_nodes:
             started = (
                 self.history.tuple_of(thread_id, checkpoint_id)
@@ -1155,31 +1179,29 @@ class LocalBackend:
                 .get(START)
                 or {}
             )
-            arriving = started.get("messages", []) if isinstance(started, Mapping) else []
-            messages += [m.model_copy() for m in arriving if isinstance(m, BaseMessage)]
+            found = started.get("messages", []) if isinstance(started, Mapping) else []
+            arriving = [m.model_copy() for m in found if isinstance(m, BaseMessage)]
             next_nodes = (LLM,)
         name = " ".join((title or "").split()) or f"Fork of {source.title}"
         info = self.threads.create(
             name, owner=user.id, forked_from=thread_id, forked_at_checkpoint=checkpoint_id
         )
         try:
-            if messages:
-                as_node = as_node_keeping_next(next_nodes, messages)
-                metadata = {
-                    tl.OP: "fork_thread",
-                    tl.AS_NODE: as_node,
-                    tl.SOURCE_THREAD: thread_id,
-                    tl.SOURCE_CHECKPOINT: checkpoint_id,
-                    tl.SOURCE_TITLE: source.title,
-                }
-                self.graph.update_state(
-                    {"configurable": {"thread_id": info.id}, "metadata": metadata},
-                    {"messages": messages},
-                    as_node=as_node,
-                )
+            self.store.copy_branch(thread_id, info.id, checkpoint_id)
+            metadata = {
+                tl.OP: "fork_thread",
+                tl.AS_NODE: as_node_keeping_next(next_nodes, messages + arriving),
+                tl.SOURCE_THREAD: thread_id,
+                tl.SOURCE_CHECKPOINT: checkpoint_id,
+                tl.SOURCE_TITLE: source.title,
+            }
+            self.graph.update_state(
+                {**tl.config_at(info.id, checkpoint_id), "metadata": metadata},
+                {"messages": arriving},
+                as_node=metadata[tl.AS_NODE],
+            )
         except BaseException:
-            self.persistence.saver.delete_thread(info.id)
-            self.threads.delete(info.id)
+            self.purge_threads([info.id])
             raise
         return self._settle(info.id)
 

@@ -4,8 +4,9 @@
 timeline also needs a thread's tree without decoding a single blob (ids, parents and metadata of
 1,000 checkpoints in one indexed query), cheap existence and "newest" checks, and transfer needs
 the pending writes with their task paths (which `CheckpointTuple.pending_writes` drops) and an
-import that stores a whole thread or nothing. Those are `CheckpointStore`; each database has one
-implementation next to its saver (`SqliteCheckpointStore` here, `PostgresCheckpointStore` in
+import that stores a whole thread or nothing; a fork to a new thread copies one branch of
+history (`copy_branch`). Those are `CheckpointStore`; each database has one implementation next
+to its saver (`SqliteCheckpointStore` here, `PostgresCheckpointStore` in
 `agent.checkpoint_store_postgres`), so the timeline's algorithms and the file format serve any of
 them.
 
@@ -129,6 +130,11 @@ class CheckpointStore(Protocol):
         encoded by the saver's serializer exactly as `put` and `put_writes` would."""
         ...
 
+    def copy_branch(self, source_thread_id: str, target_thread_id: str, checkpoint_id: str) -> None:
+        """Copy a checkpoint and its ancestors, with the ancestors' writes, into a thread that has
+        no checkpoints yet, in one transaction, ids kept (the savers' `copy_branch`)."""
+        ...
+
 
 _ROOT = "thread_id = ? AND checkpoint_ns = ''"
 _SKELETON_SQL = (
@@ -239,6 +245,9 @@ class SqlCheckpointStore:
 
     def insert_thread(self, thread_id: str, checkpoints: Sequence[NewCheckpoint]) -> None:
         self.saver.put_thread(thread_items(thread_id, checkpoints))
+
+    def copy_branch(self, source_thread_id: str, target_thread_id: str, checkpoint_id: str) -> None:
+        self.saver.copy_branch(source_thread_id, target_thread_id, checkpoint_id)
 
 
 class SqliteCheckpointStore(SqlCheckpointStore):

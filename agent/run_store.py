@@ -44,7 +44,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -183,7 +183,7 @@ class RunStore(Protocol):
     def running(self, owner: str | None = None) -> list[RunRecord]: ...
     def events(self, run_id: str, offset: int = 0) -> list[Event]: ...
     def reports(self, thread_id: str, limit: int = ...) -> list[dict[str, Any]]: ...
-    def forget_thread(self, thread_id: str) -> None: ...
+    def forget_threads(self, thread_ids: Sequence[str]) -> None: ...
     def close(self) -> None: ...
 
 
@@ -429,14 +429,20 @@ class SqlRunStore:
         )
         return [json.loads(row[0]) for row in reversed(rows)]
 
-    def forget_thread(self, thread_id: str) -> None:
+    def forget_threads(self, thread_ids: Sequence[str]) -> None:
+        """The runs and events of these threads, in one transaction."""
+        if not thread_ids:
+            return
+        marks = ",".join("?" * len(thread_ids))
         with self._transaction() as conn:
             conn.execute(
                 "DELETE FROM waypoint_run_events WHERE run_id IN "
-                "(SELECT id FROM waypoint_runs WHERE thread_id = ?)",
-                (thread_id,),
+                f"(SELECT id FROM waypoint_runs WHERE thread_id IN ({marks}))",
+                list(thread_ids),
             )
-            conn.execute("DELETE FROM waypoint_runs WHERE thread_id = ?", (thread_id,))
+            conn.execute(
+                f"DELETE FROM waypoint_runs WHERE thread_id IN ({marks})", list(thread_ids)
+            )
 
     def close(self) -> None:
         """Write what is queued and stop the writer (the connection is its owner's to close)."""

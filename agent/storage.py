@@ -18,14 +18,16 @@ are the stock ones with what `bench/storage.py` measured to pay:
   between reads, so they must not be changed in place (copy them: `model_copy(update=...)`).
 
 Both savers write the same rows, so the sync and the async engine share one database file.
-The levers themselves live in `agent.storage_levers`, shared with the Postgres savers.
+The levers themselves live in `agent.storage_levers`, shared with the Postgres savers; copying and
+deleting whole threads (`copy_thread`, `copy_branch`, `prune`) in `agent.storage_copy`.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import aiosqlite
@@ -43,6 +45,15 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+from agent.storage_copy import (
+    arun,
+    prune_thread_ids,
+    run,
+    sqlite_copy,
+    sqlite_delete,
+    sqlite_keep_latest,
+    warm_copy,
+)
 from agent.storage_levers import (
     HISTORY_THREADS,
     ZSTD_DICTIONARY,
@@ -204,21 +215,61 @@ class WaypointSqliteSaver(_WaypointSaver, SqliteSaver):  # type: ignore[misc]
     def put_thread(self, items: Sequence[ThreadItem]) -> None:
         """`put` then `put_writes` for each (config, checkpoint, metadata, writes by task), all in
         one transaction: an import stores a whole thread or, on any error, nothing."""
+        with self._transaction() as cur:
+            for config, checkpoint, metadata, tasks in items:
+                cur.execute(
+                    _PUT_CHECKPOINT_SQL,
+                    _checkpoint_row(self.serde, config, checkpoint, metadata),
+                )
+                saved = _saved_config(config, checkpoint)["configurable"]
+                for task_id, task_path, writes in tasks:
+                    cur.executemany(*self._writes_rows(saved, task_id, task_path, writes))
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        """A cursor inside one write transaction: committed at the end, rolled back on error."""
         with self.cursor(transaction=False) as cur:
             cur.execute("BEGIN IMMEDIATE")
             try:
-                for config, checkpoint, metadata, tasks in items:
-                    cur.execute(
-                        _PUT_CHECKPOINT_SQL,
-                        _checkpoint_row(self.serde, config, checkpoint, metadata),
-                    )
-                    saved = _saved_config(config, checkpoint)["configurable"]
-                    for task_id, task_path, writes in tasks:
-                        cur.executemany(*self._writes_rows(saved, task_id, task_path, writes))
+                yield cur
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
             cur.execute("COMMIT")
+
+    # --- whole threads (`agent.storage_copy`) ----------------------------------------------------
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Every checkpoint and write of the source, in every namespace, under the target id
+        (which must have no checkpoints yet), in one transaction. Ids stay as they are."""
+        with self._transaction() as cur:
+            run(cur, sqlite_copy(source_thread_id, target_thread_id))
+
+    def copy_branch(self, source_thread_id: str, target_thread_id: str, checkpoint_id: str) -> None:
+        """`checkpoint_id` (root namespace) and its ancestors, with the ancestors' writes, under
+        the target id, in one transaction: the target's history is the path to that checkpoint,
+        and it continues from there as the source did when the checkpoint was new."""
+        with self._transaction() as cur:
+            ids = run(cur, sqlite_copy(source_thread_id, target_thread_id, checkpoint_id))
+        warm_copy(self._histories, source_thread_id, target_thread_id, ids)
+
+    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """Strategy "delete": every checkpoint and write of the threads, in one transaction.
+        "keep_latest": each namespace keeps its latest checkpoint and that checkpoint's writes;
+        refused (NotImplementedError, nothing pruned) for threads that use a DeltaChannel, as
+        every Waypoint thread does (see `agent.storage_copy`)."""
+        ids = prune_thread_ids(thread_ids, strategy)
+        if not ids:
+            return
+        with self._transaction() as cur:
+            if strategy == "delete":
+                run(cur, sqlite_delete(ids))
+            else:
+                run(cur, sqlite_keep_latest(ids, self.serde.loads_typed))
+
+    def delete_thread(self, thread_id: str) -> None:
+        """The thread's checkpoints and writes, in one transaction (`prune`, "delete")."""
+        self.prune([str(thread_id)], strategy="delete")
 
     def _writes_rows(
         self,
@@ -315,6 +366,47 @@ class AsyncWaypointSqliteSaver(_WaypointSaver, AsyncSqliteSaver):  # type: ignor
         async with self.lock, self.conn.execute(_PUT_CHECKPOINT_SQL, row):
             await self.conn.commit()
         return _saved_config(config, checkpoint)
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Cursor]:
+        """`WaypointSqliteSaver._transaction` on the async connection."""
+        await self.setup()
+        async with self.lock, self.conn.cursor() as cur:
+            await cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                await self.conn.rollback()
+                raise
+            await self.conn.commit()
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """As `WaypointSqliteSaver.copy_thread`."""
+        async with self._transaction() as cur:
+            await arun(cur, sqlite_copy(source_thread_id, target_thread_id))
+
+    async def acopy_branch(
+        self, source_thread_id: str, target_thread_id: str, checkpoint_id: str
+    ) -> None:
+        """As `WaypointSqliteSaver.copy_branch`."""
+        async with self._transaction() as cur:
+            ids = await arun(cur, sqlite_copy(source_thread_id, target_thread_id, checkpoint_id))
+        warm_copy(self._histories, source_thread_id, target_thread_id, ids)
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """As `WaypointSqliteSaver.prune`."""
+        ids = prune_thread_ids(thread_ids, strategy)
+        if not ids:
+            return
+        async with self._transaction() as cur:
+            if strategy == "delete":
+                await arun(cur, sqlite_delete(ids))
+            else:
+                await arun(cur, sqlite_keep_latest(ids, self.serde.loads_typed))
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        """As `WaypointSqliteSaver.delete_thread`: one transaction."""
+        await self.aprune([str(thread_id)], strategy="delete")
 
     async def aget_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]

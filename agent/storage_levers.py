@@ -18,7 +18,7 @@ import functools
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -316,6 +316,17 @@ class _HistoryCache:
             else:  # another branch already continues this list
                 shared = [*shared[:count], *writes]
             return shared, count + len(writes), seed
+
+    def copy_entries(
+        self, source: tuple[str, str], target: tuple[str, str], checkpoint_ids: Collection[str]
+    ) -> None:
+        """Give `target` (thread_id, checkpoint_ns) the histories `source` has of these
+        checkpoints: a copied thread with the same ids and parents has the same histories. The
+        two threads then share lists as two branches do (see `extend`)."""
+        with self._lock:
+            found = self._entries.get(source) or {}
+            picked = [(key, history) for key, history in found.items() if key[0] in checkpoint_ids]
+        self.put([((*target, *key), history) for key, history in picked])
 
     def put(self, entries: Sequence[tuple[_HistoryKey, _History]]) -> None:
         with self._lock:

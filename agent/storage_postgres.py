@@ -18,6 +18,7 @@ savers keep that schema, so stock tools and savers read their rows, and add the 
   instead of scanning the thread's rows newest first.
 
 The sync and the async saver write the same rows: either engine continues the other's threads.
+Copying a thread or a branch of it, and `prune`'s extra refusal, come from `agent.storage_copy`.
 The SQL of a history walk is one generator of statements that both savers run (`_run`, `_arun`).
 """
 
@@ -49,6 +50,14 @@ from psycopg import AsyncCursor, Cursor
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
+from agent.storage_copy import (
+    arun,
+    postgres_copy,
+    postgres_refuse_delta_threads,
+    prune_thread_ids,
+    run,
+    warm_copy,
+)
 from agent.storage_levers import (
     CompressedSerializer,
     ThreadItem,
@@ -319,6 +328,26 @@ class WaypointPostgresSaver(_ShortVersions, PostgresSaver):
         "delete"; the stock `delete_thread` commits its three deletes one by one)."""
         self.prune([str(thread_id)], strategy="delete")
 
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Every checkpoint, blob and write of the source, in every namespace, under the target
+        id (which must have no checkpoints yet), in one transaction on one snapshot."""
+        with self._cursor() as cur, cur.connection.transaction():
+            run(cur, postgres_copy(source_thread_id, target_thread_id))
+
+    def copy_branch(self, source_thread_id: str, target_thread_id: str, checkpoint_id: str) -> None:
+        """As `WaypointSqliteSaver.copy_branch`, with the blobs the copied checkpoints name."""
+        with self._cursor() as cur, cur.connection.transaction():
+            ids = run(cur, postgres_copy(source_thread_id, target_thread_id, checkpoint_id))
+        warm_copy(self._histories, source_thread_id, target_thread_id, ids)
+
+    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """The stock `prune`; "keep_latest" also refuses the delta threads the stock check
+        cannot see in Waypoint's rows (see `agent.storage_copy`)."""
+        if strategy == "keep_latest" and (ids := prune_thread_ids(thread_ids, strategy)):
+            with self._cursor() as cur:
+                run(cur, postgres_refuse_delta_threads(ids))
+        super().prune(thread_ids, strategy=strategy)
+
     def put_thread(self, items: Sequence[ThreadItem]) -> None:
         """`put` then `put_writes` for each (config, checkpoint, metadata, writes by task), all in
         one transaction: an import stores a whole thread or, on any error, nothing.
@@ -399,6 +428,26 @@ class AsyncWaypointPostgresSaver(_ShortVersions, AsyncPostgresSaver):
     async def adelete_thread(self, thread_id: str) -> None:
         """As `WaypointPostgresSaver.delete_thread`: one transaction."""
         await self.aprune([str(thread_id)], strategy="delete")
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """As `WaypointPostgresSaver.copy_thread`."""
+        async with self._cursor() as cur, cur.connection.transaction():
+            await arun(cur, postgres_copy(source_thread_id, target_thread_id))
+
+    async def acopy_branch(
+        self, source_thread_id: str, target_thread_id: str, checkpoint_id: str
+    ) -> None:
+        """As `WaypointPostgresSaver.copy_branch`."""
+        async with self._cursor() as cur, cur.connection.transaction():
+            ids = await arun(cur, postgres_copy(source_thread_id, target_thread_id, checkpoint_id))
+        warm_copy(self._histories, source_thread_id, target_thread_id, ids)
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """As `WaypointPostgresSaver.prune`."""
+        if strategy == "keep_latest" and (ids := prune_thread_ids(thread_ids, strategy)):
+            async with self._cursor() as cur:
+                await arun(cur, postgres_refuse_delta_threads(ids))
+        await super().aprune(thread_ids, strategy=strategy)
 
     async def aget_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]

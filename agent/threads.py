@@ -366,7 +366,13 @@ class ThreadIndex:
         return self._update(thread_id, allowed_tools=json.dumps(names) if names else None)
 
     def delete(self, thread_id: str) -> None:
-        self.db.change("DELETE FROM waypoint_threads WHERE id = ?", (thread_id,))
+        self.delete_many([thread_id])
+
+    def delete_many(self, thread_ids: Sequence[str]) -> None:
+        """Delete these threads' rows in one statement (ids Waypoint made, a batch at a time)."""
+        if thread_ids:
+            marks = ",".join("?" * len(thread_ids))
+            self.db.change(f"DELETE FROM waypoint_threads WHERE id IN ({marks})", list(thread_ids))
 
     def created_before(self, owner_prefix: str, cutoff: float) -> builtins.list[tuple[str, str]]:
         """(owner, id) of threads whose owner starts with `owner_prefix`, made before `cutoff`.

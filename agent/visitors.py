@@ -15,9 +15,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from agent.protocol import User
-from agent.runs import ThreadBusy
-from agent.threads import UnknownThread
 from agent.visitor_tokens import VISITOR_PREFIX
 
 if TYPE_CHECKING:
@@ -25,12 +22,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+BATCH = 500  # threads deleted per transaction: a long sweep never holds the database for long
+
 
 class VisitorSweep:
     """Deletes expired visitor threads, at most once per `every` seconds however often asked.
 
     Asked on each visitor page run, so a deployment sweeps while it has visitors and costs nothing
-    when it has none. A thread with a run going is left for the next sweep.
+    when it has none. A thread with a run going (here or in another process) is left for the next
+    sweep; the others go in batches, each batch's checkpoints in one transaction.
     """
 
     def __init__(self, hours: float, every: float = 600.0, clock: Callable[[], float] = time.time):
@@ -50,15 +50,13 @@ class VisitorSweep:
         return self.run(backend, now)
 
     def run(self, backend: LocalBackend, now: float | None = None) -> int:
-        """Delete every visitor thread created more than `hours` before `now`."""
+        """Delete every visitor thread created more than `hours` before `now`, `BATCH` threads
+        per transaction (`LocalBackend.purge_threads`)."""
         cutoff = (self._clock() if now is None else now) - self.hours * 3600
-        deleted = 0
-        for owner, thread_id in backend.threads.created_before(VISITOR_PREFIX, cutoff):
-            try:
-                backend.delete_thread(User(id=owner, name="Visitor", kind="visitor"), thread_id)
-            except (ThreadBusy, UnknownThread):
-                continue  # running now (next sweep), or deleted meanwhile
-            deleted += 1
-        if deleted:
-            log.info("visitor sweep deleted %d expired threads", deleted)
-        return deleted
+        expired = backend.threads.created_before(VISITOR_PREFIX, cutoff)
+        idle = [thread_id for _owner, thread_id in expired if not backend.is_running(thread_id)]
+        for start in range(0, len(idle), BATCH):
+            backend.purge_threads(idle[start : start + BATCH])
+        if idle:
+            log.info("visitor sweep deleted %d expired threads", len(idle))
+        return len(idle)

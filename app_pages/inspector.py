@@ -115,8 +115,9 @@ with right, st.container(key="inspector_detail"):
             "Fork thread",
             icon=":material/fork_right:",
             width="stretch",
-            help="Fork to a new thread: copy the state here into a new thread; this "
-            "one stays as it is.",
+            help="Fork to a new thread: a new thread whose history is the steps that led "
+            "here (not later ones, nor other branches); it continues from this point, asking "
+            "again for any approval. This one stays as it is.",
         ):
             copy = backend.fork_thread(current_user(), thread.id, detail.checkpoint_id)
             select_thread(copy.id)

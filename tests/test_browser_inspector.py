@@ -437,6 +437,13 @@ def test_fork_thread_opens_a_copy_and_leaves_the_original(open_page, app_url):
     assert checkpoint_count(page) == before
     assert copy_id != thread_id
 
+    thread_button(page, title).click()  # the fork's past: the steps that led to the fork point
+    page.wait_for_url(re.compile("thread=" + re.escape(copy_id)))
+    open_inspector(page)
+    assert checkpoint_count(page) == before + 1
+    expect(row(page, f"forked from “{question}”")).to_have_count(1)
+    expect(row(page, "llm answered")).to_have_count(1)
+
 
 # --- 5. branches in the chat ----------------------------------------------------------------------
 

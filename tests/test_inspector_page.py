@@ -106,6 +106,9 @@ def test_fork_to_a_new_thread_and_show_a_branch_in_chat(app):
     copy = app.query_params["thread"]
     assert copy != thread_id and backend().get_thread(LOCAL_USER, copy).forked_from == thread_id
     assert backend().thread_view(LOCAL_USER, copy).pending_calls, "a fork of a halt still asks"
+    path = len(page.rows) - [r.checkpoint_id for r in page.rows].index(asked.checkpoint_id)
+    copied = backend().timeline(LOCAL_USER, copy).rows
+    assert len(copied) == path + 1 and copied[1].checkpoint_id == asked.checkpoint_id
     open_inspector(app, thread_id, asked.checkpoint_id)
     button(app, "Show in chat").click().run()
     assert backend().thread_view(LOCAL_USER, thread_id).checkpoint_id == asked.checkpoint_id

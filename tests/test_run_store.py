@@ -195,7 +195,7 @@ def test_a_slot_comes_back_only_for_a_run_that_never_started(stores):
     a.discard("r1")  # its preparation failed: the run never started
     b.begin("r3", "t2", Starter("alice", 1))
     b.end("r3", "done")
-    b.forget_thread("t2")  # the thread is deleted: its run still counts
+    b.forget_threads(["t2"])  # the thread is deleted: its run still counts
     with pytest.raises(RunLimitReached):
         a.begin("r4", "t3", Starter("alice", 1))
     a.begin("r5", "t3", Starter("alice", None))  # no limit: counted all the same
@@ -257,7 +257,7 @@ def test_the_sent_message_is_kept_for_every_process_capped_redacted_and_dropped_
     assert b.sent("r3") is None and b.sent("no such run") is None
     for run_id in ("r1", "r2", "r3"):
         a.end(run_id, "done")
-    b.forget_thread("t2")
+    b.forget_threads(["t2"])
     assert a.sent("r2") is None
     monkeypatch.setattr("agent.run_store.KEEP_ENDED_SECONDS", -1.0)  # every ended run is old
     b.begin("r4", "t4", Starter("bob"))

@@ -480,34 +480,73 @@ def test_replaying_into_a_halt_asks_and_runs_no_tool(h):
     assert fork.parent_id == start.checkpoint_id and fork.label == "replay from step 0"
 
 
-def test_fork_to_a_new_thread_copies_the_state_and_leaves_the_original(h):
-    thread = h.backend.create_thread(LOCAL_USER)
-    h.model.script = [reply("Searching.", ("web_search", {"query": "weather in LA"}))]
-    h.send(thread.id, "weather in LA?")
-    halt = all_rows(h, thread.id)[0]
+def test_fork_to_a_new_thread_keeps_the_path_to_the_fork_point_and_asks_again(h):
+    thread, call = halted_then_answered(h)  # the halt was approved: its writes hold that approval
     original_rows = all_rows(h, thread.id)
-    original = h.backend.thread_view(LOCAL_USER, thread.id)
+    start = row_where(original_rows, step=0, source="loop")
+    h.model.script = [reply("Let me look.", ("web_search", {"query": "LA again"}))]
+    h.finish(  # a second branch, from step 0: not on the path to the halt
+        h.backend.resume(
+            LOCAL_USER, thread.id, h.choices, h.options, checkpoint_id=start.checkpoint_id
+        )
+    )
+    original_rows = all_rows(h, thread.id)
+    halt = row_where(
+        original_rows, step=1, label="llm asked web_search('weather in LA') (asked for approval)"
+    )
+    at_halt = h.backend.checkpoint_detail(LOCAL_USER, thread.id, halt.checkpoint_id)
     fork = h.backend.fork_thread(LOCAL_USER, thread.id, halt.checkpoint_id)
     assert (fork.forked_from, fork.forked_at_checkpoint) == (thread.id, halt.checkpoint_id)
     assert fork.title == "Fork of weather in LA?" and fork.id != thread.id
     assert fork.status == "waiting" and fork.message_count == 2
+
+    rows = all_rows(h, fork.id)
+    path = [halt.checkpoint_id, start.checkpoint_id, original_rows[-1].checkpoint_id]
+    assert [r.checkpoint_id for r in rows[1:]] == path, "the path to the fork point, ids kept"
+    assert [r.label for r in rows] == [
+        "forked from “weather in LA?”",
+        "llm asked web_search('weather in LA')",  # the approval asked there stays behind
+        "your message was added",
+        "you asked “weather in LA?”",
+    ]
+    assert rows[0].parent_id == halt.checkpoint_id and rows[-1].parent_id is None
+    assert all(r.children <= 1 for r in rows), "no later checkpoint nor other branch was copied"
+    copied = h.backend.checkpoint_detail(LOCAL_USER, fork.id, halt.checkpoint_id)
+    assert [(m.id, m.text) for m in copied.messages] == [(m.id, m.text) for m in at_halt.messages]
     forked = h.backend.thread_view(LOCAL_USER, fork.id)
-    assert [(m.id, m.text) for m in forked.messages] == [(m.id, m.text) for m in original.messages]
-    assert forked.waiting_for_approval and forked.pending_calls == original.pending_calls
-    only = all_rows(h, fork.id)
-    assert len(only) == 1 and only[0].label == "forked from “weather in LA?”"
+    assert [(m.id, m.text) for m in forked.messages] == [(m.id, m.text) for m in at_halt.messages]
+    assert forked.waiting_for_approval and [c.args for c in forked.pending_calls] == [
+        {"query": "weather in LA"}
+    ]
+
+    h.backend.delete_thread(LOCAL_USER, thread.id)  # the copy has no path back to its source
+    assert texts(h.backend.thread_view(LOCAL_USER, fork.id).messages) == texts(at_halt.messages)
     h.model.script = [reply("Sunny [1].")]
     h.decide(fork.id, {forked.pending_calls[0].id: {"action": "approve"}})
-    assert h.search.queries == ["weather in LA"]
-    assert texts(h.backend.thread_view(LOCAL_USER, fork.id).messages)[-1] == "Sunny [1]."
-    assert all_rows(h, thread.id) == original_rows, "forking changed the original thread"
-    assert h.backend.thread_view(LOCAL_USER, thread.id).waiting_for_approval
-    named = h.backend.fork_thread(
-        LOCAL_USER, thread.id, halt.checkpoint_id, title="  LA   try two "
-    )
-    assert named.title == "LA try two"
+    assert h.search.queries == ["weather in LA", "weather in LA"], "the fork asked and ran again"
+    messages = state_messages(h, fork.id)
+    assert_history_valid(messages)
+    assert [m.text for m in messages][-1] == "Sunny [1]." and len(messages) == 4
+    named = h.backend.fork_thread(LOCAL_USER, fork.id, rows[0].checkpoint_id, title="  LA  two ")
+    assert named.title == "LA two" and named.forked_from == fork.id
     with pytest.raises(InputError):
-        h.backend.fork_thread(LOCAL_USER, thread.id, "missing")
+        h.backend.fork_thread(LOCAL_USER, fork.id, "missing")
+
+
+def test_a_failed_fork_leaves_no_thread_behind(h, monkeypatch):
+    thread, _call = halted_then_answered(h)
+    at = all_rows(h, thread.id)[0].checkpoint_id
+    before = {t.id for t in h.backend.list_threads(LOCAL_USER)}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(h.backend.graph, "update_state", broken)
+    with pytest.raises(RuntimeError):
+        h.backend.fork_thread(LOCAL_USER, thread.id, at)
+    assert {t.id for t in h.backend.list_threads(LOCAL_USER)} == before
+    stored = {t.config["configurable"]["thread_id"] for t in h.backend.persistence.saver.list(None)}
+    assert stored == {thread.id}, "the copied checkpoints were deleted with the new thread"
 
 
 def test_replay_from_a_fork_asks_and_leaves_the_original(h):
@@ -538,6 +577,13 @@ def test_fork_of_an_input_checkpoint_brings_the_arriving_message(h):
         "and now?",
     ]
     assert h.backend.thread_view(LOCAL_USER, fork.id).next_nodes == ("llm",)
+    rows = all_rows(h, fork.id)
+    assert [r.label for r in rows][:2] == ["forked from “hi”", "you asked “and now?”"]
+    assert rows[1].checkpoint_id == second_input.checkpoint_id and len(rows) == 5  # turn 1: 3
+    h.model.script = [reply("Forked and here.")]
+    h.finish(h.backend.resume(LOCAL_USER, fork.id, h.choices, h.options))
+    assert conversation(h.model.seen[-1]) == ["hi", "Hello.", "and now?"]
+    assert texts(h.backend.thread_view(LOCAL_USER, fork.id).messages)[-1] == "Forked and here."
 
 
 # --- branch head ---------------------------------------------------------------------------------
