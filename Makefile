@@ -11,7 +11,7 @@ HOSTS ?= localhost 127.0.0.1
 CHROMIUM ?= /usr/bin/chromium
 export LANGGRAPH_STRICT_MSGPACK := true
 
-.PHONY: run test lint bench cli chromium postgres clean
+.PHONY: run test lint bench cli chromium postgres screenshots clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ lint: $(VENV)/.dev
 
 test: $(VENV)/.dev lint chromium postgres
 	WAYPOINT_CHROMIUM=$(CHROMIUM) $(PY) -m pytest
+
+# The README's pictures (docs/*.png): a browser walk through the app on the offline defaults.
+screenshots: $(VENV)/.dev chromium
+	WAYPOINT_CHROMIUM=$(CHROMIUM) WAYPOINT_DOCS_SHOTS=$(CURDIR)/docs $(PY) -m pytest -q \
+		tests/test_browser_docs.py
 
 bench: $(VENV)/.dev
 	@set -e; for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
