@@ -393,7 +393,13 @@ def test_replay_from_a_halt_asks_before_the_tool_runs(open_page, app_url):
     page.wait_for_url(lambda url: "/inspector" not in url)
     assert thread_of(page) == thread_id
     expect(main(page).get_by_role("button", name="Continue")).to_be_visible()
-    card = main(page).get_by_test_id("stExpander").filter(has_text="web_search(")
+    # The tool's card, not the run record (its steps name the call too).
+    card = (
+        main(page)
+        .get_by_test_id("stExpander")
+        .filter(has_text="web_search(")
+        .filter(has_not_text="Run record:")
+    )
     expect(card).to_contain_text("waiting for approval")  # the tool did not run unasked
     expect(bubbles(page)).to_have_count(2)  # the question and the call: the old answer is not shown
     expect(main(page)).not_to_contain_text("Sources")
