@@ -4,7 +4,8 @@
 keep a conversation in linear space and read it back the same way (see `agent.storage` for what
 each lever buys):
 
-- `CompressedSerializer`: msgpack blobs compressed with zstd and a frozen dictionary.
+- `CompressedSerializer` (`agent.storage_serde`): msgpack blobs compressed with zstd and a frozen
+  dictionary, decoded a whole history at a time.
 - `_WaypointSaver`: small int channel versions instead of 50-character strings.
 - `stored_metadata`: checkpoint metadata without the counters behind scheduled delta snapshots.
 - `stored_channels`: what a checkpoint row lists as stored, so the history walk knows where to stop.
@@ -18,13 +19,9 @@ import functools
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-import ormsgpack
-import zstandard
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
     Checkpoint,
@@ -35,181 +32,8 @@ from langgraph.checkpoint.base import (
     writes_sort_key,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
-from langgraph.checkpoint.serde.jsonplus import EXT_PYDANTIC_V2, JsonPlusSerializer
 
-# --- serializer -----------------------------------------------------------------------------------
-
-
-def _message_framing(module: str, name: str, fields: dict[str, Any]) -> ormsgpack.Ext:
-    """A LangChain message as `JsonPlusSerializer` frames it, with empty content."""
-    return ormsgpack.Ext(
-        EXT_PYDANTIC_V2, ormsgpack.packb([module, name, fields, "model_validate_json"])
-    )
-
-
-_BASE_FIELDS = {"content": "", "additional_kwargs": {}, "response_metadata": {}}
-_TOOL_CALL = {"name": "", "args": {"query": ""}, "id": "call_", "type": "tool_call"}
-_USAGE = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
-
-# What zstd may copy from instead of storing again in every blob. Frozen: changing a byte makes
-# every stored "mpz1" blob unreadable, so a new dictionary needs a new type tag
-# (tests/test_storage.py pins its digest).
-_DICTIONARY_SAMPLE = [
-    {
-        "v": 4,
-        "ts": "2026-01-01T00:00:00.000000+00:00",
-        "id": "1f000000-0000-6000-8000-000000000000",
-        "channel_values": {"__start__": {"messages": []}, "branch:to:llm": None},
-        "channel_versions": {
-            "__start__": 1,
-            "messages": 1,
-            "branch:to:llm": 1,
-            "branch:to:action": 1,
-        },
-        "versions_seen": {
-            "__input__": {},
-            "__start__": {"__start__": 1},
-            "llm": {"branch:to:llm": 1},
-            "action": {"branch:to:action": 1},
-        },
-        "updated_channels": ["branch:to:action", "branch:to:llm", "messages"],
-    },
-    [
-        _message_framing(
-            "langchain_core.messages.human",
-            "HumanMessage",
-            {**_BASE_FIELDS, "type": "human", "name": None, "id": ""},
-        )
-    ],
-    [
-        _message_framing(
-            "langchain_core.messages.system",
-            "SystemMessage",
-            {**_BASE_FIELDS, "type": "system", "name": None, "id": ""},
-        )
-    ],
-    [
-        _message_framing(
-            "langchain_core.messages.tool",
-            "ToolMessage",
-            {
-                **_BASE_FIELDS,
-                "type": "tool",
-                "name": "",
-                "id": "",
-                "tool_call_id": "call_",
-                "artifact": None,
-                "status": "success",
-            },
-        )
-    ],
-    [
-        _message_framing(
-            "langchain_core.messages.ai",
-            "AIMessage",
-            {
-                **_BASE_FIELDS,
-                "response_metadata": {"finish_reason": "stop", "model_name": ""},
-                "type": "ai",
-                "name": None,
-                "id": "run-",
-                "tool_calls": [_TOOL_CALL],
-                "invalid_tool_calls": [],
-                "usage_metadata": _USAGE,
-            },
-        )
-    ],
-]
-ZSTD_DICTIONARY = ormsgpack.packb(_DICTIONARY_SAMPLE)
-
-
-# The messages a conversation stores by the thousand, by (module, class) as their framing names them.
-_STORED_MESSAGES = {
-    (cls.__module__, cls.__name__): cls
-    for cls in (AIMessage, HumanMessage, SystemMessage, ToolMessage)
-}
-
-
-class CompressedSerializer(JsonPlusSerializer):
-    """`JsonPlusSerializer` whose msgpack blobs are zstd-compressed when that makes them smaller.
-
-    It subclasses rather than wraps, so LangGraph can still extend its strict msgpack allowlist
-    (`with_msgpack_allowlist`). Blobs of other types ("null", "bytes", small msgpack) are stored
-    as the stock serializer writes them, and stock blobs read back unchanged.
-    """
-
-    TYPE = "mpz1"  # msgpack + zstd with ZSTD_DICTIONARY version 1; stored on every row: keep short
-    MIN_SIZE = 48  # below this a zstd frame's own header eats the gain
-    LEVEL = 3
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._dictionary = zstandard.ZstdCompressionDict(
-            ZSTD_DICTIONARY, dict_type=zstandard.DICT_TYPE_RAWCONTENT
-        )
-        # zstd contexts are not thread-safe, and LangGraph saves from background threads. They are
-        # pooled, not kept per thread: every sync run brings new threads (its worker, LangGraph's
-        # executor), and a context per new thread (4 per run) grew the process's memory for good.
-        self._idle: list[tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]] = []
-
-    @contextmanager
-    def _contexts(self) -> Iterator[tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]]:
-        """A compressor and a decompressor no other thread uses until this one is done."""
-        try:
-            contexts = self._idle.pop()  # atomic: two threads never take the same pair
-        except IndexError:  # as many pairs exist as threads ever used them at once
-            contexts = (
-                zstandard.ZstdCompressor(
-                    level=self.LEVEL, dict_data=self._dictionary, write_dict_id=False
-                ),
-                zstandard.ZstdDecompressor(dict_data=self._dictionary),
-            )
-        try:
-            yield contexts
-        finally:
-            self._idle.append(contexts)
-
-    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
-        type_, data = super().dumps_typed(obj)
-        if type_ == "msgpack" and len(data) >= self.MIN_SIZE:
-            with self._contexts() as (compressor, _):
-                compressed = compressor.compress(data)
-            if len(compressed) < len(data):
-                return self.TYPE, compressed
-        return type_, data
-
-    def loads_typed(self, data: tuple[str, bytes]) -> Any:
-        type_, payload = data
-        if type_ == self.TYPE:
-            with self._contexts() as (_, decompressor):
-                payload = decompressor.decompress(payload)
-        elif type_ != "msgpack":
-            return super().loads_typed(data)
-        return ormsgpack.unpackb(
-            payload, ext_hook=self._message_hook, option=ormsgpack.OPT_NON_STR_KEYS
-        )
-
-    def _message_hook(self, code: int, data: bytes) -> Any:
-        """The stock hook, except that a stored message is rebuilt without validating it again.
-
-        A first read decodes every message of the thread (4,000 at 1,000 turns); validating each
-        one, as the stock hook does, was the largest part of that read. What is stored is the dump
-        of a message that was validated when it was made, so `model_construct` gives back an equal
-        message. Anything else, or a message that will not construct, goes through the stock hook
-        and its allowlist.
-        """
-        stock = self._unpack_ext_hook
-        if code != EXT_PYDANTIC_V2:
-            return stock(code, data)
-        framing = ormsgpack.unpackb(data, ext_hook=stock, option=ormsgpack.OPT_NON_STR_KEYS)
-        cls = _STORED_MESSAGES.get((framing[0], framing[1]))
-        if cls is None or not isinstance(framing[2], dict):
-            return stock(code, data)
-        try:
-            return cls.model_construct(**framing[2])
-        except (TypeError, ValueError):
-            return stock(code, data)
-
+from agent.storage_serde import CompressedSerializer
 
 # --- what a checkpoint row stores -----------------------------------------------------------------
 
@@ -337,6 +161,53 @@ class _HistoryCache:
                 self._count = len(thread)
 
 
+# A link of the parent chain, as the chain queries return them: (checkpoint_id,
+# parent_checkpoint_id, stored_channels, depth), the target at depth 0.
+Link = tuple[str, "str | None", "str | None", int]
+# A write as the chain queries return it: (channel, task_path, task_id, idx, type, value).
+_NO_WRITE = ((None, None, None, None, None, None),)
+
+
+def ancestry(
+    links: Mapping[str, tuple[str | None, str | None]], target_id: str, channels: Sequence[str]
+) -> list[Link]:
+    """The target and its ancestors, nearest first, from a whole thread's links (checkpoint_id ->
+    (parent_checkpoint_id, stored_channels)): up to the root, a loop, or the first ancestor that
+    stores every channel. A cold read takes the thread's links in one query and walks them here,
+    instead of one index lookup per step of a recursive query."""
+    wanted = set(channels)
+    chain: list[Link] = []
+    seen: set[str] = set()
+    checkpoint_id: str | None = target_id
+    while checkpoint_id is not None and checkpoint_id in links and checkpoint_id not in seen:
+        seen.add(checkpoint_id)
+        parent_id, stored = links[checkpoint_id]
+        chain.append((checkpoint_id, parent_id, stored, len(chain)))
+        if len(chain) > 1 and stored is not None and wanted <= _channel_names(stored):
+            break
+        checkpoint_id = parent_id
+    return chain
+
+
+def id_range(chain: Sequence[Link]) -> tuple[str, str]:
+    """The lowest and highest checkpoint id of a chain (of the ancestors, if it has any): a key
+    range that holds every write the walk may read, whatever order ids come in."""
+    ids = [link[0] for link in chain[1:]] or [chain[0][0]]
+    return min(ids), max(ids)
+
+
+def ancestor_writes(
+    chain: Sequence[Link], rows: Iterable[Sequence[Any]]
+) -> dict[str, list[tuple[Any, ...]]]:
+    """The writes of the chain's ancestors among `rows` (checkpoint_id, then a write), by id."""
+    ancestors = {link[0] for link in chain[1:]}
+    writes: dict[str, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        if row[0] in ancestors:
+            writes.setdefault(row[0], []).append(tuple(row[1:]))
+    return writes
+
+
 class _ChainWalk:
     """Rebuilds `get_delta_channel_history` from one pass up the parent chain.
 
@@ -348,7 +219,7 @@ class _ChainWalk:
     stored_channels, depth, channel, task_path, task_id, idx, type, value): one per write of a
     requested channel, or one with no write. They ask `step` about each row: on "stop" they stop
     reading; on "load" they pass the values `loading_id` stores to `seed_from`; then they `take`
-    the row.
+    the row. A saver holding a stretch of the chain and its writes at once hands them to `feed`.
     """
 
     def __init__(
@@ -370,6 +241,7 @@ class _ChainWalk:
         self.bases: dict[str, _History] = {}
         self._target_id = target_id
         self._seen = {target_id}
+        self.done = False  # whether `feed` stopped the walk
 
     @property
     def target_id(self) -> str:
@@ -406,6 +278,23 @@ class _ChainWalk:
         self._take_cached()
         return "next"
 
+    def feed(
+        self, chain: Sequence[Link], writes: Mapping[str, Sequence[tuple[Any, ...]]]
+    ) -> Iterator[str]:
+        """`step` and `take` each link of `chain` with its writes (by checkpoint id), as the
+        savers' row loops do. Yields each checkpoint to load: the caller passes its values to
+        `seed_from` before it asks for the next. Sets `done` when the walk stops."""
+        for link in chain:
+            for write in writes.get(link[0]) or _NO_WRITE:
+                row = (*link, *write)
+                step = self.step(row)
+                if step == "stop":
+                    self.done = True
+                    return
+                if step == "load":
+                    yield link[0]
+                self.take(row)
+
     def seed_from(self, checkpoint: Mapping[str, Any]) -> None:
         """Take the seeds stored by the checkpoint `step` asked to load."""
         values = checkpoint.get("channel_values") or {}
@@ -434,7 +323,8 @@ class _ChainWalk:
                 self.rows[channel],
                 key=lambda row: (-row[0], writes_sort_key(row[1], row[2], row[3])),
             )
-            writes = [(row[2], channel, serde.loads_typed((row[4], row[5]))) for row in rows]
+            values = _loads_many(serde, [(row[4], row[5]) for row in rows])
+            writes = [(row[2], channel, value) for row, value in zip(rows, values, strict=True)]
             if (base := self.bases.get(channel)) is not None:
                 history = self.cache.extend(base, writes)
             else:
@@ -465,6 +355,13 @@ class _ChainWalk:
                 pending = next(newest_first, None)
             entries.append(((*self.key, *self.chain[depth], channel), (shared, count, seed)))
         self.cache.put(entries)
+
+
+def _loads_many(serde: SerializerProtocol, blobs: list[tuple[str, bytes]]) -> list[Any]:
+    """Each blob decoded: in one call where the serializer can (a cold read decodes thousands)."""
+    if isinstance(serde, CompressedSerializer):
+        return serde.loads_many(blobs)
+    return [serde.loads_typed(blob) for blob in blobs]
 
 
 def _no_histories(channels: Sequence[str]) -> dict[str, DeltaChannelHistory]:

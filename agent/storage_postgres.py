@@ -50,7 +50,6 @@ from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from agent.storage_levers import (
-    CompressedSerializer,
     ThreadItem,
     _ChainWalk,
     _HistoryCache,
@@ -58,6 +57,7 @@ from agent.storage_levers import (
     stored_channels,
     stored_metadata,
 )
+from agent.storage_serde import CompressedSerializer
 
 log = logging.getLogger(__name__)
 
