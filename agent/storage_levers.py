@@ -16,6 +16,7 @@ each lever buys):
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import threading
 from collections import OrderedDict
@@ -164,8 +165,6 @@ class _HistoryCache:
 # A link of the parent chain, as the chain queries return them: (checkpoint_id,
 # parent_checkpoint_id, stored_channels, depth), the target at depth 0.
 Link = tuple[str, "str | None", "str | None", int]
-# A write as the chain queries return it: (channel, task_path, task_id, idx, type, value).
-_NO_WRITE = ((None, None, None, None, None, None),)
 
 
 def ancestry(
@@ -242,6 +241,7 @@ class _ChainWalk:
         self._target_id = target_id
         self._seen = {target_id}
         self.done = False  # whether `feed` stopped the walk
+        self._cold = not cache.knows(self.key)  # then no ancestor's history is cached either
 
     @property
     def target_id(self) -> str:
@@ -284,16 +284,16 @@ class _ChainWalk:
         """`step` and `take` each link of `chain` with its writes (by checkpoint id), as the
         savers' row loops do. Yields each checkpoint to load: the caller passes its values to
         `seed_from` before it asks for the next. Sets `done` when the walk stops."""
-        for link in chain:
-            for write in writes.get(link[0]) or _NO_WRITE:
-                row = (*link, *write)
-                step = self.step(row)
-                if step == "stop":
-                    self.done = True
-                    return
-                if step == "load":
-                    yield link[0]
-                self.take(row)
+        for checkpoint_id, parent_id, stored, depth in chain:
+            step = self._enter(checkpoint_id, parent_id, stored, depth)
+            if step == "stop":
+                self.done = True
+                return
+            if step == "load":
+                yield checkpoint_id
+            for write in writes.get(checkpoint_id, ()):  # `take`, for a row known to hold a write
+                if self.depths.get(write[0]) == depth:
+                    self.rows[write[0]].append((depth, *write[1:]))
 
     def seed_from(self, checkpoint: Mapping[str, Any]) -> None:
         """Take the seeds stored by the checkpoint `step` asked to load."""
@@ -304,6 +304,8 @@ class _ChainWalk:
         self._take_cached()
 
     def _take_cached(self) -> None:
+        if self._cold:
+            return
         for channel in list(self.open):
             if (cached := self.cache.get((*self.key, *self.chain[-1], channel))) is not None:
                 self.bases[channel] = cached
@@ -318,11 +320,7 @@ class _ChainWalk:
     def history(self, serde: SerializerProtocol) -> dict[str, DeltaChannelHistory]:
         result: dict[str, DeltaChannelHistory] = {}
         for channel in self.channels:
-            # (depth, task_path, task_id, idx, type, value): oldest checkpoint first.
-            rows = sorted(
-                self.rows[channel],
-                key=lambda row: (-row[0], writes_sort_key(row[1], row[2], row[3])),
-            )
+            rows = _oldest_first(self.rows[channel])
             values = _loads_many(serde, [(row[4], row[5]) for row in rows])
             writes = [(row[2], channel, value) for row, value in zip(rows, values, strict=True)]
             if (base := self.bases.get(channel)) is not None:
@@ -355,6 +353,16 @@ class _ChainWalk:
                 pending = next(newest_first, None)
             entries.append(((*self.key, *self.chain[depth], channel), (shared, count, seed)))
         self.cache.put(entries)
+
+
+def _oldest_first(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows (depth, task_path, task_id, idx, type, value), taken nearest first, in replay order:
+    oldest checkpoint first, each checkpoint's writes as LangGraph orders a super-step's. Most
+    checkpoints hold one write, so the sort runs only where one holds more."""
+    rows = rows[::-1]
+    if all(newer[0] != older[0] for older, newer in itertools.pairwise(rows)):
+        return rows
+    return sorted(rows, key=lambda row: (-row[0], writes_sort_key(row[1], row[2], row[3])))
 
 
 def _loads_many(serde: SerializerProtocol, blobs: list[tuple[str, bytes]]) -> list[Any]:
