@@ -13,9 +13,10 @@ savers keep that schema, so stock tools and savers read their rows, and add the 
   the zero-padded count keeps versions ordered as strings;
 - metadata leaves out `counters_since_delta_snapshot`;
 - each checkpoint row lists the channels it stores (`stored_channels`), so
-  `get_delta_channel_history` follows the parent chain by id, a page at a time, and stops at the
-  nearest checkpoint holding the channel's seed, or at one whose history it already decoded,
-  instead of scanning the thread's rows newest first.
+  `get_delta_channel_history` follows the parent chain by id and stops at the nearest checkpoint
+  holding the channel's seed, or at one whose history it already decoded, instead of scanning the
+  thread's rows newest first: a page of the chain at a time on a thread it has read before, the
+  thread's links and writes in two queries on one it has not.
 
 The sync and the async saver write the same rows: either engine continues the other's threads.
 The SQL of a history walk is one generator of statements that both savers run (`_run`, `_arun`).
@@ -26,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections import defaultdict
 from collections.abc import Generator, Mapping, Sequence
 from typing import Any
 
@@ -46,14 +46,18 @@ from langgraph.checkpoint.postgres.base import BasePostgresSaver
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from psycopg import AsyncCursor, Cursor
-from psycopg.rows import DictRow
+from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
 from agent.storage_levers import (
+    Link,
     ThreadItem,
     _ChainWalk,
     _HistoryCache,
     _no_histories,
+    ancestor_writes,
+    ancestry,
+    id_range,
     stored_channels,
     stored_metadata,
 )
@@ -158,7 +162,18 @@ _CHAIN_WRITES_SQL = """
     SELECT checkpoint_id, channel, task_path, task_id, idx, type, blob FROM checkpoint_writes
     WHERE thread_id = %s AND checkpoint_ns = %s AND checkpoint_id = ANY(%s) AND channel = ANY(%s)
 """
-_WRITE_COLUMNS = ("channel", "task_path", "task_id", "idx", "type", "blob")  # as `_ChainWalk` reads
+# A thread the history cache does not know is read whole, as on SQLite: its links in one query,
+# walked in Python, then the writes between the chain's lowest and highest id (compared as bytes,
+# as Python compares the ids it computed the range with).
+_LINKS_SQL = """
+    SELECT checkpoint_id, parent_checkpoint_id, stored_channels FROM checkpoints
+    WHERE thread_id = %s AND checkpoint_ns = %s
+"""
+_RANGE_WRITES_SQL = """
+    SELECT checkpoint_id, channel, task_path, task_id, idx, type, blob FROM checkpoint_writes
+    WHERE thread_id = %s AND checkpoint_ns = %s AND channel = ANY(%s)
+    AND checkpoint_id COLLATE "C" BETWEEN %s AND %s
+"""
 # The values one checkpoint holds for some channels: inline in its JSONB, or blobs at its versions.
 _SEED_SQL = """
     SELECT c.checkpoint -> 'channel_values' AS inline, (
@@ -174,11 +189,11 @@ _LATEST_ID_SQL = """
     SELECT checkpoint_id FROM checkpoints WHERE thread_id = %s AND checkpoint_ns = %s
     ORDER BY checkpoint_id DESC LIMIT 1
 """
-# A warm read stops a step or two up the chain, so pages start small and grow; a thread the cache
-# does not know is read in pages of the largest size from the start.
+# A warm read stops a step or two up the chain, so pages start small and grow.
 FIRST_PAGE, LAST_PAGE = 16, 1024
 
-_Statements = Generator[tuple[str, Sequence[Any]], list[DictRow], Any]
+# Statements and their parameters out, each one's rows (tuples) back in.
+_Statements = Generator[tuple[str, Sequence[Any]], list[tuple[Any, ...]], Any]
 
 
 def _history_statements(
@@ -195,65 +210,79 @@ def _history_statements(
         latest = yield _LATEST_ID_SQL, (thread_id, checkpoint_ns)
         if not latest:
             return _no_histories(channels)
-        target_id = latest[0]["checkpoint_id"]
+        target_id = latest[0][0]
     walk = _ChainWalk(config, target_id, channels, cache)
-    start, depth = target_id, 0
-    page = FIRST_PAGE if cache.knows(walk.key) else LAST_PAGE
+    if cache.knows(walk.key):
+        yield from _walk_up(saver, walk)
+    else:
+        yield from _walk_whole(saver, walk)
+    return walk.history(saver.serde)
+
+
+def _walk_up(saver: BasePostgresSaver, walk: _ChainWalk) -> _Statements:
+    """Up the chain a page at a time, to the nearest seed or history the cache holds."""
+    thread_id, checkpoint_ns = walk.key
+    start, depth, page = walk.target_id, 0, FIRST_PAGE
     while True:
-        chain = yield (
+        chain: list[Any] = yield (
             _CHAIN_PAGE_SQL,
-            (
-                depth,
-                thread_id,
-                checkpoint_ns,
-                start,
-                thread_id,
-                checkpoint_ns,
-                depth + page,
-            ),
+            (depth, thread_id, checkpoint_ns, start, thread_id, checkpoint_ns, depth + page),
         )
-        ancestors = [row["checkpoint_id"] for row in chain if row["depth"] > 0]
-        writes: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-        if ancestors:
-            found = yield _CHAIN_WRITES_SQL, (thread_id, checkpoint_ns, ancestors, list(channels))
-            for stored in found:
-                writes[stored["checkpoint_id"]].append(tuple(stored[key] for key in _WRITE_COLUMNS))
-        for link in chain:
-            head = (
-                link["checkpoint_id"],
-                link["parent_checkpoint_id"],
-                link["stored_channels"],
-                link["depth"],
-            )
-            for write in writes.get(link["checkpoint_id"]) or [(None,) * 6]:
-                row = (*head, *write)
-                step = walk.step(row)
-                if step == "stop":
-                    return walk.history(saver.serde)
-                if step == "load":
-                    seed = yield _SEED_SQL, (list(walk.open), thread_id, checkpoint_ns, head[0])
-                    walk.seed_from({"channel_values": _seed_values(saver, seed, walk.open)})
-                walk.take(row)
-        if len(chain) < page or chain[-1]["parent_checkpoint_id"] is None:
-            return walk.history(saver.serde)
-        start, depth = chain[-1]["parent_checkpoint_id"], chain[-1]["depth"] + 1
+        ancestors = [link[0] for link in chain if link[3] > 0]
+        rows = (
+            (yield _CHAIN_WRITES_SQL, (thread_id, checkpoint_ns, ancestors, walk.channels))
+            if ancestors
+            else []
+        )
+        yield from _feed(saver, walk, chain, ancestor_writes(chain, rows))
+        if walk.done or len(chain) < page or chain[-1][1] is None:
+            return
+        start, depth = chain[-1][1], chain[-1][3] + 1
         page = min(page * 4, LAST_PAGE)
 
 
+def _walk_whole(saver: BasePostgresSaver, walk: _ChainWalk) -> _Statements:
+    """A thread the cache does not know: its links and writes in two queries."""
+    thread_id, checkpoint_ns = walk.key
+    links = yield _LINKS_SQL, walk.key
+    chain = ancestry({link[0]: (link[1], link[2]) for link in links}, walk.target_id, walk.channels)
+    rows: list[tuple[Any, ...]] = []
+    if len(chain) > 1:
+        rows = yield (
+            _RANGE_WRITES_SQL,
+            (thread_id, checkpoint_ns, walk.channels, *id_range(chain)),
+        )
+    yield from _feed(saver, walk, chain, ancestor_writes(chain, rows))
+
+
+def _feed(
+    saver: BasePostgresSaver,
+    walk: _ChainWalk,
+    chain: Sequence[Link],
+    writes: Mapping[str, Sequence[tuple[Any, ...]]],
+) -> _Statements:
+    """`walk.feed`, loading each seed it asks for."""
+    thread_id, checkpoint_ns = walk.key
+    for loading in walk.feed(chain, writes):
+        seed = yield _SEED_SQL, (list(walk.open), thread_id, checkpoint_ns, loading)
+        walk.seed_from({"channel_values": _seed_values(saver, seed, walk.open)})
+
+
 def _seed_values(
-    saver: BasePostgresSaver, rows: list[DictRow], channels: set[str]
+    saver: BasePostgresSaver, rows: list[tuple[Any, ...]], channels: set[str]
 ) -> dict[str, Any]:
     """A checkpoint's values for `channels`; a blob wins over the inline `true` of a snapshot."""
     if not rows:
         return {}
-    inline = rows[0]["inline"] or {}
-    values = {channel: value for channel, value in inline.items() if channel in channels}
-    values.update(saver._load_blobs(rows[0]["blobs"]))
+    inline, blobs = rows[0]
+    values = {channel: value for channel, value in (inline or {}).items() if channel in channels}
+    values.update(saver._load_blobs(blobs))
     return values
 
 
-def _run(cur: Cursor[DictRow], statements: _Statements) -> Any:
-    """Run a statement generator on a sync cursor; return what it returns."""
+def _run(cur: Cursor[Any], statements: _Statements) -> Any:
+    """Run a statement generator on a sync cursor, rows as tuples; return what it returns."""
+    cur.row_factory = tuple_row
     try:
         sql, params = next(statements)
         while True:
@@ -263,8 +292,9 @@ def _run(cur: Cursor[DictRow], statements: _Statements) -> Any:
         return done.value
 
 
-async def _arun(cur: AsyncCursor[DictRow], statements: _Statements) -> Any:
-    """Run a statement generator on an async cursor; return what it returns."""
+async def _arun(cur: AsyncCursor[Any], statements: _Statements) -> Any:
+    """Run a statement generator on an async cursor, rows as tuples; return what it returns."""
+    cur.row_factory = tuple_row
     try:
         sql, params = next(statements)
         while True:
