@@ -6,11 +6,16 @@ savers keep that schema, so stock tools and savers read their rows, and add the 
 `agent.storage` describes (shared through `agent.storage_levers`):
 
 - blobs and writes are msgpack compressed with zstd and the frozen dictionary;
-- channel versions are short: "00000012.5f1c0a9e27b4" (21 characters) instead of the stock 49.
-  Not the small integers of the SQLite savers: here a blob row is keyed by (channel, version) and
-  written once (`ON CONFLICT DO NOTHING`), so two branches of a fork that both reach version 5
-  would share the first one's value. The random part keeps branches apart, as the stock one does;
-  the zero-padded count keeps versions ordered as strings;
+- channel versions are short: "45000.q2Xk-7aB" (14 characters at count 5000) instead of the
+  stock 49. Not the small integers of the SQLite savers: here a blob row is keyed by (channel,
+  version) and written once (`ON CONFLICT DO NOTHING`), so two branches of a fork that both reach
+  version 5 would share the first one's value. The random part keeps branches apart, as the stock
+  one does; the count, led by its number of digits, keeps versions ordered as strings;
+- the schema loses what only costs space: the stock `thread_id` indexes, which repeat the leading
+  column of each table's primary key, and the 10% of each primary key page that a split leaves
+  empty (fillfactor 100: checkpoints arrive in id order, so pages fill once and stay full). With
+  the versions, this is what brings a long thread under 3 bytes per raw message byte
+  (`bench/cold_read.py`);
 - metadata leaves out `counters_since_delta_snapshot`;
 - each checkpoint row lists the channels it stores (`stored_channels`), so
   `get_delta_channel_history` follows the parent chain by id and stops at the nearest checkpoint
@@ -25,6 +30,7 @@ The SQL of a history walk is one generator of statements that both savers run (`
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import random
 from collections.abc import Generator, Mapping, Sequence
@@ -82,6 +88,17 @@ _HAS_STORED_CHANNELS_SQL = """
     AND column_name = 'stored_channels'
 """
 _ADD_STORED_CHANNELS_SQL = "ALTER TABLE checkpoints ADD COLUMN IF NOT EXISTS stored_channels TEXT"
+# Stock indexes on `thread_id` alone: every lookup they serve, the primary key serves too.
+_REDUNDANT_INDEXES = (
+    "checkpoints_thread_id_idx",
+    "checkpoint_blobs_thread_id_idx",
+    "checkpoint_writes_thread_id_idx",
+)
+_PACKED_INDEXES = ("checkpoints_pkey", "checkpoint_blobs_pkey", "checkpoint_writes_pkey")
+_INDEX_OPTIONS_SQL = """
+    SELECT relname, reloptions FROM pg_class
+    WHERE relkind = 'i' AND relnamespace = current_schema()::regnamespace AND relname = ANY(%s)
+"""
 
 
 class _Rows:
@@ -133,13 +150,28 @@ class _Rows:
 class _ShortVersions:
     """What both Postgres savers share (listed first among their bases): short channel versions.
 
-    A thread written with the stock versions continues with short ones, still in order: a short
-    version compares above every stock one with a count below 10^22.
+    "45000.q2Xk-7aB": the count's number of digits, the count, a dot and 48 random bits in
+    URL-safe base64. Versions starting with a digit of 1-9 compare above the zero-padded ones of
+    the stock savers and of earlier Waypoint savers ("00005000.5f1c0a9e27b4"), so a thread written
+    with those continues in order. Counts up to 999,999,999.
     """
 
     def get_next_version(self, current: str | int | None, channel: None) -> str:
-        count = 0 if current is None else int(str(current).split(".")[0])
-        return f"{count + 1:08}.{random.getrandbits(48):012x}"
+        digits = str(version_count(current) + 1)
+        noise = base64.urlsafe_b64encode(random.getrandbits(48).to_bytes(6, "big")).decode()
+        return f"{len(digits)}{digits}.{noise}"
+
+
+def version_count(version: str | int | None) -> int:
+    """The count of a channel version in any format a Postgres thread may hold."""
+    if version is None:
+        return 0
+    if isinstance(version, int):
+        return version
+    width = int(version[0])
+    if len(version) == width + 10 and version[width + 1] == ".":  # Waypoint's, since 2026-12
+        return int(version[1 : width + 1])
+    return int(version.split(".")[0])  # zero-padded: stock, or Waypoint's earlier
 
 
 # --- delta channel history ------------------------------------------------------------------------
@@ -280,6 +312,20 @@ def _seed_values(
     return values
 
 
+def _setup_statements() -> _Statements:
+    """What `setup` adds to the stock schema, or takes from it; each step only where needed."""
+    if not (yield _HAS_STORED_CHANNELS_SQL, ()):
+        log.info("adding the stored_channels column to the checkpoints table")
+        yield _ADD_STORED_CHANNELS_SQL, ()
+    indexes = yield _INDEX_OPTIONS_SQL, ([*_REDUNDANT_INDEXES, *_PACKED_INDEXES],)
+    for name, options in indexes:
+        if name in _REDUNDANT_INDEXES:
+            log.info("dropping %s: the primary key serves the same lookups", name)
+            yield f"DROP INDEX CONCURRENTLY IF EXISTS {name}", ()
+        elif "fillfactor=100" not in (options or ()):
+            yield f"ALTER INDEX {name} SET (fillfactor = 100)", ()
+
+
 def _run(cur: Cursor[Any], statements: _Statements) -> Any:
     """Run a statement generator on a sync cursor, rows as tuples; return what it returns."""
     cur.row_factory = tuple_row
@@ -287,7 +333,7 @@ def _run(cur: Cursor[Any], statements: _Statements) -> Any:
         sql, params = next(statements)
         while True:
             cur.execute(sql, params)
-            sql, params = statements.send(cur.fetchall())
+            sql, params = statements.send(cur.fetchall() if cur.description else [])
     except StopIteration as done:
         return done.value
 
@@ -299,7 +345,7 @@ async def _arun(cur: AsyncCursor[Any], statements: _Statements) -> Any:
         sql, params = next(statements)
         while True:
             await cur.execute(sql, params)
-            sql, params = statements.send(await cur.fetchall())
+            sql, params = statements.send(await cur.fetchall() if cur.description else [])
     except StopIteration as done:
         return done.value
 
@@ -323,12 +369,10 @@ class WaypointPostgresSaver(_ShortVersions, PostgresSaver):
         self._histories = _HistoryCache()
 
     def setup(self) -> None:
-        """Stock tables and migrations, plus the `stored_channels` column."""
+        """Stock tables and migrations, then Waypoint's changes (`_setup_statements`)."""
         super().setup()
         with self._cursor() as cur:
-            if not cur.execute(_HAS_STORED_CHANNELS_SQL).fetchall():
-                log.info("adding the stored_channels column to the checkpoints table")
-                cur.execute(_ADD_STORED_CHANNELS_SQL)
+            _run(cur, _setup_statements())
 
     def put(
         self,
@@ -404,12 +448,10 @@ class AsyncWaypointPostgresSaver(_ShortVersions, AsyncPostgresSaver):
         self._histories = _HistoryCache()
 
     async def setup(self) -> None:
-        """Stock tables and migrations, plus the `stored_channels` column."""
+        """Stock tables and migrations, then Waypoint's changes (`_setup_statements`)."""
         await super().setup()
         async with self._cursor() as cur:
-            if not await (await cur.execute(_HAS_STORED_CHANNELS_SQL)).fetchall():
-                log.info("adding the stored_channels column to the checkpoints table")
-                await cur.execute(_ADD_STORED_CHANNELS_SQL)
+            await _arun(cur, _setup_statements())
 
     async def aput(
         self,
