@@ -29,13 +29,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import agent  # noqa: F401  (first: it sets strict msgpack before LangGraph loads)
+
+# isort: split
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import tool
 from pydantic import ConfigDict
 
-import agent  # noqa: F401  (sets strict msgpack before LangGraph loads)
 from agent.backend import LocalBackend
 from agent.choices import AgentChoices, ApprovalPolicy, RunOptions
 from agent.graph import RunContext
