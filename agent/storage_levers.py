@@ -83,8 +83,9 @@ def _channel_names(stored_channels: str) -> frozenset[str]:
     return frozenset(json.loads(stored_channels))
 
 
-# (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, channel)
-_HistoryKey = tuple[str, str, str, "str | None", str]
+# A thread: (thread_id, checkpoint_ns); a history in it: (checkpoint_id, parent_id, channel).
+_Thread = tuple[str, str]
+_HistoryKey = tuple[str, "str | None", str]
 # A history: the first `count` writes of a list that a whole chain of checkpoints shares, and the
 # seed (or _NO_SEED).
 _History = tuple[list[PendingWrite], int, Any]
@@ -114,18 +115,18 @@ class _HistoryCache:
         self._threads = threads
         # (thread_id, checkpoint_ns) -> (checkpoint_id, parent_id, channel) -> history; the
         # thread used last is at the end.
-        self._entries: OrderedDict[tuple[str, str], dict[tuple, _History]] = OrderedDict()
+        self._entries: OrderedDict[_Thread, dict[_HistoryKey, _History]] = OrderedDict()
         self._count = 0
         self._lock = threading.Lock()
 
-    def get(self, key: _HistoryKey) -> _History | None:
+    def get(self, thread: _Thread, key: _HistoryKey) -> _History | None:
         # Looked up without the lock: a cold walk asks once per ancestor and almost always misses.
-        thread = self._entries.get(key[:2])
-        if thread is None or (entry := thread.get(key[2:])) is None:
+        entries = self._entries.get(thread)
+        if entries is None or (entry := entries.get(key)) is None:
             return None
         with self._lock:
-            if key[:2] in self._entries:
-                self._entries.move_to_end(key[:2])
+            if thread in self._entries:
+                self._entries.move_to_end(thread)
         return entry
 
     def knows(self, thread: tuple[str, str]) -> bool:
@@ -142,24 +143,24 @@ class _HistoryCache:
                 shared = [*shared[:count], *writes]
             return shared, count + len(writes), seed
 
-    def put(self, entries: Sequence[tuple[_HistoryKey, _History]]) -> None:
+    def put(self, thread: _Thread, entries: Mapping[_HistoryKey, _History]) -> None:
         with self._lock:
-            for key, history in entries:
-                thread = self._entries.get(key[:2])
-                if thread is None:
-                    thread = self._entries[key[:2]] = {}
-                self._entries.move_to_end(key[:2])
-                self._count += key[2:] not in thread
-                thread[key[2:]] = history
+            known = self._entries.get(thread)
+            if known is None:
+                known = self._entries[thread] = {}
+            self._entries.move_to_end(thread)
+            before = len(known)
+            known.update(entries)
+            self._count += len(known) - before
             while len(self._entries) > self._threads or (
                 self._count > self._size and len(self._entries) > 1
             ):
                 self._count -= len(self._entries.popitem(last=False)[1])
             if self._count > self._size:  # one thread alone is over: drop its oldest entries
-                (thread,) = self._entries.values()
-                for key in list(thread)[: self._count - self._size]:
-                    del thread[key]
-                self._count = len(thread)
+                (only,) = self._entries.values()
+                for key in list(only)[: self._count - self._size]:
+                    del only[key]
+                self._count = len(only)
 
 
 # A link of the parent chain, as the chain queries return them: (checkpoint_id,
@@ -307,7 +308,7 @@ class _ChainWalk:
         if self._cold:
             return
         for channel in list(self.open):
-            if (cached := self.cache.get((*self.key, *self.chain[-1], channel))) is not None:
+            if (cached := self.cache.get(self.key, (*self.chain[-1], channel))) is not None:
                 self.bases[channel] = cached
                 self.open.discard(channel)
 
@@ -343,7 +344,7 @@ class _ChainWalk:
         last = self.depths[channel]
         reaches_root = last == self.depth and self.chain[-1][1] is None and channel in self.open
         shared, count, seed = history
-        entries = [((*self.key, *self.chain[0], channel), history)]
+        entries = {(*self.chain[0], channel): history}
         newest_first = iter(reversed(depths))
         pending = next(newest_first, None)
         for depth in range(1, last + 1 if reaches_root else last):
@@ -351,8 +352,8 @@ class _ChainWalk:
             while pending is not None and pending <= depth:
                 count -= 1
                 pending = next(newest_first, None)
-            entries.append(((*self.key, *self.chain[depth], channel), (shared, count, seed)))
-        self.cache.put(entries)
+            entries[(*self.chain[depth], channel)] = (shared, count, seed)
+        self.cache.put(self.key, entries)
 
 
 def _oldest_first(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
