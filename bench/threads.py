@@ -5,7 +5,8 @@ blobs. For comparison, the stock way to find a user's threads is to scan the che
 (`saver.list(None)` and keep distinct thread ids), which reads every checkpoint. The same work runs
 on each database: the index on SQLite (`ThreadIndex` on a file) and on Postgres (`ThreadIndex` on
 `PostgresThreadDatabase`, a pool on a throwaway server started as the tests start theirs), and the
-stock scan on the stock saver of the same database.
+stock scan on the stock saver of the same database. As in the app, what the process holds once the
+index is open is frozen out of the garbage collector's walks (`freeze_startup_objects`).
 Run: python bench/threads.py [--threads N] [--stock-threads N] [--database sqlite postgres]
 """
 
@@ -31,6 +32,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.graph import START, MessagesState, StateGraph
 
 import agent  # noqa: F401  (sets strict msgpack before LangGraph loads)
+from agent.persistence import freeze_startup_objects
 from agent.threads import ThreadIndex
 
 GOAL_MS = 50.0
@@ -88,6 +90,7 @@ def open_stock_saver(database: str, target: str) -> Iterator[Any]:
 
 def measure(database: str, targets: dict[str, str], threads: int, stock_threads: int) -> dict:
     with open_index(database, targets["waypoint"]) as index:
+        freeze_startup_objects()  # as the app's engine does once it is open
         for n in range(threads):
             index.create(f"Conversation number {n} about something", owner="local")
         figures = {
