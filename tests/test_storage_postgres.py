@@ -112,6 +112,10 @@ def test_chain_walk_gives_the_stock_delta_history_at_every_checkpoint(pool):
             assert reader.get_delta_channel_history(config=config, channels=["messages"]) == (
                 expected
             ), config
+            cold = WaypointPostgresSaver(pool)  # a thread its cache does not know
+            assert cold.get_delta_channel_history(config=config, channels=["messages"]) == (
+                expected
+            ), config
     gone = {"configurable": {**THREAD["configurable"], "checkpoint_ns": "", "checkpoint_id": "x"}}
     assert fresh.get_delta_channel_history(config=gone, channels=["messages"]) == {
         "messages": {"writes": []}
