@@ -14,8 +14,11 @@ are the stock ones with what `bench/storage.py` measured to pay:
 - Each checkpoint row lists the channels its blob stores (`stored_channels`), so rebuilding a
   delta channel follows the parent chain by id and decodes only the checkpoint holding its seed,
   not every ancestor (`get_delta_channel_history`), and remembers what it decoded: rereading a
-  thread, or its earlier checkpoints, decodes only what is new. The messages read back are shared
-  between reads, so they must not be changed in place (copy them: `model_copy(update=...)`).
+  thread, or its earlier checkpoints, decodes only what is new. A thread read for the first time
+  is read whole (its links in one scan, walked in Python; its writes in another), which is what
+  a new process pays on its first read; a thread read before walks up a step at a time to what
+  it remembers. The messages read back are shared between reads, so they must not be changed in
+  place (copy them: `model_copy(update=...)`).
 
 Both savers write the same rows, so the sync and the async engine share one database file.
 The levers themselves live in `agent.storage_levers`, shared with the Postgres savers.
