@@ -416,14 +416,8 @@ def delta_state(snapshot_frequency: int) -> type:
 class _PlainZstd(CompressedSerializer):
     """zstd without Waypoint's dictionary: what the dictionary adds."""
 
-    def _contexts(self) -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
-        contexts = getattr(self._local, "contexts", None)
-        if contexts is None:
-            contexts = self._local.contexts = (
-                zstandard.ZstdCompressor(level=self.LEVEL),
-                zstandard.ZstdDecompressor(),
-            )
-        return contexts
+    def _new_contexts(self) -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
+        return zstandard.ZstdCompressor(level=self.LEVEL), zstandard.ZstdDecompressor()
 
 
 def lever_saver(
