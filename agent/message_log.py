@@ -18,9 +18,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.messages import (
+    AIMessage,
     BaseMessage,
     BaseMessageChunk,
+    HumanMessage,
     RemoveMessage,
+    SystemMessage,
+    ToolMessage,
     convert_to_messages,
     message_chunk_to_message,
 )
@@ -51,8 +55,13 @@ def merge_message_writes(current: Sequence[Any], writes: Sequence[Any]) -> list[
     """
     log = _MessageLog(current)
     for write in writes:
-        log.apply(write)
+        if not log.append_new(write):
+            log.apply(write)
     return log.messages()
+
+
+# Messages `append_new` takes as they are: the kinds a conversation is made of, never chunks.
+_PLAIN = (HumanMessage, AIMessage, ToolMessage, SystemMessage)
 
 
 class _MessageLog:
@@ -67,6 +76,18 @@ class _MessageLog:
         self.positions: dict[str, list[int]] = {}
         for position, message in enumerate(messages):
             self.positions.setdefault(message.id, []).append(position)
+
+    def append_new(self, write: Any) -> bool:
+        """Append a write of one plain message with an id not seen yet, the step a conversation
+        writes thousands of times (a cold read replays them all); False leaves it to `apply`."""
+        if type(write) is not list or len(write) != 1 or type(write[0]) not in _PLAIN:
+            return False
+        message = write[0]
+        if message.id is None or message.id in self.positions:
+            return False
+        self.positions[message.id] = [len(self.slots)]
+        self.slots.append(message)
+        return True
 
     def apply(self, write: Any) -> None:
         right = _with_ids(_coerce(write if isinstance(write, list) else [write]), self._last_id())

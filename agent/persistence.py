@@ -15,6 +15,7 @@ writer thread never waits on the savers'), on Postgres the sync pool.
 
 from __future__ import annotations
 
+import gc
 import logging
 import sqlite3
 import threading
@@ -43,8 +44,6 @@ from agent.threads_postgres import PostgresThreadDatabase
 
 log = logging.getLogger(__name__)
 
-log = logging.getLogger(__name__)
-
 BUSY_TIMEOUT_MS = 10_000
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -62,6 +61,26 @@ def _require_strict_msgpack() -> None:
             "LangGraph's strict msgpack mode is off. Set LANGGRAPH_STRICT_MSGPACK=true before "
             "LangGraph is imported (importing the `agent` package first does this)."
         )
+
+
+_startup_frozen = threading.Event()
+
+
+def freeze_startup_objects() -> None:
+    """Take what the process holds once the engine is open out of the garbage collector's walks.
+
+    Once per process (the app opens its engine once). The imports (LangChain, LangGraph, pydantic,
+    Streamlit) leave some 150,000 objects that live as long as the process, and every full
+    collection walks them all. A first read of a long thread makes tens of thousands of
+    containers (4,000 messages at 1,000 turns), enough for several full collections: they were a
+    third of that read (`bench/cold_read.py`). `gc.freeze` moves what exists now to a generation
+    the collector never walks; what is made later is collected as before. Frozen garbage is never
+    freed, which costs nothing here: the frozen objects are the ones the process keeps anyway.
+    """
+    if not _startup_frozen.is_set():
+        _startup_frozen.set()
+        gc.collect()  # what is already garbage goes first, so it is not kept for good
+        gc.freeze()
 
 
 def open_connection(path: Path) -> sqlite3.Connection:
@@ -210,7 +229,14 @@ class Persistence:
         """SQLite at `path`, or Postgres at `database_url` when one is given."""
         _require_strict_msgpack()
         if database_url:
-            return cls._open_postgres(database_url, loop, pool_min, pool_max)
+            persistence = cls._open_postgres(database_url, loop, pool_min, pool_max)
+        else:
+            persistence = cls._open_sqlite(path, loop)
+        freeze_startup_objects()
+        return persistence
+
+    @classmethod
+    def _open_sqlite(cls, path: Path, loop: BackgroundLoop | None) -> Persistence:
         conn = open_connection(path)
         saver = WaypointSqliteSaver(conn)
         saver.setup()

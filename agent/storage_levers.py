@@ -4,7 +4,8 @@
 keep a conversation in linear space and read it back the same way (see `agent.storage` for what
 each lever buys):
 
-- `CompressedSerializer`: msgpack blobs compressed with zstd and a frozen dictionary.
+- `CompressedSerializer` (`agent.storage_serde`): msgpack blobs compressed with zstd and a frozen
+  dictionary, decoded a whole history at a time.
 - `_WaypointSaver`: small int channel versions instead of 50-character strings.
 - `stored_metadata`: checkpoint metadata without the counters behind scheduled delta snapshots.
 - `stored_channels`: what a checkpoint row lists as stored, so the history walk knows where to stop.
@@ -15,16 +16,13 @@ each lever buys):
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-import ormsgpack
-import zstandard
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
     Checkpoint,
@@ -35,181 +33,8 @@ from langgraph.checkpoint.base import (
     writes_sort_key,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
-from langgraph.checkpoint.serde.jsonplus import EXT_PYDANTIC_V2, JsonPlusSerializer
 
-# --- serializer -----------------------------------------------------------------------------------
-
-
-def _message_framing(module: str, name: str, fields: dict[str, Any]) -> ormsgpack.Ext:
-    """A LangChain message as `JsonPlusSerializer` frames it, with empty content."""
-    return ormsgpack.Ext(
-        EXT_PYDANTIC_V2, ormsgpack.packb([module, name, fields, "model_validate_json"])
-    )
-
-
-_BASE_FIELDS = {"content": "", "additional_kwargs": {}, "response_metadata": {}}
-_TOOL_CALL = {"name": "", "args": {"query": ""}, "id": "call_", "type": "tool_call"}
-_USAGE = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
-
-# What zstd may copy from instead of storing again in every blob. Frozen: changing a byte makes
-# every stored "mpz1" blob unreadable, so a new dictionary needs a new type tag
-# (tests/test_storage.py pins its digest).
-_DICTIONARY_SAMPLE = [
-    {
-        "v": 4,
-        "ts": "2026-01-01T00:00:00.000000+00:00",
-        "id": "1f000000-0000-6000-8000-000000000000",
-        "channel_values": {"__start__": {"messages": []}, "branch:to:llm": None},
-        "channel_versions": {
-            "__start__": 1,
-            "messages": 1,
-            "branch:to:llm": 1,
-            "branch:to:action": 1,
-        },
-        "versions_seen": {
-            "__input__": {},
-            "__start__": {"__start__": 1},
-            "llm": {"branch:to:llm": 1},
-            "action": {"branch:to:action": 1},
-        },
-        "updated_channels": ["branch:to:action", "branch:to:llm", "messages"],
-    },
-    [
-        _message_framing(
-            "langchain_core.messages.human",
-            "HumanMessage",
-            {**_BASE_FIELDS, "type": "human", "name": None, "id": ""},
-        )
-    ],
-    [
-        _message_framing(
-            "langchain_core.messages.system",
-            "SystemMessage",
-            {**_BASE_FIELDS, "type": "system", "name": None, "id": ""},
-        )
-    ],
-    [
-        _message_framing(
-            "langchain_core.messages.tool",
-            "ToolMessage",
-            {
-                **_BASE_FIELDS,
-                "type": "tool",
-                "name": "",
-                "id": "",
-                "tool_call_id": "call_",
-                "artifact": None,
-                "status": "success",
-            },
-        )
-    ],
-    [
-        _message_framing(
-            "langchain_core.messages.ai",
-            "AIMessage",
-            {
-                **_BASE_FIELDS,
-                "response_metadata": {"finish_reason": "stop", "model_name": ""},
-                "type": "ai",
-                "name": None,
-                "id": "run-",
-                "tool_calls": [_TOOL_CALL],
-                "invalid_tool_calls": [],
-                "usage_metadata": _USAGE,
-            },
-        )
-    ],
-]
-ZSTD_DICTIONARY = ormsgpack.packb(_DICTIONARY_SAMPLE)
-
-
-# The messages a conversation stores by the thousand, by (module, class) as their framing names them.
-_STORED_MESSAGES = {
-    (cls.__module__, cls.__name__): cls
-    for cls in (AIMessage, HumanMessage, SystemMessage, ToolMessage)
-}
-
-
-class CompressedSerializer(JsonPlusSerializer):
-    """`JsonPlusSerializer` whose msgpack blobs are zstd-compressed when that makes them smaller.
-
-    It subclasses rather than wraps, so LangGraph can still extend its strict msgpack allowlist
-    (`with_msgpack_allowlist`). Blobs of other types ("null", "bytes", small msgpack) are stored
-    as the stock serializer writes them, and stock blobs read back unchanged.
-    """
-
-    TYPE = "mpz1"  # msgpack + zstd with ZSTD_DICTIONARY version 1; stored on every row: keep short
-    MIN_SIZE = 48  # below this a zstd frame's own header eats the gain
-    LEVEL = 3
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._dictionary = zstandard.ZstdCompressionDict(
-            ZSTD_DICTIONARY, dict_type=zstandard.DICT_TYPE_RAWCONTENT
-        )
-        # zstd contexts are not thread-safe, and LangGraph saves from background threads. They are
-        # pooled, not kept per thread: every sync run brings new threads (its worker, LangGraph's
-        # executor), and a context per new thread (4 per run) grew the process's memory for good.
-        self._idle: list[tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]] = []
-
-    @contextmanager
-    def _contexts(self) -> Iterator[tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]]:
-        """A compressor and a decompressor no other thread uses until this one is done."""
-        try:
-            contexts = self._idle.pop()  # atomic: two threads never take the same pair
-        except IndexError:  # as many pairs exist as threads ever used them at once
-            contexts = (
-                zstandard.ZstdCompressor(
-                    level=self.LEVEL, dict_data=self._dictionary, write_dict_id=False
-                ),
-                zstandard.ZstdDecompressor(dict_data=self._dictionary),
-            )
-        try:
-            yield contexts
-        finally:
-            self._idle.append(contexts)
-
-    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
-        type_, data = super().dumps_typed(obj)
-        if type_ == "msgpack" and len(data) >= self.MIN_SIZE:
-            with self._contexts() as (compressor, _):
-                compressed = compressor.compress(data)
-            if len(compressed) < len(data):
-                return self.TYPE, compressed
-        return type_, data
-
-    def loads_typed(self, data: tuple[str, bytes]) -> Any:
-        type_, payload = data
-        if type_ == self.TYPE:
-            with self._contexts() as (_, decompressor):
-                payload = decompressor.decompress(payload)
-        elif type_ != "msgpack":
-            return super().loads_typed(data)
-        return ormsgpack.unpackb(
-            payload, ext_hook=self._message_hook, option=ormsgpack.OPT_NON_STR_KEYS
-        )
-
-    def _message_hook(self, code: int, data: bytes) -> Any:
-        """The stock hook, except that a stored message is rebuilt without validating it again.
-
-        A first read decodes every message of the thread (4,000 at 1,000 turns); validating each
-        one, as the stock hook does, was the largest part of that read. What is stored is the dump
-        of a message that was validated when it was made, so `model_construct` gives back an equal
-        message. Anything else, or a message that will not construct, goes through the stock hook
-        and its allowlist.
-        """
-        stock = self._unpack_ext_hook
-        if code != EXT_PYDANTIC_V2:
-            return stock(code, data)
-        framing = ormsgpack.unpackb(data, ext_hook=stock, option=ormsgpack.OPT_NON_STR_KEYS)
-        cls = _STORED_MESSAGES.get((framing[0], framing[1]))
-        if cls is None or not isinstance(framing[2], dict):
-            return stock(code, data)
-        try:
-            return cls.model_construct(**framing[2])
-        except (TypeError, ValueError):
-            return stock(code, data)
-
+from agent.storage_serde import CompressedSerializer
 
 # --- what a checkpoint row stores -----------------------------------------------------------------
 
@@ -258,8 +83,9 @@ def _channel_names(stored_channels: str) -> frozenset[str]:
     return frozenset(json.loads(stored_channels))
 
 
-# (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, channel)
-_HistoryKey = tuple[str, str, str, "str | None", str]
+# A thread: (thread_id, checkpoint_ns); a history in it: (checkpoint_id, parent_id, channel).
+_Thread = tuple[str, str]
+_HistoryKey = tuple[str, "str | None", str]
 # A history: the first `count` writes of a list that a whole chain of checkpoints shares, and the
 # seed (or _NO_SEED).
 _History = tuple[list[PendingWrite], int, Any]
@@ -289,18 +115,18 @@ class _HistoryCache:
         self._threads = threads
         # (thread_id, checkpoint_ns) -> (checkpoint_id, parent_id, channel) -> history; the
         # thread used last is at the end.
-        self._entries: OrderedDict[tuple[str, str], dict[tuple, _History]] = OrderedDict()
+        self._entries: OrderedDict[_Thread, dict[_HistoryKey, _History]] = OrderedDict()
         self._count = 0
         self._lock = threading.Lock()
 
-    def get(self, key: _HistoryKey) -> _History | None:
+    def get(self, thread: _Thread, key: _HistoryKey) -> _History | None:
         # Looked up without the lock: a cold walk asks once per ancestor and almost always misses.
-        thread = self._entries.get(key[:2])
-        if thread is None or (entry := thread.get(key[2:])) is None:
+        entries = self._entries.get(thread)
+        if entries is None or (entry := entries.get(key)) is None:
             return None
         with self._lock:
-            if key[:2] in self._entries:
-                self._entries.move_to_end(key[:2])
+            if thread in self._entries:
+                self._entries.move_to_end(thread)
         return entry
 
     def knows(self, thread: tuple[str, str]) -> bool:
@@ -318,34 +144,80 @@ class _HistoryCache:
             return shared, count + len(writes), seed
 
     def copy_entries(
-        self, source: tuple[str, str], target: tuple[str, str], checkpoint_ids: Collection[str]
+        self, source: _Thread, target: _Thread, checkpoint_ids: Collection[str]
     ) -> None:
         """Give `target` (thread_id, checkpoint_ns) the histories `source` has of these
         checkpoints: a copied thread with the same ids and parents has the same histories. The
         two threads then share lists as two branches do (see `extend`)."""
         with self._lock:
             found = self._entries.get(source) or {}
-            picked = [(key, history) for key, history in found.items() if key[0] in checkpoint_ids]
-        self.put([((*target, *key), history) for key, history in picked])
+            picked = {key: history for key, history in found.items() if key[0] in checkpoint_ids}
+        if picked:
+            self.put(target, picked)
 
-    def put(self, entries: Sequence[tuple[_HistoryKey, _History]]) -> None:
+    def put(self, thread: _Thread, entries: Mapping[_HistoryKey, _History]) -> None:
         with self._lock:
-            for key, history in entries:
-                thread = self._entries.get(key[:2])
-                if thread is None:
-                    thread = self._entries[key[:2]] = {}
-                self._entries.move_to_end(key[:2])
-                self._count += key[2:] not in thread
-                thread[key[2:]] = history
+            known = self._entries.get(thread)
+            if known is None:
+                known = self._entries[thread] = {}
+            self._entries.move_to_end(thread)
+            before = len(known)
+            known.update(entries)
+            self._count += len(known) - before
             while len(self._entries) > self._threads or (
                 self._count > self._size and len(self._entries) > 1
             ):
                 self._count -= len(self._entries.popitem(last=False)[1])
             if self._count > self._size:  # one thread alone is over: drop its oldest entries
-                (thread,) = self._entries.values()
-                for key in list(thread)[: self._count - self._size]:
-                    del thread[key]
-                self._count = len(thread)
+                (only,) = self._entries.values()
+                for key in list(only)[: self._count - self._size]:
+                    del only[key]
+                self._count = len(only)
+
+
+# A link of the parent chain, as the chain queries return them: (checkpoint_id,
+# parent_checkpoint_id, stored_channels, depth), the target at depth 0.
+Link = tuple[str, "str | None", "str | None", int]
+
+
+def ancestry(
+    links: Mapping[str, tuple[str | None, str | None]], target_id: str, channels: Sequence[str]
+) -> list[Link]:
+    """The target and its ancestors, nearest first, from a whole thread's links (checkpoint_id ->
+    (parent_checkpoint_id, stored_channels)): up to the root, a loop, or the first ancestor that
+    stores every channel. A cold read takes the thread's links in one query and walks them here,
+    instead of one index lookup per step of a recursive query."""
+    wanted = set(channels)
+    chain: list[Link] = []
+    seen: set[str] = set()
+    checkpoint_id: str | None = target_id
+    while checkpoint_id is not None and checkpoint_id in links and checkpoint_id not in seen:
+        seen.add(checkpoint_id)
+        parent_id, stored = links[checkpoint_id]
+        chain.append((checkpoint_id, parent_id, stored, len(chain)))
+        if len(chain) > 1 and stored is not None and wanted <= _channel_names(stored):
+            break
+        checkpoint_id = parent_id
+    return chain
+
+
+def id_range(chain: Sequence[Link]) -> tuple[str, str]:
+    """The lowest and highest checkpoint id of a chain (of the ancestors, if it has any): a key
+    range that holds every write the walk may read, whatever order ids come in."""
+    ids = [link[0] for link in chain[1:]] or [chain[0][0]]
+    return min(ids), max(ids)
+
+
+def ancestor_writes(
+    chain: Sequence[Link], rows: Iterable[Sequence[Any]]
+) -> dict[str, list[tuple[Any, ...]]]:
+    """The writes of the chain's ancestors among `rows` (checkpoint_id, then a write), by id."""
+    ancestors = {link[0] for link in chain[1:]}
+    writes: dict[str, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        if row[0] in ancestors:
+            writes.setdefault(row[0], []).append(tuple(row[1:]))
+    return writes
 
 
 class _ChainWalk:
@@ -359,7 +231,7 @@ class _ChainWalk:
     stored_channels, depth, channel, task_path, task_id, idx, type, value): one per write of a
     requested channel, or one with no write. They ask `step` about each row: on "stop" they stop
     reading; on "load" they pass the values `loading_id` stores to `seed_from`; then they `take`
-    the row.
+    the row. A saver holding a stretch of the chain and its writes at once hands them to `feed`.
     """
 
     def __init__(
@@ -381,6 +253,8 @@ class _ChainWalk:
         self.bases: dict[str, _History] = {}
         self._target_id = target_id
         self._seen = {target_id}
+        self.done = False  # whether `feed` stopped the walk
+        self._cold = not cache.knows(self.key)  # then no ancestor's history is cached either
 
     @property
     def target_id(self) -> str:
@@ -417,6 +291,23 @@ class _ChainWalk:
         self._take_cached()
         return "next"
 
+    def feed(
+        self, chain: Sequence[Link], writes: Mapping[str, Sequence[tuple[Any, ...]]]
+    ) -> Iterator[str]:
+        """`step` and `take` each link of `chain` with its writes (by checkpoint id), as the
+        savers' row loops do. Yields each checkpoint to load: the caller passes its values to
+        `seed_from` before it asks for the next. Sets `done` when the walk stops."""
+        for checkpoint_id, parent_id, stored, depth in chain:
+            step = self._enter(checkpoint_id, parent_id, stored, depth)
+            if step == "stop":
+                self.done = True
+                return
+            if step == "load":
+                yield checkpoint_id
+            for write in writes.get(checkpoint_id, ()):  # `take`, for a row known to hold a write
+                if self.depths.get(write[0]) == depth:
+                    self.rows[write[0]].append((depth, *write[1:]))
+
     def seed_from(self, checkpoint: Mapping[str, Any]) -> None:
         """Take the seeds stored by the checkpoint `step` asked to load."""
         values = checkpoint.get("channel_values") or {}
@@ -426,8 +317,10 @@ class _ChainWalk:
         self._take_cached()
 
     def _take_cached(self) -> None:
+        if self._cold:
+            return
         for channel in list(self.open):
-            if (cached := self.cache.get((*self.key, *self.chain[-1], channel))) is not None:
+            if (cached := self.cache.get(self.key, (*self.chain[-1], channel))) is not None:
                 self.bases[channel] = cached
                 self.open.discard(channel)
 
@@ -440,12 +333,9 @@ class _ChainWalk:
     def history(self, serde: SerializerProtocol) -> dict[str, DeltaChannelHistory]:
         result: dict[str, DeltaChannelHistory] = {}
         for channel in self.channels:
-            # (depth, task_path, task_id, idx, type, value): oldest checkpoint first.
-            rows = sorted(
-                self.rows[channel],
-                key=lambda row: (-row[0], writes_sort_key(row[1], row[2], row[3])),
-            )
-            writes = [(row[2], channel, serde.loads_typed((row[4], row[5]))) for row in rows]
+            rows = _oldest_first(self.rows[channel])
+            values = _loads_many(serde, [(row[4], row[5]) for row in rows])
+            writes = [(row[2], channel, value) for row, value in zip(rows, values, strict=True)]
             if (base := self.bases.get(channel)) is not None:
                 history = self.cache.extend(base, writes)
             else:
@@ -466,7 +356,7 @@ class _ChainWalk:
         last = self.depths[channel]
         reaches_root = last == self.depth and self.chain[-1][1] is None and channel in self.open
         shared, count, seed = history
-        entries = [((*self.key, *self.chain[0], channel), history)]
+        entries = {(*self.chain[0], channel): history}
         newest_first = iter(reversed(depths))
         pending = next(newest_first, None)
         for depth in range(1, last + 1 if reaches_root else last):
@@ -474,8 +364,25 @@ class _ChainWalk:
             while pending is not None and pending <= depth:
                 count -= 1
                 pending = next(newest_first, None)
-            entries.append(((*self.key, *self.chain[depth], channel), (shared, count, seed)))
-        self.cache.put(entries)
+            entries[(*self.chain[depth], channel)] = (shared, count, seed)
+        self.cache.put(self.key, entries)
+
+
+def _oldest_first(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows (depth, task_path, task_id, idx, type, value), taken nearest first, in replay order:
+    oldest checkpoint first, each checkpoint's writes as LangGraph orders a super-step's. Most
+    checkpoints hold one write, so the sort runs only where one holds more."""
+    rows = rows[::-1]
+    if all(newer[0] != older[0] for older, newer in itertools.pairwise(rows)):
+        return rows
+    return sorted(rows, key=lambda row: (-row[0], writes_sort_key(row[1], row[2], row[3])))
+
+
+def _loads_many(serde: SerializerProtocol, blobs: list[tuple[str, bytes]]) -> list[Any]:
+    """Each blob decoded: in one call where the serializer can (a cold read decodes thousands)."""
+    if isinstance(serde, CompressedSerializer):
+        return serde.loads_many(blobs)
+    return [serde.loads_typed(blob) for blob in blobs]
 
 
 def _no_histories(channels: Sequence[str]) -> dict[str, DeltaChannelHistory]:

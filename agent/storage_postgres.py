@@ -6,16 +6,22 @@ savers keep that schema, so stock tools and savers read their rows, and add the 
 `agent.storage` describes (shared through `agent.storage_levers`):
 
 - blobs and writes are msgpack compressed with zstd and the frozen dictionary;
-- channel versions are short: "00000012.5f1c0a9e27b4" (21 characters) instead of the stock 49.
-  Not the small integers of the SQLite savers: here a blob row is keyed by (channel, version) and
-  written once (`ON CONFLICT DO NOTHING`), so two branches of a fork that both reach version 5
-  would share the first one's value. The random part keeps branches apart, as the stock one does;
-  the zero-padded count keeps versions ordered as strings;
+- channel versions are short: "45000.q2Xk-7aB" (14 characters at count 5000) instead of the
+  stock 49. Not the small integers of the SQLite savers: here a blob row is keyed by (channel,
+  version) and written once (`ON CONFLICT DO NOTHING`), so two branches of a fork that both reach
+  version 5 would share the first one's value. The random part keeps branches apart, as the stock
+  one does; the count, led by its number of digits, keeps versions ordered as strings;
+- the schema loses what only costs space: the stock `thread_id` indexes, which repeat the leading
+  column of each table's primary key, and the 10% of each primary key page that a split leaves
+  empty (fillfactor 100: checkpoints arrive in id order, so pages fill once and stay full). With
+  the versions, this is what brings a long thread under 3 bytes per raw message byte
+  (`bench/cold_read.py`);
 - metadata leaves out `counters_since_delta_snapshot`;
 - each checkpoint row lists the channels it stores (`stored_channels`), so
-  `get_delta_channel_history` follows the parent chain by id, a page at a time, and stops at the
-  nearest checkpoint holding the channel's seed, or at one whose history it already decoded,
-  instead of scanning the thread's rows newest first.
+  `get_delta_channel_history` follows the parent chain by id and stops at the nearest checkpoint
+  holding the channel's seed, or at one whose history it already decoded, instead of scanning the
+  thread's rows newest first: a page of the chain at a time on a thread it has read before, the
+  thread's links and writes in two queries on one it has not.
 
 The sync and the async saver write the same rows: either engine continues the other's threads.
 Copying a thread or a branch of it, and `prune`'s extra refusal, come from `agent.storage_copy`.
@@ -25,9 +31,9 @@ The SQL of a history walk is one generator of statements that both savers run (`
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import random
-from collections import defaultdict
 from collections.abc import Generator, Mapping, Sequence
 from typing import Any
 
@@ -47,7 +53,7 @@ from langgraph.checkpoint.postgres.base import BasePostgresSaver
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from psycopg import AsyncCursor, Cursor
-from psycopg.rows import DictRow
+from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
 from agent.storage_copy import (
@@ -59,14 +65,18 @@ from agent.storage_copy import (
     warm_copy,
 )
 from agent.storage_levers import (
-    CompressedSerializer,
+    Link,
     ThreadItem,
     _ChainWalk,
     _HistoryCache,
     _no_histories,
+    ancestor_writes,
+    ancestry,
+    id_range,
     stored_channels,
     stored_metadata,
 )
+from agent.storage_serde import CompressedSerializer
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +97,17 @@ _HAS_STORED_CHANNELS_SQL = """
     AND column_name = 'stored_channels'
 """
 _ADD_STORED_CHANNELS_SQL = "ALTER TABLE checkpoints ADD COLUMN IF NOT EXISTS stored_channels TEXT"
+# Stock indexes on `thread_id` alone: every lookup they serve, the primary key serves too.
+_REDUNDANT_INDEXES = (
+    "checkpoints_thread_id_idx",
+    "checkpoint_blobs_thread_id_idx",
+    "checkpoint_writes_thread_id_idx",
+)
+_PACKED_INDEXES = ("checkpoints_pkey", "checkpoint_blobs_pkey", "checkpoint_writes_pkey")
+_INDEX_OPTIONS_SQL = """
+    SELECT relname, reloptions FROM pg_class
+    WHERE relkind = 'i' AND relnamespace = current_schema()::regnamespace AND relname = ANY(%s)
+"""
 
 
 class _Rows:
@@ -138,13 +159,28 @@ class _Rows:
 class _ShortVersions:
     """What both Postgres savers share (listed first among their bases): short channel versions.
 
-    A thread written with the stock versions continues with short ones, still in order: a short
-    version compares above every stock one with a count below 10^22.
+    "45000.q2Xk-7aB": the count's number of digits, the count, a dot and 48 random bits in
+    URL-safe base64. Versions starting with a digit of 1-9 compare above the zero-padded ones of
+    the stock savers and of earlier Waypoint savers ("00005000.5f1c0a9e27b4"), so a thread written
+    with those continues in order. Counts up to 999,999,999.
     """
 
     def get_next_version(self, current: str | int | None, channel: None) -> str:
-        count = 0 if current is None else int(str(current).split(".")[0])
-        return f"{count + 1:08}.{random.getrandbits(48):012x}"
+        digits = str(version_count(current) + 1)
+        noise = base64.urlsafe_b64encode(random.getrandbits(48).to_bytes(6, "big")).decode()
+        return f"{len(digits)}{digits}.{noise}"
+
+
+def version_count(version: str | int | None) -> int:
+    """The count of a channel version in any format a Postgres thread may hold."""
+    if version is None:
+        return 0
+    if isinstance(version, int):
+        return version
+    width = int(version[0])
+    if len(version) == width + 10 and version[width + 1] == ".":  # Waypoint's, since 2026-12
+        return int(version[1 : width + 1])
+    return int(version.split(".")[0])  # zero-padded: stock, or Waypoint's earlier
 
 
 # --- delta channel history ------------------------------------------------------------------------
@@ -167,7 +203,18 @@ _CHAIN_WRITES_SQL = """
     SELECT checkpoint_id, channel, task_path, task_id, idx, type, blob FROM checkpoint_writes
     WHERE thread_id = %s AND checkpoint_ns = %s AND checkpoint_id = ANY(%s) AND channel = ANY(%s)
 """
-_WRITE_COLUMNS = ("channel", "task_path", "task_id", "idx", "type", "blob")  # as `_ChainWalk` reads
+# A thread the history cache does not know is read whole, as on SQLite: its links in one query,
+# walked in Python, then the writes between the chain's lowest and highest id (compared as bytes,
+# as Python compares the ids it computed the range with).
+_LINKS_SQL = """
+    SELECT checkpoint_id, parent_checkpoint_id, stored_channels FROM checkpoints
+    WHERE thread_id = %s AND checkpoint_ns = %s
+"""
+_RANGE_WRITES_SQL = """
+    SELECT checkpoint_id, channel, task_path, task_id, idx, type, blob FROM checkpoint_writes
+    WHERE thread_id = %s AND checkpoint_ns = %s AND channel = ANY(%s)
+    AND checkpoint_id COLLATE "C" BETWEEN %s AND %s
+"""
 # The values one checkpoint holds for some channels: inline in its JSONB, or blobs at its versions.
 _SEED_SQL = """
     SELECT c.checkpoint -> 'channel_values' AS inline, (
@@ -183,11 +230,11 @@ _LATEST_ID_SQL = """
     SELECT checkpoint_id FROM checkpoints WHERE thread_id = %s AND checkpoint_ns = %s
     ORDER BY checkpoint_id DESC LIMIT 1
 """
-# A warm read stops a step or two up the chain, so pages start small and grow; a thread the cache
-# does not know is read in pages of the largest size from the start.
+# A warm read stops a step or two up the chain, so pages start small and grow.
 FIRST_PAGE, LAST_PAGE = 16, 1024
 
-_Statements = Generator[tuple[str, Sequence[Any]], list[DictRow], Any]
+# Statements and their parameters out, each one's rows (tuples) back in.
+_Statements = Generator[tuple[str, Sequence[Any]], list[tuple[Any, ...]], Any]
 
 
 def _history_statements(
@@ -204,81 +251,110 @@ def _history_statements(
         latest = yield _LATEST_ID_SQL, (thread_id, checkpoint_ns)
         if not latest:
             return _no_histories(channels)
-        target_id = latest[0]["checkpoint_id"]
+        target_id = latest[0][0]
     walk = _ChainWalk(config, target_id, channels, cache)
-    start, depth = target_id, 0
-    page = FIRST_PAGE if cache.knows(walk.key) else LAST_PAGE
+    if cache.knows(walk.key):
+        yield from _walk_up(saver, walk)
+    else:
+        yield from _walk_whole(saver, walk)
+    return walk.history(saver.serde)
+
+
+def _walk_up(saver: BasePostgresSaver, walk: _ChainWalk) -> _Statements:
+    """Up the chain a page at a time, to the nearest seed or history the cache holds."""
+    thread_id, checkpoint_ns = walk.key
+    start, depth, page = walk.target_id, 0, FIRST_PAGE
     while True:
-        chain = yield (
+        chain: list[Any] = yield (
             _CHAIN_PAGE_SQL,
-            (
-                depth,
-                thread_id,
-                checkpoint_ns,
-                start,
-                thread_id,
-                checkpoint_ns,
-                depth + page,
-            ),
+            (depth, thread_id, checkpoint_ns, start, thread_id, checkpoint_ns, depth + page),
         )
-        ancestors = [row["checkpoint_id"] for row in chain if row["depth"] > 0]
-        writes: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-        if ancestors:
-            found = yield _CHAIN_WRITES_SQL, (thread_id, checkpoint_ns, ancestors, list(channels))
-            for stored in found:
-                writes[stored["checkpoint_id"]].append(tuple(stored[key] for key in _WRITE_COLUMNS))
-        for link in chain:
-            head = (
-                link["checkpoint_id"],
-                link["parent_checkpoint_id"],
-                link["stored_channels"],
-                link["depth"],
-            )
-            for write in writes.get(link["checkpoint_id"]) or [(None,) * 6]:
-                row = (*head, *write)
-                step = walk.step(row)
-                if step == "stop":
-                    return walk.history(saver.serde)
-                if step == "load":
-                    seed = yield _SEED_SQL, (list(walk.open), thread_id, checkpoint_ns, head[0])
-                    walk.seed_from({"channel_values": _seed_values(saver, seed, walk.open)})
-                walk.take(row)
-        if len(chain) < page or chain[-1]["parent_checkpoint_id"] is None:
-            return walk.history(saver.serde)
-        start, depth = chain[-1]["parent_checkpoint_id"], chain[-1]["depth"] + 1
+        ancestors = [link[0] for link in chain if link[3] > 0]
+        rows = (
+            (yield _CHAIN_WRITES_SQL, (thread_id, checkpoint_ns, ancestors, walk.channels))
+            if ancestors
+            else []
+        )
+        yield from _feed(saver, walk, chain, ancestor_writes(chain, rows))
+        if walk.done or len(chain) < page or chain[-1][1] is None:
+            return
+        start, depth = chain[-1][1], chain[-1][3] + 1
         page = min(page * 4, LAST_PAGE)
 
 
+def _walk_whole(saver: BasePostgresSaver, walk: _ChainWalk) -> _Statements:
+    """A thread the cache does not know: its links and writes in two queries."""
+    thread_id, checkpoint_ns = walk.key
+    links = yield _LINKS_SQL, walk.key
+    chain = ancestry({link[0]: (link[1], link[2]) for link in links}, walk.target_id, walk.channels)
+    rows: list[tuple[Any, ...]] = []
+    if len(chain) > 1:
+        rows = yield (
+            _RANGE_WRITES_SQL,
+            (thread_id, checkpoint_ns, walk.channels, *id_range(chain)),
+        )
+    yield from _feed(saver, walk, chain, ancestor_writes(chain, rows))
+
+
+def _feed(
+    saver: BasePostgresSaver,
+    walk: _ChainWalk,
+    chain: Sequence[Link],
+    writes: Mapping[str, Sequence[tuple[Any, ...]]],
+) -> _Statements:
+    """`walk.feed`, loading each seed it asks for."""
+    thread_id, checkpoint_ns = walk.key
+    for loading in walk.feed(chain, writes):
+        seed = yield _SEED_SQL, (list(walk.open), thread_id, checkpoint_ns, loading)
+        walk.seed_from({"channel_values": _seed_values(saver, seed, walk.open)})
+
+
 def _seed_values(
-    saver: BasePostgresSaver, rows: list[DictRow], channels: set[str]
+    saver: BasePostgresSaver, rows: list[tuple[Any, ...]], channels: set[str]
 ) -> dict[str, Any]:
     """A checkpoint's values for `channels`; a blob wins over the inline `true` of a snapshot."""
     if not rows:
         return {}
-    inline = rows[0]["inline"] or {}
-    values = {channel: value for channel, value in inline.items() if channel in channels}
-    values.update(saver._load_blobs(rows[0]["blobs"]))
+    inline, blobs = rows[0]
+    values = {channel: value for channel, value in (inline or {}).items() if channel in channels}
+    values.update(saver._load_blobs(blobs))
     return values
 
 
-def _run(cur: Cursor[DictRow], statements: _Statements) -> Any:
-    """Run a statement generator on a sync cursor; return what it returns."""
+def _setup_statements() -> _Statements:
+    """What `setup` adds to the stock schema, or takes from it; each step only where needed."""
+    if not (yield _HAS_STORED_CHANNELS_SQL, ()):
+        log.info("adding the stored_channels column to the checkpoints table")
+        yield _ADD_STORED_CHANNELS_SQL, ()
+    indexes = yield _INDEX_OPTIONS_SQL, ([*_REDUNDANT_INDEXES, *_PACKED_INDEXES],)
+    for name, options in indexes:
+        if name in _REDUNDANT_INDEXES:
+            log.info("dropping %s: the primary key serves the same lookups", name)
+            yield f"DROP INDEX CONCURRENTLY IF EXISTS {name}", ()
+        elif "fillfactor=100" not in (options or ()):
+            yield f"ALTER INDEX {name} SET (fillfactor = 100)", ()
+
+
+def _run(cur: Cursor[Any], statements: _Statements) -> Any:
+    """Run a statement generator on a sync cursor, rows as tuples; return what it returns."""
+    cur.row_factory = tuple_row
     try:
         sql, params = next(statements)
         while True:
             cur.execute(sql, params)
-            sql, params = statements.send(cur.fetchall())
+            sql, params = statements.send(cur.fetchall() if cur.description else [])
     except StopIteration as done:
         return done.value
 
 
-async def _arun(cur: AsyncCursor[DictRow], statements: _Statements) -> Any:
-    """Run a statement generator on an async cursor; return what it returns."""
+async def _arun(cur: AsyncCursor[Any], statements: _Statements) -> Any:
+    """Run a statement generator on an async cursor, rows as tuples; return what it returns."""
+    cur.row_factory = tuple_row
     try:
         sql, params = next(statements)
         while True:
             await cur.execute(sql, params)
-            sql, params = statements.send(await cur.fetchall())
+            sql, params = statements.send(await cur.fetchall() if cur.description else [])
     except StopIteration as done:
         return done.value
 
@@ -302,12 +378,10 @@ class WaypointPostgresSaver(_ShortVersions, PostgresSaver):
         self._histories = _HistoryCache()
 
     def setup(self) -> None:
-        """Stock tables and migrations, plus the `stored_channels` column."""
+        """Stock tables and migrations, then Waypoint's changes (`_setup_statements`)."""
         super().setup()
         with self._cursor() as cur:
-            if not cur.execute(_HAS_STORED_CHANNELS_SQL).fetchall():
-                log.info("adding the stored_channels column to the checkpoints table")
-                cur.execute(_ADD_STORED_CHANNELS_SQL)
+            _run(cur, _setup_statements())
 
     def put(
         self,
@@ -403,12 +477,10 @@ class AsyncWaypointPostgresSaver(_ShortVersions, AsyncPostgresSaver):
         self._histories = _HistoryCache()
 
     async def setup(self) -> None:
-        """Stock tables and migrations, plus the `stored_channels` column."""
+        """Stock tables and migrations, then Waypoint's changes (`_setup_statements`)."""
         await super().setup()
         async with self._cursor() as cur:
-            if not await (await cur.execute(_HAS_STORED_CHANNELS_SQL)).fetchall():
-                log.info("adding the stored_channels column to the checkpoints table")
-                await cur.execute(_ADD_STORED_CHANNELS_SQL)
+            await _arun(cur, _setup_statements())
 
     async def aput(
         self,

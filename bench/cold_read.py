@@ -4,7 +4,10 @@
 validations and the garbage collector's first full pass have already happened. A Chat page opened
 after a restart pays all of that: so here every sample is a new Python process that imports the
 engine, opens the database, builds the saver and the graph, and reads the latest state once. Import
-time, open time and the read are printed apart; the goal (50 ms) is for the read.
+time, open time and the read are printed apart; the goal (50 ms) is for the read. Opening ends as
+the app's does (`Persistence.open`): `freeze_startup_objects` takes what the imports and the open
+left out of the garbage collector's walks, for both savers alike (it is the process's, not the
+saver's). The read is also printed as CPU time, which a loaded machine inflates less than wall time.
 
 The thread is `bench/storage.py`'s (question, tool call, ~2 KB result, ~1 KB answer per turn), on
 `AgentState`, written once per saver: Waypoint's and the stock saver of the same database, on the
@@ -112,11 +115,14 @@ def database_bytes(database: str, target: str) -> int:
 def child(database: str, kind: str, target: str) -> None:
     """One sample, in this new process: print import, open and read times as JSON."""
     imported = time.perf_counter()
+    from agent.persistence import freeze_startup_objects
+
     saver, close = open_saver(database, kind, target)
     graph = build_graph(AgentState, saver, Prose(seed=1, vocabulary=10))
-    opened = time.perf_counter()
+    freeze_startup_objects()
+    opened, cpu = time.perf_counter(), time.thread_time()
     messages = graph.get_state(THREAD).values["messages"]
-    read = time.perf_counter()
+    read, cpu = time.perf_counter(), time.thread_time() - cpu
     graph.get_state(THREAD)
     again = time.perf_counter()
     close()
@@ -126,6 +132,7 @@ def child(database: str, kind: str, target: str) -> None:
                 "import": (imported - _STARTED) * 1000,
                 "open": (opened - imported) * 1000,
                 "read": (read - opened) * 1000,
+                "read CPU": cpu * 1000,
                 "again": (again - read) * 1000,
                 "messages": len(messages),
             }
@@ -191,12 +198,12 @@ def main() -> None:
     print(f"  load average while reading: {load_average()}\n")
     print(
         f"  {'':20}{'write':>8}{'DB/raw':>8}{'import':>18}{'open':>18}{'first read':>18}"
-        f"{'read again':>18}"
+        f"{'(its CPU)':>18}{'read again':>18}"
     )
     for database, kind, seconds, ratio, runs in rows:
         figures = "".join(
             f"{_spread([run[name] for run in runs]):>18}"
-            for name in ("import", "open", "read", "again")
+            for name in ("import", "open", "read", "read CPU", "again")
         )
         print(f"  {database + ' ' + kind:20}{seconds:7.0f}s{ratio:7.2f}x{figures}")
     print(
@@ -206,9 +213,13 @@ def main() -> None:
     for database, kind, _, ratio, runs in rows:
         if kind == "waypoint":
             median = statistics.median(run["read"] for run in runs)
+            cpu = statistics.median(run["read CPU"] for run in runs)
             for met, figure in (
                 (ratio <= RATIO_GOAL, f"{ratio:.2f}x raw"),
-                (median < GOAL_MS, f"{median:.1f} ms ({runs[0]['messages']} messages)"),
+                (
+                    median < GOAL_MS,
+                    f"{median:.1f} ms, {cpu:.1f} ms CPU ({runs[0]['messages']} messages)",
+                ),
             ):
                 print(f"  {'MET    ' if met else 'NOT MET'}  {database}: {figure}")
 

@@ -12,7 +12,11 @@ used thread does. Then, in a new backend on the same file (so no cache of the bu
 - stock: `graph.get_state_history`, which rebuilds every state; listing all of them is the stock
   way to get the count and the tree, its first 50 alone give neither.
 
-Run: .venv/bin/python bench/history.py [--checkpoints 1000]
+The same work runs on SQLite and on Postgres (`DATABASE_URL` on a throwaway server started as the
+tests start theirs, `tests/pg_server.py`): Waypoint's savers and timeline store on each, next to
+the stock history through the same savers.
+
+Run: .venv/bin/python bench/history.py [--checkpoints 1000] [--database sqlite postgres]
 """
 
 from __future__ import annotations
@@ -24,23 +28,27 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import agent  # noqa: F401  (first: it sets strict msgpack before LangGraph loads)
+
+# isort: split
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import tool
 from pydantic import ConfigDict
 
-import agent  # noqa: F401  (sets strict msgpack before LangGraph loads)
 from agent.backend import LocalBackend
 from agent.choices import AgentChoices, ApprovalPolicy, RunOptions
 from agent.graph import RunContext
 from agent.protocol import LOCAL_USER
 from agent.settings import Settings
+from bench.cold_read import database_targets
 from bench.storage import Prose
 
 GOAL_MS = 100.0
@@ -75,7 +83,16 @@ class ProseModel(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
-def make_backend(db: Path, prose: Prose) -> LocalBackend:
+@dataclass(frozen=True)
+class Database:
+    """Where the thread lives: a SQLite file, or a Postgres database when `url` is set."""
+
+    name: str
+    path: Path
+    url: str | None = None
+
+
+def make_backend(db: Database, prose: Prose) -> LocalBackend:
     @tool
     def web_search(query: str) -> str:
         """Search the web."""
@@ -88,7 +105,8 @@ def make_backend(db: Path, prose: Prose) -> LocalBackend:
             model=model, tools=(web_search,), approval=ApprovalPolicy("never"), deciding=deciding
         )
 
-    return LocalBackend(Settings(db_path=db, demo_token_delay=0), contexts=contexts)
+    settings = Settings(db_path=db.path, database_url=db.url, demo_token_delay=0)
+    return LocalBackend(settings, contexts=contexts)
 
 
 def build_thread(backend: LocalBackend, prose: Prose, checkpoints: int) -> str:
@@ -134,7 +152,7 @@ def timed(fn: Callable[[], Any], repeat: int = 7) -> tuple[float, Any]:
     return statistics.median(samples), result
 
 
-def first_calls(db: Path, thread_id: str, fresh: int) -> dict[str, tuple[float, float]]:
+def first_calls(db: Database, thread_id: str, fresh: int) -> dict[str, tuple[float, float]]:
     """Each call's first run in `fresh` new backends (cold caches): median (wall ms, CPU ms).
 
     CPU is this thread's own time: on a loaded machine wall time also counts waiting for a core.
@@ -168,45 +186,36 @@ def first_calls(db: Path, thread_id: str, fresh: int) -> dict[str, tuple[float, 
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoints", type=int, default=1_000)
-    parser.add_argument("--fresh", type=int, default=5, help="new backends for first-call times")
-    parser.add_argument("--stock-repeat", type=int, default=2)
-    args = parser.parse_args()
-    print(__doc__.splitlines()[0])
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "waypoint.sqlite"
-        builder = make_backend(db, Prose(seed=3))
-        started = time.perf_counter()
-        thread_id = build_thread(builder, Prose(seed=4), args.checkpoints)
-        built = time.perf_counter() - started
-        builder.close()
+def measure(db: Database, args: argparse.Namespace) -> list[tuple[str, bool, str]]:
+    """Build the thread on `db`, print its figures; return its goals (name, met, figure)."""
+    builder = make_backend(db, Prose(seed=3))
+    started = time.perf_counter()
+    thread_id = build_thread(builder, Prose(seed=4), args.checkpoints)
+    built = time.perf_counter() - started
+    builder.close()
 
-        cold = first_calls(db, thread_id, args.fresh)
-        backend = make_backend(db, Prose(seed=5))
-        config = {"configurable": {"thread_id": thread_id}}
-        try:
-            page_warm, page = timed(lambda: backend.timeline(LOCAL_USER, thread_id, limit=PAGE))
-            newest = page.rows[0].checkpoint_id
-            detail_warm, _ = timed(lambda: backend.checkpoint_detail(LOCAL_USER, thread_id, newest))
-            later = page.total // 2
-            later_warm, _ = timed(
-                lambda: backend.timeline(LOCAL_USER, thread_id, limit=PAGE, offset=later)
-            )
-            view_warm, view = timed(lambda: backend.thread_view(LOCAL_USER, thread_id))
-            versions_warm, versions = timed(lambda: backend.message_versions(LOCAL_USER, thread_id))
-            stock_page, _ = timed(
-                lambda: list(backend.graph.get_state_history(config, limit=PAGE)), 3
-            )
-            stock_all, stock = timed(
-                lambda: list(backend.graph.get_state_history(config)), args.stock_repeat
-            )
-        finally:
-            backend.close()
+    cold = first_calls(db, thread_id, args.fresh)
+    backend = make_backend(db, Prose(seed=5))
+    config = {"configurable": {"thread_id": thread_id}}
+    try:
+        page_warm, page = timed(lambda: backend.timeline(LOCAL_USER, thread_id, limit=PAGE))
+        newest = page.rows[0].checkpoint_id
+        detail_warm, _ = timed(lambda: backend.checkpoint_detail(LOCAL_USER, thread_id, newest))
+        later = page.total // 2
+        later_warm, _ = timed(
+            lambda: backend.timeline(LOCAL_USER, thread_id, limit=PAGE, offset=later)
+        )
+        view_warm, view = timed(lambda: backend.thread_view(LOCAL_USER, thread_id))
+        versions_warm, versions = timed(lambda: backend.message_versions(LOCAL_USER, thread_id))
+        stock_page, _ = timed(lambda: list(backend.graph.get_state_history(config, limit=PAGE)), 3)
+        stock_all, stock = timed(
+            lambda: list(backend.graph.get_state_history(config)), args.stock_repeat
+        )
+    finally:
+        backend.close()
 
     print(
-        f"  thread: {page.total:,} checkpoints, {len(view.messages):,} messages shown, "
+        f"{db.name}: {page.total:,} checkpoints, {len(view.messages):,} messages shown, "
         f"{page.branches} branches, {len(versions)} messages with versions "
         f"(built in {built:.1f} s); load average {os.getloadavg()[0]:.1f} on "
         f"{os.cpu_count()} cores"
@@ -215,7 +224,7 @@ def main() -> None:
     open_wall = cold["timeline"][0] + cold["detail"][0]
     open_cpu = cold["timeline"][1] + cold["detail"][1]
     print(
-        f"Waypoint: first call in a new backend (median of {args.fresh}: wall, CPU) / page "
+        f"  Waypoint: first call in a new backend (median of {args.fresh}: wall, CPU) / page "
         "rerun (median of 7, wall):"
     )
     rows = [
@@ -228,29 +237,51 @@ def main() -> None:
     ]
     for name, first, warm in rows:
         shown = f"{first[0]:8.1f} ({first[1]:6.1f} CPU)" if first else " " * 21
-        print(f"  {name:44} {shown} / {warm:7.1f} ms")
-    print("Stock graph.get_state_history on the same thread (median, wall):")
-    print(f"  first {PAGE} states (no total, no tree) {'':12} {stock_page:8.1f} ms")
-    print(f"  all {page.total:,} states (for the total and the tree) {'':2} {stock_all:8.1f} ms")
+        print(f"    {name:44} {shown} / {warm:7.1f} ms")
+    print("  Stock graph.get_state_history on the same thread (median, wall):")
+    print(f"    first {PAGE} states (no total, no tree) {'':12} {stock_page:8.1f} ms")
+    print(f"    all {page.total:,} states (for the total and the tree) {'':2} {stock_all:8.1f} ms")
     first = cold["timeline"][0]
     print(
-        f"  Waypoint's first timeline call is {stock_all / first:,.0f}x faster than listing "
+        f"    Waypoint's first timeline call is {stock_all / first:,.0f}x faster than listing "
         f"every state, {stock_page / first:,.1f}x faster than the stock first page alone"
     )
-    goals = [
+    return [
         (
-            f"timeline of {args.checkpoints:,} checkpoints (first page + total + tree), first call "
-            f"in a new backend, <= {GOAL_MS:.0f} ms",
+            f"{db.name}: timeline of {args.checkpoints:,} checkpoints (first page + total + "
+            f"tree), first call in a new backend, <= {GOAL_MS:.0f} ms",
             cold["timeline"][0] <= GOAL_MS,
             f"{cold['timeline'][0]:.1f} ms",
         ),
-        (f"the same, page rerun, <= {GOAL_MS:.0f} ms", page_warm <= GOAL_MS, f"{page_warm:.1f} ms"),
         (
-            f"inspector open with the newest checkpoint's detail, first call, <= {GOAL_MS:.0f} ms",
+            f"{db.name}: the same, page rerun, <= {GOAL_MS:.0f} ms",
+            page_warm <= GOAL_MS,
+            f"{page_warm:.1f} ms",
+        ),
+        (
+            f"{db.name}: inspector open with the newest checkpoint's detail, first call, "
+            f"<= {GOAL_MS:.0f} ms",
             open_wall <= GOAL_MS,
             f"{open_wall:.1f} ms",
         ),
     ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoints", type=int, default=1_000)
+    parser.add_argument("--fresh", type=int, default=5, help="new backends for first-call times")
+    parser.add_argument("--stock-repeat", type=int, default=2)
+    parser.add_argument("--database", nargs="+", default=["sqlite", "postgres"])
+    args = parser.parse_args()
+    print(__doc__.splitlines()[0])
+    goals = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.database:
+            with database_targets(name, Path(tmp)) as targets:
+                url = None if name == "sqlite" else targets["waypoint"]
+                db = Database(name, Path(tmp) / f"{name}.sqlite", url)
+                goals += measure(db, args)
     print("Goals:")
     for name, met, figure in goals:
         print(f"  {'MET    ' if met else 'NOT MET'}  {name}: {figure}")

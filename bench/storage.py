@@ -29,6 +29,9 @@ from typing import Annotated, Any, TypedDict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import agent  # noqa: F401  (first: it sets strict msgpack before LangGraph loads)
+
+# isort: split
 import zstandard
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 from langgraph.channels import DeltaChannel
@@ -36,7 +39,6 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 
-import agent  # noqa: F401  (sets strict msgpack before LangGraph loads)
 from agent.message_log import NEVER, merge_message_writes
 from agent.persistence import open_connection
 from agent.state import AgentState
@@ -414,14 +416,8 @@ def delta_state(snapshot_frequency: int) -> type:
 class _PlainZstd(CompressedSerializer):
     """zstd without Waypoint's dictionary: what the dictionary adds."""
 
-    def _contexts(self) -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
-        contexts = getattr(self._local, "contexts", None)
-        if contexts is None:
-            contexts = self._local.contexts = (
-                zstandard.ZstdCompressor(level=self.LEVEL),
-                zstandard.ZstdDecompressor(),
-            )
-        return contexts
+    def _new_contexts(self) -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
+        return zstandard.ZstdCompressor(level=self.LEVEL), zstandard.ZstdDecompressor()
 
 
 def lever_saver(

@@ -281,6 +281,11 @@ def test_delta_history_matches_langgraphs_own_walk(sync_file, async_file):
                 )
                 got = await asaver.aget_delta_channel_history(config=config, channels=["messages"])
                 assert got == expected
+                cold = AsyncWaypointSqliteSaver(conn)  # a thread its cache does not know
+                assert (
+                    await cold.aget_delta_channel_history(config=config, channels=["messages"])
+                    == expected
+                )
 
     asyncio.run(compare())
 

@@ -8,6 +8,7 @@ sync and async saver wrote it and whichever reads it.
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import sqlite3
 
@@ -21,7 +22,11 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from agent.persistence import POSTGRES_CONNECTION
 from agent.state import AgentState
 from agent.storage import CompressedSerializer
-from agent.storage_postgres import AsyncWaypointPostgresSaver, WaypointPostgresSaver
+from agent.storage_postgres import (
+    AsyncWaypointPostgresSaver,
+    WaypointPostgresSaver,
+    version_count,
+)
 from tests.test_storage import (
     THREAD,
     StockState,
@@ -107,6 +112,10 @@ def test_chain_walk_gives_the_stock_delta_history_at_every_checkpoint(pool):
             assert reader.get_delta_channel_history(config=config, channels=["messages"]) == (
                 expected
             ), config
+            cold = WaypointPostgresSaver(pool)  # a thread its cache does not know
+            assert cold.get_delta_channel_history(config=config, channels=["messages"]) == (
+                expected
+            ), config
     gone = {"configurable": {**THREAD["configurable"], "checkpoint_ns": "", "checkpoint_id": "x"}}
     assert fresh.get_delta_channel_history(config=gone, channels=["messages"]) == {
         "messages": {"writes": []}
@@ -119,7 +128,18 @@ def test_levers_hold_in_the_rows(pool):
     versions = [
         version for row in checkpoints for version in row["checkpoint"]["channel_versions"].values()
     ]
-    assert versions and all(re.fullmatch(r"\d{8}\.[0-9a-f]{12}", v) for v in versions)
+    assert versions and all(re.fullmatch(r"[1-9]\d+\.[A-Za-z0-9_-]{8}", v) for v in versions)
+    assert all(len(v) == int(v[0]) + 10 for v in versions)
+    indexes = rows(
+        pool,
+        "SELECT c.relname AS name, c.reloptions AS options FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid "
+        "WHERE t.relname IN ('checkpoints', 'checkpoint_blobs', 'checkpoint_writes')",
+    )
+    assert {row["name"]: row["options"] for row in indexes} == {
+        name: ["fillfactor=100"]
+        for name in ("checkpoints_pkey", "checkpoint_blobs_pkey", "checkpoint_writes_pkey")
+    }
     assert all(row["stored_channels"] is not None for row in checkpoints)
     assert not any("counters_since_delta_snapshot" in row["metadata"] for row in checkpoints)
     blob_types = {row["type"] for row in rows(pool, "SELECT type FROM checkpoint_blobs")}
@@ -148,6 +168,52 @@ def test_a_stock_database_is_read_and_continued(postgres_db, pool, stock_history
     assert after[: len(before)] == before
     assert [m.type for m in after[len(before) :]] == ["human", "ai", "tool", "ai"]
     assert after[-1].content.startswith("answer") and after[len(before)].content == "and now?"
+
+
+class EarlierVersionsSaver(WaypointPostgresSaver):
+    """Waypoint's Postgres saver as it wrote versions before December 2026."""
+
+    def get_next_version(self, current, channel):
+        count = 0 if current is None else int(str(current).split(".")[0])
+        return f"{count + 1:08}.{random.getrandbits(48):012x}"
+
+
+def test_a_thread_with_the_earlier_short_versions_continues_in_order(pool, stock_history):
+    earlier = EarlierVersionsSaver(pool)
+    earlier.setup()
+    run_scenario(build(AgentState, earlier))
+    graph = build(AgentState, sync_saver(pool))
+    assert history_views(graph) == stock_history
+    before = graph.get_state(THREAD)
+    graph.invoke(human("and now?", "h9"), THREAD)
+    after = graph.get_state(THREAD)
+    old, new = before.config["configurable"], after.config["configurable"]
+    assert [m.type for m in after.values["messages"][len(before.values["messages"]) :]] == [
+        "human",
+        "ai",
+        "tool",
+        "ai",
+    ]
+    versions = [
+        row["checkpoint"]["channel_versions"]
+        for row in rows(pool, "SELECT checkpoint FROM checkpoints ORDER BY checkpoint_id")
+    ]
+    assert all(re.fullmatch(r"\d{8}\.[0-9a-f]{12}", v) for v in versions[0].values())
+    assert re.fullmatch(r"[1-9]\d+\.[A-Za-z0-9_-]{8}", versions[-1]["messages"])
+    assert old["checkpoint_id"] < new["checkpoint_id"]
+
+
+@pytest.mark.parametrize("count", [0, 1, 9, 10, 4_999, 5_000, 99_999, 100_000, 999_999_997])
+def test_short_versions_count_up_and_order_as_strings(count):
+    saver = WaypointPostgresSaver.__new__(WaypointPostgresSaver)  # versions need no connection
+    earlier = f"{count:08}.{0:012x}" if count else None
+    stock = f"{count:032}.0.5" if count else None
+    for current in (earlier, stock, count or None):
+        version = saver.get_next_version(current, None)
+        assert version_count(version) == count + 1
+        assert not isinstance(current, str) or version > current
+        following = saver.get_next_version(version, None)
+        assert version_count(following) == count + 2 and following > version
 
 
 STORED_SQL = "SELECT stored_channels FROM checkpoints"
