@@ -131,3 +131,27 @@ def update_state_call(thread_id: str, checkpoint_id: str | None, values: Any, as
         f"config = {config_literal(thread_id, checkpoint_id)}\n"
         f"graph.update_state(config, {literal(values)}, as_node={_quote(as_node)})"
     )
+
+
+def checkpoint_calls(
+    thread_id: str,
+    checkpoint_id: str,
+    parent_id: str | None,
+    edited_as: str | None,
+    edited: Sequence[BaseMessage],
+) -> str:
+    """The Inspector's "what LangGraph did" for one checkpoint: the calls that read it and the
+    timeline and, for a checkpoint a state edit wrote (`edited_as`: the node it wrote as), that
+    `update_state` call, with the messages it put (`edited`: those added or changed)."""
+    lines = [
+        f"config = {config_literal(thread_id, checkpoint_id)}",
+        "graph.get_state(config)  # the state at this checkpoint",
+        f"graph.get_state_history({config_literal(thread_id)})  # the timeline, newest first",
+    ]
+    if edited_as is not None:
+        lines += [
+            "",
+            "# this checkpoint was written by a state edit, not by a run:",
+            update_state_call(thread_id, parent_id, {"messages": list(edited)}, edited_as),
+        ]
+    return "\n".join(lines)

@@ -261,6 +261,8 @@ class CheckpointDetail:
     pending_calls: tuple[ToolCallView, ...]  # what a run from here would ask about
     diff: StateDiff
     children: tuple[str, ...]  # checkpoint ids, oldest first
+    # "What LangGraph did": the calls that read this checkpoint (and wrote it, for a state edit).
+    calls: str = ""
 
 
 @dataclass(frozen=True)

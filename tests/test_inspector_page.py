@@ -197,3 +197,5 @@ def test_an_edited_tool_call_shows_its_arguments_word_by_word(app):
     assert "**web\\_search · query**" in shown or "**web_search · query**" in shown
     assert ":red-background[~~persistence~~]" in shown
     assert ":green-background[**\\:red\\[time\\] travel**]" in shown, "escaped inside the mark"
+    calls = [c.value for c in app.code if "graph.update_state(" in c.value]
+    assert calls and '"query": "LangGraph :red[time] travel"' in calls[0], "what LangGraph did"

@@ -898,3 +898,22 @@ def test_durability_exit_rows_say_what_a_whole_run_did(data_dir):
         assert bookkeeping.source == "" and "durability exit" in bookkeeping.label
     finally:
         h.backend.close()
+
+
+def test_what_langgraph_did_names_the_reads_and_the_edit_that_wrote_a_checkpoint(h):
+    thread, _ = halted_then_answered(h, query="weather in LA today")
+    halt = row_where(all_rows(h, thread.id), step=1, source="loop")
+    plain_calls = h.backend.checkpoint_detail(LOCAL_USER, thread.id, halt.checkpoint_id).calls
+    assert f'"checkpoint_id": "{halt.checkpoint_id}"' in plain_calls
+    assert "graph.get_state(config)" in plain_calls
+    assert "graph.get_state_history(" in plain_calls
+    assert "update_state" not in plain_calls  # a run wrote it
+    ai = h.backend.checkpoint_detail(LOCAL_USER, thread.id, halt.checkpoint_id).messages[-1]
+    new_id = h.backend.edit_message(
+        LOCAL_USER, thread.id, halt.checkpoint_id, ai.id, tool_args='{"query": "weather in NY"}'
+    )
+    edit_calls = h.backend.checkpoint_detail(LOCAL_USER, thread.id, new_id).calls
+    assert 'graph.update_state(config, {"messages": [AIMessage(' in edit_calls
+    assert '"query": "weather in NY"' in edit_calls
+    assert f'"checkpoint_id": "{halt.checkpoint_id}"' in edit_calls  # written after the halt
+    assert 'as_node="llm"' in edit_calls

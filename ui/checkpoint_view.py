@@ -185,3 +185,10 @@ def checkpoint_view(detail: CheckpointDetail) -> None:
         _json(state, "state", detail.checkpoint_id, expanded=1)
     with meta:
         _metadata(detail)
+    if detail.calls:
+        with st.expander("What LangGraph did", icon=":material/code:"):
+            st.caption(
+                "The LangGraph calls behind this view, as Python to copy: the state at this "
+                "checkpoint, the timeline, and for a state edit the update_state that wrote it."
+            )
+            st.code(detail.calls, language="python")

@@ -20,12 +20,13 @@ from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from langgraph.constants import START
 from langgraph.types import StateSnapshot
 
+from agent.call_text import checkpoint_calls
 from agent.checkpoint_store import CheckpointStore
 from agent.errors import UnknownCheckpoint
 from agent.graph import AgentGraph
 from agent.message_views import message_view
 from agent.timeline.diff import changed_channels, message_diff
-from agent.timeline.keys import INPUT, RUN
+from agent.timeline.keys import AS_NODE, INPUT, RUN
 from agent.timeline.nodes import GraphShape
 from agent.timeline.rows import checkpoint_row, interrupt_views
 from agent.timeline.text import jsonable, summarise_write
@@ -274,6 +275,10 @@ class Timeline:
         )
         channels = changed_channels(found.checkpoint.get("channel_versions", {}), parent_versions)
         converted = self._converted(messages)
+        diff = message_diff(before, messages, channels)
+        metadata = dict(found.metadata or {})
+        as_node = metadata.get(AS_NODE)
+        edited_ids = {m.id for m in diff.added} | {c.after.id for c in diff.changed}
         return CheckpointDetail(
             thread_id=thread_id,
             checkpoint_id=checkpoint_id,
@@ -283,15 +288,24 @@ class Timeline:
             raw_messages=tuple(raw for _, raw in converted),
             values={k: jsonable(v) for k, v in snapshot.values.items() if k != "messages"},
             next_nodes=tuple(snapshot.next),
-            metadata=jsonable(dict(found.metadata or {})),
+            metadata=jsonable(metadata),
             pending_writes=tuple(
                 PendingWriteView(task_id=task, channel=channel, summary=summarise_write(channel, v))
                 for task, channel, v in found.pending_writes or []
             ),
             interrupts=interrupt_views(snapshot.interrupts),
             pending_calls=self.calls_of(snapshot),
-            diff=message_diff(before, messages, channels),
+            diff=diff,
             children=tuple(skeleton.children.get(checkpoint_id, ())),
+            calls=checkpoint_calls(
+                thread_id,
+                checkpoint_id,
+                parent_id,
+                as_node
+                if metadata.get("source") == "update" and isinstance(as_node, str)
+                else None,
+                [m for m in messages if m.id in edited_ids],
+            ),
         )
 
     def _converted(
