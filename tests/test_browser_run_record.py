@@ -43,6 +43,8 @@ def answer_instead_and_continue(page) -> None:
     group.get_by_text("Answer instead", exact=True).click()
     panel.get_by_role("textbox", name="The tool's answer").fill("Drizzle all day, 12 C")
     panel.get_by_role("button", name="Continue").click()
+    # The answer from your result, then the run's end: before it, the live run may not have begun.
+    panel.get_by_text("says: “Drizzle all day, 12 C”").first.wait_for()
     main(page).locator(LIVE_STOP).wait_for(state="detached")
     panel.get_by_role("button", name="Continue").wait_for(state="detached")
 
