@@ -31,10 +31,15 @@ def select_thread(thread_id: str | None) -> None:
     if thread_id != selected_thread():
         st.query_params.pop(CHECKPOINT_PARAM, None)
     st.session_state[THREAD_PARAM] = thread_id
-    if thread_id:
-        st.query_params[THREAD_PARAM] = thread_id
+    _set_param(THREAD_PARAM, thread_id)
+
+
+def _set_param(name: str, value: str | None) -> None:
+    """Put `value` in the URL as `name`, or take `name` out of the URL when there is none."""
+    if value:
+        st.query_params[name] = value
     else:
-        st.query_params.pop(THREAD_PARAM, None)
+        st.query_params.pop(name, None)
 
 
 def selected_checkpoint() -> str | None:
@@ -43,10 +48,7 @@ def selected_checkpoint() -> str | None:
 
 
 def select_checkpoint(checkpoint_id: str | None) -> None:
-    if checkpoint_id:
-        st.query_params[CHECKPOINT_PARAM] = checkpoint_id
-    else:
-        st.query_params.pop(CHECKPOINT_PARAM, None)
+    _set_param(CHECKPOINT_PARAM, checkpoint_id)
 
 
 def new_thread() -> None:
@@ -78,7 +80,4 @@ def timeline_node() -> str | None:
 
 
 def filter_timeline(node: str | None) -> None:
-    if node:
-        st.query_params[NODE_PARAM] = node
-    else:
-        st.query_params.pop(NODE_PARAM, None)
+    _set_param(NODE_PARAM, node)
