@@ -15,6 +15,7 @@ import streamlit as st
 from agent.protocol import Backend, ThreadInfo
 from ui.feedback import USER_ERRORS, attempt
 from ui.identity import current_user
+from ui.row_button import row_button
 from ui.safe_text import SENTENCE_CHARS, plain
 from ui.session import new_thread, select_thread, selected_thread
 
@@ -82,13 +83,7 @@ def _threads(backend: Backend) -> None:
         st.caption("No threads match." if search else "No threads yet: ask something to start one.")
     for thread in threads:
         chosen = thread.id == current
-        # The open thread is the boxed one; the others read as a plain list, as in chat apps.
-        if st.button(
-            _label(thread),
-            key=f"thread_{thread.id}",
-            width="stretch",
-            type="secondary" if chosen else "tertiary",
-        ):
+        if row_button(_label(thread), f"thread_{thread.id}", chosen):
             select_thread(thread.id)
             st.rerun()
         if chosen:

@@ -14,6 +14,7 @@ import streamlit as st
 
 from agent.protocol import CheckpointRow, TimelinePage
 from ui.diagram import Box, Line, diagram
+from ui.row_button import row_button
 from ui.safe_text import plain
 from ui.session import select_checkpoint
 
@@ -206,13 +207,7 @@ def timeline_list(page: TimelinePage, selected: str | None, offset_key: str) -> 
             if row.run_number != run:
                 run = row.run_number
                 st.markdown(f"**Run {run}**" if run else "**Edits and bookkeeping**")
-            chosen = row.checkpoint_id == selected
-            if st.button(
-                row_label(row),
-                key=f"cp_{row.checkpoint_id}",
-                width="stretch",
-                type="secondary" if chosen else "tertiary",
-            ):
+            if row_button(row_label(row), f"cp_{row.checkpoint_id}", row.checkpoint_id == selected):
                 select_checkpoint(row.checkpoint_id)
                 st.rerun()
     newer, older = st.columns(2)
