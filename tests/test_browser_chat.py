@@ -158,11 +158,25 @@ def continue_and_wait(page, final_text: str) -> None:
     main(page).locator(LIVE_STOP).wait_for(state="detached")
 
 
+# The box each decision draws on its card (role, name): what a person waits to see.
+DECISION_INPUTS = {
+    "Approve": ("checkbox", re.compile(r"^Always allow ")),
+    "Edit": ("textbox", "Arguments (JSON)"),
+    "Answer instead": ("textbox", "The tool's answer"),
+    "Reject": ("textbox", "Reason (the model will see it)"),
+}
+
+
 def decide(page, action: str, card: int = 0) -> None:
     """Pick a decision (Approve / Edit / Answer instead / Reject) on the n-th pending call."""
     group = main(page).get_by_test_id("stRadioGroup").nth(card)
     group.get_by_text(action, exact=True).click()  # the option's label, as a user clicks it
     expect(group.get_by_role("radio", name=action)).to_be_checked()
+    # The radio is checked in the browser at once; the rerun that draws the decision's own box
+    # comes after, and moves the buttons under it. A person sees that box before going on.
+    role, name = DECISION_INPUTS[action]
+    call_card = group.locator("xpath=ancestor::div[@data-testid='stVerticalBlock'][1]")
+    call_card.get_by_role(role, name=name).wait_for()
 
 
 def shoot(page, data_dir: Path, name: str, ready, keep: bool = False) -> None:

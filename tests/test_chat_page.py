@@ -73,6 +73,22 @@ def test_bad_edited_arguments_show_an_error_and_send_nothing(app):
     assert "weather in Paris" in texts(app)
 
 
+def test_an_answer_left_unwritten_stays_an_error_until_it_is_written(app):
+    app.run()
+    app.chat_input[0].set_value("What is the weather in London?").run()
+    finish_runs(app)
+    call_id = app.radio[0].key.removeprefix("decide_")
+    app.radio[0].set_value("mock").run()
+    assert not app.error, "not an error before the user tries to continue"
+    button(app, "Continue").click().run()
+    assert app.error[0].value.startswith("Nothing was sent: Write the answer")
+    app.run()  # a rerun without a click (the sidebar, a fragment): nothing was fixed
+    assert app.error[0].value.startswith("Nothing was sent: Write the answer")
+    assert not app.success
+    app.text_area(key=f"mock_{call_id}").input("Sunny, 21 °C").run()
+    assert not app.error and app.success[0].value.startswith("Fixed: Nothing was sent")
+
+
 def test_stop_folds_the_panel_and_the_thread_keeps_waiting(app):
     app.run()
     app.chat_input[0].set_value("What is the weather in London?").run()

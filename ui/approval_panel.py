@@ -119,6 +119,9 @@ def _show_problems(
             lead = ", ".join((["Nothing was sent"] if clicked else []) + where)
             now[call_id] = f"{lead[:1].upper()}{lead[1:]}: {problem}" if lead else problem
             st.error(plain(now[call_id], SENTENCE_CHARS), icon=":material/edit_off:")
+        elif problem and call_id in shown:  # an answer still unwritten: the message stays as is
+            now[call_id] = shown[call_id]
+            st.error(plain(shown[call_id], SENTENCE_CHARS), icon=":material/edit_off:")
         elif call_id in shown and not clicked:
             now[call_id] = shown[call_id]
             st.success(plain(f"Fixed: {shown[call_id]}", SENTENCE_CHARS), icon=":material/check:")
