@@ -26,8 +26,11 @@ $(VENV)/.dev: requirements-dev.txt requirements.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
+# Your own graph instead of the built-in agent: make run GRAPH=examples/essay_writer.py:graph
+GRAPH ?=
+
 run: $(VENV)/.runtime
-	$(PY) serve.py --server.port $(PORT) --server.address $(ADDRESS) \
+	$(if $(GRAPH),WAYPOINT_GRAPH=$(GRAPH)) $(PY) serve.py --server.port $(PORT) --server.address $(ADDRESS) \
 		$(foreach host,$(HOSTS),--server.allowedHosts $(host))
 
 cli: $(VENV)/.runtime

@@ -27,6 +27,7 @@ def main() -> None:
     `st.cache_data` functions belong to the runtime, which starts after that import.
     """
     from ui import resources
+    from ui.graph_picker import graph_picker
     from ui.identity import current_user, identity_sidebar
     from ui.session import follow_page_request
     from ui.settings_panel import settings_panel
@@ -47,6 +48,7 @@ def main() -> None:
     with st.sidebar:
         st.markdown("### :material/explore: Waypoint")
         identity_sidebar(user)
+        graph_picker(backend.info(user))
         thread_list(backend)
         st.divider()
         choices, options = settings_panel(backend, user)

@@ -16,16 +16,20 @@ if TYPE_CHECKING:
 os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")
 
 
-def open_backend() -> "Backend":
-    """The backend the app talks to, built from the environment's settings (`agent.settings`).
+def open_backend(graph: str | None = None) -> "Backend":
+    """The backend the app talks to, built from the environment's settings (`agent.settings`):
+    over the graph named `graph` when WAYPOINT_GRAPH names several (the first one when None).
 
     The one factory pages may import besides `agent.protocol`; LangGraph loads here, after the
-    strict msgpack setting above. Today it is always the in-process `LocalBackend`.
+    strict msgpack setting above. Today it is always the in-process `LocalBackend`. A graph that
+    cannot load raises ValueError with one sentence.
     """
     from agent.backend import LocalBackend
     from agent.logs import APP_LEVEL, configure_logging
+    from agent.own_graph import kit_and_settings
     from agent.settings import load_settings
 
     settings = load_settings()
     configure_logging(settings.log_level or APP_LEVEL)
-    return LocalBackend(settings)
+    kit, settings = kit_and_settings(settings, graph)
+    return LocalBackend(settings, kit=kit)

@@ -8,8 +8,10 @@ without the UI.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TextIO
 
 from agent.backend import LocalBackend
@@ -17,9 +19,10 @@ from agent.choices import AgentChoices, RunOptions
 from agent.errors import ThreadBusy, UnknownThread
 from agent.events import Done, Error, Step, Token, ToolCall, ToolResult
 from agent.logs import TERMINAL_LEVEL, configure_logging
+from agent.own_graph import kit_and_settings
 from agent.protocol import LOCAL_USER
 from agent.settings import load_settings
-from agent.views import RunHandle, ToolCallView
+from agent.views import RunHandle, ThreadView, ToolCallView
 
 Ask = Callable[[str], str]
 
@@ -75,6 +78,17 @@ def ask_decisions(calls: tuple[ToolCallView, ...], ask: Ask, out: TextIO) -> dic
     return decisions
 
 
+def ask_answers(view: ThreadView, ask: Ask, out: TextIO) -> dict[str, str]:
+    """Your own graph's questions, one by one: the payload as JSON, the answer as JSON or text."""
+    answers = {}
+    for question in view.questions:
+        out.write(f"\nThe graph asks: {json.dumps(question.value, ensure_ascii=False)}\n")
+        if question.schema:
+            out.write(f"  (answer as: {json.dumps(question.schema, ensure_ascii=False)})\n")
+        answers[question.id] = ask("answer (JSON or text)> ")
+    return answers
+
+
 def converse(
     backend: LocalBackend,
     thread_id: str | None,
@@ -92,7 +106,10 @@ def converse(
         while True:
             view = backend.thread_view(LOCAL_USER, thread_id) if thread_id else None
             try:
-                if view is not None and view.pending_calls:
+                if view is not None and view.questions:
+                    answers = ask_answers(view, ask, out)
+                    run = backend.answer(LOCAL_USER, view.thread.id, answers, options)
+                elif view is not None and view.pending_calls:
                     decisions = ask_decisions(view.pending_calls, ask, out)
                     run = backend.decide(LOCAL_USER, view.thread.id, decisions, choices, options)
                 else:
@@ -108,6 +125,9 @@ def converse(
                 out.write(f"  ! {problem}\n")
                 continue
             follow(backend, run, out)
+            if backend.kit.messages_key is None:  # a graph without messages: its state is the reply
+                values = backend.thread_view(LOCAL_USER, run.thread_id).values
+                out.write(f"state> {json.dumps(values, ensure_ascii=False, indent=2)}\n")
     except (EOFError, KeyboardInterrupt):
         return thread_id
 
@@ -118,12 +138,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list recent threads and exit")
     parser.add_argument("--engine", choices=["sync", "async"], default="sync")
     parser.add_argument("--durability", choices=["sync", "async", "exit"], default="sync")
+    parser.add_argument(
+        "--graph",
+        help="your own graph instead of the built-in agent: path/to/agent.py:graph, "
+        "package.module:graph or a langgraph.json (the first graph it names)",
+    )
     args = parser.parse_args(argv)
 
     try:
         settings = load_settings()
+        if args.graph:
+            settings = replace(settings, graph=args.graph)
         configure_logging(settings.log_level or TERMINAL_LEVEL)
-        backend = LocalBackend(settings)
+        kit, settings = kit_and_settings(settings)
+        backend = LocalBackend(settings, kit=kit)
     except (RuntimeError, ValueError) as problem:  # a bad secrets.toml, a database it cannot open
         print(problem, file=sys.stderr)
         return 2
@@ -135,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         choices = AgentChoices.defaults(settings)
         try:
             # A setting that cannot work (no key, no model) stops here, not at the first message.
-            model = backend.contexts(choices, frozenset()).model
+            model = backend.contexts(choices, frozenset()).model if kit.builtin else None
             opened = backend.get_thread(LOCAL_USER, args.thread) if args.thread else None
         except (ValueError, UnknownThread) as problem:
             print(problem, file=sys.stderr)
@@ -143,14 +171,21 @@ def main(argv: list[str] | None = None) -> int:
         name = getattr(model, "model_name", None)
         shown = f"{choices.provider} ({name})" if name else choices.provider
         where = f"Thread {opened.id}" if opened else "New thread (saved with your first message)"
-        print(f"{where} · model: {shown} · search: {choices.search}")
+        if kit.builtin:
+            print(f"{where} · model: {shown} · search: {choices.search}")
+        else:
+            hint = "" if kit.messages_key else f" · input as JSON, like {kit.input_example()}"
+            print(f"{where} · graph: {kit.label}{hint}")
         print("Type a question (Ctrl-D to quit).")
         if opened is not None:
             for message in backend.thread_view(LOCAL_USER, opened.id).messages:
                 print(f"{message.role}> {message.text}")
         options = RunOptions(args.engine, True, args.durability)
         thread_id = converse(backend, opened.id if opened else None, choices, options)
-        later = f" Continue later with: python -m agent --thread {thread_id}" if thread_id else ""
+        again = f"python -m agent --thread {thread_id}" + (
+            f" --graph {args.graph}" if args.graph else ""
+        )
+        later = f" Continue later with: {again}" if thread_id else ""
         print(f"\nBye.{later}")
         return 0
     finally:

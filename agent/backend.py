@@ -36,13 +36,16 @@ from agent.context import ContextFactory
 from agent.errors import DecisionError, InputError, ModelListError, ThreadBusy, UnknownCheckpoint
 from agent.events import Error, Event, RunStatus
 from agent.exposure import exposure_problem
-from agent.graph import ACTION, LLM, AgentGraph, RunContext, build_graph, open_tool_calls
+from agent.graph import ACTION, LLM, RunContext, open_tool_calls
+from agent.graph_kit import BUILTIN, GraphKit
+from agent.interrupts import hitl_calls, hitl_resume, is_hitl_request, parse_answer, questions
 from agent.key_policy import settings_for
 from agent.lesson import LessonLog, read_through_new_engine
 from agent.lesson_steps import EngineRestart, LessonThread
 from agent.limits import MAX_MESSAGE_CHARS, MAX_TOOL_RESULT_CHARS, too_long
 from agent.message_views import message_views
 from agent.models import list_models
+from agent.own_graph import graph_choices
 from agent.persistence import Persistence
 from agent.protocol import LOCAL_USER, User
 from agent.run_record import (
@@ -57,6 +60,7 @@ from agent.runs import Run, RunManager
 from agent.settings import Settings
 from agent.stream_events import message_text
 from agent.timeline import Timeline, as_node_keeping_next, divergence
+from agent.timeline.text import jsonable
 from agent.tools import TOOL_NAME
 from agent.views import (
     BackendInfo,
@@ -168,7 +172,18 @@ def _notice(snapshot: StateSnapshot, latest: _LastRun | None) -> Notice | None:
 
 
 def pending_calls(snapshot: StateSnapshot) -> tuple[ToolCallView, ...]:
-    """Calls waiting for a human: the interrupt's, or every open call when `action` is next."""
+    """Calls waiting for a human: the interrupt's, or every open call when `action` is next.
+
+    A LangChain HITL request's actions count too (your own graph's: `agent.interrupts`).
+    """
+    hitl = [
+        call
+        for interrupt in snapshot.interrupts
+        if is_hitl_request(interrupt.value)
+        for call in hitl_calls(interrupt)
+    ]
+    if hitl:
+        return tuple(hitl)
     asked = [
         call
         for interrupt in snapshot.interrupts
@@ -181,7 +196,7 @@ def pending_calls(snapshot: StateSnapshot) -> tuple[ToolCallView, ...]:
 
 
 def status_of(snapshot: StateSnapshot, run_status: str | None = None) -> ThreadStatus:
-    if pending_calls(snapshot):
+    if snapshot.interrupts or pending_calls(snapshot):
         return "waiting"
     return "error" if run_status == "error" else "idle"
 
@@ -195,8 +210,12 @@ class LocalBackend:
         *,
         persistence: Persistence | None = None,
         contexts: Callable[[AgentChoices, frozenset[str]], RunContext] | None = None,
+        kit: GraphKit = BUILTIN,
     ):
         self.settings = settings
+        self.kit = kit
+        # Every graph WAYPOINT_GRAPH names (a langgraph.json may name several), for the selector.
+        self._graph_names = () if kit.builtin else tuple(s.name for s in graph_choices(settings))
         self.persistence = persistence or Persistence.open(
             settings.db_path,
             database_url=settings.database_url,
@@ -208,8 +227,8 @@ class LocalBackend:
         # Runs of a shared deployment's users: its own keys only where the owner allows it.
         self.shared_contexts = contexts or ContextFactory(settings_for(settings, shared=True))
         self._visitor_sweep = VisitorSweep(settings.visitor_hours)
-        self.graph = build_graph(self.persistence.saver)
-        self._async_graph: AgentGraph | None = None
+        self.graph = kit.compile(self.persistence.saver)
+        self._async_graph: Any = None
         self._async_lock = threading.Lock()
         self.runs = RunManager(
             self.graph,
@@ -226,10 +245,10 @@ class LocalBackend:
         self.lesson = LessonLog(self.threads.db)
         self._reconcile_interrupted_runs()
 
-    def _get_async_graph(self) -> AgentGraph:
+    def _get_async_graph(self) -> Any:
         with self._async_lock:
             if self._async_graph is None:
-                self._async_graph = build_graph(self.persistence.async_saver)
+                self._async_graph = self.kit.compile(self.persistence.async_saver)
             return self._async_graph
 
     def _reconcile_interrupted_runs(self) -> None:
@@ -473,7 +492,7 @@ class LocalBackend:
             info = self.threads.get(thread_id)  # a run whose process died was settled just now
         snapshot = self._shown_snapshot(thread_id, info)
         latest = self._last_run(thread_id)
-        messages = snapshot.values.get("messages", [])
+        messages = self._messages(snapshot)
         views = message_views(messages)
         return ThreadView(
             thread=info,
@@ -487,7 +506,23 @@ class LocalBackend:
             notice=None if running else _notice(snapshot, latest),
             live_input=self._live_input(running_id, messages),
             report=self._thread_report(thread_id, views),
+            questions=() if running else questions(snapshot.interrupts),
+            values={} if self.kit.builtin else self._other_values(snapshot),
         )
+
+    def _messages(self, snapshot: StateSnapshot) -> list[BaseMessage]:
+        key = self.kit.messages_key
+        found = snapshot.values.get(key, []) if key and isinstance(snapshot.values, Mapping) else []
+        return list(found) if isinstance(found, Sequence) else []
+
+    def _other_values(self, snapshot: StateSnapshot) -> dict[str, Any]:
+        """Your own graph's state channels other than its messages, as JSON-able values."""
+        values = snapshot.values if isinstance(snapshot.values, Mapping) else {}
+        return {
+            str(key): jsonable(value)
+            for key, value in values.items()
+            if key != self.kit.messages_key
+        }
 
     def _thread_report(self, thread_id: str, views: tuple[MessageView, ...]) -> ThreadReport:
         """The run record of the shown conversation, from the reports in the run store."""
@@ -538,12 +573,14 @@ class LocalBackend:
         info = self.threads.get(thread_id)
         owner = info.owner
         contexts = self.contexts if owner == LOCAL_USER.id else self.shared_contexts
-        context = contexts(choices, deciding)
         allowed = allow | frozenset(info.allowed_tools)
-        if allowed:  # the thread's "always allow" choices hold whatever the settings say
-            context = replace(context, approval=context.approval.allowing(allowed))
+        context: RunContext | None = None  # your own graph takes no context of Waypoint's
+        if self.kit.builtin:
+            context = contexts(choices, deciding)
+            if allowed:  # the thread's "always allow" choices hold whatever the settings say
+                context = replace(context, approval=context.approval.allowing(allowed))
         self._live_elsewhere(thread_id)  # a run whose process died no longer holds the thread
-        sent = payload.get("messages") if isinstance(payload, Mapping) else None
+        sent = payload.get(self.kit.messages_key) if isinstance(payload, Mapping) else None
 
         def prepare() -> Prelude:
             # Before the graph starts: a run that ends at once must not be marked running after.
@@ -614,7 +651,7 @@ class LocalBackend:
         if not text.strip():
             raise InputError("Type a message first.")
         text = self._clean_text(text)
-        first = info.message_count == 0 and not self._snapshot(thread_id).values.get("messages")
+        first = info.message_count == 0 and not self._messages(self._snapshot(thread_id))
         head = self._branch_head(info)
         start_at = head
         if head is not None and self._calls_to_close(self._snapshot(thread_id, head)):
@@ -622,7 +659,7 @@ class LocalBackend:
         return self._start(
             thread_id,
             # An id of its own, so the live view knows when a checkpoint shows it (`_live_input`).
-            {"messages": [HumanMessage(text, id=str(uuid.uuid4()))]},
+            self.kit.input_for(text, str(uuid.uuid4())),
             choices,
             options,
             checkpoint_id=start_at,
@@ -630,9 +667,9 @@ class LocalBackend:
             title=text if first and info.title == "New thread" else None,
         )
 
-    @staticmethod
-    def _calls_to_close(snapshot: StateSnapshot) -> list[dict]:
-        if ACTION not in snapshot.next:
+    def _calls_to_close(self, snapshot: StateSnapshot) -> list[dict]:
+        """The built-in agent's open tool calls (your own graph's are its own business)."""
+        if not self.kit.builtin or ACTION not in snapshot.next:
             return []
         return open_tool_calls(snapshot.values.get("messages", []))[1]
 
@@ -687,7 +724,11 @@ class LocalBackend:
         info = self._owned(user, thread_id)
         head = self._branch_head(info)
         snapshot = self._snapshot(thread_id, head)
-        calls = [{"id": c.id, "name": c.name, "args": c.args} for c in pending_calls(snapshot)]
+        pending = pending_calls(snapshot)
+        if pending and pending[0].interrupt_id is not None:  # a LangChain HITL request
+            responses, checked = hitl_resume(pending, decisions)
+            return self._resume_with(thread_id, responses, options, head, pending, checked)
+        calls = [{"id": c.id, "name": c.name, "args": c.args} for c in pending]
         if not calls:
             raise InputError("Nothing is waiting for approval on this thread.")
         clean = validate_decisions(decisions, calls, self._tools(choices))
@@ -700,6 +741,55 @@ class LocalBackend:
             before_start=None if head is None else lambda: self._continue_from(thread_id, head),
             decisions=decision_records(calls, clean),
             allow=always_allowed(clean),
+        )
+
+    def answer(
+        self,
+        user: User,
+        thread_id: str,
+        answers: Mapping[str, str],
+        options: RunOptions = RunOptions(),
+    ) -> RunHandle:
+        """Answer your own graph's questions (by interrupt id) and continue, in one
+        `Command(resume={id: value, ...})`. Each answer is JSON, or else plain text."""
+        _check_input(options=options)
+        info = self._owned(user, thread_id)
+        head = self._branch_head(info)
+        asked = {view.id for view in questions(self._snapshot(thread_id, head).interrupts)}
+        if not asked:
+            raise InputError("Nothing is waiting for an answer on this thread.")
+        unknown = set(answers) - asked
+        if unknown or not answers:
+            raise DecisionError(
+                "Answer the questions this thread waits on: "
+                + ("none was answered." if not answers else "some answers are for no question.")
+            )
+        resume = {}
+        for interrupt_id, text in answers.items():
+            _check_input(text=text)
+            resume[interrupt_id] = parse_answer(text)
+        return self._resume_with(thread_id, resume, options, head)
+
+    def _resume_with(
+        self,
+        thread_id: str,
+        resume: dict[str, Any],
+        options: RunOptions,
+        head: str | None,
+        calls: Sequence[ToolCallView] = (),
+        decisions: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> RunHandle:
+        """Continue your own graph with `Command(resume={interrupt id: value})`."""
+        records = decision_records(
+            [{"id": c.id, "name": c.name, "args": c.args} for c in calls], dict(decisions or {})
+        )
+        return self._start(
+            thread_id,
+            Command(resume=resume),
+            AgentChoices(),
+            options,
+            before_start=None if head is None else lambda: self._continue_from(thread_id, head),
+            decisions=records,
         )
 
     def _continue_from(self, thread_id: str, checkpoint_id: str) -> Prelude:
@@ -728,6 +818,12 @@ class LocalBackend:
         A setting that cannot build the tools (a Tavily choice without a key) is the problem too.
         """
         _check_input(call=call, choices=choices)
+        if call.interrupt_id is not None:  # a LangChain HITL request: its own rules
+            try:
+                hitl_resume([call], {call.id: decision})
+            except DecisionError as problem:
+                return str(problem)
+            return None
         try:
             tools = self._tools(choices)
             validate_decisions({call.id: decision}, [{"id": call.id, "name": call.name}], tools)
@@ -864,9 +960,14 @@ class LocalBackend:
             openai_base_url=settings.openai_base_url,
             has_openai_key=settings.openai_api_key is not None,
             has_tavily_key=settings.tavily_api_key is not None,
-            tool_names=(TOOL_NAME,),
+            tool_names=(TOOL_NAME,) if self.kit.builtin else (),
             visitors=settings.visitors,
             visitor_hours=settings.visitor_hours,
+            graph_name=self.kit.name,
+            graph_description=self.kit.description,
+            graphs=self._graph_names,
+            chat_messages=self.kit.messages_key is not None,
+            input_example=self.kit.input_example(),
         )
 
     def exposure_problem(self, address: str | None, auth_configured: bool) -> str | None:

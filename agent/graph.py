@@ -25,6 +25,7 @@ from langgraph._internal._runnable import RunnableCallable
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.pregel import Pregel
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
@@ -63,6 +64,8 @@ class RunContext:
 
 
 AgentGraph = CompiledStateGraph[AgentState, RunContext, AgentState, AgentState]
+# Any graph the engine drives: the built-in agent, or your own (`agent.graph_kit`).
+AnyGraph = Pregel[Any, Any, Any, Any]
 
 
 # --- llm -----------------------------------------------------------------------------------------

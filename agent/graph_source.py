@@ -50,10 +50,6 @@ class GraphSource:
     base: Path
     description: str = ""
 
-    @property
-    def label(self) -> str:
-        return self.name if self.name == self.target else f"{self.name} ({self.target})"
-
 
 @dataclass(frozen=True)
 class LoadedGraph:
@@ -70,7 +66,7 @@ class LoadedGraph:
                 return self.graph.compile(checkpointer=checkpointer)
             except Exception as error:
                 raise GraphLoadError(
-                    f"The StateGraph {self.source.label} does not compile: {_reason(error)}."
+                    f"The StateGraph {self.source.target} does not compile: {_reason(error)}."
                 ) from None
         return self.graph.copy(update={"checkpointer": checkpointer})
 
@@ -100,7 +96,9 @@ def _target_source(target: str, base: Path, name: str | None = None) -> GraphSou
             f"{target!r} does not say which graph: write the file or module, a colon and the "
             f"variable that holds the graph, e.g. {target.split(':')[0] or 'agent.py'}:graph."
         )
-    return GraphSource(name=name or target, target=target, base=base)
+    stem = Path(where).stem if where.endswith(".py") else where.rsplit(".", 1)[-1]
+    default = stem if attribute == "graph" else f"{stem}.{attribute}"
+    return GraphSource(name=name or default, target=target, base=base)
 
 
 def _config_sources(path: Path) -> list[GraphSource]:

@@ -70,6 +70,7 @@ from agent.views import (
     FieldChange,
     GraphEdge,
     GraphView,
+    InterruptView,
     MessageVersions,
     MessageView,
     Notice,
@@ -131,6 +132,7 @@ __all__ = [
     "FieldChange",
     "GraphEdge",
     "GraphView",
+    "InterruptView",
     "Halted",
     "InputError",
     "Invalid",
@@ -254,6 +256,13 @@ class Backend(Protocol):
         thread_id: str,
         decisions: Mapping[str, Mapping[str, Any]],
         choices: AgentChoices,
+        options: RunOptions = ...,
+    ) -> RunHandle: ...
+    def answer(
+        self,
+        user: User,
+        thread_id: str,
+        answers: Mapping[str, str],
         options: RunOptions = ...,
     ) -> RunHandle: ...
     def decision_problem(

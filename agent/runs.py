@@ -55,7 +55,7 @@ from agent.call_text import stream_call
 from agent.choices import RunOptions
 from agent.errors import ThreadBusy
 from agent.events import Done, Error, Event, RunStatus, Token
-from agent.graph import AgentGraph, RunContext
+from agent.graph import AnyGraph, RunContext
 from agent.loop import BackgroundLoop
 from agent.models import STALL_LIMIT
 from agent.provider_errors import CleanError, describe_error
@@ -286,8 +286,8 @@ class RunManager:
 
     def __init__(
         self,
-        sync_graph: AgentGraph,
-        async_graph: Callable[[], AgentGraph],
+        sync_graph: AnyGraph,
+        async_graph: Callable[[], AnyGraph],
         loop: BackgroundLoop,
         store: RunStore,
         on_finish: FinishHook | None = None,
@@ -310,7 +310,7 @@ class RunManager:
         self,
         thread_id: str,
         payload: Any,
-        context: RunContext,
+        context: RunContext | None,
         options: RunOptions = RunOptions(),
         *,
         checkpoint_id: str | None = None,
@@ -418,7 +418,7 @@ class RunManager:
     # --- execution -------------------------------------------------------------------------------
 
     def _run_sync(
-        self, run: Run, payload: Any, config: RunnableConfig, context: RunContext
+        self, run: Run, payload: Any, config: RunnableConfig, context: RunContext | None
     ) -> None:
         translator = StreamTranslator()
         status: RunStatus = "done"
@@ -450,10 +450,10 @@ class RunManager:
     async def _arun(
         self,
         run: Run,
-        graph: AgentGraph,
+        graph: AnyGraph,
         payload: Any,
         config: RunnableConfig,
-        context: RunContext,
+        context: RunContext | None,
     ) -> None:
         translator = StreamTranslator()
         status: RunStatus = "done"

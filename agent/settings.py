@@ -83,6 +83,9 @@ class Settings:
     visitor_hours: float = 24.0
     share_keys: bool = False
     runs_per_hour: int | None = None
+    # Your own graph instead of the built-in agent: `file.py:attr`, `module:attr` or a
+    # langgraph.json (`agent.graph_source`).
+    graph: str | None = None
 
     @property
     def default_provider(self) -> str:
@@ -187,6 +190,7 @@ def load_settings(
         visitor_hours=hours if hours is not None else Settings.visitor_hours,
         share_keys=flag("WAYPOINT_SHARE_KEYS"),
         runs_per_hour=int(runs) if runs is not None else None,
+        graph=value("WAYPOINT_GRAPH"),
     )
 
 

@@ -9,7 +9,7 @@ module imports nothing of LangChain, LangGraph or SQLite (tests/test_boundary.py
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Role = Literal["human", "ai", "tool", "system"]
@@ -47,6 +47,12 @@ class ToolCallView:
     id: str
     name: str
     args: dict[str, Any]
+    # The decisions this call allows (approve, edit, mock, reject): empty for all of them (the
+    # built-in agent); a LangChain HITL request says per tool (`agent.interrupts`).
+    allowed: tuple[str, ...] = ()
+    # The interrupt that asks about it, for a HITL request (its decisions go back by that id).
+    interrupt_id: str | None = None
+    description: str = ""
 
     @property
     def args_json(self) -> str:
@@ -121,6 +127,10 @@ class ThreadView:
     live_input: tuple[MessageView, ...] = ()
     # What each run of the shown conversation did, by turn (`agent.run_record`).
     report: ThreadReport | None = None
+    # Your own graph's questions that are not tool calls, answered with `Backend.answer`.
+    questions: tuple[InterruptView, ...] = ()
+    # Your own graph's state channels other than its messages, JSON-able.
+    values: dict[str, Any] = field(default_factory=dict)
 
     @property
     def waiting_for_approval(self) -> bool:
@@ -202,6 +212,8 @@ class InterruptView:
     id: str
     value: Any  # JSON-able
     calls: tuple[ToolCallView, ...] = ()
+    # The JSON Schema of the answer it expects (LangGraph's `interrupt(..., response_schema=)`).
+    schema: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -325,6 +337,12 @@ class BackendInfo:
     tool_names: tuple[str, ...]
     visitors: bool = False  # visitor mode: each browser its own private, expiring space
     visitor_hours: float = 24.0
+    # Your own graph (WAYPOINT_GRAPH); empty for the built-in research agent.
+    graph_name: str = ""
+    graph_description: str = ""
+    graphs: tuple[str, ...] = ()  # every graph WAYPOINT_GRAPH names, for the selector
+    chat_messages: bool = True  # False: the graph keeps no messages and takes JSON input
+    input_example: str = ""
 
 
 # --- the run record: what each run did, kept after it ends (see `agent.run_record`) -------------

@@ -24,6 +24,8 @@ from ui.branch_controls import message_controls
 from ui.feedback import attempt, show_problem
 from ui.identity import current_user
 from ui.live_run import live_run
+from ui.own_graph import own_graph_state, own_graph_welcome
+from ui.questions_panel import questions_panel
 from ui.run_error import run_error, run_notice
 from ui.safe_text import SENTENCE_CHARS, plain
 from ui.session import select_thread, selected_thread
@@ -36,6 +38,7 @@ PROMPT_KEY = "chat_prompt"
 
 backend = resources.backend()
 choices, options = st.session_state["choices"], st.session_state["options"]
+info = backend.info(current_user())
 
 
 def send(text: str) -> None:
@@ -60,8 +63,11 @@ if thread_id:
         st.error(plain(problem, SENTENCE_CHARS))
         select_thread(None)
 
-if view is None or not view.messages and not view.active_run_id:
-    welcome(send)
+if view is None or not view.messages and not view.values and not view.active_run_id:
+    if info.graph_name:
+        own_graph_welcome(info)
+    else:
+        welcome(send)
     if view is None:
         st.caption(
             "A new thread: nothing is saved until you send its first message, which names it "
@@ -76,8 +82,11 @@ else:
         controls=message_controls(backend, view, choices, options),
         report=view.report,
     )
+    own_graph_state(view)
     if view.active_run_id:
         live_run(backend, view.active_run_id, view.live_input)
+    elif view.questions:
+        questions_panel(backend, view, options)
     elif view.pending_calls:
         run_notice(view.notice)
         approval_panel(backend, view, choices, options)
@@ -93,6 +102,10 @@ if view is not None and view.active_run_id:
     placeholder = "The agent is answering: wait for it, or press Stop to send something else"
 elif view is not None and view.waiting_for_approval:
     placeholder = "Sending now cancels the pending tool calls"
+elif view is not None and view.questions:
+    placeholder = "Sending now starts over from your input; answer the question above to go on"
+elif not info.chat_messages:
+    placeholder = f"The graph's input as JSON, like {info.input_example}"
 else:
     placeholder = "Ask anything"
 prompt = st.chat_input(placeholder, key=PROMPT_KEY)

@@ -23,15 +23,15 @@ def app(data_dir, monkeypatch):
     config.set_option("server.address", "127.0.0.1")
     monkeypatch.setenv("WAYPOINT_DB", str(data_dir / "waypoint.sqlite"))
     monkeypatch.setenv("WAYPOINT_DEMO_TOKEN_DELAY", "0")
-    resources.backend.clear()
+    resources.clear()
     at = AppTest.from_file(APP, default_timeout=30)
     yield at
-    resources.backend.clear()  # closes the backend (on_release)
+    resources.clear()  # closes the backend (on_release)
     config.set_option("server.address", address)
 
 
 def backend():
-    return resources.backend()
+    return resources.default_backend()
 
 
 def finish_runs(at: AppTest) -> AppTest:

@@ -144,7 +144,7 @@ def test_a_deleted_thread_falls_back_to_the_welcome(app):
 def test_a_provider_error_is_shown_and_the_thread_marked(app, monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens on port 9
     monkeypatch.setenv("WAYPOINT_MODEL", "llama3.1")
-    resources.backend.clear()
+    resources.clear()
     app.run()
     app.chat_input[0].set_value("hi").run()
     finish_runs(app)

@@ -25,7 +25,7 @@ def restart_after_cut_run(at, messages, as_node: str) -> str:
         {"configurable": {"thread_id": thread.id}}, {"messages": messages}, as_node=as_node
     )
     backend().threads.set_status(thread.id, "running")
-    resources.backend.clear()  # closes it; the next run opens the database again
+    resources.clear()  # closes it; the next run opens the database again
     at.query_params["thread"] = thread.id
     at.run()
     assert not at.exception
@@ -69,7 +69,7 @@ def test_stop_offers_continue_and_continue_answers(app, monkeypatch):
     assert "You stopped the last run" in texts(app)
     # A restart at full speed: the stop is read back from the checkpoint, Continue still offered.
     monkeypatch.setenv("WAYPOINT_DEMO_TOKEN_DELAY", "0")
-    resources.backend.clear()
+    resources.clear()
     app.run()
     assert "You stopped the last run" in texts(app)
     button(app, "Continue").click().run()

@@ -40,7 +40,7 @@ def test_an_open_address_without_login_is_refused_unless_chosen(app, address, mo
     assert len(errors(app)) == 1 and "WAYPOINT_ALLOW_OPEN=1" in errors(app)[0]
     assert not app.chat_input, "nothing of the app is drawn past the refusal"
     monkeypatch.setenv("WAYPOINT_ALLOW_OPEN", "1")
-    resources.backend.clear()  # settings are read when the backend opens
+    resources.clear()  # settings are read when the backend opens
     app.run()
     assert not app.error and app.chat_input
 

@@ -35,11 +35,13 @@ ACTIONS = {
     "mock": "Answer instead",
     "reject": "Reject",
 }
-ACTION_HELP = (
-    "**Approve** runs the call as it is. **Edit** runs it with the arguments you write (the "
-    "model's message is replaced, keeping its id). **Answer instead** skips the tool: your text "
-    "becomes its result. **Reject** skips it and tells the model why."
-)
+ACTION_HELP = {
+    "approve": "**Approve** runs the call as it is.",
+    "edit": "**Edit** runs it with the arguments you write (the model's message is replaced, "
+    "keeping its id).",
+    "mock": "**Answer instead** skips the tool: your text becomes its result.",
+    "reject": "**Reject** skips it and tells the model why.",
+}
 # Session-only memory of the halts the user stopped at (by checkpoint id), to show them folded.
 STOPPED_KEY = "approval_stopped"
 # The problems drawn under the buttons in the last run, by halt checkpoint and call id.
@@ -49,7 +51,7 @@ PROBLEMS_KEY = "approval_problems"
 def _decision(call: ToolCallView) -> dict:
     action = st.radio(
         "Decision",
-        list(ACTIONS),
+        [action for action in ACTIONS if not call.allowed or action in call.allowed],
         format_func=ACTIONS.__getitem__,
         horizontal=True,
         key=f"decide_{call.id}",
@@ -78,6 +80,8 @@ def _decision(call: ToolCallView) -> dict:
             placeholder="e.g. search the docs instead",
         )
         return {"action": "reject", "reason": reason}
+    if call.interrupt_id is not None:  # your own graph's HITL request: no thread policy yet
+        return {"action": "approve"}
     always = st.checkbox(
         f"Always allow {plain(call.name)} in this thread",
         key=f"always_{call.id}",
@@ -95,6 +99,8 @@ def _call_card(call: ToolCallView) -> dict:
     """Draw one call's card; return the decision as typed (checked by the caller)."""
     with st.container(border=True):
         st.markdown(f"**{plain(call.name)}**")
+        if call.description:
+            st.caption(plain(call.description, SENTENCE_CHARS))
         st.code(clip(call.args_json, PAGE_CHARS), language="json", wrap_lines=True)
         return _decision(call)
 
@@ -149,7 +155,8 @@ def approval_panel(
         "human-in-the-loop interrupt): nothing runs until you decide.",
         icon=":material/front_hand:",
     )
-    st.caption(ACTION_HELP)
+    offered = {action for call in view.pending_calls for action in call.allowed or ACTIONS}
+    st.caption(" ".join(text for action, text in ACTION_HELP.items() if action in offered))
     pending = view.pending_calls
     decisions = {call.id: _call_card(call) for call in pending}
     go, stop = st.columns(2)

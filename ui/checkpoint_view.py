@@ -7,9 +7,7 @@ is cut (`ui.long_text` for messages, `clip_strings` for the JSON views) so the p
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from typing import Any
 
 import streamlit as st
 
@@ -21,12 +19,11 @@ from agent.protocol import (
     WordChange,
     call_text,
 )
-from ui.long_text import clip_strings
+from ui.long_text import json_view
 from ui.safe_text import SENTENCE_CHARS, clip, code, markdown, plain, plain_block
 from ui.transcript import transcript
 
 DIFF_CHARS = 2_000  # of each message shown in the Changes tab (the Messages tab shows it all)
-JSON_CHARS = 2_000  # of each string in the raw state and metadata; the download has all of it
 
 DIFF_HELP = (
     "What this checkpoint's step changed in the state, compared with its parent checkpoint: "
@@ -109,23 +106,6 @@ def _changed(before: MessageView, after: MessageView, fields: tuple[FieldChange,
             st.markdown(_message_line(before) + "\n\n" + _message_line(after))
 
 
-def _json(value: Any, name: str, key: str, expanded: bool | int) -> None:
-    """`value` as JSON with long strings cut; when any was, the whole is a download away."""
-    shown, cut = clip_strings(value, JSON_CHARS)
-    st.json(shown, expanded=expanded)
-    if cut:
-        st.download_button(
-            f"Download the full {name} (JSON)",
-            data=lambda: json.dumps(value, ensure_ascii=False, indent=2, default=str),
-            file_name=f"{name.replace(' ', '-')}.json",
-            mime="application/json",
-            key=f"json_{key}",
-            type="tertiary",
-            icon=":material/download:",
-            on_click="ignore",
-        )
-
-
 def _diff(detail: CheckpointDetail) -> None:
     st.caption(DIFF_HELP)
     diff = detail.diff
@@ -151,7 +131,7 @@ def _metadata(detail: CheckpointDetail) -> None:
         "**Next** "
         + (", ".join(code(n) for n in detail.next_nodes) or "nothing: the run ended here")
     )
-    _json(detail.metadata, "metadata", detail.checkpoint_id, expanded=False)
+    json_view(detail.metadata, "metadata", detail.checkpoint_id, expanded=False)
     st.caption(WRITES_HELP)
     if not detail.pending_writes:
         st.caption("No pending writes.")
@@ -182,7 +162,7 @@ def checkpoint_view(detail: CheckpointDetail) -> None:
         _diff(detail)
     with raw:
         state = {"messages": list(detail.raw_messages), **detail.values}
-        _json(state, "state", detail.checkpoint_id, expanded=1)
+        json_view(state, "state", detail.checkpoint_id, expanded=1)
     with meta:
         _metadata(detail)
     if detail.calls:

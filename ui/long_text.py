@@ -8,6 +8,7 @@ the whole text is always one click away as a file (built only when that click co
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ import streamlit as st
 from ui.safe_text import clip
 
 PAGE_CHARS = 10_000
+JSON_CHARS = 2_000  # of each string in a JSON view; the download has all of it
 SHOWN_KEY = "long_text_shown"  # session state: how much of each long text the user opened
 
 
@@ -64,3 +66,20 @@ def clip_strings(value: Any, limit: int) -> tuple[Any, bool]:
         items = [clip_strings(v, limit) for v in value]
         return [v for v, _ in items], any(cut for _, cut in items)
     return value, False
+
+
+def json_view(value: Any, name: str, key: str, expanded: bool | int) -> None:
+    """`value` as JSON with long strings cut; when any was, the whole is a download away."""
+    shown, cut = clip_strings(value, JSON_CHARS)
+    st.json(shown, expanded=expanded)
+    if cut:
+        st.download_button(
+            f"Download the full {name} (JSON)",
+            data=lambda: json.dumps(value, ensure_ascii=False, indent=2, default=str),
+            file_name=f"{name.replace(' ', '-')}.json",
+            mime="application/json",
+            key=f"json_{key}",
+            type="tertiary",
+            icon=":material/download:",
+            on_click="ignore",
+        )

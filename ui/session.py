@@ -10,6 +10,7 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 THREAD_PARAM = "thread"
+GRAPH_PARAM = "graph"  # which of your graphs, when WAYPOINT_GRAPH names several
 CHECKPOINT_PARAM = "checkpoint"
 NODE_PARAM = "node"
 CHAT_PAGE = "app_pages/chat.py"
@@ -24,6 +25,23 @@ def selected_thread() -> str | None:
         st.query_params[THREAD_PARAM] = thread_id = remembered
     st.session_state[THREAD_PARAM] = thread_id
     return thread_id
+
+
+def selected_graph() -> str | None:
+    """The graph picked in the sidebar (None: the first), kept across page switches as the
+    thread is."""
+    graph = st.query_params.get(GRAPH_PARAM) or None
+    if graph is None and (remembered := st.session_state.get(GRAPH_PARAM)):
+        st.query_params[GRAPH_PARAM] = graph = remembered
+    st.session_state[GRAPH_PARAM] = graph
+    return graph
+
+
+def select_graph(graph: str | None) -> None:
+    """Switch graphs: each has its own threads, so no thread stays open."""
+    st.session_state[GRAPH_PARAM] = graph
+    _set_param(GRAPH_PARAM, graph)
+    select_thread(None)
 
 
 def select_thread(thread_id: str | None) -> None:

@@ -23,12 +23,13 @@ from langgraph.types import StateSnapshot
 from agent.call_text import checkpoint_calls
 from agent.checkpoint_store import CheckpointStore
 from agent.errors import UnknownCheckpoint
-from agent.graph import AgentGraph
+from agent.graph import AnyGraph
+from agent.interrupts import interrupt_views
 from agent.message_views import message_view
 from agent.timeline.diff import changed_channels, message_diff
 from agent.timeline.keys import AS_NODE, INPUT, RUN
 from agent.timeline.nodes import GraphShape
-from agent.timeline.rows import checkpoint_row, interrupt_views
+from agent.timeline.rows import checkpoint_row
 from agent.timeline.text import jsonable, summarise_write
 from agent.timeline.tree import Skeleton, TreeLayout, bisect_path
 from agent.timeline.versions import sibling_versions
@@ -65,7 +66,7 @@ class Timeline:
 
     def __init__(
         self,
-        graph: AgentGraph,
+        graph: AnyGraph,
         saver: BaseCheckpointSaver,
         store: CheckpointStore,
         calls_of: Callable[[StateSnapshot], tuple[ToolCallView, ...]],

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from langgraph.checkpoint.base import CheckpointTuple
-from langgraph.types import Interrupt
 
 from agent.timeline.keys import ERROR, INTERRUPT, OP, RUN, STOPPED, is_stop
 from agent.timeline.labels import what_happened
 from agent.timeline.nodes import GraphShape
-from agent.timeline.text import jsonable, preview
+from agent.timeline.text import preview
 from agent.timeline.tree import TreeLayout
-from agent.views import CheckpointRow, InterruptView, ToolCallView
+from agent.views import CheckpointRow
 
 
 def _timestamp(checkpoint: Mapping[str, Any]) -> float:
@@ -73,21 +72,4 @@ def checkpoint_row(
         halted=halted,
         stopped=stopped,
         error=preview(str(errors[-1]), 200) if errors else None,
-    )
-
-
-def interrupt_views(interrupts: Sequence[Interrupt]) -> tuple[InterruptView, ...]:
-    """The questions a checkpoint waits on, with the tool calls `action` asks about."""
-    return tuple(
-        InterruptView(
-            id=interrupt.id,
-            value=jsonable(interrupt.value),
-            calls=tuple(
-                ToolCallView(id=c["id"], name=c["name"], args=dict(c["args"]))
-                for c in (interrupt.value or {}).get("calls", [])
-            )
-            if isinstance(interrupt.value, Mapping)
-            else (),
-        )
-        for interrupt in interrupts
     )

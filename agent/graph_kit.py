@@ -1,0 +1,106 @@
+"""What the engine needs to know of the graph it drives: Waypoint's research agent, or yours.
+
+The built-in agent is the graph the whole engine was written for: it takes runtime context (the
+model, tools and approval policy) and asks about tool calls in its own interrupt format. A graph
+loaded with `agent.graph_source` is driven through what every LangGraph graph has: its channels,
+`stream`, `get_state`, `update_state` and `Command(resume=...)`. The kit says which of the two
+this is, how to compile it over a checkpointer, where its chat messages live (if anywhere), and
+what a typed message becomes as the graph's input.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph.message import add_messages
+from langgraph.pregel import Pregel
+
+from agent.errors import InputError
+from agent.graph import AnyGraph, build_graph
+from agent.graph_source import LoadedGraph
+from agent.message_log import merge_message_writes
+
+BUILTIN_LABEL = "Waypoint's research agent"
+
+
+@dataclass(frozen=True)
+class GraphKit:
+    """One graph as the engine sees it. `name` is empty for the built-in agent."""
+
+    name: str
+    label: str
+    compile: Callable[[BaseCheckpointSaver | None], AnyGraph]
+    messages_key: str | None = "messages"
+    input_keys: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def builtin(self) -> bool:
+        return not self.name
+
+    def input_for(self, text: str, message_id: str) -> dict[str, Any]:
+        """A typed message as the graph's input: a human message where the graph keeps
+        messages; else the text must be a JSON object of the graph's input keys."""
+        if self.messages_key is not None:
+            return {self.messages_key: [HumanMessage(text, id=message_id)]}
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError:
+            values = None
+        if not isinstance(values, Mapping):
+            raise InputError(
+                f"{self.label} keeps no chat messages: send its input as a JSON object of "
+                f"its state, like {self.input_example()}."
+            )
+        unknown = sorted(set(values) - set(self.input_keys)) if self.input_keys else []
+        if unknown:
+            raise InputError(
+                f"{self.label} has no input {', '.join(unknown)}: its state has "
+                f"{', '.join(self.input_keys)}."
+            )
+        return dict(values)
+
+    def input_example(self) -> str:
+        return json.dumps({key: "..." for key in self.input_keys[:1]} or {"key": "value"})
+
+
+BUILTIN = GraphKit(name="", label=BUILTIN_LABEL, compile=build_graph)
+
+
+def kit_for(loaded: LoadedGraph) -> GraphKit:
+    """The kit of a user's graph; compiling it once here finds its channels (and any problem)."""
+    probe = loaded.compile(None)
+    return GraphKit(
+        name=loaded.source.name,
+        label=loaded.source.name,
+        compile=loaded.compile,
+        messages_key=messages_key_of(probe),
+        input_keys=_state_keys(probe),
+        description=loaded.source.description,
+    )
+
+
+def messages_key_of(graph: Pregel) -> str | None:
+    """The channel reduced with `add_messages` (Waypoint's own message log counts too)."""
+    for name, channel in graph.channels.items():
+        reducer = getattr(channel, "operator", None) or getattr(channel, "reducer", None)
+        if reducer is add_messages or reducer is merge_message_writes:
+            return name
+    return None
+
+
+def _state_keys(graph: Pregel) -> tuple[str, ...]:
+    channels = graph.input_channels
+    names = [channels] if isinstance(channels, str) else list(channels)
+    if names == ["__start__"]:
+        names = [name for name in graph.channels if not _internal(name)]
+    return tuple(name for name in names if not _internal(name))
+
+
+def _internal(name: str) -> bool:
+    return name.startswith(("__", "branch:"))

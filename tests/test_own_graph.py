@@ -1,0 +1,148 @@
+"""Your own graph in the engine: chat, HITL approvals and questions, through the Backend."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.backend import LocalBackend
+from agent.choices import AgentChoices, RunOptions
+from agent.errors import DecisionError, InputError
+from agent.events import Done
+from agent.graph_kit import kit_for
+from agent.graph_source import graph_sources, load_graph
+from agent.protocol import LOCAL_USER
+from agent.settings import Settings
+from tests.engine_fixtures import engine_run
+
+ROOT = Path(__file__).resolve().parent.parent
+OPTIONS = RunOptions()
+
+
+@pytest.fixture
+def own(tmp_path):
+    """A backend over one example graph, on a private SQLite file."""
+    made: list[LocalBackend] = []
+
+    def backend_for(example: str) -> LocalBackend:
+        (source,) = graph_sources(f"examples/{example}.py:graph", ROOT)
+        backend = LocalBackend(
+            Settings(db_path=tmp_path / f"{example}.sqlite", demo_token_delay=0),
+            kit=kit_for(load_graph(source)),
+        )
+        made.append(backend)
+        return backend
+
+    yield backend_for
+    for backend in made:
+        backend.close()
+
+
+def finished(backend: LocalBackend, handle) -> str:
+    run = engine_run(backend, handle)
+    assert run.log.wait_closed(30), "the run did not finish in time"
+    done = run.log.read(0)[-1]
+    assert isinstance(done, Done)
+    return done.status
+
+
+def test_a_hitl_agent_halts_with_the_middlewares_calls_and_an_edit_runs(own):
+    backend = own("hitl_agent")
+    handle = backend.start_thread(LOCAL_USER, "What is the weather in London?", AgentChoices())
+    assert finished(backend, handle) == "halted"
+    view = backend.thread_view(LOCAL_USER, handle.thread_id)
+    assert view.thread.status == "waiting" and view.thread.title.startswith("What is the weather")
+    (call,) = view.pending_calls
+    assert (call.name, call.args, call.allowed) == (
+        "web_search",
+        {"query": "weather in London"},
+        ("approve", "edit", "reject"),
+    )
+    assert view.questions == (), "a HITL request is tool calls, not a free question"
+    edit = {"action": "edit", "args": '{"query": "weather in Paris"}'}
+    decided = backend.decide(LOCAL_USER, handle.thread_id, {call.id: edit}, AgentChoices())
+    assert finished(backend, decided) == "done"
+    view = backend.thread_view(LOCAL_USER, handle.thread_id)
+    assert view.thread.status == "idle" and not view.pending_calls
+    assert "weather in Paris" in view.messages[-1].text
+    assert view.messages[1].tool_calls[0].args == {"query": "weather in Paris"}
+
+
+def test_a_hitl_decision_the_tool_does_not_allow_is_refused_before_anything_runs(own):
+    backend = own("hitl_agent")
+    handle = backend.start_thread(LOCAL_USER, "What is the weather in Oslo?", AgentChoices())
+    finished(backend, handle)
+    (call,) = backend.thread_view(LOCAL_USER, handle.thread_id).pending_calls
+    with pytest.raises(DecisionError, match="allows only approve, edit, reject"):
+        backend.decide(LOCAL_USER, handle.thread_id, {call.id: {"action": "mock"}}, AgentChoices())
+    assert backend.thread_view(LOCAL_USER, handle.thread_id).pending_calls == (call,)
+
+
+def test_a_graph_without_messages_takes_json_input_and_its_question_is_answered(own):
+    backend = own("essay_writer")
+    with pytest.raises(
+        InputError, match=r'send its input as a JSON object of its state, like \{"task"'
+    ):
+        backend.start_thread(LOCAL_USER, "write about checkpoints", AgentChoices())
+    assert not backend.list_threads(LOCAL_USER), "a refused first message leaves no thread"
+    handle = backend.start_thread(LOCAL_USER, '{"task": "checkpoints"}', AgentChoices())
+    assert finished(backend, handle) == "halted"
+    view = backend.thread_view(LOCAL_USER, handle.thread_id)
+    assert view.thread.status == "waiting" and not view.pending_calls and not view.messages
+    (question,) = view.questions
+    assert question.value["plan"][0] == "Checkpoints: why it matters"
+    assert question.schema is not None and "approve" in question.schema["properties"]
+    assert view.values["task"] == "checkpoints" and view.values["revision"] == 0
+    answer = json.dumps({"plan": ["Only part"], "note": "short"})
+    answered = backend.answer(LOCAL_USER, handle.thread_id, {question.id: answer})
+    assert finished(backend, answered) == "done"
+    view = backend.thread_view(LOCAL_USER, handle.thread_id)
+    assert view.thread.status == "idle" and not view.questions
+    assert view.values["draft"].startswith("Only part.") and view.values["revision"] == 2
+
+
+def test_an_answer_for_no_question_is_refused(own):
+    backend = own("essay_writer")
+    handle = backend.start_thread(LOCAL_USER, '{"task": "x"}', AgentChoices())
+    finished(backend, handle)
+    with pytest.raises(DecisionError, match="some answers are for no question"):
+        backend.answer(LOCAL_USER, handle.thread_id, {"not-an-id": "yes"})
+    with pytest.raises(InputError, match="has no input topic"):
+        backend.send_message(LOCAL_USER, handle.thread_id, '{"topic": "x"}', AgentChoices())
+
+
+def test_a_question_from_inside_a_subgraph_is_answered_by_its_id(own):
+    backend = own("subgraph_research")
+    handle = backend.start_thread(LOCAL_USER, '{"topic": "LangGraph persistence"}', AgentChoices())
+    assert finished(backend, handle) == "halted"
+    (question,) = backend.thread_view(LOCAL_USER, handle.thread_id).questions
+    first = question.value["sources"][0]
+    assert question.schema["items"]["enum"][0] == first
+    answered = backend.answer(LOCAL_USER, handle.thread_id, {question.id: json.dumps([first])})
+    assert finished(backend, answered) == "done"
+    report = backend.thread_view(LOCAL_USER, handle.thread_id).values["report"]
+    assert report.splitlines() == ["Report on LangGraph persistence", report.splitlines()[1]]
+    assert report.splitlines()[1].startswith(f"- {first}:")
+
+
+@pytest.mark.parametrize("example", ["hitl_agent", "essay_writer", "subgraph_research"])
+def test_the_inspector_reads_every_checkpoint_of_your_graph(own, example):
+    backend = own(example)
+    first = {
+        "hitl_agent": "What is the weather in Rome?",
+        "essay_writer": '{"task": "x"}',
+        "subgraph_research": '{"topic": "LangGraph persistence"}',
+    }[example]
+    handle = backend.start_thread(LOCAL_USER, first, AgentChoices())
+    finished(backend, handle)
+    page = backend.timeline(LOCAL_USER, handle.thread_id)
+    assert page.total >= 3 and page.rows[0].halted, "the newest checkpoint waits for the human"
+    for row in page.rows:
+        detail = backend.checkpoint_detail(LOCAL_USER, handle.thread_id, row.checkpoint_id)
+        assert detail.row.label, "every row says what happened"
+    newest = backend.checkpoint_detail(LOCAL_USER, handle.thread_id, page.rows[0].checkpoint_id)
+    assert newest.interrupts and newest.interrupts[0].value
+    graph = backend.graph_view()
+    assert {edge.source for edge in graph.edges} >= {"__start__"}

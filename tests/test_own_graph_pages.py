@@ -1,0 +1,115 @@
+"""Your own graph in the Chat page (AppTest): its welcome, JSON input, questions with a form,
+HITL approvals with only the decisions a tool allows, the graph picker, and a graph that fails."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agent.protocol import LOCAL_USER
+from agent.settings import PROJECT_ROOT
+from tests.page_helpers import backend, button, finish_runs, texts
+
+EXAMPLES = PROJECT_ROOT / "examples"
+
+
+@pytest.fixture
+def own_app(app, monkeypatch):
+    def with_graph(spec: str):
+        monkeypatch.setenv("WAYPOINT_GRAPH", spec)
+        return app
+
+    return with_graph
+
+
+def test_a_graph_without_messages_runs_from_json_and_asks_with_a_form(own_app):
+    app = own_app(str(EXAMPLES / "essay_writer.py") + ":graph")
+    app.run()
+    assert not app.exception
+    assert app.title[0].value == "essay_writer"
+    assert "keeps no chat messages" in texts(app)
+    assert app.chat_input[0].placeholder == 'The graph\'s input as JSON, like {"task": "..."}'
+    app.chat_input[0].set_value("write about checkpoints").run()
+    assert "send its input as a JSON object" in app.error[0].value
+    assert not backend().list_threads(LOCAL_USER), "a refused first message leaves no thread"
+    app.chat_input[0].set_value('{"task": "checkpoints"}').run()
+    finish_runs(app)
+    assert not app.exception
+    assert "The graph asks a question" in app.warning[0].value
+    approve = next(c for c in app.checkbox if c.label == "Approve")
+    assert approve.value is True, "the schema's default"
+    plan = next(t for t in app.text_area if t.label == "Plan")
+    assert plan.value == ""
+    plan.input("Only part").run()
+    next(t for t in app.text_input if t.label == "Note").input("short").run()
+    button(app, "Send the answer").click().run()
+    finish_runs(app)
+    assert not app.exception and not app.warning
+    thread_id = app.query_params["thread"]
+    values = backend().thread_view(LOCAL_USER, thread_id).values
+    assert values["plan"] == ["Only part"] and values["draft"].startswith("Only part.")
+    assert backend().get_thread(LOCAL_USER, thread_id).status == "idle"
+    assert any(e.label.startswith("State") for e in app.expander)
+
+
+def test_a_question_without_a_schema_takes_json_or_text(own_app, tmp_path):
+    (tmp_path / "ask.py").write_text(
+        "from typing import TypedDict\n"
+        "from langgraph.graph import StateGraph, START, END\n"
+        "from langgraph.types import interrupt\n"
+        "class S(TypedDict, total=False):\n    q: str\n    a: object\n"
+        "def ask(s):\n    return {'a': interrupt({'question': s['q']})}\n"
+        "graph = StateGraph(S)\ngraph.add_node('ask', ask)\n"
+        "graph.add_edge(START, 'ask')\ngraph.add_edge('ask', END)\n"
+    )
+    app = own_app(str(tmp_path / "ask.py") + ":graph")
+    app.run()
+    app.chat_input[0].set_value('{"q": "Which city?"}').run()
+    finish_runs(app)
+    box = app.text_area[0]
+    assert box.label == "Your answer (JSON, or plain text)"
+    button(app, "Send the answer").click().run()
+    assert "Write an answer first" in app.error[0].value, "an empty answer sends nothing"
+    app.text_area[0].input('{"city": "Oslo"}').run()
+    button(app, "Send the answer").click().run()
+    finish_runs(app)
+    values = backend().thread_view(LOCAL_USER, app.query_params["thread"]).values
+    assert values["a"] == {"city": "Oslo"}
+
+
+def test_a_hitl_request_offers_only_the_decisions_its_tool_allows(own_app):
+    app = own_app(str(EXAMPLES / "hitl_agent.py") + ":graph")
+    app.run()
+    app.chat_input[0].set_value("What is the weather in London?").run()
+    finish_runs(app)
+    assert not app.exception
+    assert app.radio[0].options == ["Approve", "Edit", "Reject"]
+    assert "Answer instead" not in texts(app)
+    assert not [c for c in app.checkbox if c.label.startswith("Always allow")], "no policy yet"
+    assert "Tool execution requires approval" in texts(app)
+    button(app, "Continue").click().run()
+    finish_runs(app)
+    assert "Here is what I found for “weather in London”" in texts(app)
+
+
+def test_a_langgraph_json_gives_a_picker_and_each_graph_its_threads(own_app):
+    app = own_app(str(EXAMPLES / "langgraph.json"))
+    app.run()
+    assert not app.exception
+    picker = app.selectbox(key="graph_picker")
+    assert picker.options == ["hitl_agent", "essay_writer", "subgraph_research"]
+    assert app.title[0].value == "hitl_agent"
+    picker.set_value("essay_writer").run()
+    assert not app.exception
+    assert app.title[0].value == "essay_writer" and app.query_params["graph"] == "essay_writer"
+    assert "Its own state and a question to the human" in texts(app)
+
+
+def test_a_graph_that_cannot_load_says_why_on_the_page(own_app, tmp_path):
+    (tmp_path / "broken.py").write_text("import not_a_module_anywhere\n")
+    app = own_app(str(tmp_path / "broken.py") + ":graph")
+    app.run()
+    assert not app.exception
+    assert "broken.py does not import: ModuleNotFoundError: No module named" in app.error[0].value
+    assert json.dumps(app.error[0].value).count("\\n") == 0
