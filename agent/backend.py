@@ -653,6 +653,13 @@ class LocalBackend:
         text = self._clean_text(text)
         first = info.message_count == 0 and not self._messages(self._snapshot(thread_id))
         head = self._branch_head(info)
+        if not self.kit.builtin and self._snapshot(thread_id, head).interrupts:
+            # The built-in agent closes its pending calls; your graph's are its own: a new
+            # input now would leave its question (or its tool calls) unanswered for good.
+            raise InputError(
+                f"{self.kit.label} is waiting for your answer above (an interrupt): answer it "
+                "first, then send this."
+            )
         start_at = head
         if head is not None and self._calls_to_close(self._snapshot(thread_id, head)):
             start_at = None  # closing them writes a child of the head: the latest, run from it
@@ -664,7 +671,7 @@ class LocalBackend:
             options,
             checkpoint_id=start_at,
             before_start=lambda: self._close_pending_calls(thread_id, head),
-            title=text if first and info.title == "New thread" else None,
+            title=self.kit.title_for(text) if first and info.title == "New thread" else None,
         )
 
     def _calls_to_close(self, snapshot: StateSnapshot) -> list[dict]:

@@ -65,6 +65,17 @@ class GraphKit:
             )
         return dict(values)
 
+    def title_for(self, text: str) -> str:
+        """A new thread's title: the message, or for JSON input its first text value."""
+        if self.messages_key is not None:
+            return text
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError:
+            return text
+        strings = values.values() if isinstance(values, Mapping) else ()
+        return next((v for v in strings if isinstance(v, str) and v.strip()), text)
+
     def input_example(self) -> str:
         return json.dumps({key: "..." for key in self.input_keys[:1]} or {"key": "value"})
 

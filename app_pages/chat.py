@@ -96,14 +96,20 @@ if view is not None and not view.active_run_id:
     watch_thread(backend, view)
 
 show_problem()
-settings_chips(backend, view.thread if view is not None else None, choices, options)
+settings_chips(
+    backend,
+    view.thread if view is not None else None,
+    choices,
+    options,
+    own_graph=bool(info.graph_name),
+)
 
 if view is not None and view.active_run_id:
     placeholder = "The agent is answering: wait for it, or press Stop to send something else"
+elif view is not None and (view.questions or view.waiting_for_approval) and info.graph_name:
+    placeholder = "Answer the graph above first: it waits for you"
 elif view is not None and view.waiting_for_approval:
     placeholder = "Sending now cancels the pending tool calls"
-elif view is not None and view.questions:
-    placeholder = "Sending now starts over from your input; answer the question above to go on"
 elif not info.chat_messages:
     placeholder = f"The graph's input as JSON, like {info.input_example}"
 else:

@@ -73,7 +73,7 @@ def write(state: EssayState) -> dict:
 
 def _sentence(section: str, revision: int) -> str:
     return (
-        f"This part explains {section.lower()} in plain words"
+        f"This part covers {section.lower()} in plain words"
         + (", with an example" if revision > 1 else "")
         + "."
     )

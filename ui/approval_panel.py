@@ -150,9 +150,15 @@ def approval_panel(
             stopped.discard(view.checkpoint_id)
             st.rerun()
         return
+    own = view.pending_calls[0].interrupt_id is not None  # your graph's HITL request
+    where = (
+        f"The graph asks first, in `{plain(', '.join(view.next_nodes) or 'a node')}` (an interrupt "
+        "in the format of LangChain's human-in-the-loop middleware)"
+        if own
+        else "It halted before the `action` node (a human-in-the-loop interrupt)"
+    )
     st.warning(
-        f"The agent wants to run {calls}. It halted before the `action` node (a "
-        "human-in-the-loop interrupt): nothing runs until you decide.",
+        f"The agent wants to run {calls}. {where}: nothing runs until you decide.",
         icon=":material/front_hand:",
     )
     offered = {action for call in view.pending_calls for action in call.allowed or ACTIONS}

@@ -52,7 +52,7 @@ def schema_form(schema: dict[str, Any], key: str) -> str:
             for name, field in schema["properties"].items()
         }
         return json.dumps(answer, ensure_ascii=False)
-    return json.dumps(_field("answer", schema, key), ensure_ascii=False)
+    return json.dumps(_field("Your answer", schema, key), ensure_ascii=False)
 
 
 def _field(name: str, field: dict[str, Any], key: str) -> Any:

@@ -11,6 +11,7 @@ from streamlit.navigation.page import StreamlitPage
 
 THREAD_PARAM = "thread"
 GRAPH_PARAM = "graph"  # which of your graphs, when WAYPOINT_GRAPH names several
+GRAPH_KEY = "picked_graph"  # the same, remembered across page switches
 CHECKPOINT_PARAM = "checkpoint"
 NODE_PARAM = "node"
 CHAT_PAGE = "app_pages/chat.py"
@@ -31,15 +32,15 @@ def selected_graph() -> str | None:
     """The graph picked in the sidebar (None: the first), kept across page switches as the
     thread is."""
     graph = st.query_params.get(GRAPH_PARAM) or None
-    if graph is None and (remembered := st.session_state.get(GRAPH_PARAM)):
+    if graph is None and (remembered := st.session_state.get(GRAPH_KEY)):
         st.query_params[GRAPH_PARAM] = graph = remembered
-    st.session_state[GRAPH_PARAM] = graph
+    st.session_state[GRAPH_KEY] = graph
     return graph
 
 
 def select_graph(graph: str | None) -> None:
     """Switch graphs: each has its own threads, so no thread stays open."""
-    st.session_state[GRAPH_PARAM] = graph
+    st.session_state[GRAPH_KEY] = graph
     _set_param(GRAPH_PARAM, graph)
     select_thread(None)
 

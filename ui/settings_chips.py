@@ -144,13 +144,22 @@ def _allowed_chip(backend: Backend, thread: ThreadInfo, tool: str) -> None:
             attempt(lambda: backend.allow_tool(current_user(), thread.id, tool, False))
 
 
+# Your own graph picks its model, search and approvals in its code: only how it runs is shown.
+RUN_CHIPS = ("engine", "stream", "durability")
+
+
 def settings_chips(
-    backend: Backend, thread: ThreadInfo | None, choices: AgentChoices, options: RunOptions
+    backend: Backend,
+    thread: ThreadInfo | None,
+    choices: AgentChoices,
+    options: RunOptions,
+    own_graph: bool = False,
 ) -> None:
     """The chips in one wrapping row; the cost of durability "exit" under them."""
     with st.container(horizontal=True, gap="xsmall", key=CHIPS_KEY):
         for chip in chips(choices, options):
-            _chip(chip)
+            if not own_graph or chip.key in RUN_CHIPS:
+                _chip(chip)
         if thread is not None:
             for tool in thread.allowed_tools:
                 _allowed_chip(backend, thread, tool)

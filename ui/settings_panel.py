@@ -180,10 +180,19 @@ def _tool_rules(tool_names: tuple[str, ...]) -> dict[str, ToolRule]:
     return rules
 
 
+OWN_GRAPH_NOTE = (
+    "Your graph chooses its own model, tools and approvals in its code, so those settings are "
+    "not offered here; how it runs (engine, streaming, durability) is yours to pick."
+)
+
+
 def settings_panel(backend: Backend, user: User) -> tuple[AgentChoices, RunOptions]:
     """Draw the settings and return what they say (with the keys `user` may use)."""
     settings = backend.info(user)
     with st.expander("Settings", key=OPEN_KEY, on_change="rerun"):
+        if settings.graph_name:
+            st.caption(OWN_GRAPH_NOTE)
+            return AgentChoices(), _run_options()
         provider = _radio(
             "Model", PROVIDERS, KEYS["provider"], settings.default_provider, PROVIDER_HELP
         )
@@ -207,15 +216,7 @@ def settings_panel(backend: Backend, user: User) -> tuple[AgentChoices, RunOptio
         tavily_key = None
         if search == "tavily" and not settings.has_tavily_key:
             tavily_key = _key_input("Tavily API key", "set_tavily_key")
-        engine = _radio("Engine", ENGINES, KEYS["engine"], "sync", ENGINE_HELP)
-        tokens = _radio("Stream", STREAMS, KEYS["stream"], "tokens", STREAM_HELP)
-        durability = _radio(
-            "Durability",
-            {k: k for k in DURABILITY_HELP},
-            KEYS["durability"],
-            "sync",
-            DURABILITY_HELP,
-        )
+        options = _run_options()
         mode = _radio("Approval", APPROVALS, KEYS["approval"], "ask", APPROVAL_HELP)
         rules = _tool_rules(settings.tool_names) if mode == "auto" else {}
         for name in () if rules else settings.tool_names:
@@ -233,7 +234,21 @@ def settings_panel(backend: Backend, user: User) -> tuple[AgentChoices, RunOptio
             frozenset(name for name, rule in rules.items() if rule == "deny"),
         ),
     )
-    return choices, RunOptions(
+    return choices, options
+
+
+def _run_options() -> RunOptions:
+    """How runs go (engine, stream, durability): the same for every graph."""
+    engine = _radio("Engine", ENGINES, KEYS["engine"], "sync", ENGINE_HELP)
+    tokens = _radio("Stream", STREAMS, KEYS["stream"], "tokens", STREAM_HELP)
+    durability = _radio(
+        "Durability",
+        {k: k for k in DURABILITY_HELP},
+        KEYS["durability"],
+        "sync",
+        DURABILITY_HELP,
+    )
+    return RunOptions(
         engine=cast(Engine, engine),
         stream_tokens=tokens == "tokens",
         durability=cast(Durability, durability),

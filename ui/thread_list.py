@@ -25,6 +25,8 @@ BADGES = {
     "error": ":red[● error]",
     "idle": "",
 }
+# Your own graph's threads wait for approvals and for answers to its questions alike.
+OWN_GRAPH_WAITING = ":orange[● waits for you]"
 PAGE = 30
 BADGE_REFRESH_SECONDS = 1.0
 
@@ -37,8 +39,10 @@ def relative_time(timestamp: float, now: float | None = None) -> str:
     return "just now"
 
 
-def _label(thread: ThreadInfo) -> str:
+def _label(thread: ThreadInfo, own_graph: bool) -> str:
     badge = BADGES.get(thread.status, "")
+    if own_graph and thread.status == "waiting":
+        badge = OWN_GRAPH_WAITING
     return f"{plain(thread.title)}  \n:gray[{relative_time(thread.updated_at)}] {badge}"
 
 
@@ -79,11 +83,12 @@ def _threads(backend: Backend) -> None:
     current = selected_thread()
     shown = st.session_state.get("threads_shown", PAGE)
     threads = backend.list_threads(current_user(), search=search, limit=shown)
+    own_graph = bool(backend.info(current_user()).graph_name)
     if not threads:
         st.caption("No threads match." if search else "No threads yet: ask something to start one.")
     for thread in threads:
         chosen = thread.id == current
-        if row_button(_label(thread), f"thread_{thread.id}", chosen):
+        if row_button(_label(thread, own_graph), f"thread_{thread.id}", chosen):
             select_thread(thread.id)
             st.rerun()
         if chosen:

@@ -1,0 +1,119 @@
+"""Your own graphs in the real app (`streamlit run` with WAYPOINT_GRAPH=examples/langgraph.json),
+in headless Chromium at 1280 and 400 px: the picker, a HITL-middleware agent approved after an
+edit, the essay writer's question answered through its form, and a subgraph's question answered
+by ticking sources. Screenshots go to the test's data dir (and /tmp/e2e-shots) to be looked at."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+from agent.settings import PROJECT_ROOT  # noqa: E402
+from tests.app_server import running_app  # noqa: E402
+from tests.browser_helpers import LIVE_STOP, expect, main, no_horizontal_overflow, send  # noqa: E402
+from tests.test_browser_chat import bubbles, continue_button, decide, shoot  # noqa: E402
+
+CONFIG = str(PROJECT_ROOT / "examples" / "langgraph.json")
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    data = tmp_path_factory.mktemp("own_graph")
+    with running_app(data, {"WAYPOINT_GRAPH": CONFIG}) as url:
+        yield url
+
+
+def pick_graph(page, app_url: str, name: str) -> None:
+    """With the sidebar's picker at 1280 px; at 400 px (the sidebar folded) by the link a picked
+    graph gets, `?graph=`."""
+    if page.viewport_size["width"] < 700:
+        page.goto(f"{app_url}?graph={name}")
+    else:
+        page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()
+        page.get_by_role("option", name=name, exact=True).click()
+    expect(main(page).get_by_role("heading", name=name)).to_be_visible()
+
+
+def wait_for_run(page) -> None:
+    main(page).locator(LIVE_STOP).wait_for(state="detached")
+
+
+@pytest.mark.parametrize("width", [1280, 400])
+def test_the_hitl_agent_asks_with_its_own_decisions_and_runs_the_edit(
+    open_page, app_url, data_dir, width
+):
+    page = open_page(app_url, width=width)
+    expect(main(page).get_by_role("heading", name="hitl_agent")).to_be_visible()
+    send(page, "What is the weather in London?")
+    continue_button(page).wait_for()
+    radios = main(page).get_by_test_id("stRadioGroup").first.get_by_role("radio")
+    expect(radios).to_have_count(3)  # approve, edit, reject: what the middleware's tool allows
+    expect(main(page).get_by_text("Tool execution requires approval")).to_be_visible()
+    shoot(page, data_dir, f"own-hitl-{width}", continue_button(page), keep=True)
+    decide(page, "Edit")
+    main(page).get_by_role("textbox", name="Arguments (JSON)").fill('{"query": "weather in Paris"}')
+    continue_button(page).click()
+    main(page).get_by_text("Here is what I found for “weather in Paris”").wait_for()
+    wait_for_run(page)
+    expect(bubbles(page).last).to_contain_text("weather in Paris")
+    assert no_horizontal_overflow(page)
+
+
+@pytest.mark.parametrize("width", [1280, 400])
+def test_the_essay_writer_runs_from_json_and_its_question_is_a_form(
+    open_page, app_url, data_dir, width
+):
+    page = open_page(app_url, width=width)
+    pick_graph(page, app_url, "essay_writer")
+    expect(page.get_by_test_id("stChatInputTextArea")).to_have_attribute(
+        "placeholder", re.compile("input as JSON")
+    )
+    send(page, '{"task": "checkpoints"}')
+    main(page).get_by_text("The graph asks a question").wait_for()
+    expect(main(page).get_by_role("checkbox", name="Approve")).to_be_checked()
+    main(page).get_by_role("textbox", name="Plan").fill("Why they exist\nHow to use them")
+    main(page).get_by_role("textbox", name="Note").fill("keep it short")
+    main(page).get_by_role("textbox", name="Note").press("Tab")
+    shoot(
+        page,
+        data_dir,
+        f"own-essay-question-{width}",
+        main(page).get_by_role("button", name="Send the answer"),
+        keep=True,
+    )
+    main(page).get_by_role("button", name="Send the answer").click()
+    main(page).get_by_text("The graph asks a question").wait_for(state="detached")
+    wait_for_run(page)
+    state = main(page).get_by_test_id("stJson").first
+    expect(state).to_contain_text("Why they exist. This part covers")
+    expect(state).to_contain_text("How to use them. This part covers")
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_role("button", name=re.compile("^checkpoints")).first).to_be_attached()
+    shoot(page, data_dir, f"own-essay-done-{width}", state, keep=True)
+    assert no_horizontal_overflow(page)
+
+
+def test_the_subgraphs_question_is_answered_by_ticking_sources(open_page, app_url, data_dir):
+    page = open_page(app_url)
+    pick_graph(page, app_url, "subgraph_research")
+    send(page, '{"topic": "LangGraph persistence"}')
+    main(page).get_by_text("The graph asks a question").wait_for()
+    main(page).get_by_test_id("stMultiSelect").click()
+    page.get_by_role("option").first.click()
+    page.keyboard.press("Escape")
+    shoot(
+        page,
+        data_dir,
+        "own-subgraph-question-1280",
+        main(page).get_by_text("Send the answer"),
+        keep=True,
+    )
+    main(page).get_by_role("button", name="Send the answer").click()
+    main(page).get_by_text("The graph asks a question").wait_for(state="detached")
+    wait_for_run(page)
+    expect(main(page).get_by_test_id("stJson").first).to_contain_text(
+        "Report on LangGraph persistence"
+    )
