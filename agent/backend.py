@@ -25,6 +25,7 @@ from langchain_core.messages import (
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.constants import START
+from langgraph.errors import InvalidUpdateError
 from langgraph.types import Command, StateSnapshot
 
 from agent import recovery, transfer
@@ -508,6 +509,7 @@ class LocalBackend:
             report=self._thread_report(thread_id, views),
             questions=() if running else questions(snapshot.interrupts),
             values={} if self.kit.builtin else self._other_values(snapshot),
+            own_graph=not self.kit.builtin,
         )
 
     def _messages(self, snapshot: StateSnapshot) -> list[BaseMessage]:
@@ -1105,6 +1107,43 @@ class LocalBackend:
             return self.history.detail(thread_id, checkpoint_id, self._branch_head(info))
         except UnknownCheckpoint as error:
             raise InputError(str(error)) from error
+
+    def edit_state(
+        self,
+        user: User,
+        thread_id: str,
+        checkpoint_id: str,
+        values: str,
+        as_node: str | None = None,
+    ) -> str:
+        """Fork your own graph from `checkpoint_id` with some of its state channels changed
+        (`values`: a JSON object), written as `as_node` (None: as LangGraph infers); return the
+        new checkpoint's id, which the chat then shows. Checked against the state schema where
+        the graph has one; nothing is written when a value does not fit."""
+        _check_input(("written_by",), checkpoint_id=checkpoint_id, text=values, written_by=as_node)
+        self._owned(user, thread_id)
+        self._refuse_while_running(thread_id)
+        if self.kit.builtin:
+            raise InputError("The built-in agent's state is its messages: edit a message instead.")
+        snapshot = self._checkpoint_snapshot(thread_id, checkpoint_id)
+        changes = self.kit.checked_values(values)
+        if as_node is not None and as_node not in self.graph.nodes:
+            raise InputError(f"The graph has no node {as_node!r}: pick one of its nodes.")
+        config: RunnableConfig = {
+            **snapshot.config,
+            "metadata": {tl.OP: "edit_state", tl.AS_NODE: as_node or "", tl.COUNT: len(changes)},
+        }
+        try:
+            written = self.graph.update_state(config, changes, as_node=as_node)
+        except InvalidUpdateError as problem:
+            raise InputError(
+                f"LangGraph cannot tell which node this update is from ({problem}): pick the "
+                "node to write it as."
+            ) from None
+        new_id = written["configurable"]["checkpoint_id"]
+        self._follow(thread_id, new_id)
+        self.touch_shown(thread_id)
+        return new_id
 
     def edit_message(
         self,

@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_type_hints
 
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.message import add_messages
 from langgraph.pregel import Pregel
+from pydantic import TypeAdapter, ValidationError
 
 from agent.errors import InputError
 from agent.graph import AnyGraph, build_graph
@@ -38,6 +39,8 @@ class GraphKit:
     messages_key: str | None = "messages"
     input_keys: tuple[str, ...] = ()
     description: str = ""
+    # What is wrong with a value for a state key (None: it fits), from the state schema.
+    check_value: Callable[[str, Any], str | None] | None = None
 
     @property
     def builtin(self) -> bool:
@@ -76,6 +79,35 @@ class GraphKit:
         strings = values.values() if isinstance(values, Mapping) else ()
         return next((v for v in strings if isinstance(v, str) and v.strip()), text)
 
+    def checked_values(self, text: str) -> dict[str, Any]:
+        """A state edit typed as JSON, checked against the state's keys and, where the schema
+        says, their types (InputError with a sentence otherwise); the messages are edited one by
+        one in the message editor, not here."""
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise InputError(
+                f"The state is not valid JSON ({error.msg} at line {error.lineno}, column "
+                f"{error.colno})."
+            ) from None
+        if not isinstance(values, Mapping) or not values:
+            raise InputError('Write the channels to change as a JSON object, like {"plan": []}.')
+        if self.messages_key in values:
+            raise InputError(
+                f"Edit {self.messages_key} one message at a time, in the message editor."
+            )
+        unknown = sorted(set(values) - set(self.input_keys))
+        if unknown:
+            raise InputError(
+                f"The state has no {', '.join(unknown)}: its channels are "
+                f"{', '.join(self.input_keys)}."
+            )
+        for key, value in values.items():
+            problem = self.check_value(key, value) if self.check_value else None
+            if problem:
+                raise InputError(f"{key} does not fit the state schema: {problem}.")
+        return dict(values)
+
     def input_example(self) -> str:
         return json.dumps({key: "..." for key in self.input_keys[:1]} or {"key": "value"})
 
@@ -93,6 +125,7 @@ def kit_for(loaded: LoadedGraph) -> GraphKit:
         messages_key=messages_key_of(probe),
         input_keys=_state_keys(probe),
         description=loaded.source.description,
+        check_value=_schema_checker(probe),
     )
 
 
@@ -115,3 +148,33 @@ def _state_keys(graph: Pregel) -> tuple[str, ...]:
 
 def _internal(name: str) -> bool:
     return name.startswith(("__", "branch:"))
+
+
+def _schema_checker(graph: Pregel) -> Callable[[str, Any], str | None] | None:
+    """Each state key's type from the state schema, as a pydantic check; None without one."""
+    builder = getattr(graph, "builder", None)
+    schema = getattr(builder, "state_schema", None)
+    try:
+        hints = get_type_hints(schema, include_extras=True) if schema is not None else {}
+    except Exception:  # a schema whose hints cannot be resolved: checked by LangGraph alone
+        return None
+    adapters = {}
+    for key, hint in hints.items():
+        try:
+            adapters[key] = TypeAdapter(hint)
+        except Exception:  # a type pydantic cannot check (a reducer channel, a class of its own)
+            continue
+
+    def check(key: str, value: Any) -> str | None:
+        adapter = adapters.get(key)
+        if adapter is None:
+            return None
+        try:
+            adapter.validate_python(value)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            return f"{first['msg']}" + (f" (at {where})" if where else "")
+        return None
+
+    return check if adapters else None

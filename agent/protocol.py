@@ -295,6 +295,14 @@ class Backend(Protocol):
     def checkpoint_detail(
         self, user: User, thread_id: str, checkpoint_id: str
     ) -> CheckpointDetail: ...
+    def edit_state(
+        self,
+        user: User,
+        thread_id: str,
+        checkpoint_id: str,
+        values: str,
+        as_node: str | None = ...,
+    ) -> str: ...
     def edit_message(
         self,
         user: User,

@@ -131,6 +131,7 @@ class ThreadView:
     questions: tuple[InterruptView, ...] = ()
     # Your own graph's state channels other than its messages, JSON-able.
     values: dict[str, Any] = field(default_factory=dict)
+    own_graph: bool = False  # a graph of yours (WAYPOINT_GRAPH), not the built-in agent
 
     @property
     def waiting_for_approval(self) -> bool:

@@ -21,6 +21,7 @@ from ui.session import (
     selected_thread,
     timeline_node,
 )
+from ui.state_editor import state_editor
 from ui.timeline_list import PAGE_SIZE, row_note, timeline_list
 from ui.transfer_panel import export_button, import_form
 
@@ -125,5 +126,10 @@ with right, st.container(key="inspector_detail"):
     except USER_ERRORS as error:
         st.error(plain(error, SENTENCE_CHARS))
     checkpoint_view(detail)
-    with st.expander("Edit a message here (creates a fork)", icon=":material/edit:"):
-        message_editor(backend, detail, choices)
+    info = backend.info(current_user())
+    if info.chat_messages:
+        with st.expander("Edit a message here (creates a fork)", icon=":material/edit:"):
+            message_editor(backend, detail, choices)
+    if info.graph_name:
+        with st.expander("Edit the state here (creates a fork)", icon=":material/data_object:"):
+            state_editor(backend, detail)

@@ -109,8 +109,11 @@ def test_an_answer_for_no_question_is_refused(own):
     finished(backend, handle)
     with pytest.raises(DecisionError, match="some answers are for no question"):
         backend.answer(LOCAL_USER, handle.thread_id, {"not-an-id": "yes"})
-    with pytest.raises(InputError, match="has no input topic"):
-        backend.send_message(LOCAL_USER, handle.thread_id, '{"topic": "x"}', AgentChoices())
+    with pytest.raises(InputError, match="is waiting for your answer above"):
+        backend.send_message(LOCAL_USER, handle.thread_id, '{"task": "y"}', AgentChoices())
+    with pytest.raises(InputError, match="has no input topic: its state has task, plan"):
+        backend.start_thread(LOCAL_USER, '{"topic": "x"}', AgentChoices())
+    assert len(backend.list_threads(LOCAL_USER)) == 1
 
 
 def test_a_question_from_inside_a_subgraph_is_answered_by_its_id(own):
@@ -146,3 +149,33 @@ def test_the_inspector_reads_every_checkpoint_of_your_graph(own, example):
     assert newest.interrupts and newest.interrupts[0].value
     graph = backend.graph_view()
     assert {edge.source for edge in graph.edges} >= {"__start__"}
+
+
+def test_a_state_edit_forks_checked_against_the_schema_and_replays(own):
+    backend = own("essay_writer")
+    handle = backend.start_thread(LOCAL_USER, '{"task": "checkpoints"}', AgentChoices())
+    finished(backend, handle)
+    thread_id = handle.thread_id
+    halt = backend.timeline(LOCAL_USER, thread_id).rows[0]
+    for wrong, sentence in [
+        ("{nope", "The state is not valid JSON"),
+        ('{"plot": []}', "The state has no plot: its channels are task, plan"),
+        ('{"revision": "two"}', "revision does not fit the state schema: Input should be a valid"),
+        ('{"plan": ["a", 3]}', "plan does not fit the state schema"),
+    ]:
+        with pytest.raises(InputError, match=sentence):
+            backend.edit_state(LOCAL_USER, thread_id, halt.checkpoint_id, wrong)
+    assert backend.timeline(LOCAL_USER, thread_id).total == 3 + 0, "nothing was written"
+    new_id = backend.edit_state(
+        LOCAL_USER, thread_id, halt.checkpoint_id, '{"plan": ["Edited part"]}', as_node="plan"
+    )
+    page = backend.timeline(LOCAL_USER, thread_id)
+    assert page.rows[0].checkpoint_id == new_id and page.rows[0].source == "update"
+    assert page.rows[0].label and page.head_id == new_id
+    view = backend.thread_view(LOCAL_USER, thread_id)
+    assert view.values["plan"] == ["Edited part"] and view.next_nodes == ("review_plan",)
+    assert not view.questions, "asked when the node runs again: on a replay"
+    replay = backend.resume(LOCAL_USER, thread_id, AgentChoices(), checkpoint_id=new_id)
+    assert finished(backend, replay) == "halted"
+    (question,) = backend.thread_view(LOCAL_USER, thread_id).questions
+    assert question.value["plan"] == ["Edited part"], "the node asks again, from the edited state"

@@ -113,3 +113,45 @@ def test_a_graph_that_cannot_load_says_why_on_the_page(own_app, tmp_path):
     assert not app.exception
     assert "broken.py does not import: ModuleNotFoundError: No module named" in app.error[0].value
     assert json.dumps(app.error[0].value).count("\\n") == 0
+
+
+def test_the_inspector_edits_your_graphs_state_as_a_fork(own_app):
+    app = own_app(str(EXAMPLES / "essay_writer.py") + ":graph")
+    app.run()
+    app.chat_input[0].set_value('{"task": "checkpoints"}').run()
+    finish_runs(app)
+    thread_id = app.query_params["thread"]
+    app.switch_page("app_pages/inspector.py").run()
+    assert not app.exception
+    assert not [e for e in app.expander if e.label.startswith("Edit a message")], "no messages"
+    box = app.text_area(key=next(t.key for t in app.text_area if t.key.startswith("state_")))
+    assert json.loads(box.value)["task"] == "checkpoints"
+    box.input('{"revision": "two"}').run()
+    button(app, "Save as a fork").click().run()
+    assert "revision does not fit the state schema" in app.error[0].value
+    total = backend().timeline(LOCAL_USER, thread_id).total
+    box.input('{"plan": ["Edited part"]}').run()
+    app.selectbox(key=next(s.key for s in app.selectbox if s.key.startswith("state_as_"))).select(
+        "plan"
+    ).run()
+    button(app, "Save as a fork").click().run()
+    assert not app.exception
+    page = backend().timeline(LOCAL_USER, thread_id)
+    assert page.total == total + 1 and page.rows[0].label == "state updated as plan"
+    assert backend().thread_view(LOCAL_USER, thread_id).values["plan"] == ["Edited part"]
+
+
+def test_after_a_state_edit_the_chat_offers_to_continue_and_the_graph_asks_again(own_app):
+    app = own_app(str(EXAMPLES / "essay_writer.py") + ":graph")
+    app.run()
+    app.chat_input[0].set_value('{"task": "checkpoints"}').run()
+    finish_runs(app)
+    thread_id = app.query_params["thread"]
+    halt = backend().timeline(LOCAL_USER, thread_id).rows[0].checkpoint_id
+    backend().edit_state(LOCAL_USER, thread_id, halt, '{"plan": ["Edited"]}', as_node="plan")
+    app.run()
+    assert "The graph stopped before review_plan" in app.info[0].value
+    button(app, "Continue").click().run()
+    finish_runs(app)
+    assert "The graph asks a question" in app.warning[0].value
+    assert '"Edited"' in json.dumps(backend().thread_view(LOCAL_USER, thread_id).questions[0].value)

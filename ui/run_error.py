@@ -38,6 +38,15 @@ def run_error(
         label = "Retry"
     elif view.notice is not None:
         label = CONTINUE_LABELS[view.notice.kind]
+    elif view.next_nodes and view.own_graph and not view.questions:
+        # Your own graph, stopped before a node with nothing to ask (a state edit, a static
+        # breakpoint): it goes on when you say so.
+        st.info(
+            f"The graph stopped before {plain(', '.join(view.next_nodes), SENTENCE_CHARS)}; "
+            "Continue runs it on from here.",
+            icon=":material/pause_circle:",
+        )
+        label = "Continue"
     else:
         return
     if view.next_nodes and st.button(label, icon=":material/refresh:", key="retry_run"):

@@ -114,7 +114,7 @@ def row_label(row: CheckpointRow) -> str:
     if row.branch:
         marks.append(f"branch {row.branch + 1}")
     if row.halted:
-        marks.append("halted here for approval")
+        marks.append("halted here for you")
     if row.stopped:
         marks.append("stopped by you")
     if row.error:

@@ -94,6 +94,8 @@ def what_happened(
         humans = [m for m in messages if isinstance(m, HumanMessage)]
         if len(humans) == 1:
             return (INPUT,), f"you asked “{preview(message_text(humans[0]))}”"
+        if not messages and isinstance(started, Mapping) and started:  # a graph's own input
+            return (INPUT,), f"new input: {', '.join(sorted(map(str, started)))}"
         return (INPUT,), f"new input ({plural(len(messages), 'message')})"
     if source == "loop":
         return ran, _step_label(ran, parent_writes)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -43,9 +43,10 @@ def checkpoint_row(
     )
     errors = [value for _, channel, value in writes if channel == ERROR]
     stopped = bool(errors) and is_stop(errors[-1]) or metadata.get(OP) == STOPPED
-    halted = any(channel == INTERRUPT for _, channel, _ in writes)
+    asked = [value for _, channel, value in writes if channel == INTERRUPT]
+    halted = bool(asked)
     if halted:
-        label += " (asked for approval)"
+        label += " (asked for approval)" if _about_calls(asked) else " (asked you a question)"
     if stopped:
         label += " (you stopped the next step)"
         errors = []
@@ -73,3 +74,14 @@ def checkpoint_row(
         stopped=stopped,
         error=preview(str(errors[-1]), 200) if errors else None,
     )
+
+
+def _about_calls(asked: Sequence[Any]) -> bool:
+    """Whether the interrupts written are about tool calls (Waypoint's own or a LangChain HITL
+    request), not a question of the graph's own."""
+    for write in asked:
+        for interrupt in write if isinstance(write, list | tuple) else [write]:
+            value = getattr(interrupt, "value", None)
+            if isinstance(value, Mapping) and ("calls" in value or "action_requests" in value):
+                return True
+    return False
