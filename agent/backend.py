@@ -946,12 +946,13 @@ class LocalBackend:
     # --- what this backend is ----------------------------------------------------------------------
 
     def graph_view(self) -> GraphView:
-        """The compiled graph's shape, from LangGraph's own drawing of it (so it always matches)."""
-        drawing = self.graph.get_graph()
+        """The compiled graph's shape, from LangGraph's own drawing of it (so it always matches);
+        your own graph's subgraphs drawn inside it (`xray`: their nodes as `parent:node`)."""
+        drawing = self.graph.get_graph(xray=not self.kit.builtin)
         return GraphView(
             nodes=tuple(drawing.nodes),
             edges=tuple(GraphEdge(e.source, e.target, bool(e.conditional)) for e in drawing.edges),
-            approval_node=ACTION,
+            approval_node=ACTION if self.kit.builtin else "",
         )
 
     def info(self, user: User = LOCAL_USER) -> BackendInfo:

@@ -276,6 +276,28 @@ class CheckpointDetail:
     children: tuple[str, ...]  # checkpoint ids, oldest first
     # "What LangGraph did": the calls that read this checkpoint (and wrote it, for a state edit).
     calls: str = ""
+    # The subgraphs running inside the step after this checkpoint, each with its own checkpoints.
+    subgraphs: tuple[SubgraphView, ...] = ()
+
+
+@dataclass(frozen=True)
+class SubgraphCheckpoint:
+    checkpoint_id: str
+    step: int
+    source: str
+
+
+@dataclass(frozen=True)
+class SubgraphView:
+    """A subgraph paused inside the parent's step: the node that runs it, its checkpoint
+    namespace (`node:<task id>`), where it stands and its own checkpoints, newest first."""
+
+    node: str
+    namespace: str
+    next_nodes: tuple[str, ...]
+    values: dict[str, Any]  # JSON-able
+    interrupts: tuple[InterruptView, ...]
+    checkpoints: tuple[SubgraphCheckpoint, ...]
 
 
 @dataclass(frozen=True)

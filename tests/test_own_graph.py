@@ -179,3 +179,19 @@ def test_a_state_edit_forks_checked_against_the_schema_and_replays(own):
     assert finished(backend, replay) == "halted"
     (question,) = backend.thread_view(LOCAL_USER, thread_id).questions
     assert question.value["plan"] == ["Edited part"], "the node asks again, from the edited state"
+
+
+def test_a_subgraph_paused_in_the_next_step_shows_its_own_checkpoints(own):
+    backend = own("subgraph_research")
+    handle = backend.start_thread(LOCAL_USER, '{"topic": "LangGraph persistence"}', AgentChoices())
+    finished(backend, handle)
+    page = backend.timeline(LOCAL_USER, handle.thread_id)
+    assert page.total == 3, "the subgraph's checkpoints are its own, not the parent's rows"
+    detail = backend.checkpoint_detail(LOCAL_USER, handle.thread_id, page.rows[0].checkpoint_id)
+    (sub,) = detail.subgraphs
+    assert sub.node == "research" and sub.namespace.startswith("research:")
+    assert sub.next_nodes == ("check",) and sub.interrupts
+    assert [c.step for c in sub.checkpoints] == [1, 0, -1]
+    assert len(sub.values["sources"]) == 3
+    graph = backend.graph_view()
+    assert "research:check" in graph.nodes, "the subgraph is drawn inside (xray)"

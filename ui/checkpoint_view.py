@@ -15,6 +15,7 @@ from agent.protocol import (
     CheckpointDetail,
     FieldChange,
     MessageView,
+    SubgraphView,
     ToolCallView,
     WordChange,
     call_text,
@@ -147,6 +148,30 @@ def _metadata(detail: CheckpointDetail) -> None:
         )
 
 
+def _subgraph(subgraph: SubgraphView) -> None:
+    """A subgraph running inside the next step: where it stands, and its own checkpoints."""
+    with st.container(border=True):
+        st.markdown(
+            f":material/account_tree: **Inside the subgraph {code(subgraph.node)}** · "
+            f"namespace {code(subgraph.namespace)}"
+        )
+        waiting = ", ".join(subgraph.next_nodes)
+        st.caption(
+            "A subgraph keeps checkpoints of its own, in its own namespace, while the parent's "
+            "step runs it: "
+            + (f"it stands before {plain(waiting)}" if waiting else "it has finished")
+            + (", waiting for your answer." if subgraph.interrupts else ".")
+            + " Its newest state:"
+        )
+        json_view(subgraph.values, "subgraph state", f"sub_{subgraph.namespace}", expanded=1)
+        rows = [
+            f"- step {c.step} · {plain(c.source)} · {code(c.checkpoint_id)}"
+            for c in subgraph.checkpoints
+        ]
+        if rows:
+            st.markdown(f"Its checkpoints, newest first ({len(rows)}):\n" + "\n".join(rows))
+
+
 def checkpoint_view(detail: CheckpointDetail) -> None:
     messages, changes, raw, meta = st.tabs(
         ["Messages", "Changes", "State (JSON)", "Metadata and writes"]
@@ -165,6 +190,8 @@ def checkpoint_view(detail: CheckpointDetail) -> None:
         json_view(state, "state", detail.checkpoint_id, expanded=1)
     with meta:
         _metadata(detail)
+    for subgraph in detail.subgraphs:
+        _subgraph(subgraph)
     if detail.calls:
         with st.expander("What LangGraph did", icon=":material/code:"):
             st.caption(

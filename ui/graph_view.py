@@ -35,6 +35,12 @@ HELP = (
     "**Orange**: the approval point (`action` calls `interrupt()` before any tool runs). "
     "Dashed: the router picks one."
 )
+OWN_GRAPH_HELP = (
+    "**Click a node** to list only the checkpoints it wrote (again for all). For the picked "
+    "checkpoint: a **dark outline** on the node that wrote it, **blue** on what runs next. "
+    "A subgraph's nodes are drawn inside it as `subgraph:node`; its checkpoints are its own "
+    "(shown under the parent's step). Dashed: a router picks one."
+)
 
 
 def node_title(name: str) -> str:
@@ -179,6 +185,11 @@ def _edge(source: Box, target: Box, edge: GraphEdge, width: float) -> Line:
     return Line((start, control, end), label, control, edge.conditional)
 
 
+def _with_inner(names: set[str], graph: GraphView) -> set[str]:
+    """A subgraph's node stands for the nodes drawn inside it (`node:inner`)."""
+    return names | {n for n in graph.nodes if n.split(":", 1)[0] in names and ":" in n}
+
+
 def graph_view(
     graph: GraphView,
     next_nodes: Collection[str] = (),
@@ -188,14 +199,15 @@ def graph_view(
     """The graph as navigation: a click on a node filters the timeline to what it wrote (a click
     on the node already filtering shows everything again). `wrote` may name the run's input,
     drawn as `start`."""
-    wrote = {START if name == INPUT else name for name in wrote}
+    wrote = _with_inner({START if name == INPUT else name for name in wrote}, graph)
+    next_nodes = _with_inner(set(next_nodes), graph)
     boxes, lines, size = graph_layout(graph, next_nodes, wrote, filtered)
     clicked = diagram("graph", boxes, lines, size, "The agent's graph: click a node", "graph")
     if filtered:
         st.caption(f"The timeline lists only the checkpoints {node_title(filtered)} wrote.")
         if st.button("Show all checkpoints", icon=":material/filter_alt_off:", key="graph_all"):
             clicked = filtered
-    st.caption(HELP)
+    st.caption(HELP if graph.approval_node else OWN_GRAPH_HELP)
     if clicked:
         filter_timeline(None if clicked == filtered else clicked)
         st.rerun()

@@ -39,6 +39,8 @@ from agent.views import (
     MessageVersions,
     MessageView,
     PendingWriteView,
+    SubgraphCheckpoint,
+    SubgraphView,
     TimelinePage,
     ToolCallView,
 )
@@ -295,6 +297,7 @@ class Timeline:
                 for task, channel, v in found.pending_writes or []
             ),
             interrupts=interrupt_views(snapshot.interrupts),
+            subgraphs=self._subgraphs(snapshot),
             pending_calls=self.calls_of(snapshot),
             diff=diff,
             children=tuple(skeleton.children.get(checkpoint_id, ())),
@@ -308,6 +311,36 @@ class Timeline:
                 [m for m in messages if m.id in edited_ids],
             ),
         )
+
+    SUBGRAPH_CHECKPOINTS = 50  # of each subgraph, newest first
+
+    def _subgraphs(self, snapshot: StateSnapshot) -> tuple[SubgraphView, ...]:
+        """The subgraphs the step after this checkpoint runs, as they stand (LangGraph points a
+        subgraph task's `state` at its checkpoint namespace)."""
+        found = []
+        for task in snapshot.tasks:
+            if not isinstance(task.state, Mapping):
+                continue
+            sub = self.graph.get_state(task.state)
+            listed = self.saver.list(task.state, limit=self.SUBGRAPH_CHECKPOINTS)
+            found.append(
+                SubgraphView(
+                    node=task.name,
+                    namespace=str(task.state.get("configurable", {}).get("checkpoint_ns", "")),
+                    next_nodes=tuple(sub.next),
+                    values={k: jsonable(v) for k, v in (sub.values or {}).items()},
+                    interrupts=interrupt_views(sub.interrupts or task.interrupts),
+                    checkpoints=tuple(
+                        SubgraphCheckpoint(
+                            checkpoint_id=c.config["configurable"]["checkpoint_id"],
+                            step=int((c.metadata or {}).get("step", 0)),
+                            source=str((c.metadata or {}).get("source", "")),
+                        )
+                        for c in listed
+                    ),
+                )
+            )
+        return tuple(found)
 
     def _converted(
         self, messages: Sequence[BaseMessage]

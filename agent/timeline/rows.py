@@ -46,7 +46,7 @@ def checkpoint_row(
     asked = [value for _, channel, value in writes if channel == INTERRUPT]
     halted = bool(asked)
     if halted:
-        label += " (asked for approval)" if _about_calls(asked) else " (asked you a question)"
+        label += " (asked for approval)" if _about_calls(asked) else "; the next step asks you"
     if stopped:
         label += " (you stopped the next step)"
         errors = []
