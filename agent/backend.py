@@ -202,6 +202,11 @@ def status_of(snapshot: StateSnapshot, run_status: str | None = None) -> ThreadS
     return "error" if run_status == "error" else "idle"
 
 
+def _node_list(nodes: Any) -> tuple[str, ...]:
+    """A compiled graph's breakpoint nodes: a list, or "*" for every node."""
+    return ("*",) if nodes == "*" else tuple(str(n) for n in nodes or ())
+
+
 class LocalBackend:
     """The engine in this process: one database, two engines, background runs."""
 
@@ -572,6 +577,13 @@ class LocalBackend:
         allow: frozenset[str] = frozenset(),
     ) -> RunHandle:
         """Start a run on the thread; `allow` adds tools to those it always allows, from now on."""
+        unknown = sorted(
+            (set(options.pause_before) | set(options.pause_after)) - set(self.graph.nodes)
+        )
+        if unknown:
+            raise InputError(
+                f"The graph has no node {', '.join(unknown)} to pause at: pick among its nodes."
+            )
         info = self.threads.get(thread_id)
         owner = info.owner
         contexts = self.contexts if owner == LOCAL_USER.id else self.shared_contexts
@@ -953,6 +965,11 @@ class LocalBackend:
             nodes=tuple(drawing.nodes),
             edges=tuple(GraphEdge(e.source, e.target, bool(e.conditional)) for e in drawing.edges),
             approval_node=ACTION if self.kit.builtin else "",
+            pause_before=_node_list(self.graph.interrupt_before_nodes),
+            pause_after=_node_list(self.graph.interrupt_after_nodes),
+            static_breakpoints=bool(
+                self.graph.interrupt_before_nodes or self.graph.interrupt_after_nodes
+            ),
         )
 
     def info(self, user: User = LOCAL_USER) -> BackendInfo:

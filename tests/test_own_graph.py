@@ -195,3 +195,39 @@ def test_a_subgraph_paused_in_the_next_step_shows_its_own_checkpoints(own):
     assert len(sub.values["sources"]) == 3
     graph = backend.graph_view()
     assert "research:check" in graph.nodes, "the subgraph is drawn inside (xray)"
+
+
+def test_a_breakpoint_chosen_for_the_run_stops_before_the_node_and_continue_goes_on(own):
+    backend = own("essay_writer")
+    paused = RunOptions(pause_before=("write",))
+    with pytest.raises(InputError, match="no node wirte to pause at"):
+        backend.start_thread(
+            LOCAL_USER, '{"task": "x"}', AgentChoices(), RunOptions(pause_before=("wirte",))
+        )
+    handle = backend.start_thread(LOCAL_USER, '{"task": "x"}', AgentChoices(), paused)
+    finished(backend, handle)
+    (question,) = backend.thread_view(LOCAL_USER, handle.thread_id).questions
+    answered = backend.answer(LOCAL_USER, handle.thread_id, {question.id: "{}"}, paused)
+    assert finished(backend, answered) == "halted"
+    view = backend.thread_view(LOCAL_USER, handle.thread_id)
+    assert view.next_nodes == ("write",) and not view.questions and "draft" not in view.values
+    assert 'interrupt_before=["write"]' in engine_run(backend, answered).calls[-1]
+    again = backend.resume(LOCAL_USER, handle.thread_id, AgentChoices(), RunOptions())
+    assert finished(backend, again) == "done"
+    assert backend.thread_view(LOCAL_USER, handle.thread_id).values["revision"] == 2
+
+
+def test_a_graph_compiled_with_breakpoints_says_so(tmp_path):
+    (tmp_path / "bp.py").write_text(
+        "from examples.essay_writer import builder\n"
+        "graph = builder.compile(interrupt_before=['write'])\n"
+    )
+    (source,) = graph_sources("bp.py:graph", tmp_path)
+    backend = LocalBackend(
+        Settings(db_path=tmp_path / "bp.sqlite"), kit=kit_for(load_graph(source))
+    )
+    try:
+        graph = backend.graph_view()
+        assert graph.static_breakpoints and graph.pause_before == ("write",)
+    finally:
+        backend.close()
