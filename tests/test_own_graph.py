@@ -231,3 +231,39 @@ def test_a_graph_compiled_with_breakpoints_says_so(tmp_path):
         assert graph.static_breakpoints and graph.pause_before == ("write",)
     finally:
         backend.close()
+
+
+def test_your_graphs_steps_are_labelled_with_the_nodes_and_your_answers(own):
+    backend = own("hitl_agent")
+    handle = backend.start_thread(LOCAL_USER, "What is the weather in Rome?", AgentChoices())
+    finished(backend, handle)
+    (call,) = backend.thread_view(LOCAL_USER, handle.thread_id).pending_calls
+    reject = {"action": "reject", "reason": "not now"}
+    finished(
+        backend, backend.decide(LOCAL_USER, handle.thread_id, {call.id: reject}, AgentChoices())
+    )
+    labels = [row.label for row in backend.timeline(LOCAL_USER, handle.thread_id).rows]
+    assert "model asked web_search('weather in Rome') (asked for approval)" in labels
+    assert any(label.startswith("you rejected 1 call") for label in labels)
+    assert any(label.startswith("model answered (") for label in labels)
+
+
+def test_an_interrupt_inside_a_node_is_asked_again_on_a_replay(own):
+    backend = own("hitl_agent")
+    handle = backend.start_thread(LOCAL_USER, "What is the weather in Rome?", AgentChoices())
+    finished(backend, handle)
+    (call,) = backend.thread_view(LOCAL_USER, handle.thread_id).pending_calls
+    finished(
+        backend,
+        backend.decide(
+            LOCAL_USER, handle.thread_id, {call.id: {"action": "approve"}}, AgentChoices()
+        ),
+    )
+    asked_at = next(
+        row for row in backend.timeline(LOCAL_USER, handle.thread_id).rows if row.halted
+    )
+    replay = backend.resume(
+        LOCAL_USER, handle.thread_id, AgentChoices(), checkpoint_id=asked_at.checkpoint_id
+    )
+    assert finished(backend, replay) == "halted", "the tool never runs unasked on a replay"
+    assert backend.thread_view(LOCAL_USER, handle.thread_id).pending_calls[0].name == "web_search"
