@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,14 @@ def own(tmp_path):
     yield backend_for
     for backend in made:
         backend.close()
+
+
+def wait_for(condition, timeout: float = 30):
+    """The condition's first true value, looked at every 20 ms until `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (found := condition()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return found
 
 
 def finished(backend: LocalBackend, handle) -> str:
@@ -267,3 +276,42 @@ def test_an_interrupt_inside_a_node_is_asked_again_on_a_replay(own):
     )
     assert finished(backend, replay) == "halted", "the tool never runs unasked on a replay"
     assert backend.thread_view(LOCAL_USER, handle.thread_id).pending_calls[0].name == "web_search"
+
+
+def test_always_allow_on_a_hitl_call_approves_the_threads_next_calls_of_that_tool(own):
+    backend = own("hitl_agent")
+    handle = backend.start_thread(LOCAL_USER, "What is the weather in Rome?", AgentChoices())
+    finished(backend, handle)
+    thread_id = handle.thread_id
+    (call,) = backend.thread_view(LOCAL_USER, thread_id).pending_calls
+    always = {"action": "approve", "always_allow": True}
+    finished(backend, backend.decide(LOCAL_USER, thread_id, {call.id: always}, AgentChoices()))
+    assert backend.get_thread(LOCAL_USER, thread_id).allowed_tools == ("web_search",)
+    asked = backend.send_message(LOCAL_USER, thread_id, "And in Oslo?", AgentChoices())
+    assert finished(backend, asked) == "halted", "the graph itself still asks"
+    approved = wait_for(
+        lambda: (r := backend.runs.latest_run(thread_id)) and r.id != asked.id and r
+    )
+    assert approved, "then Waypoint answers for you"
+    assert approved.log.wait_closed(30)
+    view = backend.thread_view(LOCAL_USER, thread_id)
+    assert view.thread.status == "idle" and "Oslo" in view.messages[-1].text
+    assert [d.text for d in approved.prelude.decisions] == [
+        "approved: always allowed in this thread"
+    ]
+
+
+def test_a_question_answered_on_an_older_branch_uses_that_answer(own):
+    backend = own("essay_writer")
+    handle = backend.start_thread(LOCAL_USER, '{"task": "x"}', AgentChoices())
+    finished(backend, handle)
+    thread_id = handle.thread_id
+    halt = backend.timeline(LOCAL_USER, thread_id).rows[0].checkpoint_id
+    (question,) = backend.thread_view(LOCAL_USER, thread_id).questions
+    finished(backend, backend.answer(LOCAL_USER, thread_id, {question.id: '{"plan": ["First"]}'}))
+    backend.show_branch(LOCAL_USER, thread_id, halt)
+    (again,) = backend.thread_view(LOCAL_USER, thread_id).questions
+    answered = backend.answer(LOCAL_USER, thread_id, {again.id: '{"plan": ["Second"]}'})
+    assert finished(backend, answered) == "done"
+    view = backend.thread_view(LOCAL_USER, thread_id)
+    assert view.values["plan"] == ["Second"] and view.values["draft"].startswith("Second.")
