@@ -22,11 +22,18 @@ import logging
 import threading
 import uuid
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
+import httpx
 from langchain_core.messages import messages_to_dict
 from langgraph_sdk import get_sync_client
-from langgraph_sdk.errors import ConflictError, NotFoundError, UnprocessableEntityError
+from langgraph_sdk.client import SyncAssistantsClient, SyncRunsClient, SyncThreadsClient
+from langgraph_sdk.errors import (
+    APIConnectionError,
+    ConflictError,
+    NotFoundError,
+    UnprocessableEntityError,
+)
 from langgraph_sdk.schema import Command, StreamMode
 
 # First: it loads agent.timeline before agent.interrupts (see there).
@@ -47,8 +54,10 @@ from agent.server_views import (
 )
 
 # isort: split
+from agent.backend import STOPPED_TEXT
 from agent.choices import AgentChoices, RunOptions
 from agent.errors import (
+    Conflict,
     DecisionError,
     InputError,
     ModelListError,
@@ -74,6 +83,7 @@ from agent.views import (
     GraphEdge,
     GraphView,
     MessageVersions,
+    Notice,
     RunHandle,
     StateDiff,
     ThreadInfo,
@@ -88,6 +98,37 @@ STREAM_MODES: list[StreamMode] = ["messages-tuple", "updates"]
 SEARCH_PAGE = 100  # threads (and checkpoints) read per request when everything must be read
 ACTIVE = ("pending", "running")
 NOT_ON_SERVER = "is not available on an Agent Server"
+
+
+class ServerUnavailable(Conflict):
+    """The Agent Server did not answer (down, restarting, or the wrong address)."""
+
+    def __init__(self, url: str, error: Exception):
+        super().__init__(
+            f"The Agent Server at {url} does not answer ({type(error).__name__}): start it "
+            "(`langgraph dev`), wait for its restart, or fix WAYPOINT_SERVER_URL."
+        )
+
+
+class _Answering:
+    """One of the SDK client's resources (threads, runs, assistants) whose calls raise
+    `ServerUnavailable`, a BackendError pages show, when the server cannot be reached, rather
+    than httpx's exceptions, which would end the page with a traceback."""
+
+    def __init__(self, resource: Any, url: str) -> None:
+        self._resource = resource
+        self._url = url
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._resource, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except (httpx.TransportError, APIConnectionError) as error:
+                raise ServerUnavailable(self._url, error) from None
+
+        return call
 
 
 def _refused(what: str, instead: str) -> NoReturn:
@@ -107,21 +148,27 @@ class ServerBackend:
         self.settings = settings
         self.url = settings.server_url
         self.client = get_sync_client(url=self.url, api_key=settings.server_api_key)
+        # The calls this class makes, each a sentence for the page when the server is down.
+        self.threads = cast(SyncThreadsClient, _Answering(self.client.threads, self.url))
+        self.runs = cast(SyncRunsClient, _Answering(self.client.runs, self.url))
+        self.assistants = cast(SyncAssistantsClient, _Answering(self.client.assistants, self.url))
         self._lock = threading.Lock()
         self._runs: dict[str, FollowedRun] = {}
         try:
             self.assistant = self._assistant(graph or settings.server_graph)
-            schemas = self.client.assistants.get_schemas(self.assistant["assistant_id"])
+            schemas = self.assistants.get_schemas(self.assistant["assistant_id"])
+        except ServerUnavailable as error:
+            raise ValueError(str(error)) from None
         except ServerError as error:
             raise ValueError(
-                f"The Agent Server at {self.url} does not answer ({type(error).__name__}): start "
-                "it (`langgraph dev`) or fix WAYPOINT_SERVER_URL."
+                f"The Agent Server at {self.url} refused Waypoint ({type(error).__name__}): "
+                "check WAYPOINT_SERVER_API_KEY and that the address is the server's."
             ) from None
         self.kit = _kit(self.assistant, schemas)
         log.info("driving assistant %s on %s", self.assistant["assistant_id"], self.url)
 
     def _assistant(self, wanted: str | None) -> dict[str, Any]:
-        assistants = self.client.assistants.search(limit=SEARCH_PAGE)
+        assistants = self.assistants.search(limit=SEARCH_PAGE)
         if not assistants:
             raise ValueError(f"The Agent Server at {self.url} has no assistant (no graph) to run.")
         if wanted is None:
@@ -149,7 +196,7 @@ class ServerBackend:
         if not isinstance(user, User) or not isinstance(thread_id, str):
             raise InputError("Give the user asking and a thread id (text).")
         try:
-            thread = dict(self.client.threads.get(thread_id))
+            thread = dict(self.threads.get(thread_id))
         except (NotFoundError, UnprocessableEntityError):
             raise UnknownThread(thread_id) from None
         if owner_of(thread) != user.id:
@@ -161,14 +208,14 @@ class ServerBackend:
 
     def create_thread(self, user: User, title: str = DEFAULT_TITLE) -> ThreadInfo:
         clean = " ".join(str(title).split())[:TITLE_LIMIT] or DEFAULT_TITLE
-        thread = self.client.threads.create(metadata={OWNER: user.id, TITLE: clean})
+        thread = self.threads.create(metadata={OWNER: user.id, TITLE: clean})
         return self._info(thread)
 
     def _owned_threads(self, user: User) -> list[dict[str, Any]]:
         """Every thread of `user`, newest change first (read in pages: for a title search)."""
         found: list[dict[str, Any]] = []
         while True:
-            page = self.client.threads.search(
+            page = self.threads.search(
                 metadata={OWNER: user.id},
                 limit=SEARCH_PAGE,
                 offset=len(found),
@@ -192,7 +239,7 @@ class ServerBackend:
     ) -> list[ThreadInfo]:
         if search.strip():
             return [self._info(t) for t in self._matching(user, search)[offset : offset + limit]]
-        page = self.client.threads.search(
+        page = self.threads.search(
             metadata={OWNER: user.id},
             limit=limit,
             offset=offset,
@@ -204,7 +251,7 @@ class ServerBackend:
     def count_threads(self, user: User, search: str = "") -> int:
         if search.strip():
             return len(self._matching(user, search))
-        return self.client.threads.count(metadata={OWNER: user.id})
+        return self.threads.count(metadata={OWNER: user.id})
 
     def get_thread(self, user: User, thread_id: str) -> ThreadInfo:
         return self._info(self._thread(user, thread_id))
@@ -220,16 +267,14 @@ class ServerBackend:
         clean = " ".join(str(title).split())
         if not clean:
             raise InputError("A thread needs a title: type at least one character.")
-        return self._info(
-            self.client.threads.update(thread_id, metadata={TITLE: clean[:TITLE_LIMIT]})
-        )
+        return self._info(self.threads.update(thread_id, metadata={TITLE: clean[:TITLE_LIMIT]}))
 
     def delete_thread(self, user: User, thread_id: str, timeout: float = 10) -> None:
         """Delete the thread on the server, stopping its run first."""
         self._thread(user, thread_id)
         for run in self._active_runs(thread_id):
-            self.client.runs.cancel(thread_id, run["run_id"], wait=True)
-        self.client.threads.delete(thread_id)
+            self.runs.cancel(thread_id, run["run_id"], wait=True)
+        self.threads.delete(thread_id)
         with self._lock:
             for key in [k for k, r in self._runs.items() if r.thread_id == thread_id]:
                 self._runs.pop(key).close()
@@ -245,8 +290,8 @@ class ServerBackend:
     def _state(self, thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
         try:
             if checkpoint_id is None:
-                return dict(self.client.threads.get_state(thread_id))
-            return dict(self.client.threads.get_state(thread_id, checkpoint_id=checkpoint_id))
+                return dict(self.threads.get_state(thread_id))
+            return dict(self.threads.get_state(thread_id, checkpoint_id=checkpoint_id))
         except (NotFoundError, UnprocessableEntityError):
             raise InputError(str(UnknownCheckpoint(thread_id, checkpoint_id or ""))) from None
 
@@ -255,7 +300,7 @@ class ServerBackend:
         state = self._state(thread_id)
         active = self._active_runs(thread_id)
         running_id = _run_key(thread_id, active[0]["run_id"]) if active else None
-        latest = self.client.runs.list(thread_id, limit=1)
+        latest = self.runs.list(thread_id, limit=1)
         last_id = _run_key(thread_id, latest[0]["run_id"]) if latest else None
         interrupts = interrupts_of(state)
         values = state.get("values")
@@ -268,6 +313,7 @@ class ServerBackend:
             active_run_id=running_id,
             last_run_id=last_id,
             last_error=None if running_id or not latest else self._run_error(latest[0]),
+            notice=None if running_id or not latest else _notice(latest[0]),
             questions=() if running_id else questions(interrupts),
             values=other_values(values, self.kit.messages_key),
             own_graph=True,
@@ -288,7 +334,7 @@ class ServerBackend:
         return [
             dict(run)
             for status in ACTIVE
-            for run in self.client.runs.list(thread_id, status=status, limit=5)  # type: ignore[arg-type]
+            for run in self.runs.list(thread_id, status=status, limit=5)  # type: ignore[arg-type]
         ]
 
     # --- runs ------------------------------------------------------------------------------------
@@ -320,7 +366,7 @@ class ServerBackend:
         if self._active_runs(thread_id):
             raise ThreadBusy(thread_id)
         try:
-            run = self.client.runs.create(
+            run = self.runs.create(
                 thread_id,
                 self.assistant["assistant_id"],
                 input=input,
@@ -357,7 +403,7 @@ class ServerBackend:
         try:
             return self._start(info.id, input=payload)
         except BaseException:
-            self.client.threads.delete(info.id)
+            self.threads.delete(info.id)
             raise
 
     def send_message(
@@ -441,7 +487,7 @@ class ServerBackend:
         return self._start(thread_id, checkpoint_id=checkpoint_id)
 
     def any_run_active(self, user: User) -> bool:
-        return self.client.threads.count(metadata={OWNER: user.id}, status="busy") > 0
+        return self.threads.count(metadata={OWNER: user.id}, status="busy") > 0
 
     def _owned_run(self, user: User, run_id: str) -> FollowedRun | None:
         """The followed run if `user` owns its thread (following it from now if this process
@@ -456,7 +502,7 @@ class ServerBackend:
         if followed is not None:
             return followed
         try:
-            self.client.runs.get(thread_id, server_id)
+            self.runs.get(thread_id, server_id)
         except (NotFoundError, UnprocessableEntityError):
             return None
         return self._follow(run_id)
@@ -467,7 +513,7 @@ class ServerBackend:
         if followed is None or followed.log.closed:
             return False
         try:
-            self.client.runs.cancel(followed.thread_id, followed.run_id)
+            self.runs.cancel(followed.thread_id, followed.run_id)
         except ConflictError:  # it ended meanwhile
             return False
         return True
@@ -489,7 +535,7 @@ class ServerBackend:
         found: list[dict[str, Any]] = []
         while True:
             before = checkpoint_id_of(found[-1]) if found else None
-            page = self.client.threads.get_history(thread_id, limit=SEARCH_PAGE, before=before)
+            page = self.threads.get_history(thread_id, limit=SEARCH_PAGE, before=before)
             found.extend(dict(state) for state in page)
             if len(page) < SEARCH_PAGE:
                 return found
@@ -568,7 +614,7 @@ class ServerBackend:
         if as_node is not None and as_node not in self.graph_view().nodes:
             raise InputError(f"The graph has no node {as_node!r}: pick one of its nodes.")
         try:
-            written = self.client.threads.update_state(
+            written = self.threads.update_state(
                 thread_id, changes, as_node=as_node, checkpoint_id=checkpoint_id
             )
         except (UnprocessableEntityError, ConflictError) as error:
@@ -618,7 +664,7 @@ class ServerBackend:
 
     def graph_view(self) -> GraphView:
         """The assistant's graph as the server draws it, subgraphs inside (`xray`)."""
-        drawing = self.client.assistants.get_graph(self.assistant["assistant_id"], xray=True)
+        drawing = self.assistants.get_graph(self.assistant["assistant_id"], xray=True)
         return GraphView(
             nodes=tuple(str(node["id"]) for node in drawing.get("nodes", [])),
             edges=tuple(
@@ -674,6 +720,11 @@ class ServerBackend:
 
     def restart_engine(self, user: User, thread_id: str) -> EngineRestart:
         _refused("The lesson's engine restart", "restart `langgraph dev` itself to see it.")
+
+
+def _notice(run: Mapping[str, Any]) -> Notice | None:
+    """After your Stop (the server's run "interrupted"), the page says so and offers Continue."""
+    return Notice("stopped", STOPPED_TEXT) if run["status"] == "interrupted" else None
 
 
 def _run_key(thread_id: str, run_id: str) -> str:

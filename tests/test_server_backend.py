@@ -9,15 +9,20 @@ import json
 import time
 import uuid
 from dataclasses import replace
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
+from langgraph_sdk import get_sync_client
 
+from agent import open_backend
 from agent.choices import AgentChoices
-from agent.errors import DecisionError, InputError, ThreadBusy, UnknownThread
+from agent.errors import BackendError, DecisionError, InputError, ThreadBusy, UnknownThread
 from agent.events import Done, Event, Step, Token
 from agent.protocol import User
-from agent.server_backend import ServerBackend
-from agent.settings import Settings
+from agent.server_backend import ServerBackend, _Answering
+from agent.settings import Settings, load_settings
+from tests.app_server import free_port
 
 CHOICES = AgentChoices()
 RUN_TIMEOUT = 60.0
@@ -249,7 +254,12 @@ def test_stop_cancels_the_run_on_the_server(server, user):
     assert finished(backend, user, handle) == "cancelled"
     assert backend.run_status(user, handle.id) == "cancelled"
     assert backend.cancel_run(user, handle.id) is False, "it had ended"
-    assert backend.thread_view(user, handle.thread_id).active_run_id is None
+    view = backend.thread_view(user, handle.thread_id)
+    assert view.active_run_id is None and view.notice is not None
+    assert view.notice.kind == "stopped", "the page says so and offers Continue"
+    resumed = backend.resume(user, handle.thread_id, CHOICES)
+    assert finished(backend, user, resumed) in ("halted", "done")
+    assert backend.thread_view(user, handle.thread_id).notice is None
 
 
 def test_a_second_process_finds_and_follows_the_run_the_first_started(server, user):
@@ -283,12 +293,51 @@ def test_what_the_server_cannot_do_says_so(server, user):
     assert backend.show_branch(user, info.id, None).id == info.id
 
 
-def test_a_server_that_does_not_answer_is_one_sentence():
-    from tests.app_server import free_port
-
+def test_a_server_that_does_not_answer_is_one_sentence(lg_server, monkeypatch, user):
     url = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(ValueError, match="does not answer"):
+    with pytest.raises(ValueError, match="does not answer .*: start it"):
         ServerBackend(Settings(server_url=url))
+    monkeypatch.setenv("WAYPOINT_SERVER_URL", url)
+    with pytest.raises(ValueError, match="does not answer"):
+        open_backend()
+    monkeypatch.setenv("WAYPOINT_SERVER_URL", lg_server.url)
+    backend = open_backend()
+    try:
+        assert isinstance(backend, ServerBackend)
+        assert backend.info(user).graph_name, "the server's first assistant"
+    finally:
+        backend.close()
+
+
+def test_a_server_that_goes_away_is_a_sentence_for_the_page(server, user):
+    backend = server("hitl_agent")
+    gone = f"http://127.0.0.1:{free_port()}"
+    backend.threads = cast(Any, _Answering(get_sync_client(url=gone).threads, gone))
+    with pytest.raises(BackendError, match=f"The Agent Server at {gone} does not answer"):
+        backend.list_threads(user)
+
+
+def test_the_api_key_is_sent_as_the_sdks_header_and_never_shown(lg_server, user):
+    settings = Settings(server_url=lg_server.url, server_api_key="sk-server-secret")
+    assert "sk-server-secret" not in repr(settings)
+    backend = ServerBackend(settings)
+    try:
+        assert backend.client.http.client.headers["x-api-key"] == "sk-server-secret"
+        info = backend.create_thread(user, "keyed")
+        thread = backend.client.threads.get(info.id)
+        assert "sk-server-secret" not in json.dumps(thread, default=str)
+    finally:
+        backend.close()
+
+
+def test_the_server_settings_are_checked():
+    with pytest.raises(ValueError, match="must start with http:// or https://"):
+        load_settings({"WAYPOINT_SERVER_URL": "127.0.0.1:2024"}, secrets_file=Path("/nonexistent"))
+    settings = load_settings(
+        {"WAYPOINT_SERVER_URL": "http://127.0.0.1:2024/", "WAYPOINT_SERVER_GRAPH": "essay_writer"},
+        secrets_file=Path("/nonexistent"),
+    )
+    assert (settings.server_url, settings.server_graph) == ("http://127.0.0.1:2024", "essay_writer")
 
 
 def test_an_unknown_graph_names_those_the_server_has(lg_server):
