@@ -97,6 +97,7 @@ log = logging.getLogger(__name__)
 STREAM_MODES: list[StreamMode] = ["messages-tuple", "updates"]
 SEARCH_PAGE = 100  # threads (and checkpoints) read per request when everything must be read
 ACTIVE = ("pending", "running")
+KEEP_FOLLOWED = 200  # ended runs whose events this process keeps for pages still reading them
 NOT_ON_SERVER = "is not available on an Agent Server"
 
 
@@ -352,6 +353,7 @@ class ServerBackend:
 
     def _start(
         self,
+        user: User,
         thread_id: str,
         *,
         input: dict[str, Any] | None = None,
@@ -381,16 +383,21 @@ class ServerBackend:
         except UnprocessableEntityError as error:
             raise InputError(f"The Agent Server refused this run: {_detail(error)}") from None
         key = _run_key(thread_id, run["run_id"])
-        self._follow(key)
+        self._follow(key, user.id)
         log.info("run started: thread %s, run %s", thread_id, run["run_id"])
         return RunHandle(id=key, thread_id=thread_id)
 
-    def _follow(self, key: str) -> FollowedRun:
+    def _follow(self, key: str, owner: str) -> FollowedRun:
+        """The run's follower, started on first use; the oldest ended ones are let go."""
         thread_id, run_id = key.split(":", 1)
         with self._lock:
             followed = self._runs.get(key)
             if followed is None:
-                followed = self._runs[key] = FollowedRun(self.client, thread_id, run_id).start()
+                followed = FollowedRun(self.client, thread_id, run_id, owner).start()
+                self._runs[key] = followed
+                ended = [k for k, r in self._runs.items() if r.log.closed]
+                for old in ended[: max(0, len(self._runs) - KEEP_FOLLOWED)]:
+                    del self._runs[old]
             return followed
 
     def start_thread(
@@ -401,7 +408,7 @@ class ServerBackend:
         payload = self._input(text)
         info = self.create_thread(user, title_from_text(self.kit.title_for(text)))
         try:
-            return self._start(info.id, input=payload)
+            return self._start(user, info.id, input=payload)
         except BaseException:
             self.threads.delete(info.id)
             raise
@@ -423,7 +430,7 @@ class ServerBackend:
                 f"{self.kit.label} is waiting for your answer above (an interrupt): answer it "
                 "first, then send this."
             )
-        return self._start(thread_id, input=payload)
+        return self._start(user, thread_id, input=payload)
 
     def decide(
         self,
@@ -440,7 +447,7 @@ class ServerBackend:
         if not pending:
             raise InputError("Nothing is waiting for approval on this thread.")
         responses, _checked = hitl_resume(pending, decisions)
-        return self._start(thread_id, command={"resume": responses})
+        return self._start(user, thread_id, command={"resume": responses})
 
     def answer(
         self,
@@ -460,7 +467,7 @@ class ServerBackend:
                 + ("none was answered." if not answers else "some answers are for no question.")
             )
         resume = {interrupt_id: parse_answer(str(text)) for interrupt_id, text in answers.items()}
-        return self._start(thread_id, command={"resume": resume})
+        return self._start(user, thread_id, command={"resume": resume})
 
     def decision_problem(
         self, call: ToolCallView, decision: Mapping[str, Any], choices: AgentChoices
@@ -484,7 +491,7 @@ class ServerBackend:
         self._thread(user, thread_id)
         if checkpoint_id is not None:
             self._state(thread_id, checkpoint_id)  # an unknown checkpoint: a sentence
-        return self._start(thread_id, checkpoint_id=checkpoint_id)
+        return self._start(user, thread_id, checkpoint_id=checkpoint_id)
 
     def any_run_active(self, user: User) -> bool:
         return self.threads.count(metadata={OWNER: user.id}, status="busy") > 0
@@ -494,18 +501,18 @@ class ServerBackend:
         was not); None, as for an unknown run, otherwise."""
         if not isinstance(run_id, str) or ":" not in run_id:
             return None
+        with self._lock:
+            followed = self._runs.get(run_id)
+        if followed is not None:  # its owner was checked when it was first followed
+            return followed if followed.owner == user.id else None
         thread_id, server_id = run_id.split(":", 1)
         if self.find_thread(user, thread_id) is None:
             return None
-        with self._lock:
-            followed = self._runs.get(run_id)
-        if followed is not None:
-            return followed
         try:
             self.runs.get(thread_id, server_id)
         except (NotFoundError, UnprocessableEntityError):
             return None
-        return self._follow(run_id)
+        return self._follow(run_id, user.id)
 
     def cancel_run(self, user: User, run_id: str) -> bool:
         """Stop the run on the server (its `Done` follows, "cancelled"); False if it had ended."""

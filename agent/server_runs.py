@@ -34,10 +34,13 @@ ServerError = (httpx.HTTPError, LangGraphError)
 class FollowedRun:
     """One server run as this process follows it; `log` is what `read_events` reads."""
 
-    def __init__(self, client: SyncLangGraphClient, thread_id: str, run_id: str) -> None:
+    def __init__(
+        self, client: SyncLangGraphClient, thread_id: str, run_id: str, owner: str
+    ) -> None:
         self.client = client
         self.thread_id = thread_id
         self.run_id = run_id
+        self.owner = owner  # the user whose thread it runs on, checked before it was followed
         self.log = EventLog()
         self.status: str = "running"
         self._stop = threading.Event()
@@ -67,6 +70,8 @@ class FollowedRun:
                     self._feed(translator, part.event, part.data)
                 break
             except ServerError as error:
+                if self._stop.is_set():  # closed: nobody reads this log any more
+                    return
                 failures += 1
                 log.warning("run %s: its stream broke (%s)", self.run_id, type(error).__name__)
                 if failures >= RECONNECTS or self._stop.wait(RECONNECT_WAIT):

@@ -18,7 +18,7 @@ from langgraph_sdk import get_sync_client
 from agent import open_backend
 from agent.choices import AgentChoices
 from agent.errors import BackendError, DecisionError, InputError, ThreadBusy, UnknownThread
-from agent.events import Done, Event, Step, Token
+from agent.events import Done, Error, Event, Step, Token
 from agent.protocol import User
 from agent.server_backend import ServerBackend, _Answering
 from agent.settings import Settings, load_settings
@@ -343,3 +343,28 @@ def test_the_server_settings_are_checked():
 def test_an_unknown_graph_names_those_the_server_has(lg_server):
     with pytest.raises(ValueError, match="has no assistant or graph 'nope': it has essay_writer"):
         ServerBackend(Settings(server_url=lg_server.url, server_graph="nope"))
+
+
+def test_a_run_that_fails_on_the_server_says_why(server, user):
+    backend = server("essay_writer")
+    handle = backend.start_thread(user, '{"task": "failure"}', CHOICES)
+    finished(backend, user, handle)
+    (question,) = backend.thread_view(user, handle.thread_id).questions
+    answered = backend.answer(user, handle.thread_id, {question.id: "not a plan review"})
+    events = events_until_done(backend, user, answered.id)
+    assert events[-1] == Done("error")
+    (error,) = [e for e in events if isinstance(e, Error)]
+    assert error.message.startswith("The graph failed on the Agent Server: ")
+    view = backend.thread_view(user, handle.thread_id)
+    assert view.last_error == error.message and view.thread.status == "error"
+    elsewhere = server("essay_writer").thread_view(user, handle.thread_id).last_error
+    assert elsewhere is not None and "ended with an error on the Agent Server" in elsewhere
+
+
+def test_deleting_a_thread_stops_its_run(server, user):
+    backend = server("hitl_agent")
+    handle = backend.start_thread(user, "What is the weather in Tokyo?", CHOICES)
+    backend.delete_thread(user, handle.thread_id)
+    assert backend.find_thread(user, handle.thread_id) is None
+    assert backend.read_events(user, handle.id) == [], "its run reads as unknown"
+    assert backend.any_run_active(user) is False
