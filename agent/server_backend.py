@@ -77,6 +77,7 @@ from agent.protocol import LOCAL_USER, User
 from agent.server_runs import FollowedRun, ServerError
 from agent.settings import Settings
 from agent.threads import TITLE_LIMIT, title_from_text
+from agent.timeline.diff import message_diff
 from agent.views import (
     BackendInfo,
     CheckpointDetail,
@@ -85,7 +86,6 @@ from agent.views import (
     MessageVersions,
     Notice,
     RunHandle,
-    StateDiff,
     ThreadInfo,
     ThreadView,
     TimelinePage,
@@ -585,6 +585,8 @@ class ServerBackend:
         messages = messages_of(values, self.kit.messages_key)
         interrupts = interrupts_of(state)
         parent = rows[checkpoint_id].parent_id
+        before = next((s for s in history if checkpoint_id_of(s) == parent), {})
+        before_values = before.get("values")
         return CheckpointDetail(
             thread_id=thread_id,
             checkpoint_id=checkpoint_id,
@@ -598,7 +600,14 @@ class ServerBackend:
             pending_writes=(),
             interrupts=interrupt_views(interrupts),
             pending_calls=pending_calls(interrupts),
-            diff=StateDiff(),
+            diff=message_diff(
+                messages_of(before_values, self.kit.messages_key),
+                messages,
+                _changed(
+                    other_values(before_values, self.kit.messages_key),
+                    other_values(values, self.kit.messages_key),
+                ),
+            ),
             children=tuple(tree.children.get(checkpoint_id, ())),
             calls=f"client.threads.get_state({thread_id!r}, checkpoint_id={checkpoint_id!r})",
         )
@@ -727,6 +736,11 @@ class ServerBackend:
 
     def restart_engine(self, user: User, thread_id: str) -> EngineRestart:
         _refused("The lesson's engine restart", "restart `langgraph dev` itself to see it.")
+
+
+def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[str, ...]:
+    """The channels whose value differs from the parent checkpoint's, sorted."""
+    return tuple(sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k)))
 
 
 def _notice(run: Mapping[str, Any]) -> Notice | None:

@@ -99,6 +99,12 @@ def test_the_hitl_agent_halts_an_edited_call_runs_and_the_answer_uses_the_edit(s
     assert view.thread.status == "idle" and not view.pending_calls
     assert view.messages[1].tool_calls[0].args == {"query": "weather in Paris"}
     assert view.messages[2].role == "tool" and view.messages[2].search is not None
+    rows = backend.timeline(user, handle.thread_id).rows
+    assert [r.written_by for r in rows[:3]] == [("review",), ("model",), ("tools",)]
+    answer = backend.checkpoint_detail(user, handle.thread_id, rows[1].checkpoint_id).diff
+    assert [m.role for m in answer.added] == ["ai"] and not answer.channels
+    edited = backend.checkpoint_detail(user, handle.thread_id, rows[3].checkpoint_id).diff
+    assert [c.after.tool_calls[0].args for c in edited.changed] == [{"query": "weather in Paris"}]
     assert "weather in Paris" in view.messages[-1].text
 
 
@@ -218,6 +224,7 @@ def test_the_timeline_lists_every_checkpoint_and_a_replay_runs_from_one(server, 
     detail = backend.checkpoint_detail(user, thread_id, halt.checkpoint_id)
     assert detail.interrupts and detail.values["task"] == "checkpoints"
     assert detail.parent_id == page.rows[1].checkpoint_id
+    assert detail.diff.channels == ("max_revisions", "plan", "revision"), "what plan wrote"
     with pytest.raises(InputError, match="has no checkpoint"):
         backend.checkpoint_detail(user, thread_id, "nope")
     with pytest.raises(InputError, match="The state has no plot"):
@@ -229,6 +236,7 @@ def test_the_timeline_lists_every_checkpoint_and_a_replay_runs_from_one(server, 
     assert page.rows[0].checkpoint_id == new_id and page.rows[0].source == "update"
     assert page.total == 4 and page.head_id == new_id
     assert backend.thread_view(user, thread_id).values["plan"] == ["Edited part"]
+    assert backend.checkpoint_detail(user, thread_id, new_id).diff.channels == ("plan",)
     start = next(row for row in page.rows if row.step == 0)
     replay = backend.resume(user, thread_id, CHOICES, checkpoint_id=start.checkpoint_id)
     assert finished(backend, user, replay) == "halted"
