@@ -34,7 +34,7 @@ from langgraph_sdk.errors import (
     NotFoundError,
     UnprocessableEntityError,
 )
-from langgraph_sdk.schema import Command, StreamMode
+from langgraph_sdk.schema import Checkpoint, Command, StreamMode
 
 # First: it loads agent.timeline before agent.interrupts (see there).
 from agent.server_views import (
@@ -50,6 +50,8 @@ from agent.server_views import (
     owner_of,
     pending_calls,
     skeleton,
+    subgraph_namespace,
+    subgraph_view,
     thread_info,
 )
 
@@ -86,6 +88,7 @@ from agent.views import (
     MessageVersions,
     Notice,
     RunHandle,
+    SubgraphView,
     ThreadInfo,
     ThreadView,
     TimelinePage,
@@ -610,7 +613,22 @@ class ServerBackend:
             ),
             children=tuple(tree.children.get(checkpoint_id, ())),
             calls=f"client.threads.get_state({thread_id!r}, checkpoint_id={checkpoint_id!r})",
+            subgraphs=self._subgraphs(thread_id, checkpoint_id) if state.get("tasks") else (),
         )
+
+    def _subgraphs(self, thread_id: str, checkpoint_id: str) -> tuple[SubgraphView, ...]:
+        """The subgraphs running inside the step after this checkpoint, with their checkpoints."""
+        state = self.threads.get_state(thread_id, checkpoint_id=checkpoint_id, subgraphs=True)
+        views = []
+        for task in state.get("tasks") or ():
+            namespace = subgraph_namespace(task)
+            if namespace is None:
+                continue
+            # Only the namespace: the server refuses a null id or map (422).
+            where = cast(Checkpoint, {"checkpoint_ns": namespace})
+            own = self.threads.get_history(thread_id, limit=SEARCH_PAGE, checkpoint=where)
+            views.append(subgraph_view(task, own))
+        return tuple(views)
 
     def edit_state(
         self,

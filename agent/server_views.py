@@ -30,8 +30,15 @@ from agent.timeline.text import jsonable
 from agent.timeline.tree import Skeleton
 
 # isort: split
-from agent.interrupts import hitl_calls, is_hitl_request
-from agent.views import CheckpointRow, ThreadInfo, ThreadStatus, ToolCallView
+from agent.interrupts import hitl_calls, interrupt_views, is_hitl_request
+from agent.views import (
+    CheckpointRow,
+    SubgraphCheckpoint,
+    SubgraphView,
+    ThreadInfo,
+    ThreadStatus,
+    ToolCallView,
+)
 
 OWNER = "waypoint_owner"  # thread metadata: the user id the thread belongs to
 TITLE = "title"
@@ -259,3 +266,34 @@ def checkpoint_rows(
             )
         )
     return tuple(rows)
+
+
+def subgraph_namespace(task: Mapping[str, Any]) -> str | None:
+    """The checkpoint namespace of the subgraph a task runs (`get_state(subgraphs=True)`)."""
+    state = task.get("state")
+    checkpoint = state.get("checkpoint") if isinstance(state, Mapping) else None
+    namespace = checkpoint.get("checkpoint_ns") if isinstance(checkpoint, Mapping) else None
+    return str(namespace) if namespace else None
+
+
+def subgraph_view(task: Mapping[str, Any], history: Sequence[Mapping[str, Any]]) -> SubgraphView:
+    """A subgraph paused inside the parent's step: where it stands, and its own checkpoints
+    (`history`, newest first, read in its namespace)."""
+    state = task["state"]
+    return SubgraphView(
+        node=str(task.get("name") or ""),
+        namespace=subgraph_namespace(task) or "",
+        next_nodes=tuple(state.get("next") or ()),
+        values=other_values(state.get("values"), None),
+        interrupts=interrupt_views(
+            [interrupt(i) for i in task.get("interrupts") or () if isinstance(i, Mapping)]
+        ),
+        checkpoints=tuple(
+            SubgraphCheckpoint(
+                checkpoint_id=str(checkpoint_id_of(item)),
+                step=int((item.get("metadata") or {}).get("step", 0) or 0),
+                source=str((item.get("metadata") or {}).get("source") or ""),
+            )
+            for item in history
+        ),
+    )

@@ -155,6 +155,14 @@ def test_a_question_from_inside_the_subgraph_is_answered_by_its_id(server, user)
     (question,) = backend.thread_view(user, handle.thread_id).questions
     first = question.value["sources"][0]
     assert question.schema is not None and question.schema["items"]["enum"][0] == first
+    page = backend.timeline(user, handle.thread_id)
+    assert page.total == 3, "the subgraph's checkpoints are its own, not the parent's rows"
+    detail = backend.checkpoint_detail(user, handle.thread_id, page.rows[0].checkpoint_id)
+    (sub,) = detail.subgraphs
+    assert sub.node == "research" and sub.namespace.startswith("research:")
+    assert sub.next_nodes == ("check",) and sub.interrupts[0].id == question.id
+    assert [c.step for c in sub.checkpoints] == [1, 0, -1]
+    assert len(sub.values["sources"]) == 3
     answered = backend.answer(user, handle.thread_id, {question.id: json.dumps([first])})
     assert finished(backend, user, answered) == "done"
     report = backend.thread_view(user, handle.thread_id).values["report"]
