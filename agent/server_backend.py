@@ -24,17 +24,14 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, NoReturn, cast
 
-import httpx
-from langchain_core.messages import messages_to_dict
 from langgraph_sdk import get_sync_client
 from langgraph_sdk.client import SyncAssistantsClient, SyncRunsClient, SyncThreadsClient
 from langgraph_sdk.errors import (
-    APIConnectionError,
     ConflictError,
     NotFoundError,
     UnprocessableEntityError,
 )
-from langgraph_sdk.schema import Checkpoint, Command, StreamMode
+from langgraph_sdk.schema import Command, StreamMode
 
 # First: it loads agent.timeline before agent.interrupts (see there).
 from agent.server_views import (
@@ -43,15 +40,11 @@ from agent.server_views import (
     RUN_STATUS,
     TITLE,
     checkpoint_id_of,
-    checkpoint_rows,
     interrupts_of,
     messages_of,
     other_values,
     owner_of,
     pending_calls,
-    skeleton,
-    subgraph_namespace,
-    subgraph_view,
     thread_info,
 )
 
@@ -59,7 +52,6 @@ from agent.server_views import (
 from agent.backend import STOPPED_TEXT
 from agent.choices import AgentChoices, RunOptions
 from agent.errors import (
-    Conflict,
     DecisionError,
     InputError,
     ModelListError,
@@ -69,17 +61,17 @@ from agent.errors import (
 )
 from agent.events import Error, Event
 from agent.exposure import exposure_problem
-from agent.graph_kit import GraphKit
-from agent.interrupts import hitl_resume, interrupt_views, parse_answer, questions
+from agent.interrupts import hitl_resume, parse_answer, questions
 from agent.lesson_steps import EngineRestart, LessonThread
 from agent.limits import MAX_MESSAGE_CHARS, too_long
 from agent.message_views import message_views
 from agent.models import list_models
 from agent.protocol import LOCAL_USER, User
+from agent.server_client import Answering, ServerUnavailable, error_detail, graph_kit
+from agent.server_history import ServerHistory
 from agent.server_runs import FollowedRun, ServerError
 from agent.settings import Settings
 from agent.threads import TITLE_LIMIT, title_from_text
-from agent.timeline.diff import message_diff
 from agent.views import (
     BackendInfo,
     CheckpointDetail,
@@ -88,7 +80,6 @@ from agent.views import (
     MessageVersions,
     Notice,
     RunHandle,
-    SubgraphView,
     ThreadInfo,
     ThreadView,
     TimelinePage,
@@ -98,49 +89,14 @@ from agent.views import (
 log = logging.getLogger(__name__)
 
 STREAM_MODES: list[StreamMode] = ["messages-tuple", "updates"]
-SEARCH_PAGE = 100  # threads (and checkpoints) read per request when everything must be read
+SEARCH_PAGE = 100  # threads read per request when all of a user's must be read (a title search)
 ACTIVE = ("pending", "running")
 KEEP_FOLLOWED = 200  # ended runs whose events this process keeps for pages still reading them
 NOT_ON_SERVER = "is not available on an Agent Server"
 
 
-class ServerUnavailable(Conflict):
-    """The Agent Server did not answer (down, restarting, or the wrong address)."""
-
-    def __init__(self, url: str, error: Exception):
-        super().__init__(
-            f"The Agent Server at {url} does not answer ({type(error).__name__}): start it "
-            "(`langgraph dev`), wait for its restart, or fix WAYPOINT_SERVER_URL."
-        )
-
-
-class _Answering:
-    """One of the SDK client's resources (threads, runs, assistants) whose calls raise
-    `ServerUnavailable`, a BackendError pages show, when the server cannot be reached, rather
-    than httpx's exceptions, which would end the page with a traceback."""
-
-    def __init__(self, resource: Any, url: str) -> None:
-        self._resource = resource
-        self._url = url
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._resource, name)
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return method(*args, **kwargs)
-            except (httpx.TransportError, APIConnectionError) as error:
-                raise ServerUnavailable(self._url, error) from None
-
-        return call
-
-
 def _refused(what: str, instead: str) -> NoReturn:
     raise InputError(f"{what} {NOT_ON_SERVER}: {instead}")
-
-
-def _no_compile(_saver: Any) -> NoReturn:
-    raise TypeError("The graph runs on the Agent Server: this process does not compile it.")
 
 
 class ServerBackend:
@@ -153,9 +109,9 @@ class ServerBackend:
         self.url = settings.server_url
         self.client = get_sync_client(url=self.url, api_key=settings.server_api_key)
         # The calls this class makes, each a sentence for the page when the server is down.
-        self.threads = cast(SyncThreadsClient, _Answering(self.client.threads, self.url))
-        self.runs = cast(SyncRunsClient, _Answering(self.client.runs, self.url))
-        self.assistants = cast(SyncAssistantsClient, _Answering(self.client.assistants, self.url))
+        self.threads = cast(SyncThreadsClient, Answering(self.client.threads, self.url))
+        self.runs = cast(SyncRunsClient, Answering(self.client.runs, self.url))
+        self.assistants = cast(SyncAssistantsClient, Answering(self.client.assistants, self.url))
         self._lock = threading.Lock()
         self._runs: dict[str, FollowedRun] = {}
         try:
@@ -168,7 +124,8 @@ class ServerBackend:
                 f"The Agent Server at {self.url} refused Waypoint ({type(error).__name__}): "
                 "check WAYPOINT_SERVER_API_KEY and that the address is the server's."
             ) from None
-        self.kit = _kit(self.assistant, schemas)
+        self.kit = graph_kit(self.assistant, schemas)
+        self.history = ServerHistory(self.threads, self.kit.messages_key)
         log.info("driving assistant %s on %s", self.assistant["assistant_id"], self.url)
 
     def _assistant(self, wanted: str | None) -> dict[str, Any]:
@@ -384,7 +341,7 @@ class ServerBackend:
         except ConflictError:
             raise ThreadBusy(thread_id) from None
         except UnprocessableEntityError as error:
-            raise InputError(f"The Agent Server refused this run: {_detail(error)}") from None
+            raise InputError(f"The Agent Server refused this run: {error_detail(error)}") from None
         key = _run_key(thread_id, run["run_id"])
         self._follow(key, user.id)
         log.info("run started: thread %s, run %s", thread_id, run["run_id"])
@@ -540,16 +497,6 @@ class ServerBackend:
 
     # --- time travel -----------------------------------------------------------------------------
 
-    def _history(self, thread_id: str) -> list[dict[str, Any]]:
-        """Every checkpoint of the thread, newest first, paged with `before`."""
-        found: list[dict[str, Any]] = []
-        while True:
-            before = checkpoint_id_of(found[-1]) if found else None
-            page = self.threads.get_history(thread_id, limit=SEARCH_PAGE, before=before)
-            found.extend(dict(state) for state in page)
-            if len(page) < SEARCH_PAGE:
-                return found
-
     def timeline(
         self,
         user: User,
@@ -559,76 +506,11 @@ class ServerBackend:
         written_by: str | None = None,
     ) -> TimelinePage:
         self._thread(user, thread_id)
-        history = self._history(thread_id)
-        tree = skeleton(history)
-        rows = checkpoint_rows(history, tree)
-        if written_by is not None:
-            rows = tuple(row for row in rows if written_by in row.written_by)
-        return TimelinePage(
-            thread_id=thread_id,
-            rows=rows[offset : offset + limit],
-            total=len(rows),
-            offset=offset,
-            limit=limit,
-            head_id=tree.latest,
-            latest_id=tree.latest,
-            branches=len(tree.tips()),
-            written_by=written_by,
-        )
+        return self.history.page(thread_id, limit, offset, written_by)
 
     def checkpoint_detail(self, user: User, thread_id: str, checkpoint_id: str) -> CheckpointDetail:
         self._thread(user, thread_id)
-        history = self._history(thread_id)
-        tree = skeleton(history)
-        rows = {row.checkpoint_id: row for row in checkpoint_rows(history, tree)}
-        if checkpoint_id not in rows:
-            raise InputError(str(UnknownCheckpoint(thread_id, checkpoint_id)))
-        state = next(s for s in history if checkpoint_id_of(s) == checkpoint_id)
-        values = state.get("values")
-        messages = messages_of(values, self.kit.messages_key)
-        interrupts = interrupts_of(state)
-        parent = rows[checkpoint_id].parent_id
-        before = next((s for s in history if checkpoint_id_of(s) == parent), {})
-        before_values = before.get("values")
-        return CheckpointDetail(
-            thread_id=thread_id,
-            checkpoint_id=checkpoint_id,
-            parent_id=parent,
-            row=rows[checkpoint_id],
-            messages=message_views(messages),
-            raw_messages=tuple(messages_to_dict(messages)),
-            values=other_values(values, self.kit.messages_key),
-            next_nodes=tuple(state.get("next") or ()),
-            metadata=dict(state.get("metadata") or {}),
-            pending_writes=(),
-            interrupts=interrupt_views(interrupts),
-            pending_calls=pending_calls(interrupts),
-            diff=message_diff(
-                messages_of(before_values, self.kit.messages_key),
-                messages,
-                _changed(
-                    other_values(before_values, self.kit.messages_key),
-                    other_values(values, self.kit.messages_key),
-                ),
-            ),
-            children=tuple(tree.children.get(checkpoint_id, ())),
-            calls=f"client.threads.get_state({thread_id!r}, checkpoint_id={checkpoint_id!r})",
-            subgraphs=self._subgraphs(thread_id, checkpoint_id) if state.get("tasks") else (),
-        )
-
-    def _subgraphs(self, thread_id: str, checkpoint_id: str) -> tuple[SubgraphView, ...]:
-        """The subgraphs running inside the step after this checkpoint, with their checkpoints."""
-        state = self.threads.get_state(thread_id, checkpoint_id=checkpoint_id, subgraphs=True)
-        views = []
-        for task in state.get("tasks") or ():
-            namespace = subgraph_namespace(task)
-            if namespace is None:
-                continue
-            # Only the namespace: the server refuses a null id or map (422).
-            where = cast(Checkpoint, {"checkpoint_ns": namespace})
-            own = self.threads.get_history(thread_id, limit=SEARCH_PAGE, checkpoint=where)
-            views.append(subgraph_view(task, own))
-        return tuple(views)
+        return self.history.detail(thread_id, checkpoint_id)
 
     def edit_state(
         self,
@@ -652,7 +534,7 @@ class ServerBackend:
                 thread_id, changes, as_node=as_node, checkpoint_id=checkpoint_id
             )
         except (UnprocessableEntityError, ConflictError) as error:
-            raise InputError(f"The Agent Server refused this edit: {_detail(error)}") from None
+            raise InputError(f"The Agent Server refused this edit: {error_detail(error)}") from None
         return str(written["checkpoint"]["checkpoint_id"])
 
     def edit_message(self, user: User, thread_id: str, *args: Any, **kwargs: Any) -> str:
@@ -756,11 +638,6 @@ class ServerBackend:
         _refused("The lesson's engine restart", "restart `langgraph dev` itself to see it.")
 
 
-def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[str, ...]:
-    """The channels whose value differs from the parent checkpoint's, sorted."""
-    return tuple(sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k)))
-
-
 def _notice(run: Mapping[str, Any]) -> Notice | None:
     """After your Stop (the server's run "interrupted"), the page says so and offers Continue."""
     return Notice("stopped", STOPPED_TEXT) if run["status"] == "interrupted" else None
@@ -768,25 +645,3 @@ def _notice(run: Mapping[str, Any]) -> Notice | None:
 
 def _run_key(thread_id: str, run_id: str) -> str:
     return f"{thread_id}:{run_id}"
-
-
-def _detail(error: Exception) -> str:
-    body = getattr(error, "body", None)
-    detail = body.get("detail") if isinstance(body, Mapping) else None
-    return str(detail or error)[:300]
-
-
-def _kit(assistant: Mapping[str, Any], schemas: Mapping[str, Any]) -> GraphKit:
-    """What this process needs to know of the server's graph, from its schemas: where its
-    messages are, which keys its input and state have (for JSON input and state edits)."""
-    state = (schemas.get("state_schema") or {}).get("properties") or {}
-    given = (schemas.get("input_schema") or {}).get("properties") or state
-    name = str(assistant.get("name") or assistant["graph_id"])
-    return GraphKit(
-        name=name,
-        label=name,
-        compile=_no_compile,
-        messages_key="messages" if "messages" in state else None,
-        input_keys=tuple(str(key) for key in (given if given else state)),
-        description=str(assistant.get("description") or ""),
-    )
