@@ -113,6 +113,7 @@ class ServerBackend:
         self.assistants = cast(SyncAssistantsClient, Answering(self.client.assistants, self.url))
         self._lock = threading.Lock()
         self._runs: dict[str, FollowedRun] = {}
+        self.graph_names: tuple[str, ...] = ()  # the picker's, filled by `_assistant`
         try:
             self.assistant = self._assistant(graph or settings.server_graph)
             schemas = self.assistants.get_schemas(self.assistant["assistant_id"])
@@ -128,9 +129,17 @@ class ServerBackend:
         log.info("driving assistant %s on %s", self.assistant["assistant_id"], self.url)
 
     def _assistant(self, wanted: str | None) -> dict[str, Any]:
-        assistants = self.assistants.search(limit=SEARCH_PAGE)
-        if not assistants:
+        """The assistant to drive (the server's first, oldest, when none is named); without
+        WAYPOINT_SERVER_GRAPH every assistant of the server is offered in the graph picker."""
+        found_all = self.assistants.search(limit=SEARCH_PAGE)
+        if not found_all:
             raise ValueError(f"The Agent Server at {self.url} has no assistant (no graph) to run.")
+        assistants = sorted(found_all, key=lambda a: str(a.get("created_at", "")))
+        self.graph_names = (
+            tuple(str(a.get("name") or a["graph_id"]) for a in assistants)
+            if not self.settings.server_graph
+            else ()
+        )
         if wanted is None:
             return dict(assistants[0])
         for found in assistants:
@@ -603,7 +612,7 @@ class ServerBackend:
             visitor_hours=self.settings.visitor_hours,
             graph_name=self.kit.name,
             graph_description=self.kit.description,
-            graphs=(self.kit.name,),
+            graphs=self.graph_names or (self.kit.name,),
             chat_messages=self.kit.messages_key is not None,
             input_example=self.kit.input_example(),
         )

@@ -1,5 +1,5 @@
-"""Your own graphs in the real app (`streamlit run` with WAYPOINT_GRAPH=examples/langgraph.json),
-in headless Chromium at 1280 and 400 px: the picker, a HITL-middleware agent approved after an
+"""Your own graphs in the real app (`streamlit run` with WAYPOINT_GRAPH=examples/langgraph.json, and
+again as a client of `langgraph dev` serving the same graphs), in headless Chromium at 1280 and 400 px: the picker, a HITL-middleware agent approved after an
 edit, the essay writer's question answered through its form, and a subgraph's question answered
 by ticking sources. Screenshots go to the test's data dir (and /tmp/e2e-shots) to be looked at."""
 
@@ -19,10 +19,16 @@ from tests.test_browser_chat import bubbles, continue_button, decide, shoot  # n
 CONFIG = str(PROJECT_ROOT / "examples" / "langgraph.json")
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    data = tmp_path_factory.mktemp("own_graph")
-    with running_app(data, {"WAYPOINT_GRAPH": CONFIG}) as url:
+@pytest.fixture(scope="module", params=["embedded", "server"])
+def app_url(request, tmp_path_factory):
+    """The app over the examples: embedded (WAYPOINT_GRAPH=examples/langgraph.json), and as a
+    client of `langgraph dev` serving the same three graphs (the same scenarios, both backends)."""
+    data = tmp_path_factory.mktemp(f"own_graph_{request.param}")
+    if request.param == "embedded":
+        env = {"WAYPOINT_GRAPH": CONFIG}
+    else:
+        env = {"WAYPOINT_SERVER_URL": request.getfixturevalue("lg_server").url}
+    with running_app(data, env) as url:
         yield url
 
 
@@ -32,8 +38,10 @@ def pick_graph(page, app_url: str, name: str) -> None:
     if page.viewport_size["width"] < 700:
         page.goto(f"{app_url}?graph={name}")
     else:
-        page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()
-        page.get_by_role("option", name=name, exact=True).click()
+        picker = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox")
+        if name not in picker.inner_text():
+            picker.click()
+            page.get_by_role("option", name=name, exact=True).click()
     expect(main(page).get_by_role("heading", name=name)).to_be_visible()
 
 
@@ -46,7 +54,7 @@ def test_the_hitl_agent_asks_with_its_own_decisions_and_runs_the_edit(
     open_page, app_url, data_dir, width
 ):
     page = open_page(app_url, width=width)
-    expect(main(page).get_by_role("heading", name="hitl_agent")).to_be_visible()
+    pick_graph(page, app_url, "hitl_agent")
     send(page, "What is the weather in London?")
     continue_button(page).wait_for()
     radios = main(page).get_by_test_id("stRadioGroup").first.get_by_role("radio")
