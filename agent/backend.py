@@ -73,6 +73,7 @@ from agent.views import (
     MessageView,
     Notice,
     RunHandle,
+    RunReport,
     ThreadInfo,
     ThreadReport,
     ThreadStatus,
@@ -528,13 +529,23 @@ class LocalBackend:
 
     def _thread_report(self, thread_id: str, views: tuple[MessageView, ...]) -> ThreadReport:
         """The run record of the shown conversation, from the reports in the run store."""
+        return thread_report(views, self._reports(thread_id))
+
+    def _reports(self, thread_id: str) -> list[RunReport]:
         reports = []
         for data in self.persistence.runs.reports(thread_id):
             try:
                 reports.append(decode_report(data))
             except (TypeError, ValueError, KeyError):  # not a report this version wrote
                 log.warning("thread %s: a run report could not be read", thread_id)
-        return thread_report(views, reports)
+        return reports
+
+    def run_report(self, user: User, run_id: str) -> RunReport | None:
+        """One ended run's report, on whichever branch it wrote (None while it runs, or for a
+        run that is not the user's)."""
+        run = self._owned_run(user, run_id)
+        found = self._reports(run.thread_id) if run is not None else []
+        return next((report for report in found if report.id == run_id), None)
 
     def _last_run(self, thread_id: str) -> _LastRun | None:
         run = self.runs.latest_run(thread_id)

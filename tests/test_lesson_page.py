@@ -27,6 +27,28 @@ EXPECTED = {
 }
 
 
+# What each step's "What LangGraph did" box shows once done: the call its action really made.
+CALLED = {
+    "checkpoints": "graph.get_state_history(",
+    "restart": "graph.get_state(config)  # 4 messages, read from the database",
+    "threads": "# a new thread: no checkpoint yet",
+    "messages": 'stream_mode=["messages", "updates"]',
+    "updates": 'stream_mode=["updates"]',
+    "async": "async for mode, chunk in graph.astream(",
+    "interrupt": '"What\'s the weather in SF and LA?"',
+    "edit": '"weather in New York"',
+    "mock": '"action": "mock", "content": "Sunny and 31',
+    "replay": '    None,\n',
+    "fork": "copied into a new thread",
+}
+
+
+def code_box(at: AppTest) -> tuple[str, str]:
+    """The title of the step's LangGraph box and the code it shows."""
+    (box,) = [e for e in at.expander if "What LangGraph" in e.label]
+    return box.label, "\n".join(c.value for c in box.code)
+
+
 def open_step(at: AppTest, key: str) -> AppTest:
     at.query_params["step"] = key
     at.switch_page(LESSON).run()
@@ -57,9 +79,16 @@ def press(at: AppTest, key: str) -> str:
 def test_the_whole_lesson_step_by_step(app):
     app.run()
     for step in STEPS:
+        open_step(app, step.key)
+        assert code_box(app) == ("What LangGraph will do", step.code), step.key
         said = press(app, step.key)
         assert EXPECTED[step.key] in said, (step.key, said)
         assert not app.error, (step.key, [e.value for e in app.error])
+        title, calls = code_box(app)
+        assert title == "What LangGraph did", step.key
+        assert CALLED[step.key] in calls, (step.key, calls)
+        marks = [m for m in backend().lesson_threads(LOCAL_USER) if m.step == step.key]
+        assert all(f'"thread_id": "{m.thread_id}"' in calls for m in marks), (step.key, calls)
 
 
 def page_links(at: AppTest) -> dict[str, str]:
