@@ -405,9 +405,9 @@ class RunReport:
 
     id: str
     engine: str
-    status: str  # a RunStatus
+    status: str  # a RunStatus, or "lost": its process died (`agent.run_record.lost_report`)
     started_at: float
-    seconds: float
+    seconds: float  # for a lost run, up to its last heartbeat
     first_token_seconds: float | None
     steps: tuple[StepRecord, ...] = ()
     decisions: tuple[DecisionRecord, ...] = ()

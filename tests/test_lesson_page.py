@@ -38,7 +38,7 @@ CALLED = {
     "interrupt": '"What\'s the weather in SF and LA?"',
     "edit": '"weather in New York"',
     "mock": '"action": "mock", "content": "Sunny and 31',
-    "replay": '    None,\n',
+    "replay": "    None,\n",
     "fork": "copied into a new thread",
 }
 
