@@ -409,7 +409,9 @@ class LocalBackend:
         """Always allow `tool` in this thread from now on, or ask about it again (allowed=False).
 
         Granted from an approval card, the permission is recorded with that decision (see
-        `decide`); this is the way back, and the plain-data way for a remote client.
+        `decide`); this is the way back, and the plain-data way for a remote client: a change
+        here writes a timeline row saying so. Refused while a run goes (it runs with the
+        permission it started with).
         """
         _check_input(tool=tool, allowed=allowed)
         info = self._owned(user, thread_id)
@@ -418,8 +420,28 @@ class LocalBackend:
                 f"There is no tool named {tool[:80]!r} to allow; there is {TOOL_NAME}."
             )
         names = set(info.allowed_tools)
-        names = names | {tool} if allowed else names - {tool}
-        return self.threads.set_allowed_tools(thread_id, names)
+        changed = names | {tool} if allowed else names - {tool}
+        if changed == names:
+            return info
+        self._refuse_while_running(thread_id)
+        self.threads.set_allowed_tools(thread_id, changed)
+        self._note_permission(thread_id, tool, allowed)
+        return self.threads.get(thread_id)
+
+    def _note_permission(self, thread_id: str, tool: str, allowed: bool) -> None:
+        """A timeline row for a permission given or taken back outside a decision ("Ask again"):
+        an update that changes no message and keeps the next node(s), like a fork's own row."""
+        snapshot = self._shown_snapshot(thread_id)
+        if not self.kit.builtin or snapshot.metadata is None:  # no checkpoint to follow
+            return
+        as_node = as_node_keeping_next(snapshot.next, self._messages(snapshot))
+        metadata = {tl.OP: "allow_tool" if allowed else "ask_again", tl.AS_NODE: as_node}
+        self.graph.update_state(
+            {**snapshot.config, "metadata": metadata | {tl.TOOL: tool}},
+            {"messages": []},
+            as_node=as_node,
+        )
+        self._settle(thread_id)
 
     def delete_thread(self, user: User, thread_id: str, timeout: float = 10) -> None:
         """Delete a thread and all its checkpoints, stopping its run first."""

@@ -117,11 +117,35 @@ def test_taking_the_allow_back_asks_again(h):
     thread, pending = halt_with(h, SEARCH)
     h.model.script = [reply("Sunny.")]
     h.decide(thread.id, {pending[0].id: {"action": "approve", "always_allow": True}})
+    before = h.backend.thread_view(LOCAL_USER, thread.id)
     info = h.backend.allow_tool(LOCAL_USER, thread.id, "web_search", False)
     assert info.allowed_tools == ()
+    # The timeline says so, in a row that changes nothing else of the conversation.
+    newest = h.backend.timeline(LOCAL_USER, thread.id, limit=1).rows[0]
+    assert newest.label == "you took back “always allow web_search”: its calls are asked again"
+    after = h.backend.thread_view(LOCAL_USER, thread.id)
+    assert after.messages == before.messages and after.next_nodes == before.next_nodes
+    assert h.backend.allow_tool(LOCAL_USER, thread.id, "web_search", False) == info  # no row
+    assert h.backend.timeline(LOCAL_USER, thread.id, limit=1).rows[0] == newest
     h.model.script = [reply("", ("web_search", {"query": "SF"}))]
     events = h.send(thread.id, "and SF?")
     assert any(isinstance(e, Halted) for e in events)
+
+
+def test_an_allow_given_or_taken_back_at_a_halt_keeps_the_call_asked(h):
+    thread, pending = halt_with(h, SEARCH)
+    h.backend.allow_tool(LOCAL_USER, thread.id, "web_search", True)
+    h.backend.allow_tool(LOCAL_USER, thread.id, "web_search", False)
+    labels = [r.label for r in h.backend.timeline(LOCAL_USER, thread.id, limit=2).rows]
+    assert labels == [
+        "you took back “always allow web_search”: its calls are asked again",
+        "you chose to always allow web_search in this thread",
+    ]
+    view = h.backend.thread_view(LOCAL_USER, thread.id)
+    assert [c.id for c in view.pending_calls] == [pending[0].id]
+    h.model.script = [reply("Sunny.")]
+    h.decide(thread.id, {pending[0].id: {"action": "approve"}})
+    assert h.search.queries == ["LA weather"]
 
 
 def test_a_plain_approval_allows_nothing_more(h):

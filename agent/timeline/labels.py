@@ -158,6 +158,10 @@ def update_label(metadata: Mapping[str, Any]) -> tuple[tuple[str, ...], str]:
         if metadata.get(APPLIED):
             return nodes, f"the server stopped; the saved results of {metadata[APPLIED]} kept"
         return nodes, "the server stopped during a run"
+    if op == "allow_tool":
+        return nodes, f"you chose to always allow {tool} in this thread"
+    if op == "ask_again":
+        return nodes, f"you took back “always allow {tool}”: its calls are asked again"
     if op == "fork_thread":
         title = metadata.get(SOURCE_TITLE) or "another thread"
         return nodes, f"forked from “{preview(title, 50)}”"
