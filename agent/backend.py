@@ -30,7 +30,7 @@ from langgraph.types import Command, StateSnapshot
 
 from agent import recovery, transfer
 from agent import timeline as tl
-from agent.approval import CANCELLED_TEXT, always_allowed, validate_decisions
+from agent.approval import CANCELLED_TEXT, always_allowed, not_run, validate_decisions
 from agent.call_text import update_state_call
 from agent.choices import AgentChoices, RunOptions
 from agent.context import ContextFactory
@@ -734,10 +734,7 @@ class LocalBackend:
         snapshot = self._snapshot(thread_id, checkpoint_id)
         calls = self._calls_to_close(snapshot)
         if calls:
-            closing = [
-                ToolMessage(CANCELLED_TEXT, tool_call_id=c["id"], name=c["name"], status="error")
-                for c in calls
-            ]
+            closing = [not_run(c, CANCELLED_TEXT, "cancelled") for c in calls]
             config: RunnableConfig = {
                 **snapshot.config,
                 "metadata": {tl.OP: "cancel_calls", tl.AS_NODE: ACTION, tl.COUNT: len(calls)},

@@ -57,6 +57,13 @@ def test_a_denied_tool_never_runs_and_the_model_reads_why(h):
     assert_history_valid(messages)  # no orphaned tool call
     # The model was given the denial as the call's result before it answered.
     assert any(isinstance(m, ToolMessage) and "Denied" in m.content for m in h.model.seen[-1])
+    # The timeline and the run record say it was denied, not that it failed.
+    denied_row = "action ran no tool: web_search denied by your settings (not run)"
+    assert denied_row in [r.label for r in h.backend.timeline(LOCAL_USER, thread.id).rows]
+    (record,) = h.backend.thread_view(LOCAL_USER, thread.id).report.runs
+    assert [s.summary for s in record.steps if s.node == "action"] == [
+        "web_search denied by your settings (not run)"
+    ]
 
 
 def test_deny_applies_to_an_unasked_call_next_to_an_asked_one(h):

@@ -19,6 +19,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langgraph.constants import START
 
+from agent.approval import result_outcome, results_text
 from agent.graph import ACTION, LLM
 from agent.stream_events import message_text
 from agent.timeline.keys import (
@@ -67,9 +68,8 @@ def _described(messages: Sequence[BaseMessage], nodes: Sequence[str]) -> list[st
                 parts.append(f"llm answered ({plural(words, 'word')})")
     results = [m for m in messages if isinstance(m, ToolMessage)]
     if results and (every or ACTION in nodes):
-        failed = sum(1 for m in results if m.status == "error")
-        text = f"action returned {plural(len(results), 'result')}"
-        parts.append(text + (f" ({failed} not run or failed)" if failed else ""))
+        ran = any(result_outcome(m) is None for m in results)
+        parts.append(f"action {'returned' if ran else 'ran no tool:'} {results_text(results)}")
     return parts
 
 
