@@ -551,9 +551,10 @@ class LocalBackend:
 
     def _thread_report(self, thread_id: str, views: tuple[MessageView, ...]) -> ThreadReport:
         """The run record of the shown conversation, from the reports in the run store."""
-        return thread_report(views, self._reports(thread_id))
+        return thread_report(views, self.stored_reports(thread_id))
 
-    def _reports(self, thread_id: str) -> list[RunReport]:
+    def stored_reports(self, thread_id: str) -> list[RunReport]:
+        """The reports of the thread's runs, oldest first (no owner check: the engine's side)."""
         reports = []
         for data in self.persistence.runs.reports(thread_id):
             try:
@@ -566,7 +567,7 @@ class LocalBackend:
         """One ended run's report, on whichever branch it wrote (None while it runs, or for a
         run that is not the user's)."""
         run = self._owned_run(user, run_id)
-        found = self._reports(run.thread_id) if run is not None else []
+        found = self.stored_reports(run.thread_id) if run is not None else []
         return next((report for report in found if report.id == run_id), None)
 
     def _last_run(self, thread_id: str) -> _LastRun | None:

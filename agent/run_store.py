@@ -184,6 +184,7 @@ class RunStore(Protocol):
     def running(self, owner: str | None = None) -> list[RunRecord]: ...
     def events(self, run_id: str, offset: int = 0) -> list[Event]: ...
     def reports(self, thread_id: str, limit: int = ...) -> list[dict[str, Any]]: ...
+    def add_reports(self, thread_id: str, reports: Sequence[Mapping[str, Any]]) -> None: ...
     def forget_threads(self, thread_ids: Sequence[str]) -> None: ...
     def close(self) -> None: ...
 
@@ -452,6 +453,19 @@ class SqlRunStore:
             (thread_id, limit),
         )
         return [json.loads(row[0]) for row in reversed(rows)]
+
+    def add_reports(self, thread_id: str, reports: Sequence[Mapping[str, Any]]) -> None:
+        """Ended runs and their reports, as an imported thread brings them (checked, new ids),
+        in one transaction: never live, and counted against no run limit."""
+        with self._transaction() as conn:
+            for report in reports:
+                ended = report["started_at"] + report["seconds"]
+                conn.execute(
+                    f"INSERT INTO waypoint_runs ({_RECORD}, sent) VALUES (?,?,?,?,?,?,?,0,NULL)",
+                    (report["id"], thread_id, self.owner, report["status"])
+                    + (report["started_at"], ended, ended),
+                )
+                self._insert_report(conn, report["id"], report)
 
     def forget_threads(self, thread_ids: Sequence[str]) -> None:
         """The runs and events of these threads, in one transaction."""

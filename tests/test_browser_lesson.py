@@ -34,8 +34,14 @@ SEEN = {
 }
 
 
+# True once every open expander has finished opening: its height no longer clips its content.
+EXPANDERS_OPEN = """() => [...document.querySelectorAll('details[open]')].every(
+    d => d.getBoundingClientRect().height + 1 >= d.scrollHeight)"""
+
+
 def shoot(page, name: str) -> None:
     """The whole page (grown to its content's height for the picture) into SHOTS."""
+    page.wait_for_function(EXPANDERS_OPEN)
     size = page.viewport_size
     height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
     page.set_viewport_size({"width": size["width"], "height": min(max(height, 300), 6000)})
