@@ -13,7 +13,6 @@ id (run ids are unique across threads, and a file may be imported twice).
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import fields
@@ -27,6 +26,7 @@ MAX_TEXT = 20_000  # characters in one text of a record (a call as Python is the
 STATUSES = ("done", "halted", "cancelled", "error", "lost")
 ACTIONS = ("approve", "edit", "mock", "reject", "cancel", "stop")
 USAGES = ("reported", "estimated", "none")
+MAX_NUMBER = 2**53  # times (seconds since 1970, durations) and token counts: exact as floats
 
 _TEXTS = ("engine",)
 _OPTIONAL_TEXTS = ("error", "sent", "from_checkpoint")
@@ -64,15 +64,16 @@ def _number(value: Any, where: str, optional: bool = False) -> None:
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value < 0
+        or not 0 <= value <= MAX_NUMBER  # NaN and infinity fail this too
     ):
-        raise RecordProblem(f"{where} must be a number, 0 or more")
+        raise RecordProblem(f"{where} must be a number, 0 or more (at most 2**53)")
 
 
 def _count(value: Any, where: str) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise RecordProblem(f"{where} must be a whole number, 0 or more, or null")
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_NUMBER
+    ):
+        raise RecordProblem(f"{where} must be a whole number, 0 or more (at most 2**53), or null")
 
 
 def _items(value: Any, where: str) -> list[Any]:

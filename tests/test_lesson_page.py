@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from agent.events import Done, Step, Token
 from agent.protocol import LOCAL_USER, STEPS, RunHandle
 from tests.engine_fixtures import engine_run
 from tests.page_helpers import backend, button, texts
+from ui.lesson_results import counts
 
 LESSON = "app_pages/lesson.py"
 
@@ -147,3 +149,9 @@ def test_reset_deletes_the_learners_scratch_threads_only(app):
     assert backend().find_thread(LOCAL_USER, own.id) is not None
     assert app.query_params["step"] == "checkpoints"
     assert button(app, "Reset the lesson (no scratch threads)").disabled
+
+
+def test_event_counts_say_steps_and_tokens_in_the_plural():
+    events = [Token("m", "llm", "a"), Token("m", "llm", "b"), Step("llm", "x", 0.1), Done("done")]
+    assert counts(events) == "2 tokens · 1 step · 1 done"
+    assert counts([]) == "no events yet"

@@ -630,6 +630,10 @@ BAD_FILES = {
         lambda text: _edit_line(text, -1, _set_record(seconds="1.5")),
         "seconds must be a number",
     ),
+    "run record starting after the year 285 million": (
+        lambda text: _edit_line(text, -1, _set_record(started_at=10**400)),
+        "started_at must be a number",
+    ),
     "run record step with negative tokens": (
         lambda text: _edit_line(text, -1, _set_step(tokens_in=-1)),
         "steps[0].tokens_in must be a whole number",
