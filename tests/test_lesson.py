@@ -93,4 +93,3 @@ def test_a_deleted_scratch_thread_loses_its_mark_and_a_wrong_step_gets_a_sentenc
     h.backend.delete_thread(LOCAL_USER, thread_id)
     assert h.backend.lesson_threads(LOCAL_USER) == ()
     assert h.backend.reset_lesson(LOCAL_USER) == 0
-
