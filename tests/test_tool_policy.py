@@ -3,6 +3,8 @@ thread" given from an approval card, recorded in the timeline and honoured on th
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from langchain_core.messages import ToolMessage
 
@@ -10,6 +12,7 @@ from agent.choices import ApprovalPolicy
 from agent.errors import InputError, UnknownThread
 from agent.events import Halted, ToolResult
 from agent.protocol import LOCAL_USER, User
+from agent.runs import ThreadBusy
 from tests.engine_fixtures import ON_BOTH_DATABASES, harness_for
 from tests.scripted_model import reply
 from tests.test_engine import assert_history_valid, halt_with, state_messages
@@ -153,6 +156,25 @@ def test_an_allow_given_or_taken_back_at_a_halt_keeps_the_call_asked(h):
     h.model.script = [reply("Sunny.")]
     h.decide(thread.id, {pending[0].id: {"action": "approve"}})
     assert h.search.queries == ["LA weather"]
+
+
+def test_the_allow_is_not_changed_under_a_running_run(h):
+    thread, pending = halt_with(h, SEARCH)
+    h.search.block = threading.Event()
+    h.search.entered.clear()
+    h.model.script = [reply("Sunny.")]
+    run = h.backend.decide(
+        LOCAL_USER,
+        thread.id,
+        {pending[0].id: {"action": "approve", "always_allow": True}},
+        h.choices,
+    )
+    assert h.search.entered.wait(20), "the run never reached its tool"
+    with pytest.raises(ThreadBusy):
+        h.backend.allow_tool(LOCAL_USER, thread.id, "web_search", False)
+    h.search.block.set()
+    assert h.finish(run)[-1].status == "done"
+    assert h.backend.get_thread(LOCAL_USER, thread.id).allowed_tools == ("web_search",)
 
 
 def test_a_plain_approval_allows_nothing_more(h):
