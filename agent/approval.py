@@ -42,6 +42,11 @@ _OUTCOME_TEXT = {
     "cancelled": "cancelled: you sent a new message (not run)",
     "failed": "failed",
 }
+_OUTCOME_STARTS = (
+    ("denied", "Denied: the user's approval settings"),
+    ("rejected", "Rejected by the user"),
+    ("cancelled", "Cancelled by the user"),
+)
 DECISION_ACTIONS: tuple[str, ...] = ("approve", "edit", "mock", "reject")
 ALWAYS = "always_allow"  # on an approval: allow this tool in this thread from now on
 
@@ -216,7 +221,11 @@ def result_outcome(message: ToolMessage) -> str | None:
     outcome = message.response_metadata.get(OUTCOME)
     if outcome in _OUTCOME_TEXT:
         return str(outcome)
-    return "failed" if message.status == "error" else None
+    if message.status != "error":
+        return None
+    text = message.text if isinstance(message.text, str) else ""
+    # Results stored before the mark existed are known by the texts above.
+    return next((kind for kind, start in _OUTCOME_STARTS if text.startswith(start)), "failed")
 
 
 def results_text(results: Sequence[ToolMessage]) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
 
-from agent.approval import ANSWERED_BY_HUMAN, results_text
+from agent.approval import ANSWERED_BY_HUMAN, result_outcome, results_text
 from agent.demo_model import USAGE_ESTIMATED
 from agent.events import Event, Halted, Step, Token, ToolCall, ToolResult
 from agent.graph import LLM
@@ -117,6 +117,7 @@ class StreamTranslator:
                         is_error=message.status == "error",
                         search=None if by_human else search_results(content),
                         by_human=by_human,
+                        outcome=result_outcome(message),
                     )
             yield Step(
                 node=node,

@@ -98,6 +98,9 @@ class MessageView:
     is_error: bool = False
     search: SearchResults | None = None
     by_human: bool = False  # a tool result a person wrote ("Answer instead"): the tool never ran
+    # Why a tool result is not the tool's output (`agent.approval.result_outcome`): "answered",
+    # "denied", "rejected", "cancelled" or "failed"; None when the tool ran.
+    outcome: str | None = None
 
 
 @dataclass(frozen=True)
