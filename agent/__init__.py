@@ -21,15 +21,21 @@ def open_backend(graph: str | None = None) -> "Backend":
     over the graph named `graph` when WAYPOINT_GRAPH names several (the first one when None).
 
     The one factory pages may import besides `agent.protocol`; LangGraph loads here, after the
-    strict msgpack setting above. Today it is always the in-process `LocalBackend`. A graph that
-    cannot load raises ValueError with one sentence.
+    strict msgpack setting above. With WAYPOINT_SERVER_URL it is a `ServerBackend`, a client of
+    that LangGraph Agent Server; otherwise the in-process `LocalBackend`. A graph that cannot load,
+    or a server that does not answer, raises ValueError with one sentence.
     """
-    from agent.backend import LocalBackend
     from agent.logs import APP_LEVEL, configure_logging
-    from agent.own_graph import kit_and_settings
     from agent.settings import load_settings
 
     settings = load_settings()
     configure_logging(settings.log_level or APP_LEVEL)
+    if settings.server_url:
+        from agent.server_backend import ServerBackend
+
+        return ServerBackend(settings, graph)
+    from agent.backend import LocalBackend
+    from agent.own_graph import kit_and_settings
+
     kit, settings = kit_and_settings(settings, graph)
     return LocalBackend(settings, kit=kit)

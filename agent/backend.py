@@ -85,6 +85,8 @@ from agent.visitors import VisitorSweep
 
 log = logging.getLogger(__name__)
 
+# How long an automatic approval waits for the run that asked to let its thread go.
+AUTO_APPROVE_WAIT = 30.0
 # How often a page following another process's run looks for its new events in the store.
 STORE_POLL_SECONDS = 0.05
 STOPPED_TEXT = (
@@ -201,6 +203,11 @@ def status_of(snapshot: StateSnapshot, run_status: str | None = None) -> ThreadS
     if snapshot.interrupts or pending_calls(snapshot):
         return "waiting"
     return "error" if run_status == "error" else "idle"
+
+
+def _node_list(nodes: Any) -> tuple[str, ...]:
+    """A compiled graph's breakpoint nodes: a list, or "*" for every node."""
+    return ("*",) if nodes == "*" else tuple(str(n) for n in nodes or ())
 
 
 class LocalBackend:
@@ -606,6 +613,13 @@ class LocalBackend:
         allow: frozenset[str] = frozenset(),
     ) -> RunHandle:
         """Start a run on the thread; `allow` adds tools to those it always allows, from now on."""
+        unknown = sorted(
+            (set(options.pause_before) | set(options.pause_after)) - set(self.graph.nodes)
+        )
+        if unknown:
+            raise InputError(
+                f"The graph has no node {', '.join(unknown)} to pause at: pick among its nodes."
+            )
         info = self.threads.get(thread_id)
         owner = info.owner
         contexts = self.contexts if owner == LOCAL_USER.id else self.shared_contexts
@@ -666,12 +680,14 @@ class LocalBackend:
             newest = self.history.newest_of_run(run.thread_id, run.id)
             if newest is not None:
                 self._follow(run.thread_id, newest)
-        if status == "cancelled":
+        if status == "cancelled" and self.kit.builtin:  # your graph's Stop: the run's notice
             unsaved = sent[1] if sent is not None and sent[0] == run.id else None
             shown = self._shown_snapshot(run.thread_id)
             if recovery.mark_stopped(self.graph, shown, run.thread_id, unsaved) is not None:
                 self.threads.set_branch_head(run.thread_id, None)
         self.touch_shown(run.thread_id, status)
+        if status == "halted" and not self.kit.builtin:
+            self._approve_allowed_later(run)
 
     def send_message(
         self,
@@ -818,19 +834,63 @@ class LocalBackend:
         head: str | None,
         calls: Sequence[ToolCallView] = (),
         decisions: Mapping[str, Mapping[str, Any]] | None = None,
+        records: tuple[DecisionRecord, ...] | None = None,
     ) -> RunHandle:
-        """Continue your own graph with `Command(resume={interrupt id: value})`."""
-        records = decision_records(
-            [{"id": c.id, "name": c.name, "args": c.args} for c in calls], dict(decisions or {})
-        )
+        """Continue your own graph with `Command(resume={interrupt id: value})`; `records` say
+        what the run record shows of the decisions (by default, as `decisions` say)."""
+        if records is None:
+            records = decision_records(
+                [{"id": c.id, "name": c.name, "args": c.args} for c in calls],
+                dict(decisions or {}),
+            )
+        # From a branch head the asking node runs again after `_continue_from`, under a new
+        # interrupt id: a single answer then goes as the value itself, which the next interrupt
+        # takes whatever its id.
+        value: Any = resume
+        if head is not None and len(resume) == 1:
+            value = next(iter(resume.values()))
         return self._start(
             thread_id,
-            Command(resume=resume),
+            Command(resume=value),
             AgentChoices(),
             options,
             before_start=None if head is None else lambda: self._continue_from(thread_id, head),
             decisions=records,
+            allow=always_allowed(decisions or {}),
         )
+
+    def _approve_allowed_later(self, run: Run) -> None:
+        """Your graph asked (a HITL request) only about tools you always allow in this thread:
+        approve them as soon as the run that asked has let the thread go, as the built-in agent
+        runs such tools unasked. The run record says why ("always allowed in this thread")."""
+        info = self.threads.find(run.thread_id)
+        allowed = set(info.allowed_tools) if info is not None else set()
+        if info is None or not allowed:
+            return
+        head = self._branch_head(info)
+        pending = pending_calls(self._snapshot(run.thread_id, head))
+        if (
+            not pending
+            or pending[0].interrupt_id is None
+            or any(c.name not in allowed or "approve" not in c.allowed for c in pending)
+        ):
+            return
+
+        def approve() -> None:
+            if not run.log.wait_closed(AUTO_APPROVE_WAIT):
+                return
+            approvals = {call.id: {"action": "approve"} for call in pending}
+            responses, _ = hitl_resume(pending, approvals)
+            records = tuple(
+                DecisionRecord("approve", "approved: always allowed in this thread", c.name, c.id)
+                for c in pending
+            )
+            try:
+                self._resume_with(run.thread_id, responses, run.options, head, records=records)
+            except (ThreadBusy, InputError) as problem:  # the person was quicker, or it went
+                log.info("thread %s: allowed calls not approved (%s)", run.thread_id, problem)
+
+        threading.Thread(target=approve, name=f"waypoint-allow-{run.id[:8]}", daemon=True).start()
 
     def _continue_from(self, thread_id: str, checkpoint_id: str) -> Prelude:
         """Make a past checkpoint the thread's latest, by an empty update on it.
@@ -841,7 +901,11 @@ class LocalBackend:
         applies the new answer, and the update (a child of the head) is the latest.
         """
         snapshot = self._snapshot(thread_id, checkpoint_id)
-        as_node = as_node_keeping_next(snapshot.next, snapshot.values.get("messages", []))
+        if self.kit.builtin:
+            as_node = as_node_keeping_next(snapshot.next, snapshot.values.get("messages", []))
+        else:  # your graph: as the node that wrote the checkpoint, so the same nodes run next
+            written_by = self.history.detail(thread_id, checkpoint_id, None).row.written_by
+            as_node = written_by[0] if written_by else START
         config: RunnableConfig = {
             **snapshot.config,
             "metadata": {tl.OP: "continue", tl.AS_NODE: as_node},
@@ -984,6 +1048,11 @@ class LocalBackend:
             nodes=tuple(drawing.nodes),
             edges=tuple(GraphEdge(e.source, e.target, bool(e.conditional)) for e in drawing.edges),
             approval_node=ACTION if self.kit.builtin else "",
+            pause_before=_node_list(self.graph.interrupt_before_nodes),
+            pause_after=_node_list(self.graph.interrupt_after_nodes),
+            static_breakpoints=bool(
+                self.graph.interrupt_before_nodes or self.graph.interrupt_after_nodes
+            ),
         )
 
     def info(self, user: User = LOCAL_USER) -> BackendInfo:

@@ -98,8 +98,10 @@ def stream_call(
     stream_mode: Sequence[str],
     durability: str,
     latest: str | None = None,
+    breakpoints: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
-    """The run itself: `graph.stream(...)`, or `graph.astream(...)` on the async engine.
+    """The run itself: `graph.stream(...)`, or `graph.astream(...)` on the async engine, with
+    `breakpoints` (`interrupt_before` / `interrupt_after` and their nodes) where the run has any.
 
     Without a `checkpoint_id` LangGraph continues from the thread's latest checkpoint: `latest`
     names it in a comment (None: the thread has none yet).
@@ -120,7 +122,12 @@ def stream_call(
         "    context=context,  # model and tools: never checkpointed\n"
         f"    stream_mode={literal(list(stream_mode))},\n"
         f"    durability={_quote(durability)},\n"
-        "):\n"
+        + "".join(
+            f"    {name}={literal(list(nodes))},\n"
+            for name, nodes in (breakpoints or {}).items()
+            if nodes
+        )
+        + "):\n"
         "    ..."
     )
 

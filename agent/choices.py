@@ -112,3 +112,7 @@ class RunOptions:
     engine: Engine = "sync"
     stream_tokens: bool = True
     durability: Durability = "sync"
+    # Breakpoints for this run: pause before / after these nodes (LangGraph's `interrupt_before`
+    # and `interrupt_after` run arguments). Chosen in the settings for your own graph.
+    pause_before: tuple[str, ...] = ()
+    pause_after: tuple[str, ...] = ()

@@ -21,6 +21,7 @@ from typing import Any
 
 from langgraph.types import Interrupt
 
+from agent.approval import ALWAYS
 from agent.errors import DecisionError
 from agent.timeline.text import jsonable
 from agent.views import InterruptView, ToolCallView
@@ -112,6 +113,8 @@ def hitl_resume(
             "args": answer.get("edited_action", {}).get("args", call.args),
             "reason": answer.get("message", ""),
         }
+        if answer["type"] == "approve" and decision.get(ALWAYS):
+            checked[call.id][ALWAYS] = call.name  # allowed in the thread from now on
     return responses, checked
 
 

@@ -181,6 +181,13 @@ class EventLog:
             return len(self._events)
 
 
+def _breakpoints(options: RunOptions) -> dict[str, list[str]]:
+    """The run's breakpoints, for its "what LangGraph did" (none given leaves the graph's own:
+    `stream` gets None for each then)."""
+    chosen = {"interrupt_before": options.pause_before, "interrupt_after": options.pause_after}
+    return {name: list(nodes) for name, nodes in chosen.items() if nodes}
+
+
 def _stream_modes(options: RunOptions) -> list[StreamMode]:
     return ["messages", "updates"] if options.stream_tokens else ["updates"]
 
@@ -386,6 +393,7 @@ class RunManager:
                 _stream_modes(options),
                 options.durability,
                 run.prelude.from_checkpoint,
+                _breakpoints(options),
             ),
         )
         config: RunnableConfig = {
@@ -429,6 +437,8 @@ class RunManager:
                 context=context,
                 stream_mode=_stream_modes(run.options),
                 durability=run.options.durability,
+                interrupt_before=list(run.options.pause_before) or None,
+                interrupt_after=list(run.options.pause_after) or None,
             )
             with closing(stream):  # type: ignore[type-var]  # stream() is a generator: it has close()
                 for mode, chunk in stream:
@@ -464,6 +474,8 @@ class RunManager:
                 context=context,
                 stream_mode=_stream_modes(run.options),
                 durability=run.options.durability,
+                interrupt_before=list(run.options.pause_before) or None,
+                interrupt_after=list(run.options.pause_after) or None,
             ):
                 for event in translator.feed(mode, chunk):
                     run.emit(event)

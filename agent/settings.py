@@ -55,6 +55,17 @@ SETTINGS_TABLE: tuple[tuple[str, str, str], ...] = (
         "logged-in users and visitors may use the deployment's own API keys",
     ),
     ("WAYPOINT_RUNS_PER_HOUR", "runs_per_hour", "runs one user may start per hour (no limit)"),
+    (
+        "WAYPOINT_SERVER_URL",
+        "server_url",
+        "http://host:port of a LangGraph Agent Server (`langgraph dev`) to drive instead",
+    ),
+    (
+        "WAYPOINT_SERVER_GRAPH",
+        "server_graph",
+        "the server's assistant id or graph id to drive (default: its first assistant)",
+    ),
+    ("WAYPOINT_SERVER_API_KEY", "server_api_key", "the Agent Server's API key, if it needs one"),
 )
 
 
@@ -86,6 +97,11 @@ class Settings:
     # Your own graph instead of the built-in agent: `file.py:attr`, `module:attr` or a
     # langgraph.json (`agent.graph_source`).
     graph: str | None = None
+    # A LangGraph Agent Server to drive instead of the engine in this process
+    # (`agent.server_backend`); its key is sent to that server only, never logged or stored.
+    server_url: str | None = None
+    server_graph: str | None = None
+    server_api_key: str | None = field(default=None, repr=False)
 
     @property
     def default_provider(self) -> str:
@@ -171,6 +187,12 @@ def load_settings(
     docs = value("WAYPOINT_DOCS")
     delay = value("WAYPOINT_DEMO_TOKEN_DELAY")
     log_level = value("WAYPOINT_LOG_LEVEL")
+    server_url = value("WAYPOINT_SERVER_URL")
+    if server_url and not server_url.startswith(("http://", "https://")):
+        raise ValueError(
+            "WAYPOINT_SERVER_URL must start with http:// or https://, like "
+            "http://127.0.0.1:2024 (what `langgraph dev` prints); unset it to run the graph here."
+        )
     if log_level is not None:
         parse_level(log_level)  # a wrong name stops the start with its one sentence
     return Settings(
@@ -191,6 +213,9 @@ def load_settings(
         share_keys=flag("WAYPOINT_SHARE_KEYS"),
         runs_per_hour=int(runs) if runs is not None else None,
         graph=value("WAYPOINT_GRAPH"),
+        server_url=server_url.rstrip("/") if server_url else None,
+        server_graph=value("WAYPOINT_SERVER_GRAPH"),
+        server_api_key=value("WAYPOINT_SERVER_API_KEY"),
     )
 
 

@@ -348,6 +348,11 @@ class GraphView:
     nodes: tuple[str, ...]
     edges: tuple[GraphEdge, ...]
     approval_node: str
+    # Breakpoints: the graph's own (compiled with interrupt_before / interrupt_after), or those
+    # chosen for the next runs when a page adds them.
+    pause_before: tuple[str, ...] = ()
+    pause_after: tuple[str, ...] = ()
+    static_breakpoints: bool = False  # the graph was compiled with some
 
 
 @dataclass(frozen=True)

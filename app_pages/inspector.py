@@ -4,6 +4,8 @@ and import. The graph navigates: a click on a node filters the timeline to what 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from agent.protocol import UnknownThread
@@ -25,6 +27,11 @@ from ui.state_editor import state_editor
 from ui.timeline_list import PAGE_SIZE, row_note, timeline_list
 from ui.transfer_panel import export_button, import_form
 
+STATIC_BREAKPOINTS = (
+    "This graph was compiled with breakpoints (`interrupt_before` / `interrupt_after`): a replay "
+    "or a fork from a past checkpoint can pass through them without stopping. To stop there for "
+    "sure, choose the node under Settings → Pause before: each run is given those."
+)
 REPLAY_HELP = (
     "Replay from here: runs the graph again from this checkpoint (LangGraph forks the history there). If "
     "the next node is `action`, the approval panel asks first: a tool never runs unasked."
@@ -63,8 +70,13 @@ if notice := st.session_state.pop("inspector_notice", None):
 left, right = st.columns([2, 3], gap="large")
 with left:
     st.subheader("Graph")
+    graph = backend.graph_view()
     graph_view(
-        backend.graph_view(),
+        replace(  # the breakpoints chosen for the next runs, beside the graph's own
+            graph,
+            pause_before=(*graph.pause_before, *options.pause_before),
+            pause_after=(*graph.pause_after, *options.pause_after),
+        ),
         next_nodes=detail.next_nodes if detail else (),
         wrote=detail.row.written_by if detail else (),
         filtered=node,
@@ -91,6 +103,8 @@ with right, st.container(key="inspector_detail"):
     st.markdown(plain(row.label, SENTENCE_CHARS))
     if note := row_note(row):
         st.info(note, icon=":material/info:")
+    if graph.static_breakpoints and row.next_nodes:
+        st.caption(STATIC_BREAKPOINTS)
     replay, show, fork = st.columns(3)
     try:
         if replay.button(

@@ -37,6 +37,7 @@ pytest_plugins = [
     "tests.fake_openai",
     "tests.page_helpers",
     "tests.pg_server",
+    "tests.lg_server",
 ]
 
 

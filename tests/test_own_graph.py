@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,14 @@ def own(tmp_path):
     yield backend_for
     for backend in made:
         backend.close()
+
+
+def wait_for(condition, timeout: float = 30):
+    """The condition's first true value, looked at every 20 ms until `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (found := condition()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return found
 
 
 def finished(backend: LocalBackend, handle) -> str:
@@ -195,3 +204,114 @@ def test_a_subgraph_paused_in_the_next_step_shows_its_own_checkpoints(own):
     assert len(sub.values["sources"]) == 3
     graph = backend.graph_view()
     assert "research:check" in graph.nodes, "the subgraph is drawn inside (xray)"
+
+
+def test_a_breakpoint_chosen_for_the_run_stops_before_the_node_and_continue_goes_on(own):
+    backend = own("essay_writer")
+    paused = RunOptions(pause_before=("write",))
+    with pytest.raises(InputError, match="no node wirte to pause at"):
+        backend.start_thread(
+            LOCAL_USER, '{"task": "x"}', AgentChoices(), RunOptions(pause_before=("wirte",))
+        )
+    handle = backend.start_thread(LOCAL_USER, '{"task": "x"}', AgentChoices(), paused)
+    finished(backend, handle)
+    (question,) = backend.thread_view(LOCAL_USER, handle.thread_id).questions
+    answered = backend.answer(LOCAL_USER, handle.thread_id, {question.id: "{}"}, paused)
+    assert finished(backend, answered) == "halted"
+    view = backend.thread_view(LOCAL_USER, handle.thread_id)
+    assert view.next_nodes == ("write",) and not view.questions and "draft" not in view.values
+    assert 'interrupt_before=["write"]' in engine_run(backend, answered).calls[-1]
+    again = backend.resume(LOCAL_USER, handle.thread_id, AgentChoices(), RunOptions())
+    assert finished(backend, again) == "done"
+    assert backend.thread_view(LOCAL_USER, handle.thread_id).values["revision"] == 2
+
+
+def test_a_graph_compiled_with_breakpoints_says_so(tmp_path):
+    (tmp_path / "bp.py").write_text(
+        "from examples.essay_writer import builder\n"
+        "graph = builder.compile(interrupt_before=['write'])\n"
+    )
+    (source,) = graph_sources("bp.py:graph", tmp_path)
+    backend = LocalBackend(
+        Settings(db_path=tmp_path / "bp.sqlite"), kit=kit_for(load_graph(source))
+    )
+    try:
+        graph = backend.graph_view()
+        assert graph.static_breakpoints and graph.pause_before == ("write",)
+    finally:
+        backend.close()
+
+
+def test_your_graphs_steps_are_labelled_with_the_nodes_and_your_answers(own):
+    backend = own("hitl_agent")
+    handle = backend.start_thread(LOCAL_USER, "What is the weather in Rome?", AgentChoices())
+    finished(backend, handle)
+    (call,) = backend.thread_view(LOCAL_USER, handle.thread_id).pending_calls
+    reject = {"action": "reject", "reason": "not now"}
+    finished(
+        backend, backend.decide(LOCAL_USER, handle.thread_id, {call.id: reject}, AgentChoices())
+    )
+    labels = [row.label for row in backend.timeline(LOCAL_USER, handle.thread_id).rows]
+    assert "model asked web_search('weather in Rome') (asked for approval)" in labels
+    assert any(label.startswith("you rejected 1 call") for label in labels)
+    assert any(label.startswith("model answered (") for label in labels)
+
+
+def test_an_interrupt_inside_a_node_is_asked_again_on_a_replay(own):
+    backend = own("hitl_agent")
+    handle = backend.start_thread(LOCAL_USER, "What is the weather in Rome?", AgentChoices())
+    finished(backend, handle)
+    (call,) = backend.thread_view(LOCAL_USER, handle.thread_id).pending_calls
+    finished(
+        backend,
+        backend.decide(
+            LOCAL_USER, handle.thread_id, {call.id: {"action": "approve"}}, AgentChoices()
+        ),
+    )
+    asked_at = next(
+        row for row in backend.timeline(LOCAL_USER, handle.thread_id).rows if row.halted
+    )
+    replay = backend.resume(
+        LOCAL_USER, handle.thread_id, AgentChoices(), checkpoint_id=asked_at.checkpoint_id
+    )
+    assert finished(backend, replay) == "halted", "the tool never runs unasked on a replay"
+    assert backend.thread_view(LOCAL_USER, handle.thread_id).pending_calls[0].name == "web_search"
+
+
+def test_always_allow_on_a_hitl_call_approves_the_threads_next_calls_of_that_tool(own):
+    backend = own("hitl_agent")
+    handle = backend.start_thread(LOCAL_USER, "What is the weather in Rome?", AgentChoices())
+    finished(backend, handle)
+    thread_id = handle.thread_id
+    (call,) = backend.thread_view(LOCAL_USER, thread_id).pending_calls
+    always = {"action": "approve", "always_allow": True}
+    finished(backend, backend.decide(LOCAL_USER, thread_id, {call.id: always}, AgentChoices()))
+    assert backend.get_thread(LOCAL_USER, thread_id).allowed_tools == ("web_search",)
+    asked = backend.send_message(LOCAL_USER, thread_id, "And in Oslo?", AgentChoices())
+    assert finished(backend, asked) == "halted", "the graph itself still asks"
+    approved = wait_for(
+        lambda: (r := backend.runs.latest_run(thread_id)) and r.id != asked.id and r
+    )
+    assert approved, "then Waypoint answers for you"
+    assert approved.log.wait_closed(30)
+    view = backend.thread_view(LOCAL_USER, thread_id)
+    assert view.thread.status == "idle" and "Oslo" in view.messages[-1].text
+    assert [d.text for d in approved.prelude.decisions] == [
+        "approved: always allowed in this thread"
+    ]
+
+
+def test_a_question_answered_on_an_older_branch_uses_that_answer(own):
+    backend = own("essay_writer")
+    handle = backend.start_thread(LOCAL_USER, '{"task": "x"}', AgentChoices())
+    finished(backend, handle)
+    thread_id = handle.thread_id
+    halt = backend.timeline(LOCAL_USER, thread_id).rows[0].checkpoint_id
+    (question,) = backend.thread_view(LOCAL_USER, thread_id).questions
+    finished(backend, backend.answer(LOCAL_USER, thread_id, {question.id: '{"plan": ["First"]}'}))
+    backend.show_branch(LOCAL_USER, thread_id, halt)
+    (again,) = backend.thread_view(LOCAL_USER, thread_id).questions
+    answered = backend.answer(LOCAL_USER, thread_id, {again.id: '{"plan": ["Second"]}'})
+    assert finished(backend, answered) == "done"
+    view = backend.thread_view(LOCAL_USER, thread_id)
+    assert view.values["plan"] == ["Second"] and view.values["draft"].startswith("Second.")

@@ -155,3 +155,17 @@ def test_after_a_state_edit_the_chat_offers_to_continue_and_the_graph_asks_again
     finish_runs(app)
     assert "The graph asks a question" in app.warning[0].value
     assert '"Edited"' in json.dumps(backend().thread_view(LOCAL_USER, thread_id).questions[0].value)
+
+
+def test_a_breakpoint_chosen_in_the_settings_shows_as_a_chip_and_stops_the_run(own_app):
+    app = own_app(str(EXAMPLES / "essay_writer.py") + ":graph")
+    app.run()
+    assert not [r for r in app.radio if r.label == "Model"], "your graph picks its own model"
+    app.multiselect(key="set_pause_before").select("write").run()
+    assert "pause before write" in [b.proto.popover.label for b in app.get("popover")]
+    app.chat_input[0].set_value('{"task": "checkpoints"}').run()
+    finish_runs(app)
+    button(app, "Send the answer").click().run()
+    finish_runs(app)
+    assert "The graph stopped before write" in app.info[0].value
+    assert "draft" not in backend().thread_view(LOCAL_USER, app.query_params["thread"]).values

@@ -80,8 +80,6 @@ def _decision(call: ToolCallView) -> dict:
             placeholder="e.g. search the docs instead",
         )
         return {"action": "reject", "reason": reason}
-    if call.interrupt_id is not None:  # your own graph's HITL request: no thread policy yet
-        return {"action": "approve"}
     always = st.checkbox(
         f"Always allow {plain(call.name)} in this thread",
         key=f"always_{call.id}",

@@ -158,6 +158,15 @@ def _box(
     if name == graph.approval_node:
         marks.append("approval")
         lines = (lines[0], "asks approval first")
+    pauses = [
+        f"pauses {where}"
+        for where, nodes in (("before", graph.pause_before), ("after", graph.pause_after))
+        if name in nodes or ("*" in nodes and name not in (START, END))
+    ]
+    if pauses:
+        marks.append("approval")
+        lines = (lines[0], " · ".join(pauses))
+        title += " · a breakpoint: " + " and ".join(pauses)
     if name in wrote:
         marks.append("wrote")
         title += " · it wrote the picked checkpoint"

@@ -81,6 +81,18 @@ def chips(choices: AgentChoices, options: RunOptions) -> list[Chip]:
             ":material/save:",
         ),
     ]
+    for where, nodes in (("before", options.pause_before), ("after", options.pause_after)):
+        if nodes:
+            found.append(
+                Chip(
+                    f"pause_{where}",
+                    f"pause {where} {', '.join(nodes)}",
+                    f"The next runs stop {where} {', '.join(nodes)} (a breakpoint); Continue "
+                    "goes on.",
+                    "Pause before" if where == "before" else "Pause after",
+                    ":material/pause_circle:",
+                )
+            )
     policy = choices.approval
     ruled = sorted(policy.auto_tools | policy.denied_tools) if policy.mode == "auto" else []
     for tool in ruled:
@@ -145,7 +157,7 @@ def _allowed_chip(backend: Backend, thread: ThreadInfo, tool: str) -> None:
 
 
 # Your own graph picks its model, search and approvals in its code: only how it runs is shown.
-RUN_CHIPS = ("engine", "stream", "durability")
+RUN_CHIPS = ("engine", "stream", "durability", "pause_before", "pause_after")
 
 
 def settings_chips(

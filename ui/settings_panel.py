@@ -17,6 +17,7 @@ reason and a text box for the name instead.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import cast
 
 import streamlit as st
@@ -192,7 +193,9 @@ def settings_panel(backend: Backend, user: User) -> tuple[AgentChoices, RunOptio
     with st.expander("Settings", key=OPEN_KEY, on_change="rerun"):
         if settings.graph_name:
             st.caption(OWN_GRAPH_NOTE)
-            return AgentChoices(), _run_options()
+            options = _run_options()
+            nodes = tuple(n for n in backend.graph_view().nodes if not n.startswith("__"))
+            return AgentChoices(), _with_breakpoints(options, nodes)
         provider = _radio(
             "Model", PROVIDERS, KEYS["provider"], settings.default_provider, PROVIDER_HELP
         )
@@ -235,6 +238,24 @@ def settings_panel(backend: Backend, user: User) -> tuple[AgentChoices, RunOptio
         ),
     )
     return choices, options
+
+
+BREAKPOINT_HELP = (
+    "Breakpoints for your next runs: the run stops before (or after) these nodes, as LangGraph's "
+    "`interrupt_before` / `interrupt_after` run arguments do; Continue goes on. A replay or fork "
+    "from a past checkpoint stops at them too, since each run is given them."
+)
+
+
+def _with_breakpoints(options: RunOptions, nodes: tuple[str, ...]) -> RunOptions:
+    """Pause before / after nodes of your graph, for the next runs (this browser session)."""
+    before = st.multiselect(
+        "Pause before", nodes, key="set_pause_before", help=BREAKPOINT_HELP, placeholder="no node"
+    )
+    after = st.multiselect("Pause after", nodes, key="set_pause_after", placeholder="no node")
+    if before or after:
+        st.caption(BREAKPOINT_HELP)
+    return replace(options, pause_before=tuple(before), pause_after=tuple(after))
 
 
 def _run_options() -> RunOptions:

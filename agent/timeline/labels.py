@@ -38,6 +38,7 @@ from agent.timeline.keys import (
     TOOL,
 )
 from agent.timeline.text import (
+    answer_text,
     as_messages,
     call_text,
     decisions_in,
@@ -50,26 +51,30 @@ from agent.timeline.text import (
 def _described(messages: Sequence[BaseMessage], nodes: Sequence[str]) -> list[str]:
     """What a step's messages say, by the node that writes each kind (all kinds when unknown)."""
     every = not nodes
+    # Your own graph's nodes: they write any kind of message, and are named as they are.
+    own = [node for node in nodes if node not in (LLM, ACTION, START, INPUT)]
     parts: list[str] = []
     humans = [m for m in messages if isinstance(m, HumanMessage)]
     if humans and (every or START in nodes or INPUT in nodes):
         parts.append(
             "your message was added" if len(humans) == 1 else f"{len(humans)} messages were added"
         )
-    if every or LLM in nodes:
+    if every or LLM in nodes or own:
+        who = LLM if every or LLM in nodes else own[0]
         for message in messages:
             if not isinstance(message, AIMessage):
                 continue
             if message.tool_calls:
                 calls = ", ".join(call_text(c["name"], c["args"]) for c in message.tool_calls)
-                parts.append(f"llm asked {calls}")
+                parts.append(f"{who} asked {calls}")
             else:
                 words = len(message_text(message).split())
-                parts.append(f"llm answered ({plural(words, 'word')})")
+                parts.append(f"{who} answered ({plural(words, 'word')})")
     results = [m for m in messages if isinstance(m, ToolMessage)]
-    if results and (every or ACTION in nodes):
+    if results and (every or ACTION in nodes or own):
+        who = ACTION if every or ACTION in nodes else own[0]
         ran = any(result_outcome(m) is None for m in results)
-        parts.append(f"action {'returned' if ran else 'ran no tool:'} {results_text(results)}")
+        parts.append(f"{who} {'returned' if ran else 'ran no tool:'} {results_text(results)}")
     return parts
 
 
@@ -114,14 +119,17 @@ def _step_label(nodes: tuple[str, ...], writes: Sequence[tuple[str, str, Any]]) 
         m for _, channel, value in writes if channel == "messages" for m in as_messages(value)
     ]
     parts = _described(messages, nodes)
+    answers = [(task, v) for task, channel, v in writes if channel == RESUME]
     if ACTION in nodes:
-        answers = [(task, v) for task, channel, v in writes if channel == RESUME]
         # The run's answer is written for the null task (and again per task, in a list).
         resumes = [v for task, v in answers if task == NULL_TASK_ID]
         resumes = resumes or [v for _, v in answers]
         decisions = decisions_in(resumes[0]) if resumes else {}
         if decisions:
             parts.insert(0, decisions_text(decisions))
+    elif answers and nodes:  # your own graph's node, answered: the task's own answer
+        mine = [v for task, v in answers if task != NULL_TASK_ID] or [v for _, v in answers]
+        parts.insert(0, answer_text(mine[0]))
     if not parts:
         parts = [f"{' and '.join(nodes)} ran" if nodes else "a step ran"]
     return "; ".join(parts)

@@ -5,6 +5,7 @@ Plain functions of messages and plain values; the UI shows their output as plain
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -91,6 +92,23 @@ def decisions_in(value: Any) -> dict[str, Any]:
     if isinstance(value, Mapping) and all(isinstance(v, Mapping) for v in value.values()):
         return dict(value)
     return {}
+
+
+def answer_text(value: Any) -> str:
+    """Your answer to your own graph's interrupt, in a few words: a HITL response as its
+    decisions ("you approved 1 call"), anything else quoted."""
+    if isinstance(value, (list, tuple)) and value:
+        value = value[0]
+    if isinstance(value, Mapping) and isinstance(value.get("decisions"), list):
+        return decisions_text(
+            {
+                str(number): {"action": decision.get("type")}
+                for number, decision in enumerate(value["decisions"])
+                if isinstance(decision, Mapping)
+            }
+        )
+    shown = json.dumps(jsonable(value), ensure_ascii=False)
+    return f"you answered {preview(shown, 80)}"
 
 
 def jsonable(value: Any) -> Any:
