@@ -439,15 +439,11 @@ class LocalBackend:
         """A timeline row for a permission given or taken back outside a decision ("Ask again"):
         an update that changes no message and keeps the next node(s), like a fork's own row."""
         snapshot = self._shown_snapshot(thread_id)
-        if not self.kit.builtin or snapshot.metadata is None:  # no checkpoint to follow
+        if snapshot.metadata is None:  # no checkpoint yet to write after
             return
-        as_node = as_node_keeping_next(snapshot.next, self._messages(snapshot))
+        as_node = self._keeping_next(thread_id, snapshot)
         metadata = {tl.OP: "allow_tool" if allowed else "ask_again", tl.AS_NODE: as_node}
-        self.graph.update_state(
-            {**snapshot.config, "metadata": metadata | {tl.TOOL: tool}},
-            {"messages": []},
-            as_node=as_node,
-        )
+        self._update({**snapshot.config, "metadata": metadata | {tl.TOOL: tool}}, None, as_node)
         self._settle(thread_id)
 
     def delete_thread(self, user: User, thread_id: str, timeout: float = 10) -> None:
@@ -901,11 +897,7 @@ class LocalBackend:
         applies the new answer, and the update (a child of the head) is the latest.
         """
         snapshot = self._snapshot(thread_id, checkpoint_id)
-        if self.kit.builtin:
-            as_node = as_node_keeping_next(snapshot.next, snapshot.values.get("messages", []))
-        else:  # your graph: as the node that wrote the checkpoint, so the same nodes run next
-            written_by = self.history.detail(thread_id, checkpoint_id, None).row.written_by
-            as_node = written_by[0] if written_by else START
+        as_node = self._keeping_next(thread_id, snapshot)
         config: RunnableConfig = {
             **snapshot.config,
             "metadata": {tl.OP: "continue", tl.AS_NODE: as_node},
@@ -913,6 +905,15 @@ class LocalBackend:
         call = self._update(config, None, as_node)
         self.threads.set_branch_head(thread_id, None)
         return Prelude(calls=(call,))
+
+    def _keeping_next(self, thread_id: str, snapshot: StateSnapshot) -> str:
+        """The `as_node` under which an empty update of `snapshot` keeps its next node(s)."""
+        if self.kit.builtin:
+            return as_node_keeping_next(snapshot.next, snapshot.values.get("messages", []))
+        # your graph: as the node that wrote the checkpoint, so the same nodes run next
+        checkpoint_id = snapshot.config["configurable"]["checkpoint_id"]
+        written_by = self.history.detail(thread_id, checkpoint_id, None).row.written_by
+        return written_by[0] if written_by else START
 
     def decision_problem(
         self, call: ToolCallView, decision: Mapping[str, Any], choices: AgentChoices
