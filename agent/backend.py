@@ -40,6 +40,7 @@ from agent.exposure import exposure_problem
 from agent.graph import ACTION, LLM, RunContext, open_tool_calls
 from agent.graph_kit import BUILTIN, GraphKit
 from agent.interrupts import hitl_calls, hitl_resume, is_hitl_request, parse_answer, questions
+from agent.jsonable import jsonable
 from agent.key_policy import settings_for
 from agent.lesson import LessonLog, read_through_new_engine
 from agent.lesson_steps import EngineRestart, LessonThread
@@ -61,7 +62,6 @@ from agent.runs import Run, RunManager
 from agent.settings import Settings
 from agent.stream_events import message_text
 from agent.timeline import Timeline, as_node_keeping_next, divergence
-from agent.timeline.text import jsonable
 from agent.tools import TOOL_NAME
 from agent.views import (
     BackendInfo,

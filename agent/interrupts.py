@@ -23,7 +23,7 @@ from langgraph.types import Interrupt
 
 from agent.approval import ALWAYS
 from agent.errors import DecisionError
-from agent.timeline.text import jsonable
+from agent.jsonable import jsonable
 from agent.views import InterruptView, ToolCallView
 
 HITL_DECISIONS = ("approve", "edit", "reject")

@@ -33,22 +33,6 @@ from langgraph_sdk.errors import (
 )
 from langgraph_sdk.schema import Command, StreamMode
 
-# First: it loads agent.timeline before agent.interrupts (see there).
-from agent.server_views import (
-    DEFAULT_TITLE,
-    OWNER,
-    RUN_STATUS,
-    TITLE,
-    checkpoint_id_of,
-    interrupts_of,
-    messages_of,
-    other_values,
-    owner_of,
-    pending_calls,
-    thread_info,
-)
-
-# isort: split
 from agent.backend import STOPPED_TEXT
 from agent.choices import AgentChoices, RunOptions
 from agent.errors import (
@@ -70,6 +54,21 @@ from agent.protocol import LOCAL_USER, User
 from agent.server_client import Answering, ServerUnavailable, error_detail, graph_kit
 from agent.server_history import ServerHistory
 from agent.server_runs import FollowedRun, ServerError
+
+# First: it loads agent.timeline before agent.interrupts (see there).
+from agent.server_views import (
+    DEFAULT_TITLE,
+    OWNER,
+    RUN_STATUS,
+    TITLE,
+    checkpoint_id_of,
+    interrupts_of,
+    messages_of,
+    other_values,
+    owner_of,
+    pending_calls,
+    thread_info,
+)
 from agent.settings import Settings
 from agent.threads import TITLE_LIMIT, title_from_text
 from agent.views import (

@@ -14,6 +14,10 @@ from langchain_core.messages import messages_to_dict
 from langgraph_sdk.client import SyncThreadsClient
 from langgraph_sdk.schema import Checkpoint
 
+from agent.errors import InputError, UnknownCheckpoint
+from agent.interrupts import interrupt_views
+from agent.message_views import message_views
+
 # First: it loads agent.timeline before agent.interrupts (see there).
 from agent.server_views import (
     checkpoint_id_of,
@@ -26,11 +30,6 @@ from agent.server_views import (
     subgraph_namespace,
     subgraph_view,
 )
-
-# isort: split
-from agent.errors import InputError, UnknownCheckpoint
-from agent.interrupts import interrupt_views
-from agent.message_views import message_views
 from agent.timeline.diff import message_diff
 from agent.views import CheckpointDetail, SubgraphView, TimelinePage
 

@@ -24,13 +24,12 @@ from langchain_core.messages import (
 )
 from langgraph.types import Interrupt
 
+from agent.interrupts import hitl_calls, interrupt_views, is_hitl_request
+
 # agent.timeline first: it imports agent.interrupts, which imports agent.timeline.text, a cycle
 # that breaks when agent.interrupts is the first of the two to load.
-from agent.timeline.text import jsonable
+from agent.jsonable import jsonable
 from agent.timeline.tree import Skeleton
-
-# isort: split
-from agent.interrupts import hitl_calls, interrupt_views, is_hitl_request
 from agent.views import (
     CheckpointRow,
     SubgraphCheckpoint,

@@ -86,7 +86,9 @@ def test_a_hitl_request_offers_only_the_decisions_its_tool_allows(own_app):
     assert not app.exception
     assert app.radio[0].options == ["Approve", "Edit", "Reject"]
     assert "Answer instead" not in texts(app)
-    assert not [c for c in app.checkbox if c.label.startswith("Always allow")], "no policy yet"
+    assert [c.label for c in app.checkbox if c.label.startswith("Always allow")] == [
+        "Always allow web_search in this thread"
+    ]
     assert "Tool execution requires approval" in texts(app)
     button(app, "Continue").click().run()
     finish_runs(app)

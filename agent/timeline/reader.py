@@ -25,12 +25,13 @@ from agent.checkpoint_store import CheckpointStore
 from agent.errors import UnknownCheckpoint
 from agent.graph import AnyGraph
 from agent.interrupts import interrupt_views
+from agent.jsonable import jsonable
 from agent.message_views import message_view
 from agent.timeline.diff import changed_channels, message_diff
 from agent.timeline.keys import AS_NODE, INPUT, RUN
 from agent.timeline.nodes import GraphShape
 from agent.timeline.rows import checkpoint_row
-from agent.timeline.text import jsonable, summarise_write
+from agent.timeline.text import summarise_write
 from agent.timeline.tree import Skeleton, TreeLayout, bisect_path
 from agent.timeline.versions import sibling_versions
 from agent.views import (

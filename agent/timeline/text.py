@@ -10,9 +10,10 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, message_to_dict
+from langchain_core.messages import AIMessage, BaseMessage
 
 from agent.approval import ALWAYS, DECISION_ACTIONS
+from agent.jsonable import jsonable
 from agent.stream_events import message_text
 from agent.text import call_text, preview
 from agent.timeline.keys import ERROR, INTERRUPT, RESUME
@@ -109,18 +110,3 @@ def answer_text(value: Any) -> str:
         )
     shown = json.dumps(jsonable(value), ensure_ascii=False)
     return f"you answered {preview(shown, 80)}"
-
-
-def jsonable(value: Any) -> Any:
-    """`value` as plain JSON data (messages as LangChain's message_to_dict writes them)."""
-    if isinstance(value, BaseMessage):
-        return jsonable(message_to_dict(value))
-    if isinstance(value, Mapping):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [jsonable(item) for item in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if hasattr(value, "model_dump"):
-        return jsonable(value.model_dump())
-    return repr(value)
