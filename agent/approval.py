@@ -21,6 +21,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
+from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ValidationError
 
@@ -31,6 +32,21 @@ DecisionAction = Literal["approve", "edit", "mock", "reject"]
 # In the response_metadata of a tool result a person wrote ("Answer instead"): the transcript
 # marks it as theirs, never as the tool's output. Providers do not send a tool result's metadata.
 ANSWERED_BY_HUMAN = "answered_by_human"
+# In the response_metadata of a result written for a call that did not run: why it did not.
+OUTCOME = "waypoint_outcome"
+Outcome = Literal["denied", "rejected", "cancelled"]
+_OUTCOME_TEXT = {
+    "answered": "answered by you (not run)",
+    "denied": "denied by your settings (not run)",
+    "rejected": "rejected by you (not run)",
+    "cancelled": "cancelled: you sent a new message (not run)",
+    "failed": "failed",
+}
+_OUTCOME_STARTS = (
+    ("denied", "Denied: the user's approval settings"),
+    ("rejected", "Rejected by the user"),
+    ("cancelled", "Cancelled by the user"),
+)
 DECISION_ACTIONS: tuple[str, ...] = ("approve", "edit", "mock", "reject")
 ALWAYS = "always_allow"  # on an approval: allow this tool in this thread from now on
 
@@ -182,3 +198,41 @@ def rejection_text(reason: str) -> str:
 
 
 CANCELLED_TEXT = "Cancelled by the user: they sent a new message instead of deciding on this call."
+
+
+def not_run(call: Mapping[str, Any], text: str, outcome: Outcome) -> ToolMessage:
+    """The result of a call that did not run (denied, rejected, cancelled): an error result the
+    model reads, marked with why, so the step's label can say it rather than "failed"."""
+    return ToolMessage(
+        text,
+        tool_call_id=call["id"],
+        name=call["name"],
+        status="error",
+        response_metadata={OUTCOME: outcome},
+    )
+
+
+def result_outcome(message: ToolMessage) -> str | None:
+    """Why a tool result is not the tool's output ("answered", "denied", "rejected",
+    "cancelled", "failed"), or None when the tool ran. Error results written before the outcome
+    mark existed count as "failed"."""
+    if message.response_metadata.get(ANSWERED_BY_HUMAN):
+        return "answered"
+    outcome = message.response_metadata.get(OUTCOME)
+    if outcome in _OUTCOME_TEXT:
+        return str(outcome)
+    if message.status != "error":
+        return None
+    text = message.text if isinstance(message.text, str) else ""
+    # Results stored before the mark existed are known by the texts above.
+    return next((kind for kind, start in _OUTCOME_STARTS if text.startswith(start)), "failed")
+
+
+def results_text(results: Sequence[ToolMessage]) -> str:
+    """What a step's tool results were: "1 result", "web_search denied by your settings (not
+    run)", "1 result, web_search rejected by you (not run)"."""
+    outcomes = [(message, result_outcome(message)) for message in results]
+    ran = sum(outcome is None for _, outcome in outcomes)
+    parts = [f"{ran} result{'' if ran == 1 else 's'}"] if ran or not results else []
+    parts += [f"{m.name or 'a tool'} {_OUTCOME_TEXT[o]}" for m, o in outcomes if o is not None]
+    return ", ".join(parts)

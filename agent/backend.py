@@ -30,7 +30,7 @@ from langgraph.types import Command, StateSnapshot
 
 from agent import recovery, transfer
 from agent import timeline as tl
-from agent.approval import CANCELLED_TEXT, always_allowed, validate_decisions
+from agent.approval import CANCELLED_TEXT, always_allowed, not_run, validate_decisions
 from agent.call_text import update_state_call
 from agent.choices import AgentChoices, RunOptions
 from agent.context import ContextFactory
@@ -73,6 +73,7 @@ from agent.views import (
     MessageView,
     Notice,
     RunHandle,
+    RunReport,
     ThreadInfo,
     ThreadReport,
     ThreadStatus,
@@ -415,7 +416,9 @@ class LocalBackend:
         """Always allow `tool` in this thread from now on, or ask about it again (allowed=False).
 
         Granted from an approval card, the permission is recorded with that decision (see
-        `decide`); this is the way back, and the plain-data way for a remote client.
+        `decide`); this is the way back, and the plain-data way for a remote client: a change
+        here writes a timeline row saying so. Refused while a run goes (it runs with the
+        permission it started with).
         """
         _check_input(tool=tool, allowed=allowed)
         info = self._owned(user, thread_id)
@@ -424,8 +427,24 @@ class LocalBackend:
                 f"There is no tool named {tool[:80]!r} to allow; there is {TOOL_NAME}."
             )
         names = set(info.allowed_tools)
-        names = names | {tool} if allowed else names - {tool}
-        return self.threads.set_allowed_tools(thread_id, names)
+        changed = names | {tool} if allowed else names - {tool}
+        if changed == names:
+            return info
+        self._refuse_while_running(thread_id)
+        self.threads.set_allowed_tools(thread_id, changed)
+        self._note_permission(thread_id, tool, allowed)
+        return self.threads.get(thread_id)
+
+    def _note_permission(self, thread_id: str, tool: str, allowed: bool) -> None:
+        """A timeline row for a permission given or taken back outside a decision ("Ask again"):
+        an update that changes no message and keeps the next node(s), like a fork's own row."""
+        snapshot = self._shown_snapshot(thread_id)
+        if snapshot.metadata is None:  # no checkpoint yet to write after
+            return
+        as_node = self._keeping_next(thread_id, snapshot)
+        metadata = {tl.OP: "allow_tool" if allowed else "ask_again", tl.AS_NODE: as_node}
+        self._update({**snapshot.config, "metadata": metadata | {tl.TOOL: tool}}, None, as_node)
+        self._settle(thread_id)
 
     def delete_thread(self, user: User, thread_id: str, timeout: float = 10) -> None:
         """Delete a thread and all its checkpoints, stopping its run first."""
@@ -535,13 +554,24 @@ class LocalBackend:
 
     def _thread_report(self, thread_id: str, views: tuple[MessageView, ...]) -> ThreadReport:
         """The run record of the shown conversation, from the reports in the run store."""
+        return thread_report(views, self.stored_reports(thread_id))
+
+    def stored_reports(self, thread_id: str) -> list[RunReport]:
+        """The reports of the thread's runs, oldest first (no owner check: the engine's side)."""
         reports = []
         for data in self.persistence.runs.reports(thread_id):
             try:
                 reports.append(decode_report(data))
             except (TypeError, ValueError, KeyError):  # not a report this version wrote
                 log.warning("thread %s: a run report could not be read", thread_id)
-        return thread_report(views, reports)
+        return reports
+
+    def run_report(self, user: User, run_id: str) -> RunReport | None:
+        """One ended run's report, on whichever branch it wrote (None while it runs, or for a
+        run that is not the user's)."""
+        run = self._owned_run(user, run_id)
+        found = self.stored_reports(run.thread_id) if run is not None else []
+        return next((report for report in found if report.id == run_id), None)
 
     def _last_run(self, thread_id: str) -> _LastRun | None:
         run = self.runs.latest_run(thread_id)
@@ -717,10 +747,7 @@ class LocalBackend:
         snapshot = self._snapshot(thread_id, checkpoint_id)
         calls = self._calls_to_close(snapshot)
         if calls:
-            closing = [
-                ToolMessage(CANCELLED_TEXT, tool_call_id=c["id"], name=c["name"], status="error")
-                for c in calls
-            ]
+            closing = [not_run(c, CANCELLED_TEXT, "cancelled") for c in calls]
             config: RunnableConfig = {
                 **snapshot.config,
                 "metadata": {tl.OP: "cancel_calls", tl.AS_NODE: ACTION, tl.COUNT: len(calls)},
@@ -870,11 +897,7 @@ class LocalBackend:
         applies the new answer, and the update (a child of the head) is the latest.
         """
         snapshot = self._snapshot(thread_id, checkpoint_id)
-        if self.kit.builtin:
-            as_node = as_node_keeping_next(snapshot.next, snapshot.values.get("messages", []))
-        else:  # your graph: as the node that wrote the checkpoint, so the same nodes run next
-            written_by = self.history.detail(thread_id, checkpoint_id, None).row.written_by
-            as_node = written_by[0] if written_by else START
+        as_node = self._keeping_next(thread_id, snapshot)
         config: RunnableConfig = {
             **snapshot.config,
             "metadata": {tl.OP: "continue", tl.AS_NODE: as_node},
@@ -882,6 +905,15 @@ class LocalBackend:
         call = self._update(config, None, as_node)
         self.threads.set_branch_head(thread_id, None)
         return Prelude(calls=(call,))
+
+    def _keeping_next(self, thread_id: str, snapshot: StateSnapshot) -> str:
+        """The `as_node` under which an empty update of `snapshot` keeps its next node(s)."""
+        if self.kit.builtin:
+            return as_node_keeping_next(snapshot.next, snapshot.values.get("messages", []))
+        # your graph: as the node that wrote the checkpoint, so the same nodes run next
+        checkpoint_id = snapshot.config["configurable"]["checkpoint_id"]
+        written_by = self.history.detail(thread_id, checkpoint_id, None).row.written_by
+        return written_by[0] if written_by else START
 
     def decision_problem(
         self, call: ToolCallView, decision: Mapping[str, Any], choices: AgentChoices

@@ -148,17 +148,19 @@ def checkpoint_calls(
     edited: Sequence[BaseMessage],
 ) -> str:
     """The Inspector's "what LangGraph did" for one checkpoint: the calls that read it and the
-    timeline and, for a checkpoint a state edit wrote (`edited_as`: the node it wrote as), that
-    `update_state` call, with the messages it put (`edited`: those added or changed)."""
+    timeline and, for a checkpoint a state edit wrote (`edited_as`: the node it wrote as), first
+    that `update_state` call, with the messages it put (`edited`: those added or changed)."""
     lines = [
         f"config = {config_literal(thread_id, checkpoint_id)}",
         "graph.get_state(config)  # the state at this checkpoint",
         f"graph.get_state_history({config_literal(thread_id)})  # the timeline, newest first",
     ]
     if edited_as is not None:
-        lines += [
-            "",
+        lines = [
             "# this checkpoint was written by a state edit, not by a run:",
             update_state_call(thread_id, parent_id, {"messages": list(edited)}, edited_as),
+            "",
+            "# reading it back:",
+            *lines,
         ]
     return "\n".join(lines)

@@ -65,6 +65,7 @@ class ToolResult:
     is_error: bool = False
     search: SearchResults | None = None  # `content` read as web_search output, for the UI
     by_human: bool = False  # a person wrote it ("Answer instead"): the tool never ran
+    outcome: str | None = None  # why it is not the tool's output (`agent.approval.result_outcome`)
     kind: Literal["tool_result"] = "tool_result"
 
 

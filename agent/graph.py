@@ -29,7 +29,13 @@ from langgraph.pregel import Pregel
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from agent.approval import ANSWERED_BY_HUMAN, denial_text, rejection_text, validate_decisions
+from agent.approval import (
+    ANSWERED_BY_HUMAN,
+    denial_text,
+    not_run,
+    rejection_text,
+    validate_decisions,
+)
 from agent.choices import ApprovalPolicy
 from agent.limits import MAX_TOOL_RESULT_CHARS
 from agent.llm_guard import failure_of, sendable, unkept_reply
@@ -174,19 +180,9 @@ def _plan_actions(state: AgentState, context: RunContext) -> _ActionPlan:
                 response_metadata={ANSWERED_BY_HUMAN: True},
             )
         elif action == "deny":
-            plan.decided[call["id"]] = ToolMessage(
-                denial_text(call["name"]),
-                tool_call_id=call["id"],
-                name=call["name"],
-                status="error",
-            )
+            plan.decided[call["id"]] = not_run(call, denial_text(call["name"]), "denied")
         else:
-            plan.decided[call["id"]] = ToolMessage(
-                rejection_text(decision["reason"]),
-                tool_call_id=call["id"],
-                name=call["name"],
-                status="error",
-            )
+            plan.decided[call["id"]] = not_run(call, rejection_text(decision["reason"]), "rejected")
     if edited and ai is not None:
         new_args = {call["id"]: call["args"] for call in plan.to_run}
         tool_calls = [{**tc, "args": new_args.get(tc["id"], tc["args"])} for tc in ai.tool_calls]

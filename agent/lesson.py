@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from agent.call_text import config_literal
 from agent.lesson_steps import EngineRestart, LessonThread, lesson_step
 from agent.protocol import Backend, User
 from agent.threads import ThreadDatabase
@@ -96,4 +97,23 @@ def read_through_new_engine(
         latest_checkpoint_id=history.latest_id,
         seconds=seconds,
         database=database,
+        calls=restart_calls(thread_id, database, len(view.messages), history.total),
+    )
+
+
+def restart_calls(thread_id: str, database: str, messages: int, checkpoints: int) -> str:
+    """What the new engine did, as the LangGraph calls a restarted server makes."""
+    saver = (
+        "WaypointPostgresSaver(ConnectionPool(database_url))"
+        if database == "Postgres"
+        else "WaypointSqliteSaver(sqlite3.connect(path))"
+    )
+    return (
+        "# a new engine: its own connection, checkpointer and compiled graph\n"
+        f"saver = {saver}\n"
+        "graph = builder.compile(checkpointer=saver)\n"
+        f"config = {config_literal(thread_id)}\n"
+        f"graph.get_state(config)  # {messages} messages, read from the database\n"
+        f"len(list(saver.list(config)))  # {checkpoints} checkpoints\n"
+        "# then its connection is closed; the app's own engine was never touched"
     )

@@ -195,3 +195,4 @@ class EngineRestart:
     latest_checkpoint_id: str | None
     seconds: float  # to open the new engine, read the thread and close it again
     database: str  # "SQLite" or "Postgres"
+    calls: str = ""  # what the new engine did, as LangGraph calls (short Python)

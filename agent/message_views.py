@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
-from agent.approval import ANSWERED_BY_HUMAN
+from agent.approval import ANSWERED_BY_HUMAN, result_outcome
 from agent.stream_events import message_text
 from agent.tools import search_results
 from agent.views import MessageView, Role, ToolCallView
@@ -46,6 +46,7 @@ def message_view(message: BaseMessage) -> MessageView:
         is_error=getattr(message, "status", "success") == "error",
         search=search_results(text) if role == "tool" and not by_human else None,
         by_human=by_human,
+        outcome=result_outcome(message) if isinstance(message, ToolMessage) else None,
     )
 
 

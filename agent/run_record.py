@@ -8,7 +8,8 @@ steps with their times and tokens, human decisions, time to first token, total t
 LangGraph calls it made as text) into the run store, next to its row, in the transaction that
 records its end. The store keeps reports after it drops the events, in the database every app
 process shares: the record survives a restart and shows on another app server. A run whose
-process died has no report; the chat shows its messages without one.
+process died gets its report from the process that finds it dead (`lost_report`): what its stored
+events show, and that the rest was lost with it.
 
 Which turn a report belongs to is read from what it wrote (its AI message ids, the tool calls it
 answered), so a report follows the conversation the chat shows: a branch that is not shown does
@@ -133,6 +134,25 @@ def build_report(
                 + [d.call_id for d in decisions if d.call_id and d.action != "cancel"]
             )
         ),
+    )
+
+
+def lost_report(
+    run_id: str, started_at: float, last_seen: float, events: Sequence[Event], sent: str | None
+) -> RunReport:
+    """The report of a run whose process died, written by the process that found it dead: the
+    steps its stored events show, up to its last heartbeat. Its calls and decisions were in the
+    dead process's memory, so the record says they are lost rather than showing none."""
+    return build_report(
+        run_id=run_id,
+        engine="",
+        status="lost",
+        started_at=started_at,
+        seconds=max(0.0, last_seen - started_at),
+        first_token_seconds=None,
+        events=events,
+        calls=(),
+        prelude=Prelude(sent=sent),
     )
 
 

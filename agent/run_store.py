@@ -53,6 +53,7 @@ from agent import run_limit
 from agent.events import Done, Error, Event, RunStatus, from_dict, to_dict
 from agent.limits import MAX_MESSAGE_CHARS
 from agent.provider_errors import redact
+from agent.run_record import encode_report, lost_report
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +184,7 @@ class RunStore(Protocol):
     def running(self, owner: str | None = None) -> list[RunRecord]: ...
     def events(self, run_id: str, offset: int = 0) -> list[Event]: ...
     def reports(self, thread_id: str, limit: int = ...) -> list[dict[str, Any]]: ...
+    def add_reports(self, thread_id: str, reports: Sequence[Mapping[str, Any]]) -> None: ...
     def forget_threads(self, thread_ids: Sequence[str]) -> None: ...
     def close(self) -> None: ...
 
@@ -294,11 +296,15 @@ class SqlRunStore:
             if changed:  # else another process ended it as lost, and wrote its Done
                 self._append_now(conn, run_id, Done(status=status))
                 if report is not None:
-                    text = json.dumps(_clean(report), ensure_ascii=False, separators=(",", ":"))
-                    conn.execute(
-                        "INSERT INTO waypoint_run_events (run_id, seq, event) VALUES (?, ?, ?)",
-                        (run_id, REPORT_SEQ, text),
-                    )
+                    self._insert_report(conn, run_id, report)
+
+    @staticmethod
+    def _insert_report(conn: Any, run_id: str, report: Mapping[str, Any]) -> None:
+        text = json.dumps(_clean(report), ensure_ascii=False, separators=(",", ":"))
+        conn.execute(
+            "INSERT INTO waypoint_run_events (run_id, seq, event) VALUES (?, ?, ?)",
+            (run_id, REPORT_SEQ, text),
+        )
 
     @staticmethod
     def _append_now(conn: Any, run_id: str, event: Event) -> None:
@@ -377,7 +383,26 @@ class SqlRunStore:
             if changed:
                 self._append_now(conn, run_id, Error(LOST_TEXT, "server_stopped"))
                 self._append_now(conn, run_id, Done(status="error"))
+                self._write_lost_report(conn, run_id)
         return changed == 1
+
+    def _write_lost_report(self, conn: Any, run_id: str) -> None:
+        """The dead run's report (`agent.run_record.lost_report`), from its stored events."""
+        started_at, heartbeat, sent = conn.execute(
+            "SELECT started_at, heartbeat, sent FROM waypoint_runs WHERE id = ?", (run_id,)
+        ).fetchone()
+        rows = conn.execute(
+            "SELECT event FROM waypoint_run_events WHERE run_id = ? AND seq >= 0 ORDER BY seq",
+            (run_id,),
+        ).fetchall()
+        report = lost_report(
+            run_id,
+            started_at,
+            heartbeat,
+            [decode(row[0]) for row in rows],
+            json.loads(sent)["id"] if sent else None,
+        )
+        self._insert_report(conn, run_id, encode_report(report))
 
     def get(self, run_id: str) -> RunRecord | None:
         rows = self._rows(f"SELECT {_RECORD} FROM waypoint_runs WHERE id = ?", (run_id,))
@@ -428,6 +453,19 @@ class SqlRunStore:
             (thread_id, limit),
         )
         return [json.loads(row[0]) for row in reversed(rows)]
+
+    def add_reports(self, thread_id: str, reports: Sequence[Mapping[str, Any]]) -> None:
+        """Ended runs and their reports, as an imported thread brings them (checked, new ids),
+        in one transaction: never live, and counted against no run limit."""
+        with self._transaction() as conn:
+            for report in reports:
+                ended = report["started_at"] + report["seconds"]
+                conn.execute(
+                    f"INSERT INTO waypoint_runs ({_RECORD}, sent) VALUES (?,?,?,?,?,?,?,0,NULL)",
+                    (report["id"], thread_id, self.owner, report["status"])
+                    + (report["started_at"], ended, ended),
+                )
+                self._insert_report(conn, report["id"], report)
 
     def forget_threads(self, thread_ids: Sequence[str]) -> None:
         """The runs and events of these threads, in one transaction."""

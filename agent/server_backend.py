@@ -79,6 +79,7 @@ from agent.views import (
     MessageVersions,
     Notice,
     RunHandle,
+    RunReport,
     ThreadInfo,
     ThreadView,
     TimelinePage,
@@ -502,6 +503,10 @@ class ServerBackend:
     def run_status(self, user: User, run_id: str) -> str | None:
         followed = self._owned_run(user, run_id)
         return None if followed is None else followed.status
+
+    def run_report(self, user: User, run_id: str) -> RunReport | None:
+        """None: the server keeps no Waypoint run record (its runs show without one)."""
+        return None
 
     # --- time travel -----------------------------------------------------------------------------
 

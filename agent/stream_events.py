@@ -14,7 +14,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
 
-from agent.approval import ANSWERED_BY_HUMAN
+from agent.approval import ANSWERED_BY_HUMAN, result_outcome, results_text
 from agent.demo_model import USAGE_ESTIMATED
 from agent.events import Event, Halted, Step, Token, ToolCall, ToolResult
 from agent.graph import LLM
@@ -42,9 +42,7 @@ def summarise_update(node: str, messages: list[BaseMessage]) -> str:
     calls = [call for m in messages if isinstance(m, AIMessage) for call in m.tool_calls]
     results = [m for m in messages if isinstance(m, ToolMessage)]
     if results:
-        failed = sum(1 for m in results if m.status == "error")
-        label = f"{len(results)} tool result{'s' if len(results) != 1 else ''}"
-        return label + (f" ({failed} not run or failed)" if failed else "")
+        return results_text(results)
     if calls:
         return "asked " + ", ".join(f"{c['name']}({_short_args(c['args'])})" for c in calls)
     words = sum(len(message_text(m).split()) for m in messages)
@@ -119,6 +117,7 @@ class StreamTranslator:
                         is_error=message.status == "error",
                         search=None if by_human else search_results(content),
                         by_human=by_human,
+                        outcome=result_outcome(message),
                     )
             yield Step(
                 node=node,

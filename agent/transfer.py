@@ -10,7 +10,7 @@ imported thread has the same history, the same branches and the same pending que
 
 The file is UTF-8 JSON lines (`application/x-ndjson`), so it can be opened in any editor, read a
 line at a time and streamed. The first line is a header, then one line per checkpoint, parents
-before children:
+before children, then one line per run record (`agent.transfer_records`):
 
     {"format": "waypoint-thread", "version": 1, "title": "weather in LA?", "exported_at": ...}
     {"checkpoint_id": "1f0...", "parent_checkpoint_id": null, "checkpoint_ns": "",
@@ -76,8 +76,10 @@ from agent.checkpoint_store import (
 )
 from agent.errors import TransferError
 from agent.protocol import User
+from agent.run_record import encode_report
 from agent.threads import TITLE_LIMIT
-from agent.views import ThreadInfo
+from agent.transfer_records import RECORD_KEY, RecordProblem, check_record
+from agent.views import RunReport, ThreadInfo
 
 if TYPE_CHECKING:  # the backend calls these with itself; importing it here would be a cycle
     from agent.backend import LocalBackend
@@ -85,7 +87,8 @@ if TYPE_CHECKING:  # the backend calls these with itself; importing it here woul
 log = logging.getLogger(__name__)
 
 FORMAT = "waypoint-thread"
-VERSION = 1
+VERSION = 2  # 2 added the run records; version 1 files (checkpoints only) still import
+READS = (1, 2)
 MAX_BYTES = 50 * 1024 * 1024
 MAX_LINES = 100_000
 IMPORTED_SUFFIX = " (imported)"
@@ -97,7 +100,9 @@ ABOUT = (
     "and any question still waiting for a human. "
     "'channel_values' holds the whole message list only where a '$snapshot' was taken. "
     "Tagged values: $message (a LangChain message), $snapshot, $interrupt (a question waiting "
-    "for a human), $tuple, $dict. Import it in Waypoint to get a new thread with this history."
+    "for a human), $tuple, $dict. After the checkpoints, one 'run_record' line per run: its "
+    "steps, times, tokens, decisions and LangGraph calls. Import it in Waypoint to get a new "
+    "thread with this history."
 )
 
 # msgpack, which stores the checkpoints, holds integers in 64 bits; JSON has no limit.
@@ -318,6 +323,7 @@ def export_thread(backend: LocalBackend, user: User, thread_id: str) -> Iterator
     # With task paths, which `CheckpointTuple.pending_writes` drops: LangGraph replays a step's
     # writes in (task_path, task_id, idx) order, so without them an import could reorder messages.
     writes = backend.store.thread_writes(thread_id)
+    reports = backend.stored_reports(thread_id)
     header = {
         "format": FORMAT,
         "version": VERSION,
@@ -332,13 +338,17 @@ def export_thread(backend: LocalBackend, user: User, thread_id: str) -> Iterator
         "forked_from": info.forked_from,
         "forked_at_checkpoint": info.forked_at_checkpoint,
         "checkpoints": len(tuples),
+        "run_records": len(reports),
         "about": ABOUT,
     }
     lines = [_dump(header)]
     for t in tuples:
         own_writes = writes.get(_key(t.config), [])  # type: ignore[arg-type]
         lines.append(_dump(_checkpoint_line(t, own_writes)))
-    log.info("exported thread %s: %d checkpoints", thread_id, len(tuples))
+    lines += [_dump({RECORD_KEY: encode_report(report)}) for report in reports]
+    log.info(
+        "exported thread %s: %d checkpoints, %d run records", thread_id, len(tuples), len(reports)
+    )
     return iter(lines)
 
 
@@ -448,6 +458,7 @@ class _Checkpoint:
 class _Thread:
     header: dict[str, Any]
     checkpoints: list[_Checkpoint]
+    records: list[RunReport] = field(default_factory=list)
 
 
 def _parse_json(number: int, text: str, *, first: bool) -> Any:
@@ -506,14 +517,14 @@ def _check_header(number: int, header: Any) -> dict[str, Any]:
             f'"format": "{FORMAT}"{told}. {_FIX_FOREIGN}'
         )
     version = header.get("version")
-    if type(version) is not int or version != VERSION:  # True == 1 and 1.0 == 1 in Python
+    if type(version) is not int or version not in READS:  # True == 1 and 1.0 == 1 in Python
         if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
             advice = "It was made by a newer Waypoint: update Waypoint to import it."
         else:
             advice = "Export the thread again with this version of Waypoint."
         raise TransferError(
             f"This Waypoint thread file has format version {version!r}; this Waypoint reads "
-            f"version {VERSION}. {advice}"
+            f"versions {' and '.join(map(str, READS))}. {advice}"
         )
     title = header.get("title")
     if not isinstance(title, str):
@@ -524,10 +535,16 @@ def _check_header(number: int, header: Any) -> dict[str, Any]:
             f"Line {number}: the header does not say how many checkpoints follow "
             f'("checkpoints"). {_FIX_DAMAGED}'
         )
+    records = header.get("run_records", 0 if version == 1 else None)
+    if type(records) is not int or records < 0 or (version == 1 and records):
+        raise TransferError(
+            f"Line {number}: the header does not say how many run records follow "
+            f'("run_records"). {_FIX_DAMAGED}'
+        )
     for name in ("branch_head", "forked_from", "forked_at_checkpoint"):
         if header.get(name) is not None and not isinstance(header[name], str):
             raise TransferError(f"Line {number}: the header's {name!r} is not text. {_FIX_DAMAGED}")
-    return header
+    return {**header, "run_records": records}
 
 
 def _optional_text(entry: dict, name: str) -> str | None:
@@ -742,12 +759,16 @@ def _read_file(source: Iterable[str | bytes] | str | bytes, channels: frozenset[
     """Parse and check a whole file; raises `TransferError` naming the line and the fix."""
     header: dict[str, Any] | None = None
     checkpoints: list[_Checkpoint] = []
+    records: list[RunReport] = []
     known: set[tuple[str, str]] = set()
     # All lines first: an oversized file is refused before any time goes into parsing it.
     for number, text in list(_lines(source)):
         entry = _parse_json(number, text, first=header is None)
         if header is None:
             header = _check_header(number, entry)
+            continue
+        if records or (isinstance(entry, dict) and RECORD_KEY in entry):
+            records.append(_record_line(number, entry, {cid for _, cid in known}))
             continue
         try:
             checkpoint = _check_checkpoint(number, entry, channels)
@@ -772,17 +793,30 @@ def _read_file(source: Iterable[str | bytes] | str | bytes, channels: frozenset[
         checkpoints.append(checkpoint)
     if header is None:
         raise TransferError(f"The file is empty. {_FIX_FOREIGN}")
-    if len(checkpoints) != header["checkpoints"]:
-        raise TransferError(
-            f"The header promises {header['checkpoints']} checkpoints but the file holds "
-            f"{len(checkpoints)}: it was cut short or edited. Export the thread again."
-        )
+    for kind, found in (("checkpoints", checkpoints), ("run_records", records)):
+        if len(found) != header[kind]:
+            raise TransferError(
+                f"The header promises {header[kind]} {kind.replace('_', ' ')} but the file "
+                f"holds {len(found)}: it was cut short or edited. Export the thread again."
+            )
     head = header.get("branch_head")
     if head is not None and ("", head) not in known:
         raise TransferError(
             f"The header's branch_head {head} is not a checkpoint in the file. {_FIX_DAMAGED}"
         )
-    return _Thread(header, checkpoints)
+    return _Thread(header, checkpoints, records)
+
+
+def _record_line(number: int, entry: Any, checkpoints: set[str]) -> RunReport:
+    """A run record line (`agent.transfer_records`): they come after every checkpoint."""
+    if not isinstance(entry, dict) or RECORD_KEY not in entry:
+        raise TransferError(
+            f"Line {number}: after the run records only run records may follow. {_FIX_DAMAGED}"
+        )
+    try:
+        return check_record(entry, checkpoints)
+    except RecordProblem as problem:
+        raise TransferError(f"Line {number}: {problem}. {_FIX_DAMAGED}") from problem
 
 
 # --- import: writing ------------------------------------------------------------------------------
@@ -878,12 +912,16 @@ def import_thread(
     )
     try:
         _write(backend, info.id, thread)
+        backend.persistence.runs.add_reports(
+            info.id, [encode_report(record) for record in thread.records]
+        )
         if header.get("branch_head"):
             backend.threads.set_branch_head(info.id, header["branch_head"])
         log.info("imported thread %s: %d checkpoints", info.id, len(thread.checkpoints))
         return backend.touch_shown(info.id)
     except BaseException as error:
         _graph_saver(backend).delete_thread(info.id)
+        backend.persistence.runs.forget_threads([info.id])
         backend.threads.delete(info.id)
         if isinstance(error, Exception) and not isinstance(error, TransferError):
             raise TransferError(

@@ -98,6 +98,9 @@ class MessageView:
     is_error: bool = False
     search: SearchResults | None = None
     by_human: bool = False  # a tool result a person wrote ("Answer instead"): the tool never ran
+    # Why a tool result is not the tool's output (`agent.approval.result_outcome`): "answered",
+    # "denied", "rejected", "cancelled" or "failed"; None when the tool ran.
+    outcome: str | None = None
 
 
 @dataclass(frozen=True)
@@ -410,9 +413,9 @@ class RunReport:
 
     id: str
     engine: str
-    status: str  # a RunStatus
+    status: str  # a RunStatus, or "lost": its process died (`agent.run_record.lost_report`)
     started_at: float
-    seconds: float
+    seconds: float  # for a lost run, up to its last heartbeat
     first_token_seconds: float | None
     steps: tuple[StepRecord, ...] = ()
     decisions: tuple[DecisionRecord, ...] = ()

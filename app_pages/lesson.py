@@ -14,6 +14,7 @@ from ui import resources
 from ui.feedback import USER_ERRORS, attempt, show_problem
 from ui.identity import current_user
 from ui.lesson_actions import RESTART_KEY, lesson_state, run_step, step_problem
+from ui.lesson_calls import what_langgraph_did
 from ui.lesson_results import result
 
 STEP_PARAM = "step"
@@ -73,8 +74,7 @@ if st.button(step.button, type="primary", icon=":material/play_arrow:", disabled
 if problem:
     st.caption(problem)
 result(backend, user, state, key)
-with st.expander("What LangGraph did", icon=":material/code:"):
-    st.code(step.code, language="python", wrap_lines=True)
+what_langgraph_did(backend, user, state, key)
 
 back, forward = st.columns(2)
 back.button(

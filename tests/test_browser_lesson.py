@@ -1,6 +1,7 @@
 """The whole lesson in headless Chromium, offline, at 1280 and 400 px: the real app under
 `streamlit run`, each step's one button pressed, its result waited for, Next to the following one.
 
+Each step's "What LangGraph did" is opened: once its button ran it shows the calls made.
 The streaming step is watched live (the page shows its events while the run goes), and the last
 step's link opens the fork in the Chat, where the approval panel asks again. A screenshot of every
 step is copied to /tmp/e2e-shots (lesson-<width>-<n>-<step>.png) for a human to look at.
@@ -33,8 +34,14 @@ SEEN = {
 }
 
 
+# True once every open expander has finished opening: its height no longer clips its content.
+EXPANDERS_OPEN = """() => [...document.querySelectorAll('details[open]')].every(
+    d => d.getBoundingClientRect().height + 1 >= d.scrollHeight)"""
+
+
 def shoot(page, name: str) -> None:
     """The whole page (grown to its content's height for the picture) into SHOTS."""
+    page.wait_for_function(EXPANDERS_OPEN)
     size = page.viewport_size
     height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
     page.set_viewport_size({"width": size["width"], "height": min(max(height, 300), 6000)})
@@ -70,6 +77,8 @@ def test_the_whole_lesson_offline(open_page, app_url, width):
             expect(content.get_by_text("Running now")).to_be_visible()
         seen = content.get_by_text(SEEN[step.key])
         expect(seen).to_be_visible()
+        content.get_by_text("What LangGraph did").click()  # the calls it really made
+        expect(content.get_by_text("The calls this step made")).to_be_visible()
         shoot(page, f"lesson-{width}-{number:02d}-{step.key}")
         assert no_horizontal_overflow(page), f"step {step.key} overflows at {width} px"
         assert not content.get_by_test_id("stException").count()

@@ -49,7 +49,41 @@ def test_rejecting_with_a_reason_reaches_the_model(app):
     button(app, "Continue").click().run()
     finish_runs(app)
     assert not app.exception
-    assert "not run" in texts(app)
+    assert "not run: rejected by you" in texts(app)
+
+
+def test_a_tool_card_says_why_a_call_did_not_run():
+    def page():
+        from langchain_core.messages import ToolMessage
+
+        from agent.approval import denial_text, not_run
+        from agent.message_views import message_view
+        from agent.protocol import ToolCallView
+        from ui.transcript import tool_card
+
+        call = {"id": "c1", "name": "web_search", "args": {"query": "LA"}}
+        results = {
+            "marked": not_run(call, denial_text("web_search"), "denied"),
+            "stored before the mark": ToolMessage(  # read by its text
+                denial_text("web_search"), tool_call_id="c1", name="web_search", status="error"
+            ),
+            "failed": ToolMessage(
+                "Error: boom", tool_call_id="c1", name="web_search", status="error"
+            ),
+        }
+        for key, result in results.items():
+            tool_card(
+                ToolCallView("c1", "web_search", {"query": "LA"}), message_view(result), key=key
+            )
+
+    at = AppTest.from_function(page).run()
+    assert not at.exception
+    labels = [e.label for e in at.expander]
+    assert [label.split(" · ")[-1] for label in labels] == [
+        "not run: denied by your settings",
+        "not run: denied by your settings",
+        "failed",
+    ]
 
 
 def test_bad_edited_arguments_show_an_error_and_send_nothing(app):

@@ -50,6 +50,9 @@ def test_a_new_engine_reads_the_thread_from_the_database_while_a_run_goes_on(h):
     assert restart.messages == 4
     assert restart.latest_checkpoint_id == before.latest_id
     assert restart.database == ("Postgres" if h.backend.settings.database_url else "SQLite")
+    saver = "WaypointPostgresSaver(" if h.backend.settings.database_url else "WaypointSqliteSaver("
+    assert saver in restart.calls and f'"thread_id": "{thread_id}"' in restart.calls
+    assert "# 4 messages" in restart.calls and "# 5 checkpoints" in restart.calls
     assert engine_run(h.backend, run).status == "running", "the restart cut a live run"
     h.search.block.set()
     assert h.finish(run)[-1].status == "done"

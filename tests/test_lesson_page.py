@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from agent.events import Done, Step, Token
 from agent.protocol import LOCAL_USER, STEPS, RunHandle
 from tests.engine_fixtures import engine_run
 from tests.page_helpers import backend, button, texts
+from ui.lesson_results import counts
 
 LESSON = "app_pages/lesson.py"
 
@@ -25,6 +27,28 @@ EXPECTED = {
     "replay": "2 branches",
     "fork": "it waits for approval again: `web_search('weather in SF')`",
 }
+
+
+# What each step's "What LangGraph did" box shows once done: the call its action really made.
+CALLED = {
+    "checkpoints": "graph.get_state_history(",
+    "restart": "graph.get_state(config)  # 4 messages, read from the database",
+    "threads": "# a new thread: no checkpoint yet",
+    "messages": 'stream_mode=["messages", "updates"]',
+    "updates": 'stream_mode=["updates"]',
+    "async": "async for mode, chunk in graph.astream(",
+    "interrupt": '"What\'s the weather in SF and LA?"',
+    "edit": '"weather in New York"',
+    "mock": '"action": "mock", "content": "Sunny and 31',
+    "replay": "    None,\n",
+    "fork": "copied into a new thread",
+}
+
+
+def code_box(at: AppTest) -> tuple[str, str]:
+    """The title of the step's LangGraph box and the code it shows."""
+    (box,) = [e for e in at.expander if "What LangGraph" in e.label]
+    return box.label, "\n".join(c.value for c in box.code)
 
 
 def open_step(at: AppTest, key: str) -> AppTest:
@@ -57,9 +81,16 @@ def press(at: AppTest, key: str) -> str:
 def test_the_whole_lesson_step_by_step(app):
     app.run()
     for step in STEPS:
+        open_step(app, step.key)
+        assert code_box(app) == ("What LangGraph will do", step.code), step.key
         said = press(app, step.key)
         assert EXPECTED[step.key] in said, (step.key, said)
         assert not app.error, (step.key, [e.value for e in app.error])
+        title, calls = code_box(app)
+        assert title == "What LangGraph did", step.key
+        assert CALLED[step.key] in calls, (step.key, calls)
+        marks = [m for m in backend().lesson_threads(LOCAL_USER) if m.step == step.key]
+        assert all(f'"thread_id": "{m.thread_id}"' in calls for m in marks), (step.key, calls)
 
 
 def page_links(at: AppTest) -> dict[str, str]:
@@ -118,3 +149,9 @@ def test_reset_deletes_the_learners_scratch_threads_only(app):
     assert backend().find_thread(LOCAL_USER, own.id) is not None
     assert app.query_params["step"] == "checkpoints"
     assert button(app, "Reset the lesson (no scratch threads)").disabled
+
+
+def test_event_counts_say_steps_and_tokens_in_the_plural():
+    events = [Token("m", "llm", "a"), Token("m", "llm", "b"), Step("llm", "x", 0.1), Done("done")]
+    assert counts(events) == "2 tokens · 1 step · 1 done"
+    assert counts([]) == "no events yet"

@@ -122,6 +122,10 @@ def test_a_run_whose_heartbeat_stops_is_ended_by_the_other_engine_and_its_owner_
     again = b.backend.thread_view(ME, thread.id)
     assert again.notice == view.notice, "A wrote nothing over B's settling"
     assert b.backend.get_thread(ME, thread.id).status == "idle"
+    record = b.backend.run_report(ME, run.id)  # the run record says it died, for both engines
+    assert record is not None and record.status == "lost" and record.calls == ()
+    assert a.backend.run_report(ME, run.id) == record
+    assert again.report is not None and again.report.runs == (record,)
 
 
 @pytest.mark.parametrize(

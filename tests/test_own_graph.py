@@ -299,6 +299,11 @@ def test_always_allow_on_a_hitl_call_approves_the_threads_next_calls_of_that_too
     assert [d.text for d in approved.prelude.decisions] == [
         "approved: always allowed in this thread"
     ]
+    backend.allow_tool(LOCAL_USER, thread_id, "web_search", False)  # Ask again: in the timeline
+    newest = backend.timeline(LOCAL_USER, thread_id, limit=1).rows[0]
+    assert newest.label == "you took back “always allow web_search”: its calls are asked again"
+    again = backend.thread_view(LOCAL_USER, thread_id)
+    assert again.messages == view.messages and again.next_nodes == view.next_nodes
 
 
 def test_a_question_answered_on_an_older_branch_uses_that_answer(own):

@@ -40,3 +40,24 @@ def test_the_record_stays_folded_under_the_turn_with_what_langgraph_did(app):
     assert f'Command(resume={{"{call_id}": {{"action": "mock"' in calls[1]
     assert "answered by you" in texts(app)  # the tool card says whose answer it is
     assert "This conversation: 2 runs" in texts(app)
+
+
+def test_a_run_whose_app_server_died_says_so_and_that_its_calls_were_lost():
+    from streamlit.testing.v1 import AppTest
+
+    def page():
+        from agent.protocol import RunReport, StepRecord, TurnReport
+        from ui.run_record import run_record
+
+        lost = RunReport(
+            "r1", "", "lost", 0.0, 3.5, None, steps=(StepRecord("llm", 1.5, "asked web_search"),)
+        )
+        run_record(TurnReport("m1", (lost,)))
+
+    at = AppTest.from_function(page).run()
+    assert not at.exception
+    inside = "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
+    assert "**The run**: cut short: the app server running it stopped" in inside
+    assert "engine" not in inside.split("\n")[0], "a lost run's engine is not known"
+    assert "lost with the app server that ran it" in inside
+    assert not at.code, "no empty code box"

@@ -130,6 +130,22 @@ def test_a_run_of_a_silent_owner_is_dead_and_claimed_once(stores):
     assert b.get("r1").status == "lost"
 
 
+def test_a_dead_run_gets_a_report_saying_so_with_the_steps_it_stored(stores):
+    a, b = stores
+    a.begin("r1", "t1", Starter("me", sent=SentMessage("h1", "hello")))
+    a.append("r1", 0, Step("llm", "asked web_search", 0.5, message_ids=("m1",)))
+    a._flush()
+    age_heartbeats(a, 60)
+    assert b.claim_lost("r1")
+    (report,) = b.reports("t1")
+    assert report["status"] == "lost" and report["id"] == "r1"
+    assert [s["node"] for s in report["steps"]] == ["llm"] and report["calls"] == []
+    assert report["sent"] == "h1" and report["message_ids"] == ["m1"]
+    assert report["error"].startswith("The server running this answer stopped")
+    a.end("r1", "done", {"id": "r1"})  # the owner waking up later writes no second report
+    assert len(b.reports("t1")) == 1
+
+
 def test_an_owner_process_that_exited_on_this_host_is_gone_at_once():
     child = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],

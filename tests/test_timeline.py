@@ -113,7 +113,8 @@ def test_labels_for_decisions_errors_and_cancelled_calls(h):
     )
     rows = all_rows(h, thread.id)
     assert rows[0].label == (
-        "you approved 1, rejected 1 of 2 calls; action returned 2 results (1 not run or failed)"
+        "you approved 1, rejected 1 of 2 calls; action returned 1 result, web_search rejected "
+        "by you (not run)"
     )
     assert rows[0].error and "provider down" in rows[0].error  # llm failed in the step after it
     h.model.script = [reply("", ("web_search", {"query": "c"}))]

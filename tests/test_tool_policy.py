@@ -3,6 +3,8 @@ thread" given from an approval card, recorded in the timeline and honoured on th
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from langchain_core.messages import ToolMessage
 
@@ -10,6 +12,7 @@ from agent.choices import ApprovalPolicy
 from agent.errors import InputError, UnknownThread
 from agent.events import Halted, ToolResult
 from agent.protocol import LOCAL_USER, User
+from agent.runs import ThreadBusy
 from tests.engine_fixtures import ON_BOTH_DATABASES, harness_for
 from tests.scripted_model import reply
 from tests.test_engine import assert_history_valid, halt_with, state_messages
@@ -57,6 +60,13 @@ def test_a_denied_tool_never_runs_and_the_model_reads_why(h):
     assert_history_valid(messages)  # no orphaned tool call
     # The model was given the denial as the call's result before it answered.
     assert any(isinstance(m, ToolMessage) and "Denied" in m.content for m in h.model.seen[-1])
+    # The timeline and the run record say it was denied, not that it failed.
+    denied_row = "action ran no tool: web_search denied by your settings (not run)"
+    assert denied_row in [r.label for r in h.backend.timeline(LOCAL_USER, thread.id).rows]
+    (record,) = h.backend.thread_view(LOCAL_USER, thread.id).report.runs
+    assert [s.summary for s in record.steps if s.node == "action"] == [
+        "web_search denied by your settings (not run)"
+    ]
 
 
 def test_deny_applies_to_an_unasked_call_next_to_an_asked_one(h):
@@ -117,11 +127,54 @@ def test_taking_the_allow_back_asks_again(h):
     thread, pending = halt_with(h, SEARCH)
     h.model.script = [reply("Sunny.")]
     h.decide(thread.id, {pending[0].id: {"action": "approve", "always_allow": True}})
+    before = h.backend.thread_view(LOCAL_USER, thread.id)
     info = h.backend.allow_tool(LOCAL_USER, thread.id, "web_search", False)
     assert info.allowed_tools == ()
+    # The timeline says so, in a row that changes nothing else of the conversation.
+    newest = h.backend.timeline(LOCAL_USER, thread.id, limit=1).rows[0]
+    assert newest.label == "you took back “always allow web_search”: its calls are asked again"
+    after = h.backend.thread_view(LOCAL_USER, thread.id)
+    assert after.messages == before.messages and after.next_nodes == before.next_nodes
+    assert h.backend.allow_tool(LOCAL_USER, thread.id, "web_search", False) == info  # no row
+    assert h.backend.timeline(LOCAL_USER, thread.id, limit=1).rows[0] == newest
     h.model.script = [reply("", ("web_search", {"query": "SF"}))]
     events = h.send(thread.id, "and SF?")
     assert any(isinstance(e, Halted) for e in events)
+
+
+def test_an_allow_given_or_taken_back_at_a_halt_keeps_the_call_asked(h):
+    thread, pending = halt_with(h, SEARCH)
+    h.backend.allow_tool(LOCAL_USER, thread.id, "web_search", True)
+    h.backend.allow_tool(LOCAL_USER, thread.id, "web_search", False)
+    labels = [r.label for r in h.backend.timeline(LOCAL_USER, thread.id, limit=2).rows]
+    assert labels == [
+        "you took back “always allow web_search”: its calls are asked again",
+        "you chose to always allow web_search in this thread",
+    ]
+    view = h.backend.thread_view(LOCAL_USER, thread.id)
+    assert [c.id for c in view.pending_calls] == [pending[0].id]
+    h.model.script = [reply("Sunny.")]
+    h.decide(thread.id, {pending[0].id: {"action": "approve"}})
+    assert h.search.queries == ["LA weather"]
+
+
+def test_the_allow_is_not_changed_under_a_running_run(h):
+    thread, pending = halt_with(h, SEARCH)
+    h.search.block = threading.Event()
+    h.search.entered.clear()
+    h.model.script = [reply("Sunny.")]
+    run = h.backend.decide(
+        LOCAL_USER,
+        thread.id,
+        {pending[0].id: {"action": "approve", "always_allow": True}},
+        h.choices,
+    )
+    assert h.search.entered.wait(20), "the run never reached its tool"
+    with pytest.raises(ThreadBusy):
+        h.backend.allow_tool(LOCAL_USER, thread.id, "web_search", False)
+    h.search.block.set()
+    assert h.finish(run)[-1].status == "done"
+    assert h.backend.get_thread(LOCAL_USER, thread.id).allowed_tools == ("web_search",)
 
 
 def test_a_plain_approval_allows_nothing_more(h):

@@ -28,6 +28,7 @@ from agent.transfer import (
     import_thread,
     imported_title,
 )
+from agent.transfer_records import RECORD_KEY
 from tests.engine_fixtures import ON_BOTH_DATABASES, engine_run, harness_for, make_harness
 from tests.scripted_model import reply
 
@@ -55,11 +56,21 @@ def parse(text: str) -> list[dict]:
     return [json.loads(line) for line in text.split("\n") if line.strip()]
 
 
+def checkpoint_lines(lines: list[dict]) -> list[dict]:
+    return [line for line in lines[1:] if RECORD_KEY not in line]
+
+
+def run_records(lines: list[dict]) -> list[dict]:
+    return [line[RECORD_KEY] for line in lines[1:] if RECORD_KEY in line]
+
+
 def assert_same_content(first: str, second: str) -> None:
     a, b = parse(first), parse(second)
     strip = lambda header: {k: v for k, v in header.items() if k not in ROW_FIELDS}  # noqa: E731
     assert strip(a[0]) == strip(b[0])
-    assert a[1:] == b[1:]
+    assert checkpoint_lines(a) == checkpoint_lines(b)
+    no_id = lambda record: {k: v for k, v in record.items() if k != "id"}  # noqa: E731
+    assert [no_id(r) for r in run_records(a)] == [no_id(r) for r in run_records(b)]
 
 
 def row_counts(h) -> dict[str, int]:
@@ -67,7 +78,13 @@ def row_counts(h) -> dict[str, int]:
     try:
         return {
             table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-            for table in ("waypoint_threads", "checkpoints", "writes")
+            for table in (
+                "waypoint_threads",
+                "checkpoints",
+                "writes",
+                "waypoint_runs",
+                "waypoint_run_events",
+            )
         }
     finally:
         conn.close()
@@ -163,8 +180,8 @@ def test_export_is_a_header_then_every_checkpoint_parents_first(h):
     thread = forked_thread(h)
     text = export_text(h, thread.id)
     lines = parse(text)
-    header, checkpoints = lines[0], lines[1:]
-    assert (header["format"], header["version"], header["title"]) == (FORMAT, 1, thread.title)
+    header, checkpoints = lines[0], checkpoint_lines(lines)
+    assert (header["format"], header["version"], header["title"]) == (FORMAT, 2, thread.title)
     assert header["thread_id"] == thread.id and header["exported_at"].endswith("+00:00")
     assert "checkpoint" in header["about"]
     assert header["checkpoints"] == len(checkpoints) == len(stored(h, thread.id))
@@ -363,7 +380,9 @@ def test_every_kind_of_checkpoint_waypoint_writes_round_trips(h):
     )
     fork = h.backend.fork_thread(LOCAL_USER, thread.id, at)
     written = {
-        w["channel"] for line in parse(export_text(h, thread.id))[1:] for w in line["writes"]
+        w["channel"]
+        for line in checkpoint_lines(parse(export_text(h, thread.id)))
+        for w in line["writes"]
     }
     assert {"__interrupt__", "__resume__", "__error__", "messages"} <= written, written
     for source in (thread.id, fork.id):
@@ -469,6 +488,18 @@ def _set_channel(line: dict, channel: str) -> dict:
     return line
 
 
+def _set_record(**changes):
+    return lambda line: {RECORD_KEY: {**line[RECORD_KEY], **changes}}
+
+
+def _set_step(**changes):
+    def edit(line: dict) -> dict:
+        record = line[RECORD_KEY]
+        return {RECORD_KEY: {**record, "steps": [{**record["steps"][0], **changes}]}}
+
+    return edit
+
+
 def _version(v):
     return lambda text: _edit_line(text, 0, lambda header: {**header, "version": v})
 
@@ -488,7 +519,7 @@ BAD_FILES = {
         lambda text: "\n".join(_lines(text)[1:]) + "\n",
         "not a Waypoint thread file",
     ),
-    "newer version": (_version(2), "newer Waypoint"),
+    "newer version": (_version(3), "newer Waypoint"),
     "version as text": (_version("1"), "version '1'"),
     "version as true": (_version(True), "version True"),
     "truncated line": (
@@ -587,6 +618,52 @@ BAD_FILES = {
         "not valid Unicode",
     ),
     "not a number": (lambda text: text.replace('"step": -1', '"step": NaN', 1), "NaN"),
+    "run record with a field of its own": (
+        lambda text: _edit_line(text, -1, _set_record(extra=1)),
+        "other fields than a run record's (extra)",
+    ),
+    "run record of an unknown status": (
+        lambda text: _edit_line(text, -1, _set_record(status="magic")),
+        "status must be one of",
+    ),
+    "run record seconds as text": (
+        lambda text: _edit_line(text, -1, _set_record(seconds="1.5")),
+        "seconds must be a number",
+    ),
+    "run record starting after the year 285 million": (
+        lambda text: _edit_line(text, -1, _set_record(started_at=10**400)),
+        "started_at must be a number",
+    ),
+    "run record step with negative tokens": (
+        lambda text: _edit_line(text, -1, _set_step(tokens_in=-1)),
+        "steps[0].tokens_in must be a whole number",
+    ),
+    "run record of an unknown decision": (
+        lambda text: _edit_line(
+            text,
+            -1,
+            _set_record(decisions=[{"action": "delete", "text": "x", "tool": "", "call_id": ""}]),
+        ),
+        "decisions[0].action must be one of",
+    ),
+    "run record call as a number": (
+        lambda text: _edit_line(text, -1, _set_record(calls=[42])),
+        "calls[0] must be text",
+    ),
+    "run record from another thread's checkpoint": (
+        lambda text: _edit_line(
+            text, -1, _set_record(from_checkpoint="1f000000-0000-6000-8000-000000000000")
+        ),
+        "not a checkpoint of this file",
+    ),
+    "checkpoint after a run record": (
+        lambda text: "\n".join(_lines(text) + _lines(text)[1:2]) + "\n",
+        "only run records may follow",
+    ),
+    "run records miscounted": (
+        lambda text: _edit_line(text, 0, lambda header: {**header, "run_records": 5}),
+        "promises 5 run records",
+    ),
     "huge file": (lambda text: b" " * (MAX_BYTES + 1), "larger than 50 MB"),
     "huge stream": (
         lambda text: (b" " * (1024 * 1024) for _ in range(10_000)),
@@ -594,6 +671,36 @@ BAD_FILES = {
     ),
     "too many lines": (lambda text: text + "{}\n" * MAX_LINES, f"more than {MAX_LINES:,} lines"),
 }
+
+
+def test_run_records_travel_with_the_thread_under_new_run_ids(h):
+    thread = tool_thread(h)
+    h.model.script = [reply("You are welcome.")]
+    h.send(thread.id, "thanks")
+    original = h.backend.thread_view(LOCAL_USER, thread.id).report
+    lines = parse(export_text(h, thread.id))
+    assert lines[0]["run_records"] == len(run_records(lines)) == len(original.runs) == 2
+    info, first, second = round_trip(h, thread.id)
+    assert_same_content(first, second)
+    again = import_thread(h.backend, LOCAL_USER, first)  # the same file twice: no id clash
+    for copy in (info, again):
+        report = h.backend.thread_view(LOCAL_USER, copy.id).report
+        assert [replace(r, id="") for r in report.runs] == [
+            replace(r, id="") for r in original.runs
+        ]
+        assert len(report.turns) == 2, "each record is placed under its turn again"
+    ids = {r.id for c in (thread, info, again) for r in h.backend.stored_reports(c.id)}
+    assert len(ids) == 6
+
+
+def test_a_version_1_file_without_run_records_still_imports(h):
+    thread = tool_thread(h)
+    lines = parse(export_text(h, thread.id))
+    header = {k: v for k, v in lines[0].items() if k != "run_records"} | {"version": 1}
+    old = "".join(json.dumps(line) + "\n" for line in [header, *checkpoint_lines(lines)])
+    info = import_thread(h.backend, LOCAL_USER, old)
+    view = h.backend.thread_view(LOCAL_USER, info.id)
+    assert view.messages[-1].text == "Sunny [1]." and view.report.runs == ()
 
 
 @pytest.mark.parametrize("case", BAD_FILES, ids=list(BAD_FILES))
@@ -620,7 +727,10 @@ def test_an_interrupt_asking_about_malformed_calls_is_refused(data_dir):
     try:
         lines = parse(export_text(h, halted_thread(h).id))
         asked = next(
-            w for line in lines[1:] for w in line["writes"] if w["channel"] == "__interrupt__"
+            w
+            for line in checkpoint_lines(lines)
+            for w in line["writes"]
+            if w["channel"] == "__interrupt__"
         )
         question = asked["value"][0]["$interrupt"]
         good = json.dumps(question["value"])

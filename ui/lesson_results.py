@@ -71,10 +71,19 @@ def _describe(event: Event) -> str:
     return f"run ended: {event.status}" if isinstance(event, Done) else ""
 
 
+UNCOUNTED = ("halted", "done")  # kinds said the same for one or more: "1 done", never "2 dones"
+
+
 def counts(events: Sequence[Event]) -> str:
-    """`84 token · 3 step · 1 done`: how many events of each kind, in the order they first came."""
+    """`84 tokens · 3 steps · 1 done`: how many events of each kind, in the order they first
+    came (the kinds are the events' own names, as the table below shows them)."""
     found = Counter(e.kind for e in events)
-    return " · ".join(f"{n} {kind}" for kind, n in found.items()) or "no events yet"
+    return (
+        " · ".join(
+            f"{n} {kind}{'' if n == 1 or kind in UNCOUNTED else 's'}" for kind, n in found.items()
+        )
+        or "no events yet"
+    )
 
 
 def event_log(events: Sequence[Event]) -> None:
@@ -173,6 +182,11 @@ def _checkpoints(backend: Backend, user: User, view: ThreadView) -> None:
         for r in reversed(page.rows)
     ]
     st.dataframe(rows, hide_index=True, width="stretch")
+    st.caption(
+        "Step -1 is your message arriving (`__input__`: nothing has run yet) and step 0 "
+        "LangGraph putting it into the state (`__start__`); after that, one checkpoint per node "
+        "that ran. Each one can be opened, replayed or forked in the Inspector."
+    )
     links(view.thread.id, page.latest_id)
 
 

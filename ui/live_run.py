@@ -73,6 +73,7 @@ def live_run(backend: Backend, run_id: str, sent: tuple[MessageView, ...] = ()) 
                         is_error=result.is_error,
                         search=result.search,
                         by_human=result.by_human,
+                        outcome=result.outcome,
                     ),
                     running=True,
                     key=f"live_{run_id}",

@@ -27,6 +27,7 @@ STATUS_TEXT = {
     "halted": "halted before `action` for approval",
     "cancelled": "stopped by you",
     "error": "ended with an error",
+    "lost": "cut short: the app server running it stopped",
 }
 
 
@@ -68,7 +69,8 @@ def _step_line(step: StepRecord, usage: str) -> str:
 def _run(run: RunReport, number: int, count: int) -> None:
     heading = f"Run {number} of {count}" if count > 1 else "The run"
     status = STATUS_TEXT.get(run.status, run.status)
-    st.markdown(f"**{heading}** ({plain(run.engine)} engine): {status}")
+    engine = f" ({plain(run.engine)} engine)" if run.engine else ""
+    st.markdown(f"**{heading}**{engine}: {status}")
     lines = [_step_line(step, run.usage) for step in run.steps]
     lines += [
         f"{code(d.tool)}: {plain(d.text)}" if d.tool else plain(d.text) for d in run.decisions
@@ -82,10 +84,20 @@ def _run(run: RunReport, number: int, count: int) -> None:
     st.caption(" · ".join(facts) + f" ({USAGE_NOTES[run.usage]})")
     if run.error:
         st.caption(f"Error: {plain(run.error)}")
-    if run.from_checkpoint:
-        st.caption(f"What LangGraph did, from checkpoint {code(run.from_checkpoint)}:")
-    else:
-        st.caption("What LangGraph did, on a new thread (no checkpoint yet):")
+    if not run.calls:
+        st.caption(
+            "What LangGraph did was lost with the app server that ran it: the steps above are "
+            "those it had recorded."
+            if run.status == "lost"
+            else "What LangGraph did was not recorded for this run."
+        )
+        return
+    where = (
+        f"from checkpoint {code(run.from_checkpoint)}"
+        if run.from_checkpoint
+        else "on a new thread (no checkpoint yet)"
+    )
+    st.caption(f"What LangGraph did, {where}:")
     st.code("\n\n".join(run.calls), language="python", wrap_lines=True)
 
 

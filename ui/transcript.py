@@ -23,6 +23,14 @@ from ui.safe_text import SENTENCE_CHARS, code, link_target, markdown, plain, pla
 AVATARS = {"human": "user", "ai": "assistant"}
 
 
+# A tool result that is not the tool's output, by why (`MessageView.outcome`).
+OUTCOME_STATUS = {
+    "answered": ("answered by you", ":material/person:"),
+    "denied": ("not run: denied by your settings", ":material/block:"),
+    "rejected": ("not run: rejected by you", ":material/block:"),
+    "cancelled": ("not run: cancelled, you sent a new message", ":material/block:"),
+    "failed": ("failed", ":material/error:"),
+}
 WINDOW = 40  # messages drawn at first; each "Show earlier" adds as many again
 
 
@@ -56,13 +64,7 @@ def _status(result: MessageView | None, running: bool) -> tuple[str, str]:
         return "running", ":material/progress_activity:"
     if result is None:
         return "waiting for approval", ":material/hourglass_empty:"
-    if result.text.startswith(("Rejected by the user", "Cancelled by the user")):
-        return "not run", ":material/block:"
-    if result.by_human:
-        return "answered by you", ":material/person:"
-    if result.is_error:
-        return "failed", ":material/error:"
-    return "done", ":material/check_circle:"
+    return OUTCOME_STATUS.get(result.outcome or "", ("done", ":material/check_circle:"))
 
 
 def tool_card(

@@ -12,7 +12,8 @@ INPUT = "__input__"  # the writer of "input" rows: a run's input
 NULL_TASK_ID = "00000000-0000-0000-0000-000000000000"
 RESUME, INTERRUPT, ERROR = "__resume__", "__interrupt__", "__error__"
 
-OP = "waypoint_op"  # edit | cancel_calls | continue | fork_thread | regenerate | resend | ...
+# edit | cancel_calls | continue | fork_thread | regenerate | resend | allow_tool | ask_again | ...
+OP = "waypoint_op"
 SERVER_STOPPED = "server_stopped"  # the op of agent.recovery's checkpoint after a cut run
 STOPPED = "stopped"  # the op of the checkpoint agent.recovery writes after your Stop
 APPLIED = "waypoint_applied"  # the node whose saved results that checkpoint applied

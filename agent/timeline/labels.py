@@ -19,6 +19,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langgraph.constants import START
 
+from agent.approval import result_outcome, results_text
 from agent.graph import ACTION, LLM
 from agent.stream_events import message_text
 from agent.timeline.keys import (
@@ -72,9 +73,8 @@ def _described(messages: Sequence[BaseMessage], nodes: Sequence[str]) -> list[st
     results = [m for m in messages if isinstance(m, ToolMessage)]
     if results and (every or ACTION in nodes or own):
         who = ACTION if every or ACTION in nodes else own[0]
-        failed = sum(1 for m in results if m.status == "error")
-        text = f"{who} returned {plural(len(results), 'result')}"
-        parts.append(text + (f" ({failed} not run or failed)" if failed else ""))
+        ran = any(result_outcome(m) is None for m in results)
+        parts.append(f"{who} {'returned' if ran else 'ran no tool:'} {results_text(results)}")
     return parts
 
 
@@ -166,6 +166,10 @@ def update_label(metadata: Mapping[str, Any]) -> tuple[tuple[str, ...], str]:
         if metadata.get(APPLIED):
             return nodes, f"the server stopped; the saved results of {metadata[APPLIED]} kept"
         return nodes, "the server stopped during a run"
+    if op == "allow_tool":
+        return nodes, f"you chose to always allow {tool} in this thread"
+    if op == "ask_again":
+        return nodes, f"you took back “always allow {tool}”: its calls are asked again"
     if op == "fork_thread":
         title = metadata.get(SOURCE_TITLE) or "another thread"
         return nodes, f"forked from “{preview(title, 50)}”"
