@@ -320,3 +320,44 @@ def test_a_question_answered_on_an_older_branch_uses_that_answer(own):
     assert finished(backend, answered) == "done"
     view = backend.thread_view(LOCAL_USER, thread_id)
     assert view.values["plan"] == ["Second"] and view.values["draft"].startswith("Second.")
+
+
+PARALLEL = """
+import operator
+from typing import Annotated, TypedDict
+from langgraph.graph import StateGraph, START, END
+from langgraph.types import interrupt
+
+class S(TypedDict, total=False):
+    answers: Annotated[list, operator.add]
+
+def ask(name):
+    def node(state):
+        return {"answers": [f"{name}: {interrupt({'question': name})}"]}
+    return node
+
+graph = StateGraph(S)
+graph.add_node("left", ask("left"))
+graph.add_node("right", ask("right"))
+graph.add_edge(START, "left")
+graph.add_edge(START, "right")
+graph.add_edge("left", END)
+graph.add_edge("right", END)
+"""
+
+
+def test_questions_from_parallel_nodes_are_answered_together_by_id(tmp_path):
+    (tmp_path / "parallel.py").write_text(PARALLEL)
+    (source,) = graph_sources("parallel.py:graph", tmp_path)
+    backend = LocalBackend(Settings(db_path=tmp_path / "p.sqlite"), kit=kit_for(load_graph(source)))
+    try:
+        handle = backend.start_thread(LOCAL_USER, '{"answers": []}', AgentChoices())
+        assert finished(backend, handle) == "halted"
+        questions = backend.thread_view(LOCAL_USER, handle.thread_id).questions
+        assert sorted(q.value["question"] for q in questions) == ["left", "right"]
+        answers = {q.id: f'"for {q.value["question"]}"' for q in questions}
+        assert finished(backend, backend.answer(LOCAL_USER, handle.thread_id, answers)) == "done"
+        values = backend.thread_view(LOCAL_USER, handle.thread_id).values
+        assert sorted(values["answers"]) == ["left: for left", "right: for right"]
+    finally:
+        backend.close()
