@@ -120,7 +120,7 @@ def describe_url(url: str) -> str:
     return f"{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{parts.get('dbname', '')}"
 
 
-def _check_postgres(url: str) -> None:
+def check_postgres(url: str) -> None:
     """Connect once, so a wrong URL or a server that is down fails with its reason, not a timeout.
 
     Neither message quotes the URL: it may hold a password.
@@ -158,7 +158,7 @@ def _reason(error: psycopg.Error) -> str:
 
 def open_postgres_pool(url: str, min_size: int, max_size: int) -> SyncPool:
     """A sync pool of connections the savers and the thread index can use."""
-    _check_postgres(url)
+    check_postgres(url)
     pool = ConnectionPool(
         url,
         min_size=min_size,

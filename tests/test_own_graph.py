@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -361,3 +362,26 @@ def test_questions_from_parallel_nodes_are_answered_together_by_id(tmp_path):
         assert sorted(values["answers"]) == ["left: for left", "right: for right"]
     finally:
         backend.close()
+
+
+def test_on_postgres_each_graph_keeps_its_threads_in_a_schema_of_its_own(postgres_db, tmp_path):
+    from agent.own_graph import kit_and_settings
+
+    settings = Settings(database_url=postgres_db, db_path=tmp_path / "unused.sqlite")
+    mine, mine_settings = kit_and_settings(
+        replace(settings, graph=str(ROOT / "examples" / "essay_writer.py") + ":graph")
+    )
+    assert "search_path=waypoint_essay_writer" in str(mine_settings.database_url)
+    own = LocalBackend(mine_settings, kit=mine)
+    builtin = LocalBackend(settings)
+    try:
+        handle = own.start_thread(LOCAL_USER, '{"task": "checkpoints"}', AgentChoices())
+        assert finished(own, handle) == "halted"
+        assert [t.id for t in own.list_threads(LOCAL_USER)] == [handle.thread_id]
+        assert not builtin.list_threads(LOCAL_USER), "the built-in agent's threads are apart"
+        (question,) = own.thread_view(LOCAL_USER, handle.thread_id).questions
+        assert question.value["plan"][0] == "Checkpoints: why it matters"
+    finally:
+        own.close()
+        builtin.close()
+    assert not (tmp_path / "unused.sqlite").exists(), "nothing went to SQLite"
