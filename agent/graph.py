@@ -12,6 +12,7 @@ Both nodes have a sync and an async body, so the same graph runs under `stream` 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -69,6 +70,28 @@ class RunContext:
         return next((tool for tool in self.tools if tool.name == name), None)
 
 
+def context_of(runtime: Runtime[RunContext]) -> RunContext:
+    """The run's context; a run given none (on a LangGraph Agent Server, or driven as your own
+    graph) uses the offline demo model and search, asking before every tool."""
+    if isinstance(runtime.context, RunContext):
+        return runtime.context
+    return _offline_context()
+
+
+@functools.cache
+def _offline_context() -> RunContext:
+    from agent.demo_model import DemoChatModel  # here: they import this module's neighbours
+    from agent.search.offline import OfflineSearch
+    from agent.tools import make_web_search_tool
+
+    return RunContext(model=DemoChatModel(), tools=(make_web_search_tool(OfflineSearch()),))
+
+
+def offline_tools() -> Sequence[BaseTool]:
+    """The tools of a run given no context: what such a run's decisions are checked against."""
+    return _offline_context().tools
+
+
 AgentGraph = CompiledStateGraph[AgentState, RunContext, AgentState, AgentState]
 # Any graph the engine drives: the built-in agent, or your own (`agent.graph_kit`).
 AnyGraph = Pregel[Any, Any, Any, Any]
@@ -92,26 +115,28 @@ def _kept(reply: AIMessage, context: RunContext) -> dict:
 # Both bodies raise the failure after the `except` block, not in it: raised inside, it would carry
 # the provider's exception (and any key it quotes) as its `__context__`.
 def call_model(state: AgentState, runtime: Runtime[RunContext], config: RunnableConfig) -> dict:
-    model, messages = _model_input(state, runtime.context)
+    context = context_of(runtime)
+    model, messages = _model_input(state, context)
     try:
         reply = model.invoke(messages, config)
     except Exception as error:
-        failure = failure_of(error, runtime.context.model)
+        failure = failure_of(error, context.model)
     else:
-        return _kept(reply, runtime.context)
+        return _kept(reply, context)
     raise failure
 
 
 async def acall_model(
     state: AgentState, runtime: Runtime[RunContext], config: RunnableConfig
 ) -> dict:
-    model, messages = _model_input(state, runtime.context)
+    context = context_of(runtime)
+    model, messages = _model_input(state, context)
     try:
         reply = await model.ainvoke(messages, config)
     except Exception as error:
-        failure = failure_of(error, runtime.context.model)
+        failure = failure_of(error, context.model)
     else:
-        return _kept(reply, runtime.context)
+        return _kept(reply, context)
     raise failure
 
 
@@ -240,29 +265,35 @@ def _collect(plan: _ActionPlan, ran: Sequence[ToolMessage]) -> dict:
 
 
 def run_tools(state: AgentState, runtime: Runtime[RunContext], config: RunnableConfig) -> dict:
-    plan = _plan_actions(state, runtime.context)
+    context = context_of(runtime)
+    plan = _plan_actions(state, context)
     if len(plan.to_run) <= 1:
-        ran = [_run_one(call, runtime.context, config) for call in plan.to_run]
+        ran = [_run_one(call, context, config) for call in plan.to_run]
     else:
         with ThreadPoolExecutor(max_workers=len(plan.to_run)) as pool:
-            ran = list(pool.map(lambda c: _run_one(c, runtime.context, config), plan.to_run))
+            ran = list(pool.map(lambda c: _run_one(c, context, config), plan.to_run))
     return _collect(plan, ran)
 
 
 async def arun_tools(
     state: AgentState, runtime: Runtime[RunContext], config: RunnableConfig
 ) -> dict:
-    plan = _plan_actions(state, runtime.context)
-    ran = await asyncio.gather(*(_arun_one(c, runtime.context, config) for c in plan.to_run))
+    context = context_of(runtime)
+    plan = _plan_actions(state, context)
+    ran = await asyncio.gather(*(_arun_one(c, context, config) for c in plan.to_run))
     return _collect(plan, ran)
 
 
 # --- assembly ------------------------------------------------------------------------------------
 
 
-def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> AgentGraph:
-    """Compile the agent graph over a checkpointer (sync or async saver)."""
-    builder = StateGraph(AgentState, context_schema=RunContext)
+def build_graph(
+    checkpointer: BaseCheckpointSaver | None = None, *, takes_context: bool = True
+) -> AgentGraph:
+    """Compile the agent graph over a checkpointer (sync or async saver). Without
+    `takes_context` it declares no context schema (a LangGraph Agent Server would build one
+    from the run's JSON, and a model cannot come as JSON): it runs offline (`context_of`)."""
+    builder = StateGraph(AgentState, context_schema=RunContext if takes_context else None)
     builder.add_node(LLM, RunnableCallable(call_model, acall_model, name=LLM))
     builder.add_node(ACTION, RunnableCallable(run_tools, arun_tools, name=ACTION))
     builder.add_edge(START, LLM)

@@ -33,6 +33,7 @@ from langgraph_sdk.errors import (
 )
 from langgraph_sdk.schema import Command, StreamMode
 
+from agent.approval import validate_decisions
 from agent.backend import STOPPED_TEXT
 from agent.choices import AgentChoices, RunOptions
 from agent.errors import (
@@ -45,6 +46,7 @@ from agent.errors import (
 )
 from agent.events import Error, Event
 from agent.exposure import exposure_problem
+from agent.graph import offline_tools
 from agent.interrupts import hitl_resume, parse_answer, questions
 from agent.lesson_steps import EngineRestart, LessonThread
 from agent.limits import MAX_MESSAGE_CHARS, too_long
@@ -130,12 +132,12 @@ class ServerBackend:
         log.info("driving assistant %s on %s", self.assistant["assistant_id"], self.url)
 
     def _assistant(self, wanted: str | None) -> dict[str, Any]:
-        """The assistant to drive (the server's first, oldest, when none is named); without
+        """The assistant to drive (the first by name when none is named); without
         WAYPOINT_SERVER_GRAPH every assistant of the server is offered in the graph picker."""
         found_all = self.assistants.search(limit=SEARCH_PAGE)
         if not found_all:
             raise ValueError(f"The Agent Server at {self.url} has no assistant (no graph) to run.")
-        assistants = sorted(found_all, key=lambda a: str(a.get("created_at", "")))
+        assistants = sorted(found_all, key=lambda a: str(a.get("name") or a["graph_id"]))
         self.graph_names = (
             tuple(str(a.get("name") or a["graph_id"]) for a in assistants)
             if not self.settings.server_graph
@@ -415,6 +417,10 @@ class ServerBackend:
         pending = pending_calls(interrupts_of(self._state(thread_id)))
         if not pending:
             raise InputError("Nothing is waiting for approval on this thread.")
+        if pending[0].interrupt_id is None:  # Waypoint's own agent, run by the server
+            calls = [{"id": c.id, "name": c.name, "args": c.args} for c in pending]
+            clean = validate_decisions(decisions, calls, offline_tools())
+            return self._start(user, thread_id, command={"resume": clean})
         responses, _checked = hitl_resume(pending, decisions)
         return self._start(user, thread_id, command={"resume": responses})
 
@@ -442,7 +448,11 @@ class ServerBackend:
         self, call: ToolCallView, decision: Mapping[str, Any], choices: AgentChoices
     ) -> str | None:
         try:
-            hitl_resume([call], {call.id: decision})
+            if call.interrupt_id is None:  # Waypoint's own agent, run by the server
+                calls = [{"id": call.id, "name": call.name, "args": call.args}]
+                validate_decisions({call.id: decision}, calls, offline_tools())
+            else:
+                hitl_resume([call], {call.id: decision})
         except DecisionError as problem:
             return str(problem)
         return None

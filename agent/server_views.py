@@ -24,7 +24,7 @@ from langchain_core.messages import (
 )
 from langgraph.types import Interrupt
 
-from agent.interrupts import hitl_calls, interrupt_views, is_hitl_request
+from agent.interrupts import interrupt_views
 
 # agent.timeline first: it imports agent.interrupts, which imports agent.timeline.text, a cycle
 # that breaks when agent.interrupts is the first of the two to load.
@@ -144,10 +144,9 @@ def interrupts_of(state: Mapping[str, Any]) -> list[Interrupt]:
 
 
 def pending_calls(interrupts: Sequence[Interrupt]) -> tuple[ToolCallView, ...]:
-    """The tool calls HITL requests ask about (LangChain's human-in-the-loop middleware format)."""
-    return tuple(
-        call for item in interrupts if is_hitl_request(item.value) for call in hitl_calls(item)
-    )
+    """The tool calls the interrupts ask about: HITL requests (LangChain's human-in-the-loop
+    middleware format), or Waypoint's own agent's `{"calls": [...]}`."""
+    return tuple(call for view in interrupt_views(interrupts) for call in view.calls)
 
 
 def checkpoint_id_of(state: Mapping[str, Any]) -> str | None:

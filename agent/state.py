@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, TypedDict
+from typing import Annotated
 
 from langchain_core.messages import AnyMessage
+from typing_extensions import TypedDict  # pydantic (an Agent Server's schemas) wants this one
 
 from agent.message_log import messages_channel
 

@@ -125,3 +125,22 @@ def test_the_subgraphs_question_is_answered_by_ticking_sources(open_page, app_ur
     expect(main(page).get_by_test_id("stJson").first).to_contain_text(
         "Report on LangGraph persistence"
     )
+
+
+def test_waypoints_own_agent_edits_then_replays_from_the_halt(open_page, app_url, data_dir):
+    page = open_page(app_url)
+    pick_graph(page, app_url, "waypoint_agent")
+    send(page, "What is the weather in Tokyo?")
+    continue_button(page).wait_for()
+    decide(page, "Edit")
+    main(page).get_by_role("textbox", name="Arguments (JSON)").fill('{"query": "weather in Oslo"}')
+    continue_button(page).click()
+    main(page).get_by_text("Here is what I found for “weather in Oslo”").wait_for()
+    wait_for_run(page)
+    page.get_by_role("link", name="Inspector").click()
+    halted = main(page).get_by_role("button", name=re.compile("halted here for you")).first
+    halted.click()
+    main(page).get_by_role("button", name="Replay").click()
+    continue_button(page).wait_for()  # a replay from the halt asks again: nothing runs unasked
+    expect(main(page).get_by_text("weather in Tokyo").first).to_be_visible()
+    shoot(page, data_dir, "own-agent-replayed-1280", continue_button(page), keep=True)

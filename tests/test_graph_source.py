@@ -79,7 +79,12 @@ def test_the_subgraph_asks_from_inside_its_own_namespace():
 
 def test_a_langgraph_json_lists_every_graph_with_its_description():
     sources = graph_sources("examples", ROOT)  # a folder means its langgraph.json
-    assert [s.name for s in sources] == ["hitl_agent", "essay_writer", "subgraph_research"]
+    assert [s.name for s in sources] == [
+        "hitl_agent",
+        "essay_writer",
+        "subgraph_research",
+        "waypoint_agent",
+    ]
     assert "middleware" in sources[0].description
     for source in sources:
         assert load_graph(source).graph is not None

@@ -29,7 +29,8 @@ def own(tmp_path):
     made: list[LocalBackend] = []
 
     def backend_for(example: str) -> LocalBackend:
-        (source,) = graph_sources(f"examples/{example}.py:graph", ROOT)
+        path = "agent/server_graph.py" if example == "waypoint_agent" else f"examples/{example}.py"
+        (source,) = graph_sources(f"{path}:graph", ROOT)
         backend = LocalBackend(
             Settings(db_path=tmp_path / f"{example}.sqlite", demo_token_delay=0),
             kit=kit_for(load_graph(source)),
@@ -140,13 +141,16 @@ def test_a_question_from_inside_a_subgraph_is_answered_by_its_id(own):
     assert report.splitlines()[1].startswith(f"- {first}:")
 
 
-@pytest.mark.parametrize("example", ["hitl_agent", "essay_writer", "subgraph_research"])
+@pytest.mark.parametrize(
+    "example", ["hitl_agent", "essay_writer", "subgraph_research", "waypoint_agent"]
+)
 def test_the_inspector_reads_every_checkpoint_of_your_graph(own, example):
     backend = own(example)
     first = {
         "hitl_agent": "What is the weather in Rome?",
         "essay_writer": '{"task": "x"}',
         "subgraph_research": '{"topic": "LangGraph persistence"}',
+        "waypoint_agent": "How does LangGraph persistence work?",
     }[example]
     handle = backend.start_thread(LOCAL_USER, first, AgentChoices())
     finished(backend, handle)
@@ -385,3 +389,19 @@ def test_on_postgres_each_graph_keeps_its_threads_in_a_schema_of_its_own(postgre
         own.close()
         builtin.close()
     assert not (tmp_path / "unused.sqlite").exists(), "nothing went to SQLite"
+
+
+def test_waypoints_own_agent_runs_as_your_graph_offline_and_asks_first(own):
+    backend = own("waypoint_agent")
+    assert not backend.kit.builtin and backend.kit.messages_key == "messages"
+    handle = backend.start_thread(
+        LOCAL_USER, "How does LangGraph persistence work?", AgentChoices()
+    )
+    assert finished(backend, handle) == "halted", "no context given: offline, asking first"
+    (call,) = backend.thread_view(LOCAL_USER, handle.thread_id).pending_calls
+    edit = {"action": "edit", "args": '{"query": "LangGraph checkpointers"}'}
+    finished(backend, backend.decide(LOCAL_USER, handle.thread_id, {call.id: edit}, AgentChoices()))
+    assert (
+        "LangGraph checkpointers"
+        in backend.thread_view(LOCAL_USER, handle.thread_id).messages[-1].text
+    )

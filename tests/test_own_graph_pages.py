@@ -100,7 +100,7 @@ def test_a_langgraph_json_gives_a_picker_and_each_graph_its_threads(own_app):
     app.run()
     assert not app.exception
     picker = app.selectbox(key="graph_picker")
-    assert picker.options == ["hitl_agent", "essay_writer", "subgraph_research"]
+    assert picker.options == ["hitl_agent", "essay_writer", "subgraph_research", "waypoint_agent"]
     assert app.title[0].value == "hitl_agent"
     picker.set_value("essay_writer").run()
     assert not app.exception
