@@ -81,3 +81,23 @@ def test_the_readme_pictures_show_chat_approval_record_inspector_and_lesson(
         picture(page, shots, "lesson", lesson)
     finally:
         page.close()
+
+
+def test_the_readme_picture_of_your_own_graph_asking_with_a_form(browser, tmp_path_factory, shots):
+    """The "Your own agent" section's picture: the essay writer's question, as a form."""
+    graph = str(Path(__file__).resolve().parent.parent / "examples" / "essay_writer.py") + ":graph"
+    with running_app(tmp_path_factory.mktemp("docs_own"), {"WAYPOINT_GRAPH": graph}) as url:
+        page = browser.new_page(viewport={"width": DOCS_WIDTH, "height": TALL_HEIGHT})
+        try:
+            page.goto(url)
+            box = page.get_by_test_id("stChatInputTextArea")
+            box.fill('{"task": "checkpoints"}')
+            box.press("Enter")
+            main(page).get_by_text("The graph asks a question").wait_for()
+            main(page).get_by_role("textbox", name="Note").fill("one example per part")
+            main(page).get_by_role("textbox", name="Note").press("Tab")
+            picture(
+                page, shots, "own-graph", main(page).get_by_role("button", name="Send the answer")
+            )
+        finally:
+            page.close()

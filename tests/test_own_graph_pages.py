@@ -40,7 +40,9 @@ def test_a_graph_without_messages_runs_from_json_and_asks_with_a_form(own_app):
     approve = next(c for c in app.checkbox if c.label == "Approve")
     assert approve.value is True, "the schema's default"
     plan = next(t for t in app.text_area if t.label == "Plan")
-    assert plan.value == ""
+    assert plan.value.splitlines()[0] == "Checkpoints: why it matters", (
+        "it starts as the plan asked about"
+    )
     plan.input("Only part").run()
     next(t for t in app.text_input if t.label == "Note").input("short").run()
     button(app, "Send the answer").click().run()

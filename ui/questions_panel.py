@@ -39,7 +39,7 @@ def questions_panel(backend: Backend, view: ThreadView, options: RunOptions) -> 
             key = f"answer_{question.id}"
             if supported(question.schema):
                 assert question.schema is not None
-                answers[question.id] = schema_form(question.schema, key)
+                answers[question.id] = schema_form(question.schema, key, question.value)
                 with st.expander("The answer as JSON, and the schema it follows"):
                     st.code(answers[question.id], language="json", wrap_lines=True)
                     json_view(question.schema, "schema", f"schema_{question.id}", expanded=False)

@@ -44,23 +44,26 @@ def _field_supported(field: Any) -> bool:
     return kind in SIMPLE
 
 
-def schema_form(schema: dict[str, Any], key: str) -> str:
-    """Draw the form; return the answer as JSON text."""
+def schema_form(schema: dict[str, Any], key: str, asked: Any = None) -> str:
+    """Draw the form; return the answer as JSON text. A field the schema gives no default
+    starts from the question's own value of the same name (a plan asked about starts as that
+    plan), so the person edits what is there rather than retypes it."""
+    shown = asked if isinstance(asked, dict) else {}
     if schema.get("type") == "object":
         answer = {
-            name: _field(name, field, f"{key}_{name}")
+            name: _field(name, field, f"{key}_{name}", shown.get(name))
             for name, field in schema["properties"].items()
         }
         return json.dumps(answer, ensure_ascii=False)
     return json.dumps(_field("Your answer", schema, key), ensure_ascii=False)
 
 
-def _field(name: str, field: dict[str, Any], key: str) -> Any:
+def _field(name: str, field: dict[str, Any], key: str, asked: Any = None) -> Any:
     label = plain(str(field.get("title") or name), LABEL_CHARS)
     help_text = (
         plain(str(field["description"]), SENTENCE_CHARS) if field.get("description") else None
     )
-    default = field.get("default")
+    default = field.get("default", asked)
     if isinstance(field.get("enum"), list):
         options = field["enum"]
         index = options.index(default) if default in options else 0
