@@ -24,7 +24,6 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, NoReturn, cast
 
-from langgraph_sdk import get_sync_client
 from langgraph_sdk.client import SyncAssistantsClient, SyncRunsClient, SyncThreadsClient
 from langgraph_sdk.errors import (
     ConflictError,
@@ -53,7 +52,13 @@ from agent.limits import MAX_MESSAGE_CHARS, too_long
 from agent.message_views import message_views
 from agent.models import list_models
 from agent.protocol import LOCAL_USER, User
-from agent.server_client import Answering, ServerUnavailable, error_detail, graph_kit
+from agent.server_client import (
+    Answering,
+    ServerUnavailable,
+    error_detail,
+    graph_kit,
+    server_client,
+)
 from agent.server_history import ServerHistory
 from agent.server_runs import FollowedRun, ServerError
 
@@ -109,7 +114,7 @@ class ServerBackend:
             raise ValueError("Set WAYPOINT_SERVER_URL to the Agent Server's address first.")
         self.settings = settings
         self.url = settings.server_url
-        self.client = get_sync_client(url=self.url, api_key=settings.server_api_key)
+        self.client = server_client(self.url, settings.server_api_key)
         # The calls this class makes, each a sentence for the page when the server is down.
         self.threads = cast(SyncThreadsClient, Answering(self.client.threads, self.url))
         self.runs = cast(SyncRunsClient, Answering(self.client.runs, self.url))

@@ -11,10 +11,13 @@ from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import httpx
+from langgraph_sdk.client import SyncLangGraphClient
 from langgraph_sdk.errors import APIConnectionError
 
 from agent.errors import Conflict
 from agent.graph_kit import GraphKit
+
+CONNECT_SECONDS = 5.0  # to reach the server; a run's stream may then take minutes
 
 
 class ServerUnavailable(Conflict):
@@ -73,3 +76,16 @@ def graph_kit(assistant: Mapping[str, Any], schemas: Mapping[str, Any]) -> Graph
         input_keys=tuple(str(key) for key in (given if given else state)),
         description=str(assistant.get("description") or ""),
     )
+
+
+def server_client(url: str, api_key: str | None) -> SyncLangGraphClient:
+    """langgraph-sdk's sync client, as `get_sync_client` makes it but retrying a failed
+    connection once, not five times: a server that is down is said on the page within a second
+    or so, not after the SDK's backoff (several seconds per call, on every page load)."""
+    http = httpx.Client(
+        base_url=url,
+        transport=httpx.HTTPTransport(retries=1),
+        timeout=httpx.Timeout(connect=CONNECT_SECONDS, read=300, write=300, pool=5),
+        headers={"x-api-key": api_key} if api_key else {},
+    )
+    return SyncLangGraphClient(http)

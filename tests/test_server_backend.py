@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from langgraph_sdk import get_sync_client
 
 from agent import open_backend
 from agent.choices import AgentChoices
@@ -21,7 +20,7 @@ from agent.errors import BackendError, DecisionError, InputError, ThreadBusy, Un
 from agent.events import Done, Error, Event, Step, Token
 from agent.protocol import User
 from agent.server_backend import ServerBackend
-from agent.server_client import Answering
+from agent.server_client import Answering, server_client
 from agent.settings import Settings, load_settings
 from tests.app_server import free_port
 
@@ -329,7 +328,7 @@ def test_a_server_that_does_not_answer_is_one_sentence(lg_server, monkeypatch, u
 def test_a_server_that_goes_away_is_a_sentence_for_the_page(server, user):
     backend = server("hitl_agent")
     gone = f"http://127.0.0.1:{free_port()}"
-    backend.threads = cast(Any, Answering(get_sync_client(url=gone).threads, gone))
+    backend.threads = cast(Any, Answering(server_client(gone, None).threads, gone))
     with pytest.raises(BackendError, match=f"The Agent Server at {gone} does not answer"):
         backend.list_threads(user)
 
