@@ -32,7 +32,7 @@ from langgraph_sdk.errors import (
 )
 from langgraph_sdk.schema import Command, StreamMode
 
-from agent.approval import validate_decisions
+from agent.approval import ALWAYS, validate_decisions
 from agent.backend import STOPPED_TEXT
 from agent.choices import AgentChoices, RunOptions
 from agent.errors import (
@@ -422,6 +422,11 @@ class ServerBackend:
         pending = pending_calls(interrupts_of(self._state(thread_id)))
         if not pending:
             raise InputError("Nothing is waiting for approval on this thread.")
+        if any(decision.get(ALWAYS) for decision in decisions.values()):
+            raise DecisionError(
+                "“Always allow in this thread” is not available on an Agent Server (the server "
+                "keeps no thread policy of Waypoint's): untick it to approve this call only."
+            )
         if pending[0].interrupt_id is None:  # Waypoint's own agent, run by the server
             calls = [{"id": c.id, "name": c.name, "args": c.args} for c in pending]
             clean = validate_decisions(decisions, calls, offline_tools())

@@ -113,6 +113,9 @@ def test_a_rejected_call_does_not_run_and_the_model_is_told(server, user):
     handle = backend.start_thread(user, "What is the weather in Tokyo?", CHOICES)
     assert finished(backend, user, handle) == "halted"
     (call,) = backend.thread_view(user, handle.thread_id).pending_calls
+    always = {"action": "approve", "always_allow": True}
+    with pytest.raises(DecisionError, match="not available on an Agent Server"):
+        backend.decide(user, handle.thread_id, {call.id: always}, CHOICES)
     reject = {"action": "reject", "reason": "no searching today"}
     decided = backend.decide(user, handle.thread_id, {call.id: reject}, CHOICES)
     assert finished(backend, user, decided) == "done"
