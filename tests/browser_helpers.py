@@ -49,6 +49,16 @@ def main(page):
     return page.get_by_test_id("stMainBlockContainer")
 
 
+def idle(page) -> None:
+    """Wait until Streamlit has finished running the script (its own marker on the app root).
+
+    Until then elements the run has not drawn again are still shown, faded, and are removed when
+    it ends: what is under them moves then."""
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
+        state="attached"
+    )
+
+
 def send(page, message: str) -> None:
     box = page.get_by_test_id("stChatInputTextArea")
     box.fill(message)

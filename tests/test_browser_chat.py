@@ -25,6 +25,7 @@ from tests.browser_helpers import (  # noqa: E402
     LIVE_STOP,
     WAIT_MS,
     expect,
+    idle,
     main,
     no_horizontal_overflow,
     send,
@@ -177,6 +178,7 @@ def decide(page, action: str, card: int = 0) -> None:
     role, name = DECISION_INPUTS[action]
     call_card = group.locator("xpath=ancestor::div[@data-testid='stVerticalBlock'][1]")
     call_card.get_by_role(role, name=name).wait_for()
+    idle(page)  # and the boxes of the decision before it are gone
 
 
 def shoot(page, data_dir: Path, name: str, ready, keep: bool = False) -> None:

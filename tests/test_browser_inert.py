@@ -34,6 +34,7 @@ from tests.browser_helpers import (  # noqa: E402
     LIVE_STOP,
     WAIT_MS,
     expect,
+    idle,
     main,
     no_horizontal_overflow,
     send,
@@ -170,12 +171,6 @@ def open_cards(page) -> None:
         card.locator("summary").first.click()
         card.locator("details[open]:not([style*='height'])").wait_for(state="attached")
     idle(page)
-
-
-def idle(page) -> None:
-    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
-        state="attached"
-    )
 
 
 def thread_of(page) -> str:

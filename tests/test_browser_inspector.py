@@ -25,6 +25,7 @@ from tests.app_server import running_app  # noqa: E402
 from tests.browser_helpers import (  # noqa: E402
     LIVE_STOP,
     expect,
+    idle,
     main,
     no_horizontal_overflow,
     send,
@@ -102,13 +103,6 @@ def rows(page):
 
 def row(page, text: str):
     return rows(page).filter(has_text=text)
-
-
-def idle(page) -> None:
-    """Wait until Streamlit has finished running the script (its own marker on the app root)."""
-    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
-        state="attached"
-    )
 
 
 def open_expander(page, label: str):

@@ -259,3 +259,25 @@ def test_a_setting_that_cannot_work_is_explained_in_the_approval_panel(app):
     button(app, "Continue").click().run()
     assert app.error[0].value.startswith("Nothing was sent") and "Tavily" in app.error[0].value
     assert backend().get_thread(LOCAL_USER, app.query_params["thread"]).status == "waiting"
+
+
+def _card_of(node, key: str):
+    """The block that holds the widget with `key` as a direct child, searched from `node`."""
+    children = list(getattr(node, "children", {}).values())
+    if any(getattr(child, "key", None) == key for child in children):
+        return node
+    return next((card for child in children if (card := _card_of(child, key)) is not None), None)
+
+
+def test_every_decision_draws_as_many_elements_so_switching_moves_nothing_late(app):
+    # One element fewer would leave the last decision's extra one on the page until the run ends,
+    # and its removal then would move Continue under a click.
+    app.run()
+    app.chat_input[0].set_value("What is the weather in London?").run()
+    finish_runs(app)
+    key = app.radio[0].key
+    sizes = {}
+    for action in ["approve", "edit", "mock", "reject", "approve"]:
+        app.radio(key=key).set_value(action).run()
+        sizes[action] = len(_card_of(app.main, key).children)
+    assert len(set(sizes.values())) == 1, sizes

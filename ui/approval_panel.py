@@ -49,6 +49,12 @@ PROBLEMS_KEY = "approval_problems"
 
 
 def _decision(call: ToolCallView) -> dict:
+    """The decision's radio, then its box and a caption saying what the box does.
+
+    Every decision draws the same two elements under the radio, so switching from one to another
+    replaces them in place: a decision with one element fewer would leave the other's last one on
+    the page, faded, until the run ends, and its removal then moves Continue under a click.
+    """
     action = st.radio(
         "Decision",
         [action for action in ACTIONS if not call.allowed or action in call.allowed],
@@ -58,20 +64,16 @@ def _decision(call: ToolCallView) -> dict:
         label_visibility="collapsed",
     )
     if action == "edit":
-        args = st.text_area(
-            "Arguments (JSON)",
-            call.args_json,
-            key=f"args_{call.id}",
-            help="Checked against the tool's schema before anything is sent.",
-        )
+        args = st.text_area("Arguments (JSON)", call.args_json, key=f"args_{call.id}")
+        st.caption("Checked against the tool's schema before anything is sent.")
         return {"action": "edit", "args": args}
     if action == "mock":
         content = st.text_area(
             "The tool's answer",
             key=f"mock_{call.id}",
             placeholder="What the model should read as the tool's result",
-            help="This text becomes the tool's result; the tool does not run.",
         )
+        st.caption("This text becomes the tool's result; the tool does not run.")
         return {"action": "mock", "content": content}
     if action == "reject":
         reason = st.text_input(
@@ -79,6 +81,7 @@ def _decision(call: ToolCallView) -> dict:
             key=f"reason_{call.id}",
             placeholder="e.g. search the docs instead",
         )
+        st.caption("The tool does not run; the model reads your reason and goes on from there.")
         return {"action": "reject", "reason": reason}
     always = st.checkbox(
         f"Always allow {plain(call.name)} in this thread",
