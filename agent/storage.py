@@ -19,6 +19,8 @@ are the stock ones with what `bench/storage.py` measured to pay:
   a new process pays on its first read; a thread read before walks up a step at a time to what
   it remembers. The messages read back are shared between reads, so they must not be changed in
   place (copy them: `model_copy(update=...)`).
+- One recent history per thread is also kept in the database, in one blob (`waypoint_histories`,
+  `KeptHistories`): a new process starts its walk there instead of decoding the whole thread.
 
 Both savers write the same rows, so the sync and the async engine share one database file.
 The levers themselves live in `agent.storage_levers`, shared with the Postgres savers; copying and
@@ -28,6 +30,7 @@ deleting whole threads (`copy_thread`, `copy_branch`, `prune`) in `agent.storage
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -59,6 +62,8 @@ from agent.storage_copy import (
 )
 from agent.storage_levers import (
     HISTORY_THREADS,
+    KeptHistories,
+    KeptRow,
     Link,
     ThreadItem,
     _ChainWalk,
@@ -71,8 +76,11 @@ from agent.storage_levers import (
     id_range,
     stored_channels,
     stored_metadata,
+    thread_key,
 )
 from agent.storage_serde import ZSTD_DICTIONARY, CompressedSerializer
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "HISTORY_THREADS",
@@ -96,6 +104,28 @@ _PUT_WRITES_SQL = (
 )
 _ADD_STORED_CHANNELS_SQL = "ALTER TABLE checkpoints ADD COLUMN stored_channels TEXT"
 _TABLE_COLUMNS_SQL = "SELECT name FROM pragma_table_info('checkpoints')"
+# Kept histories (`KeptHistories`): one row per thread, namespace and channel.
+_KEPT_TABLE_SQL = (
+    "CREATE TABLE IF NOT EXISTS waypoint_histories (thread_id TEXT NOT NULL, "
+    "checkpoint_ns TEXT NOT NULL DEFAULT '', channel TEXT NOT NULL, checkpoint_id TEXT NOT NULL, "
+    "parent_checkpoint_id TEXT, type TEXT NOT NULL, blob BLOB NOT NULL, "
+    "PRIMARY KEY (thread_id, checkpoint_ns, channel))"
+)
+_HAS_KEPT_TABLE_SQL = (
+    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'waypoint_histories'"
+)
+_KEPT_KEYS_SQL = (
+    "SELECT channel, checkpoint_id, parent_checkpoint_id FROM waypoint_histories "
+    "WHERE thread_id = ? AND checkpoint_ns = ?"
+)
+_KEPT_SQL = (
+    "SELECT thread_id, checkpoint_ns, channel, checkpoint_id, parent_checkpoint_id, type, blob "
+    "FROM waypoint_histories WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?"
+)
+_KEEP_SQL = (
+    "INSERT OR REPLACE INTO waypoint_histories (thread_id, checkpoint_ns, channel, checkpoint_id, "
+    "parent_checkpoint_id, type, blob) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def _checkpoint_row(
@@ -191,9 +221,14 @@ def _chain_query(walk: _ChainWalk) -> tuple[str, tuple[Any, ...]]:
 
 
 def _column_present_or_read_only(error: sqlite3.OperationalError) -> bool:
-    """Whether adding `stored_channels` failed harmlessly: an older run added it, or the file is
-    read-only (then `setup` finds out whether the column is there)."""
+    """Whether adding `stored_channels` or the kept histories' table failed harmlessly: an older
+    run added it, or the file is read-only (then `setup` finds out whether it is there)."""
     return "duplicate column name" in str(error) or "readonly" in str(error)
+
+
+def _keep_failed(error: sqlite3.Error) -> None:
+    """A kept history is a cache: a file that cannot take it (read-only, locked) loses nothing."""
+    log.debug("kept history not stored: %s", error)
 
 
 # Both savers keep small int versions besides LangGraph's str ones: an override mypy cannot match.
@@ -206,23 +241,28 @@ class WaypointSqliteSaver(_WaypointSaver, SqliteSaver):  # type: ignore[misc]
     """
 
     _has_stored_channels = False  # set by `setup`
+    _has_kept_histories = False
 
     def __init__(self, conn: sqlite3.Connection, *, serde: SerializerProtocol | None = None):
         super().__init__(conn, serde=serde or CompressedSerializer())
         self._histories = _HistoryCache()
+        self._kept = KeptHistories()
 
     def setup(self) -> None:
-        """Stock tables, plus the `stored_channels` column (runs under the saver's lock)."""
+        """Stock tables, plus the `stored_channels` column and the kept histories' table (runs
+        under the saver's lock)."""
         if self.is_setup:
             return
         super().setup()
-        try:
-            self.conn.execute(_ADD_STORED_CHANNELS_SQL)
-        except sqlite3.OperationalError as error:
-            if not _column_present_or_read_only(error):
-                raise
+        for sql in (_ADD_STORED_CHANNELS_SQL, _KEPT_TABLE_SQL):
+            try:
+                self.conn.execute(sql)
+            except sqlite3.OperationalError as error:
+                if not _column_present_or_read_only(error):
+                    raise
         columns = {row[0] for row in self.conn.execute(_TABLE_COLUMNS_SQL)}
         self._has_stored_channels = "stored_channels" in columns
+        self._has_kept_histories = bool(self.conn.execute(_HAS_KEPT_TABLE_SQL).fetchall())
 
     def put(
         self,
@@ -332,13 +372,24 @@ class WaypointSqliteSaver(_WaypointSaver, SqliteSaver):  # type: ignore[misc]
         target_id = get_checkpoint_id(config) or _checkpoint_id_of(self.get_tuple(config))
         if target_id is None:
             return _no_histories(channels)
-        walk = _ChainWalk(config, target_id, channels, self._histories)
+        cold = not self._histories.knows(thread_key(config))
         with self.cursor(transaction=False) as cur:
-            if self._histories.knows(walk.key):
-                self._walk_up(cur, walk)
+            if cold:
+                walk = self._walk_whole(cur, config, target_id, channels)
             else:
-                self._walk_whole(cur, walk)
-        return walk.history(self.serde)
+                walk = _ChainWalk(config, target_id, channels, self._histories)
+                self._walk_up(cur, walk)
+        histories = walk.history(self.serde)
+        if self._has_kept_histories and (rows := self._kept.due(walk, self.serde, cold=cold)):
+            self._keep(rows)
+        return histories
+
+    def _keep(self, rows: list[KeptRow]) -> None:
+        try:
+            with self.cursor() as cur:
+                cur.executemany(_KEEP_SQL, rows)
+        except sqlite3.Error as error:
+            _keep_failed(error)
 
     def _walk_up(self, cur: sqlite3.Cursor, walk: _ChainWalk) -> None:
         """Up the chain a step at a time, to the nearest seed or history the cache holds."""
@@ -350,13 +401,25 @@ class WaypointSqliteSaver(_WaypointSaver, SqliteSaver):  # type: ignore[misc]
                 self._seed(walk, walk.loading_id)
             walk.take(row)
 
-    def _walk_whole(self, cur: sqlite3.Cursor, walk: _ChainWalk) -> None:
-        """A thread the cache does not know: its links and writes in two scans."""
-        links = {row[0]: (row[1], row[2]) for row in cur.execute(_LINKS_SQL, walk.key)}
-        chain = ancestry(links, walk.target_id, walk.channels)
+    def _walk_whole(
+        self, cur: sqlite3.Cursor, config: RunnableConfig, target_id: str, channels: Sequence[str]
+    ) -> _ChainWalk:
+        """A thread the cache does not know: its links and writes in two scans, from the target
+        up to the nearest seed or kept history (whose one blob is read then)."""
+        key = thread_key(config)
+        links = {row[0]: (row[1], row[2]) for row in cur.execute(_LINKS_SQL, key)}
+        kept = cur.execute(_KEPT_KEYS_SQL, key).fetchall() if self._has_kept_histories else []
+        stops = self._kept.stops(kept, links, channels)
+        chain = ancestry(links, target_id, channels, stops)
+        if chain and chain[-1][0] in stops:
+            self._kept.seed(
+                self._histories, self.serde, cur.execute(_KEPT_SQL, (*key, chain[-1][0]))
+            )
+        walk = _ChainWalk(config, target_id, channels, self._histories)
         rows = cur.execute(*_range_writes_query(walk, chain)) if len(chain) > 1 else ()
         for loading in walk.feed(chain, ancestor_writes(chain, rows)):
             self._seed(walk, loading)
+        return walk
 
     def _seed(self, walk: _ChainWalk, checkpoint_id: str) -> None:
         blob = self.conn.execute(_CHECKPOINT_BLOB_SQL, (*walk.key, checkpoint_id))
@@ -372,27 +435,33 @@ class AsyncWaypointSqliteSaver(_WaypointSaver, AsyncSqliteSaver):  # type: ignor
 
     _has_stored_channels = False  # set by `setup`
 
+    _has_kept_histories = False
+
     def __init__(self, conn: aiosqlite.Connection, *, serde: SerializerProtocol | None = None):
         super().__init__(conn, serde=serde or CompressedSerializer())
         self._histories = _HistoryCache()
+        self._kept = KeptHistories()
         self._columns_checked = False
 
     async def setup(self) -> None:
-        """Stock tables, plus the `stored_channels` column."""
+        """Stock tables, plus the `stored_channels` column and the kept histories' table."""
         if self._columns_checked:
             return
         await super().setup()
         async with self.lock:
             if self._columns_checked:
                 return
-            try:
-                await self.conn.execute(_ADD_STORED_CHANNELS_SQL)
-                await self.conn.commit()
-            except sqlite3.OperationalError as error:
-                if not _column_present_or_read_only(error):
-                    raise
+            for sql in (_ADD_STORED_CHANNELS_SQL, _KEPT_TABLE_SQL):
+                try:
+                    await self.conn.execute(sql)
+                    await self.conn.commit()
+                except sqlite3.OperationalError as error:
+                    if not _column_present_or_read_only(error):
+                        raise
             async with self.conn.execute(_TABLE_COLUMNS_SQL) as cur:
                 columns = {row[0] for row in await cur.fetchall()}
+            async with self.conn.execute(_HAS_KEPT_TABLE_SQL) as cur:
+                self._has_kept_histories = bool(await cur.fetchall())
             self._has_stored_channels = "stored_channels" in columns
             self._columns_checked = True
 
@@ -462,13 +531,25 @@ class AsyncWaypointSqliteSaver(_WaypointSaver, AsyncSqliteSaver):  # type: ignor
         target_id = get_checkpoint_id(config) or _checkpoint_id_of(await self.aget_tuple(config))
         if target_id is None:
             return _no_histories(channels)
-        walk = _ChainWalk(config, target_id, channels, self._histories)
+        cold = not self._histories.knows(thread_key(config))
         async with self.lock:
-            if self._histories.knows(walk.key):
-                await self._walk_up(walk)
+            if cold:
+                walk = await self._walk_whole(config, target_id, channels)
             else:
-                await self._walk_whole(walk)
-        return walk.history(self.serde)
+                walk = _ChainWalk(config, target_id, channels, self._histories)
+                await self._walk_up(walk)
+        histories = walk.history(self.serde)
+        if self._has_kept_histories and (rows := self._kept.due(walk, self.serde, cold=cold)):
+            await self._keep(rows)
+        return histories
+
+    async def _keep(self, rows: list[KeptRow]) -> None:
+        try:
+            async with self.lock:
+                await self.conn.executemany(_KEEP_SQL, rows)
+                await self.conn.commit()
+        except sqlite3.Error as error:
+            _keep_failed(error)
 
     async def _walk_up(self, walk: _ChainWalk) -> None:
         """As `WaypointSqliteSaver._walk_up`."""
@@ -481,17 +562,30 @@ class AsyncWaypointSqliteSaver(_WaypointSaver, AsyncSqliteSaver):  # type: ignor
                     await self._seed(walk, walk.loading_id)
                 walk.take(row)
 
-    async def _walk_whole(self, walk: _ChainWalk) -> None:
+    async def _walk_whole(
+        self, config: RunnableConfig, target_id: str, channels: Sequence[str]
+    ) -> _ChainWalk:
         """As `WaypointSqliteSaver._walk_whole`."""
-        async with self.conn.execute(_LINKS_SQL, walk.key) as cur:
+        key = thread_key(config)
+        async with self.conn.execute(_LINKS_SQL, key) as cur:
             links = {row[0]: (row[1], row[2]) async for row in cur}
-        chain = ancestry(links, walk.target_id, walk.channels)
+        kept: list[Any] = []
+        if self._has_kept_histories:
+            async with self.conn.execute(_KEPT_KEYS_SQL, key) as cur:
+                kept = list(await cur.fetchall())
+        stops = self._kept.stops(kept, links, channels)
+        chain = ancestry(links, target_id, channels, stops)
+        if chain and chain[-1][0] in stops:
+            async with self.conn.execute(_KEPT_SQL, (*key, chain[-1][0])) as cur:
+                self._kept.seed(self._histories, self.serde, await cur.fetchall())
+        walk = _ChainWalk(config, target_id, channels, self._histories)
         rows: list[Any] = []
         if len(chain) > 1:
             async with self.conn.execute(*_range_writes_query(walk, chain)) as cur:
                 rows = list(await cur.fetchall())
         for loading in walk.feed(chain, ancestor_writes(chain, rows)):
             await self._seed(walk, loading)
+        return walk
 
     async def _seed(self, walk: _ChainWalk, checkpoint_id: str) -> None:
         async with self.conn.execute(_CHECKPOINT_BLOB_SQL, (*walk.key, checkpoint_id)) as blob:

@@ -140,10 +140,19 @@ _SQLITE_COPY_WRITES_SQL = """
     SELECT ?, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, value
     FROM writes WHERE thread_id = ? {rows}
 """
+# A kept history (`agent.storage_levers.KeptHistories`) goes with its checkpoint: a branch copy
+# takes it only if that checkpoint is on the branch (its ancestors are then copied too).
+_SQLITE_COPY_KEPT_SQL = """
+    INSERT INTO waypoint_histories (thread_id, checkpoint_ns, channel, checkpoint_id,
+        parent_checkpoint_id, type, blob)
+    SELECT ?, checkpoint_ns, channel, checkpoint_id, parent_checkpoint_id, type, blob
+    FROM waypoint_histories WHERE thread_id = ? {rows}
+"""
 _SQLITE_AMONG = "AND checkpoint_ns = '' AND checkpoint_id IN (SELECT value FROM json_each(?))"
 SQLITE_DELETE_THREADS_SQL = (
     "DELETE FROM checkpoints WHERE thread_id IN (SELECT value FROM json_each(?))",
     "DELETE FROM writes WHERE thread_id IN (SELECT value FROM json_each(?))",
+    "DELETE FROM waypoint_histories WHERE thread_id IN (SELECT value FROM json_each(?))",
 )
 
 
@@ -155,6 +164,7 @@ def sqlite_copy(source: str, target: str, checkpoint_id: str | None = None) -> S
     if checkpoint_id is None:
         yield _SQLITE_COPY_CHECKPOINTS_SQL.format(rows=""), (target, source), False
         yield _SQLITE_COPY_WRITES_SQL.format(rows=""), (target, source), False
+        yield _SQLITE_COPY_KEPT_SQL.format(rows=""), (target, source), False
         return
     chain = yield _SQLITE_CHAIN_SQL, (source, checkpoint_id, source), True
     ids, ancestors = _chain_ids(source, checkpoint_id, chain)
@@ -162,6 +172,7 @@ def sqlite_copy(source: str, target: str, checkpoint_id: str | None = None) -> S
     yield _SQLITE_COPY_CHECKPOINTS_SQL.format(rows=among), (target, source, json.dumps(ids)), False
     # The fork point's own writes stay behind: they belong to whichever child consumed them.
     yield _SQLITE_COPY_WRITES_SQL.format(rows=among), (target, source, json.dumps(ancestors)), False
+    yield _SQLITE_COPY_KEPT_SQL.format(rows=among), (target, source, json.dumps(ids)), False
     return ids
 
 
@@ -193,6 +204,8 @@ _SQLITE_HEADS_SQL = (
 _SQLITE_KEEP_HEAD_SQL = (
     "DELETE FROM writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id <> ?",
     "DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id <> ?",
+    "DELETE FROM waypoint_histories WHERE thread_id = ? AND checkpoint_ns = ? "
+    "AND checkpoint_id <> ?",
     "UPDATE checkpoints SET parent_checkpoint_id = NULL "
     "WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
 )
@@ -244,6 +257,7 @@ _PG_COPY_WRITES_SQL = """
     FROM checkpoint_writes WHERE thread_id = %s {rows}
 """
 _PG_AMONG = "AND checkpoint_ns = '' AND checkpoint_id = ANY(%s)"
+_PG_COPY_KEPT_SQL = _SQLITE_COPY_KEPT_SQL.replace("?", "%s")
 _PG_COPY_BLOBS_SQL = """
     INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
     SELECT %s, checkpoint_ns, channel, version, type, blob
@@ -290,10 +304,12 @@ def postgres_copy(source: str, target: str, checkpoint_id: str | None = None) ->
         yield _PG_COPY_CHECKPOINTS_SQL.format(rows=""), (target, source), False
         yield _PG_COPY_BLOBS_SQL, (target, source), False
         yield _PG_COPY_WRITES_SQL.format(rows=""), (target, source), False
+        yield _PG_COPY_KEPT_SQL.format(rows=""), (target, source), False
         return
     chain = yield _PG_CHAIN_SQL, (source, checkpoint_id, source), True
     ids, ancestors = _chain_ids(source, checkpoint_id, chain)
     yield _PG_COPY_CHECKPOINTS_SQL.format(rows=_PG_AMONG), (target, source, ids), False
     yield _PG_COPY_NAMED_BLOBS_SQL, (source, ids, target, source), False
     yield _PG_COPY_WRITES_SQL.format(rows=_PG_AMONG), (target, source, ancestors), False
+    yield _PG_COPY_KEPT_SQL.format(rows=_PG_AMONG), (target, source, ids), False
     return ids

@@ -11,6 +11,8 @@ each lever buys):
 - `stored_channels`: what a checkpoint row lists as stored, so the history walk knows where to stop.
 - `_ChainWalk` and `_HistoryCache`: `get_delta_channel_history` from one walk up the parent chain,
   remembering what it decoded. The savers only run the walk's queries in their own dialect.
+- `KeptHistories`: one history per thread and channel also kept in the database (the
+  `waypoint_histories` table), so a new process walks only from there (see the class).
 """
 
 from __future__ import annotations
@@ -181,12 +183,16 @@ Link = tuple[str, "str | None", "str | None", int]
 
 
 def ancestry(
-    links: Mapping[str, tuple[str | None, str | None]], target_id: str, channels: Sequence[str]
+    links: Mapping[str, tuple[str | None, str | None]],
+    target_id: str,
+    channels: Sequence[str],
+    kept: Collection[str] = (),
 ) -> list[Link]:
     """The target and its ancestors, nearest first, from a whole thread's links (checkpoint_id ->
-    (parent_checkpoint_id, stored_channels)): up to the root, a loop, or the first ancestor that
-    stores every channel. A cold read takes the thread's links in one query and walks them here,
-    instead of one index lookup per step of a recursive query."""
+    (parent_checkpoint_id, stored_channels)): up to the root, a loop, the first ancestor that
+    stores every channel, or the first checkpoint (the target too) among `kept`, whose histories
+    the database keeps (`KeptHistories.stops`). A cold read takes the thread's links in one query
+    and walks them here, instead of one index lookup per step of a recursive query."""
     wanted = set(channels)
     chain: list[Link] = []
     seen: set[str] = set()
@@ -195,6 +201,8 @@ def ancestry(
         seen.add(checkpoint_id)
         parent_id, stored = links[checkpoint_id]
         chain.append((checkpoint_id, parent_id, stored, len(chain)))
+        if checkpoint_id in kept:
+            break
         if len(chain) > 1 and stored is not None and wanted <= _channel_names(stored):
             break
         checkpoint_id = parent_id
@@ -220,6 +228,11 @@ def ancestor_writes(
     return writes
 
 
+def thread_key(config: RunnableConfig) -> _Thread:
+    """(thread_id, checkpoint_ns) of a config: how the caches and kept histories name a thread."""
+    return str(config["configurable"]["thread_id"]), config["configurable"].get("checkpoint_ns", "")
+
+
 class _ChainWalk:
     """Rebuilds `get_delta_channel_history` from one pass up the parent chain.
 
@@ -237,10 +250,7 @@ class _ChainWalk:
     def __init__(
         self, config: RunnableConfig, target_id: str, channels: Sequence[str], cache: _HistoryCache
     ) -> None:
-        self.key = (
-            str(config["configurable"]["thread_id"]),
-            config["configurable"].get("checkpoint_ns", ""),
-        )
+        self.key = thread_key(config)
         self.channels = list(channels)
         self.cache = cache
         self.open = set(channels)
@@ -255,6 +265,7 @@ class _ChainWalk:
         self._seen = {target_id}
         self.done = False  # whether `feed` stopped the walk
         self._cold = not cache.knows(self.key)  # then no ancestor's history is cached either
+        self.histories: dict[str, _History] = {}  # the target's, once `history` has run
 
     @property
     def target_id(self) -> str:
@@ -341,6 +352,7 @@ class _ChainWalk:
             else:
                 history = (writes, len(writes), self.seeds.get(channel, _NO_SEED))
             self._remember(channel, history, [row[0] for row in rows])
+            self.histories[channel] = history
             shared, count, seed = history
             result[channel] = {"writes": shared[:count]}  # a copy: the cache keeps `shared`
             if seed is not _NO_SEED:
@@ -366,6 +378,107 @@ class _ChainWalk:
                 pending = next(newest_first, None)
             entries[(*self.chain[depth], channel)] = (shared, count, seed)
         self.cache.put(self.key, entries)
+
+    @property
+    def target_parent_id(self) -> str | None:
+        return self.chain[0][1] if self.chain else None
+
+
+# --- histories kept in the database ---------------------------------------------------------------
+
+# Writes a kept history may fall behind the thread before a warm read stores it again: about what
+# a new process decodes one by one (plus one run's writes), beyond the kept history's one blob.
+KEEP_EVERY = 256
+
+# A kept history as a row: (thread_id, checkpoint_ns, channel, checkpoint_id,
+# parent_checkpoint_id, type, blob), the history of that checkpoint (its ancestors' writes).
+KeptRow = tuple[str, str, str, str, "str | None", str, bytes]
+
+
+class KeptHistories:
+    """The histories a saver keeps in its database: one per thread, namespace and channel.
+
+    A cold read decodes every write of the thread one blob at a time: at 1,000 turns, 4,000
+    blobs, which cost more than the messages' own decoding. So a saver also stores, in one blob,
+    the whole history of one recent checkpoint per thread and channel (the writes of its
+    ancestors, and its seed), and a new process seeds its `_HistoryCache` with it: the walk then
+    goes up from the target only to that checkpoint. It is a cache in the database: the history
+    of a checkpoint never changes (see `_HistoryCache`), the row is keyed by the checkpoint and
+    its parent, and a walk that never reaches it (another branch, an older checkpoint, a pruned
+    chain) ignores it: a cold walk reads the thread's links first, and the blob only if the chain
+    passes through its checkpoint (`stops`).
+
+    It is stored again once it is `KEEP_EVERY` writes behind, from a warm read only (a run's
+    first read, a page's rerun): a cold read, the one a person waits for after a restart, never
+    pays the encoding. The row is replaced, so a thread keeps one copy of its messages there
+    (compressed as one blob: a fraction of the deltas' own size).
+    """
+
+    every = KEEP_EVERY  # tests lower it to keep a history after every write
+
+    def __init__(self) -> None:
+        self._lengths: dict[tuple[str, str, str], int] = {}  # of each kept history
+
+    @staticmethod
+    def stops(
+        keys: Iterable[Sequence[Any]],
+        links: Mapping[str, tuple[str | None, str | None]],
+        channels: Sequence[str],
+    ) -> frozenset[str]:
+        """Where a cold walk can stop: the checkpoints whose history is kept for every channel
+        asked, under the parent the thread's links still give them (keys: (channel,
+        checkpoint_id, parent_checkpoint_id) rows)."""
+        found: dict[str, set[str]] = {}
+        for channel, checkpoint_id, parent_id in keys:
+            link = links.get(checkpoint_id)
+            if link is not None and link[0] == parent_id:
+                found.setdefault(checkpoint_id, set()).add(channel)
+        return frozenset(at for at, kept in found.items() if set(channels) <= kept)
+
+    def seed(
+        self, cache: _HistoryCache, serde: SerializerProtocol, rows: Iterable[Sequence[Any]]
+    ) -> None:
+        """Put the kept histories of one thread (rows as `KeptRow`) into the cache."""
+        for thread_id, checkpoint_ns, channel, checkpoint_id, parent_id, type_, blob in rows:
+            record = serde.loads_typed((type_, bytes(blob)))
+            writes: list[PendingWrite] = [
+                (task_id, channel, value)
+                for task_id, value in zip(record["tasks"], record["values"], strict=True)
+            ]
+            thread = (thread_id, checkpoint_ns)
+            cache.put(
+                thread,
+                {
+                    (checkpoint_id, parent_id, channel): (
+                        writes,
+                        len(writes),
+                        record.get("seed", _NO_SEED),
+                    )
+                },
+            )
+            self._lengths[(*thread, channel)] = len(writes)
+
+    def due(self, walk: _ChainWalk, serde: SerializerProtocol, *, cold: bool) -> list[KeptRow]:
+        """The rows to store after `walk`: its target's histories that are `KEEP_EVERY` writes
+        past the kept ones, unless the read was `cold` (its thread was not cached when it began,
+        kept rows or not). They count as kept from here: a row that could not be written (a
+        read-only file) is tried again `KEEP_EVERY` writes later."""
+        if cold or not walk.chain:
+            return []
+        rows: list[KeptRow] = []
+        for channel, (shared, count, seed) in walk.histories.items():
+            key = (*walk.key, channel)
+            if count - self._lengths.get(key, 0) < self.every:
+                continue
+            record: dict[str, Any] = {
+                "tasks": [write[0] for write in shared[:count]],
+                "values": [write[2] for write in shared[:count]],
+            }
+            if seed is not _NO_SEED:
+                record["seed"] = seed
+            rows.append((*key, walk.target_id, walk.target_parent_id, *serde.dumps_typed(record)))
+            self._lengths[key] = count
+        return rows
 
 
 def _oldest_first(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

@@ -21,7 +21,9 @@ savers keep that schema, so stock tools and savers read their rows, and add the 
   `get_delta_channel_history` follows the parent chain by id and stops at the nearest checkpoint
   holding the channel's seed, or at one whose history it already decoded, instead of scanning the
   thread's rows newest first: a page of the chain at a time on a thread it has read before, the
-  thread's links and writes in two queries on one it has not.
+  thread's links and writes in two queries on one it has not;
+- one recent history per thread is kept in one blob (`waypoint_histories`, `KeptHistories`), so
+  a new process walks only from there.
 
 The sync and the async saver write the same rows: either engine continues the other's threads.
 Copying a thread or a branch of it, and `prune`'s extra refusal, come from `agent.storage_copy`.
@@ -65,6 +67,7 @@ from agent.storage_copy import (
     warm_copy,
 )
 from agent.storage_levers import (
+    KeptHistories,
     Link,
     ThreadItem,
     _ChainWalk,
@@ -75,6 +78,7 @@ from agent.storage_levers import (
     id_range,
     stored_channels,
     stored_metadata,
+    thread_key,
 )
 from agent.storage_serde import CompressedSerializer
 
@@ -226,6 +230,31 @@ _SEED_SQL = """
     ) AS blobs
     FROM checkpoints c WHERE c.thread_id = %s AND c.checkpoint_ns = %s AND c.checkpoint_id = %s
 """
+# Kept histories (`KeptHistories`): one row per thread, namespace and channel.
+_KEPT_TABLE_SQL = """
+    CREATE TABLE IF NOT EXISTS waypoint_histories (
+        thread_id TEXT NOT NULL, checkpoint_ns TEXT NOT NULL DEFAULT '', channel TEXT NOT NULL,
+        checkpoint_id TEXT NOT NULL, parent_checkpoint_id TEXT, type TEXT NOT NULL,
+        blob BYTEA NOT NULL, PRIMARY KEY (thread_id, checkpoint_ns, channel))
+"""
+_KEPT_KEYS_SQL = """
+    SELECT channel, checkpoint_id, parent_checkpoint_id FROM waypoint_histories
+    WHERE thread_id = %s AND checkpoint_ns = %s
+"""
+_KEPT_SQL = """
+    SELECT thread_id, checkpoint_ns, channel, checkpoint_id, parent_checkpoint_id, type, blob
+    FROM waypoint_histories WHERE thread_id = %s AND checkpoint_ns = %s AND checkpoint_id = %s
+"""
+_KEEP_SQL = """
+    INSERT INTO waypoint_histories (thread_id, checkpoint_ns, channel, checkpoint_id,
+        parent_checkpoint_id, type, blob)
+    VALUES (%s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (thread_id, checkpoint_ns, channel) DO UPDATE SET
+        checkpoint_id = EXCLUDED.checkpoint_id,
+        parent_checkpoint_id = EXCLUDED.parent_checkpoint_id,
+        type = EXCLUDED.type, blob = EXCLUDED.blob
+"""
+_FORGET_KEPT_SQL = "DELETE FROM waypoint_histories WHERE thread_id = ANY(%s)"
 _LATEST_ID_SQL = """
     SELECT checkpoint_id FROM checkpoints WHERE thread_id = %s AND checkpoint_ns = %s
     ORDER BY checkpoint_id DESC LIMIT 1
@@ -240,10 +269,12 @@ _Statements = Generator[tuple[str, Sequence[Any]], list[tuple[Any, ...]], Any]
 def _history_statements(
     saver: BasePostgresSaver,
     cache: _HistoryCache,
+    kept: KeptHistories,
     config: RunnableConfig,
     channels: Sequence[str],
 ) -> _Statements:
-    """The queries of one `get_delta_channel_history`; returns the histories."""
+    """The queries of one `get_delta_channel_history`, storing a kept history when one is due;
+    returns the histories."""
     thread_id = str(config["configurable"]["thread_id"])
     checkpoint_ns = config["configurable"].get("checkpoint_ns", "")
     target_id = get_checkpoint_id(config)
@@ -252,12 +283,16 @@ def _history_statements(
         if not latest:
             return _no_histories(channels)
         target_id = latest[0][0]
-    walk = _ChainWalk(config, target_id, channels, cache)
-    if cache.knows(walk.key):
-        yield from _walk_up(saver, walk)
+    cold = not cache.knows(thread_key(config))
+    if cold:
+        walk = yield from _walk_whole(saver, cache, kept, config, target_id, channels)
     else:
-        yield from _walk_whole(saver, walk)
-    return walk.history(saver.serde)
+        walk = _ChainWalk(config, target_id, channels, cache)
+        yield from _walk_up(saver, walk)
+    histories = walk.history(saver.serde)
+    for row in kept.due(walk, saver.serde, cold=cold):
+        yield _KEEP_SQL, row
+    return histories
 
 
 def _walk_up(saver: BasePostgresSaver, walk: _ChainWalk) -> _Statements:
@@ -282,11 +317,24 @@ def _walk_up(saver: BasePostgresSaver, walk: _ChainWalk) -> _Statements:
         page = min(page * 4, LAST_PAGE)
 
 
-def _walk_whole(saver: BasePostgresSaver, walk: _ChainWalk) -> _Statements:
-    """A thread the cache does not know: its links and writes in two queries."""
-    thread_id, checkpoint_ns = walk.key
-    links = yield _LINKS_SQL, walk.key
-    chain = ancestry({link[0]: (link[1], link[2]) for link in links}, walk.target_id, walk.channels)
+def _walk_whole(
+    saver: BasePostgresSaver,
+    cache: _HistoryCache,
+    kept: KeptHistories,
+    config: RunnableConfig,
+    target_id: str,
+    channels: Sequence[str],
+) -> _Statements:
+    """A thread the cache does not know: its links and writes in two queries, from the target up
+    to the nearest seed or kept history (whose one blob is read then); returns the walk."""
+    key = thread_key(config)
+    thread_id, checkpoint_ns = key
+    links = {link[0]: (link[1], link[2]) for link in (yield _LINKS_SQL, key)}
+    stops = kept.stops((yield _KEPT_KEYS_SQL, key), links, channels)
+    chain = ancestry(links, target_id, channels, stops)
+    if chain and chain[-1][0] in stops:
+        kept.seed(cache, saver.serde, (yield _KEPT_SQL, (*key, chain[-1][0])))
+    walk = _ChainWalk(config, target_id, channels, cache)
     rows: list[tuple[Any, ...]] = []
     if len(chain) > 1:
         rows = yield (
@@ -294,6 +342,7 @@ def _walk_whole(saver: BasePostgresSaver, walk: _ChainWalk) -> _Statements:
             (thread_id, checkpoint_ns, walk.channels, *id_range(chain)),
         )
     yield from _feed(saver, walk, chain, ancestor_writes(chain, rows))
+    return walk
 
 
 def _feed(
@@ -326,6 +375,7 @@ def _setup_statements() -> _Statements:
     if not (yield _HAS_STORED_CHANNELS_SQL, ()):
         log.info("adding the stored_channels column to the checkpoints table")
         yield _ADD_STORED_CHANNELS_SQL, ()
+    yield _KEPT_TABLE_SQL, ()
     indexes = yield _INDEX_OPTIONS_SQL, ([*_REDUNDANT_INDEXES, *_PACKED_INDEXES],)
     for name, options in indexes:
         if name in _REDUNDANT_INDEXES:
@@ -376,6 +426,7 @@ class WaypointPostgresSaver(_ShortVersions, PostgresSaver):
     def __init__(self, conn: _internal.Conn, *, serde: SerializerProtocol | None = None):
         super().__init__(conn, serde=serde or CompressedSerializer())
         self._histories = _HistoryCache()
+        self._kept = KeptHistories()
 
     def setup(self) -> None:
         """Stock tables and migrations, then Waypoint's changes (`_setup_statements`)."""
@@ -417,10 +468,13 @@ class WaypointPostgresSaver(_ShortVersions, PostgresSaver):
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         """The stock `prune`; "keep_latest" also refuses the delta threads the stock check
         cannot see in Waypoint's rows (see `agent.storage_copy`)."""
-        if strategy == "keep_latest" and (ids := prune_thread_ids(thread_ids, strategy)):
+        ids = prune_thread_ids(thread_ids, strategy)
+        if strategy == "keep_latest" and ids:
             with self._cursor() as cur:
                 run(cur, postgres_refuse_delta_threads(ids))
         super().prune(thread_ids, strategy=strategy)
+        with self._cursor() as cur:
+            cur.execute(_FORGET_KEPT_SQL, (ids,))
 
     def put_thread(self, items: Sequence[ThreadItem]) -> None:
         """`put` then `put_writes` for each (config, checkpoint, metadata, writes by task), all in
@@ -459,7 +513,9 @@ class WaypointPostgresSaver(_ShortVersions, PostgresSaver):
         if not channels:
             return {}
         with self._cursor() as cur:
-            return _run(cur, _history_statements(self, self._histories, config, channels))
+            return _run(
+                cur, _history_statements(self, self._histories, self._kept, config, channels)
+            )
 
 
 class AsyncWaypointPostgresSaver(_ShortVersions, AsyncPostgresSaver):
@@ -475,6 +531,7 @@ class AsyncWaypointPostgresSaver(_ShortVersions, AsyncPostgresSaver):
     def __init__(self, conn: _ainternal.Conn, *, serde: SerializerProtocol | None = None):
         super().__init__(conn, serde=serde or CompressedSerializer())
         self._histories = _HistoryCache()
+        self._kept = KeptHistories()
 
     async def setup(self) -> None:
         """Stock tables and migrations, then Waypoint's changes (`_setup_statements`)."""
@@ -516,10 +573,13 @@ class AsyncWaypointPostgresSaver(_ShortVersions, AsyncPostgresSaver):
 
     async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         """As `WaypointPostgresSaver.prune`."""
-        if strategy == "keep_latest" and (ids := prune_thread_ids(thread_ids, strategy)):
+        ids = prune_thread_ids(thread_ids, strategy)
+        if strategy == "keep_latest" and ids:
             async with self._cursor() as cur:
                 await arun(cur, postgres_refuse_delta_threads(ids))
         await super().aprune(thread_ids, strategy=strategy)
+        async with self._cursor() as cur:
+            await cur.execute(_FORGET_KEPT_SQL, (ids,))
 
     async def aget_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
@@ -528,4 +588,6 @@ class AsyncWaypointPostgresSaver(_ShortVersions, AsyncPostgresSaver):
         if not channels:
             return {}
         async with self._cursor() as cur:
-            return await _arun(cur, _history_statements(self, self._histories, config, channels))
+            return await _arun(
+                cur, _history_statements(self, self._histories, self._kept, config, channels)
+            )

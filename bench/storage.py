@@ -230,6 +230,22 @@ def file_bytes(conn: sqlite3.Connection, path: Path) -> int:
     return path.stat().st_size
 
 
+def kept_bytes(conn: sqlite3.Connection) -> int:
+    """The pages of Waypoint's kept histories (one copy of the thread's messages in one blob,
+    replaced every few dozen turns) and the free pages a replacement leaves, until reused. They
+    grow by steps, not per turn: per-turn growth is measured without them (`delta_bytes`)."""
+    kept = conn.execute(
+        "SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name LIKE '%waypoint_histories%'"
+    ).fetchone()[0]
+    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    return int(kept) + free * conn.execute("PRAGMA page_size").fetchone()[0]
+
+
+def delta_bytes(conn: sqlite3.Connection, path: Path) -> int:
+    """The file's bytes without the kept histories (`kept_bytes`): the checkpoints and deltas."""
+    return file_bytes(conn, path) - kept_bytes(conn)
+
+
 def run_thread(
     label: str,
     state: type,
