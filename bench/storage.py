@@ -261,16 +261,16 @@ def run_thread(
     config = {"configurable": {"thread_id": str(uuid.UUID(int=7))}}
     started = time.perf_counter()
     if 0 in marks:
-        run.sizes[0] = file_bytes(conn, path)
+        run.sizes[0] = delta_bytes(conn, path)
     prose = Prose(seed=2)
     for turn in range(1, turns + 1):
         graph.invoke({"messages": [HumanMessage(prose.text(200))]}, config)
         if turn in marks:
-            run.sizes[turn] = file_bytes(conn, path)
+            run.sizes[turn] = delta_bytes(conn, path)
     run.seconds = time.perf_counter() - started
     messages = graph.get_state(config).values["messages"]
     run.raw, run.messages = raw_message_bytes(messages), len(messages)
-    run.db_bytes = run.sizes[turns]
+    run.db_bytes = file_bytes(conn, path)
     run.breakdown = where_bytes_go(conn)
     conn.close()
     if measure_reads:
@@ -384,7 +384,16 @@ def where_bytes_go(conn: sqlite3.Connection) -> list[tuple[str, int]]:
         "+ IFNULL(LENGTH(type), 0) + 1), COUNT(*) FROM writes"
     ).fetchone()
     checkpoint_rows = conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0]
-    indexes = sum(size for name, size in pages.items() if name.startswith("sqlite_autoindex"))
+    indexes = sum(
+        size
+        for name, size in pages.items()
+        if name.startswith("sqlite_autoindex") and "waypoint_histories" not in name
+    )
+    kept = kept_bytes(conn)
+    free = (
+        conn.execute("PRAGMA freelist_count").fetchone()[0]
+        * conn.execute("PRAGMA page_size").fetchone()[0]
+    )
     return [
         (f"checkpoint blobs ({checkpoint_rows} checkpoints)", blob),
         ("checkpoint metadata (JSON)", metadata),
@@ -413,10 +422,13 @@ def where_bytes_go(conn: sqlite3.Connection) -> list[tuple[str, int]]:
             - values
             - write_keys,
         ),
+        ("kept history (one blob of the messages) and the free pages its replacement left", kept),
         (
             "other (schema page)",
             sum(size for name, size in pages.items() if name not in ("checkpoints", "writes"))
-            - indexes,
+            - indexes
+            - kept
+            + free,
         ),
     ]
 
@@ -470,7 +482,7 @@ LEVERS = [
         NEVER,
         lever_saver(int_versions=True, serde=CompressedSerializer(), drop_counters=True),
     ),
-    ("+ stored_channels column (= WaypointSqliteSaver)", NEVER, WaypointSqliteSaver),
+    ("+ stored_channels column, kept history (= WaypointSqliteSaver)", NEVER, WaypointSqliteSaver),
 ]
 
 
@@ -615,7 +627,10 @@ def main() -> None:
     args = parser.parse_args()
     print(__doc__.splitlines()[0])
     print(f"  {RAW_DEFINITION}\n  {DB_DEFINITION}")
-    print(f"  bytes/turn at turn T = DB growth over turns T-{WINDOW - 1}..T, divided by {WINDOW}")
+    print(
+        f"  bytes/turn at turn T = DB growth over turns T-{WINDOW - 1}..T, divided by {WINDOW}, "
+        "less Waypoint's kept history (one copy of the messages, replaced by steps)"
+    )
     print_prose_calibration()
     with tempfile.TemporaryDirectory() as tmp:
         waypoint = run_thread(
