@@ -85,6 +85,7 @@ from agent.views import (
     GraphEdge,
     GraphView,
     MessageVersions,
+    MessageView,
     Notice,
     RunHandle,
     RunReport,
@@ -284,9 +285,11 @@ class ServerBackend:
         last_id = _run_key(thread_id, latest[0]["run_id"]) if latest else None
         interrupts = interrupts_of(state)
         values = state.get("values")
-        messages = message_views(messages_of(values, self.kit.messages_key))
-        shown = {message.id for message in messages}
         key = self.kit.messages_key
+        messages = message_views(messages_of(values, key))
+        sent = run_input(live, key) if live and key is not None else ()
+        messages = _before_live(messages, sent)
+        shown = {message.id for message in messages}
         return ThreadView(
             thread=self._info(thread),
             messages=messages,
@@ -297,7 +300,7 @@ class ServerBackend:
             last_run_id=last_id,
             last_error=None if running_id or not latest else self._run_error(latest[0]),
             notice=None if running_id or not latest else _notice(latest[0]),
-            live_input=tuple(m for m in run_input(live, key) if m.id not in shown) if live else (),
+            live_input=tuple(m for m in sent if m.id not in shown),
             queued=tuple(m for run in queued for m in run_input(run, key)),
             superseded=superseded(self.runs, latest[0]) if latest else None,
             questions=() if running_id else questions(interrupts),
@@ -697,6 +700,19 @@ class ServerBackend:
 def _notice(run: Mapping[str, Any]) -> Notice | None:
     """After your Stop (the server's run "interrupted"), the page says so and offers Continue."""
     return Notice("stopped", STOPPED_TEXT) if run["status"] == "interrupted" else None
+
+
+def _before_live(
+    messages: tuple[MessageView, ...], sent: tuple[MessageView, ...]
+) -> tuple[MessageView, ...]:
+    """The messages up to the live run's own message: what the run wrote after it the live view
+    shows (from the run's stream, replayed from its start), so a page drawn mid-run (a message
+    sent during it, a refresh) does not show it twice."""
+    ids = [message.id for message in messages]
+    for message in sent:
+        if message.id in ids:
+            return messages[: ids.index(message.id) + 1]
+    return messages
 
 
 def _run_key(thread_id: str, run_id: str) -> str:

@@ -16,12 +16,13 @@ from ui.long_text import long_text
 from ui.safe_text import plain_block
 from ui.transcript import AVATARS
 
-# The chat input's placeholder while a run is going, by what a message sent then does.
+# The chat input's placeholder while a run is going, by what a message sent then does (short: a
+# phone shows about forty characters; the chip above says the rest).
 BUSY_PLACEHOLDERS = {
     "reject": "The agent is answering: wait for it, or press Stop to send something else",
-    "enqueue": "The agent is answering: a message sent now waits, then runs after it",
-    "interrupt": "The agent is answering: a message sent now interrupts it, keeping its progress",
-    "rollback": "The agent is answering: a message sent now rolls it back, deleting its work",
+    "enqueue": "Sent now, a message waits its turn",
+    "interrupt": "Sent now, a message interrupts this run",
+    "rollback": "Sent now, a message rolls this run back",
 }
 SUPERSEDED_ICONS = {"interrupted": ":material/pause_circle:", "rolled_back": ":material/undo:"}
 QUEUED_CAPTION = "Queued: it runs when the run before it ends (the Agent Server's enqueue)."
