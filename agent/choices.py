@@ -56,7 +56,8 @@ MULTITASK_HELP: dict[str, str] = {
     "reject": "Refused: you are told to wait for the run, or to stop it first.",
     "enqueue": "Queued: it runs after the current run ends.",
     "interrupt": "The current run stops where it is, its progress kept, and the new one starts.",
-    "rollback": "The current run is stopped and its work deleted, then the new one starts.",
+    "rollback": "The current run is stopped and its work deleted (the message it answered "
+    "too), then the new one starts.",
 }
 TOOL_RULE_HELP: dict[str, str] = {
     "ask": "the run halts before the tool runs, and you decide",

@@ -32,8 +32,8 @@ INTERRUPTED_TEXT = (
     "is kept above (a tool call it had not run yet shows as not run), and a new run answers you."
 )
 ROLLED_BACK_TEXT = (
-    "Your message rolled back the run that was going: it was stopped and its work deleted, its "
-    "checkpoints too, and a new run answers you."
+    "Your message rolled back the run that was going: it was stopped and deleted with its "
+    "checkpoints, the message it was answering too, and a new run answers you."
 )
 
 
