@@ -23,6 +23,8 @@ ApprovalMode = Literal["ask", "auto", "never"]
 ToolRule = Literal["ask", "allow", "deny"]
 Engine = Literal["sync", "async"]
 Durability = Literal["sync", "async", "exit"]
+# What a message sent while a run is going does: the Agent Server's multitask strategies.
+Multitask = Literal["reject", "enqueue", "interrupt", "rollback"]
 
 APPROVAL_HELP: dict[str, str] = {
     "ask": "Ask every time: the run halts before any tool runs (a human-in-the-loop interrupt).",
@@ -49,6 +51,13 @@ STREAM_HELP: dict[str, str] = {
     "tokens": 'stream_mode=["messages", "updates"]: each token as the model writes it, and each '
     "node's output when the node finishes.",
     "steps": 'stream_mode="updates": each node\'s output when the node finishes, no tokens.',
+}
+MULTITASK_HELP: dict[str, str] = {
+    "reject": "Refused: you are told to wait for the run, or to stop it first.",
+    "enqueue": "Queued: it runs after the current run ends.",
+    "interrupt": "The current run stops where it is, its progress kept, and the new one starts.",
+    "rollback": "The current run is stopped and its work deleted (the message it answered "
+    "too), then the new one starts.",
 }
 TOOL_RULE_HELP: dict[str, str] = {
     "ask": "the run halts before the tool runs, and you decide",
@@ -107,11 +116,14 @@ class AgentChoices:
 
 @dataclass(frozen=True)
 class RunOptions:
-    """How to run: engine, what to stream, how durably to checkpoint."""
+    """How to run: engine, what to stream, how durably to checkpoint, and what a message sent
+    while a run is going does (`multitask`: the Agent Server's strategy; the embedded engine
+    always refuses it)."""
 
     engine: Engine = "sync"
     stream_tokens: bool = True
     durability: Durability = "sync"
+    multitask: Multitask = "reject"
     # Breakpoints for this run: pause before / after these nodes (LangGraph's `interrupt_before`
     # and `interrupt_after` run arguments). Chosen in the settings for your own graph.
     pause_before: tuple[str, ...] = ()

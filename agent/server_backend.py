@@ -34,7 +34,7 @@ from langgraph_sdk.schema import Command, StreamMode
 
 from agent.approval import ALWAYS, validate_decisions
 from agent.backend import STOPPED_TEXT
-from agent.choices import AgentChoices, RunOptions
+from agent.choices import AgentChoices, Multitask, RunOptions
 from agent.errors import (
     DecisionError,
     InputError,
@@ -60,6 +60,7 @@ from agent.server_client import (
     server_client,
 )
 from agent.server_history import ServerHistory
+from agent.server_multitask import SUPERSEDES, live_and_queued, run_input, superseded
 from agent.server_runs import FollowedRun, ServerError
 
 # First: it loads agent.timeline before agent.interrupts (see there).
@@ -84,6 +85,7 @@ from agent.views import (
     GraphEdge,
     GraphView,
     MessageVersions,
+    MessageView,
     Notice,
     RunHandle,
     RunReport,
@@ -96,8 +98,10 @@ from agent.views import (
 log = logging.getLogger(__name__)
 
 STREAM_MODES: list[StreamMode] = ["messages-tuple", "updates"]
+STEP_MODES: list[StreamMode] = ["updates"]  # the Stream setting "Steps only": no tokens
 SEARCH_PAGE = 100  # threads read per request when all of a user's must be read (a title search)
 ACTIVE = ("pending", "running")
+QUEUE_LIMIT = 20  # the pending runs of a thread read, and so the queued messages shown
 KEEP_FOLLOWED = 200  # ended runs whose events this process keeps for pages still reading them
 NOT_ON_SERVER = "is not available on an Agent Server"
 
@@ -275,15 +279,20 @@ class ServerBackend:
     def thread_view(self, user: User, thread_id: str) -> ThreadView:
         thread = self._thread(user, thread_id)
         state = self._state(thread_id)
-        active = self._active_runs(thread_id)
-        running_id = _run_key(thread_id, active[0]["run_id"]) if active else None
+        live, queued = live_and_queued(self._active_runs(thread_id))
+        running_id = _run_key(thread_id, live["run_id"]) if live else None
         latest = self.runs.list(thread_id, limit=1)
         last_id = _run_key(thread_id, latest[0]["run_id"]) if latest else None
         interrupts = interrupts_of(state)
         values = state.get("values")
+        key = self.kit.messages_key
+        messages = message_views(messages_of(values, key))
+        sent = run_input(live, key) if live and key is not None else ()
+        messages = _before_live(messages, sent)
+        shown = {message.id for message in messages}
         return ThreadView(
             thread=self._info(thread),
-            messages=message_views(messages_of(values, self.kit.messages_key)),
+            messages=messages,
             checkpoint_id=checkpoint_id_of(state),
             next_nodes=tuple(state.get("next") or ()),
             pending_calls=() if running_id else pending_calls(interrupts),
@@ -291,6 +300,9 @@ class ServerBackend:
             last_run_id=last_id,
             last_error=None if running_id or not latest else self._run_error(latest[0]),
             notice=None if running_id or not latest else _notice(latest[0]),
+            live_input=tuple(m for m in sent if m.id not in shown),
+            queued=tuple(m for run in queued for m in run_input(run, key)),
+            superseded=superseded(self.runs, latest[0]) if latest else None,
             questions=() if running_id else questions(interrupts),
             values=other_values(values, self.kit.messages_key),
             own_graph=True,
@@ -311,7 +323,7 @@ class ServerBackend:
         return [
             dict(run)
             for status in ACTIVE
-            for run in self.runs.list(thread_id, status=status, limit=5)  # type: ignore[arg-type]
+            for run in self.runs.list(thread_id, status=status, limit=QUEUE_LIMIT)  # type: ignore[arg-type]
         ]
 
     # --- runs ------------------------------------------------------------------------------------
@@ -331,18 +343,25 @@ class ServerBackend:
         self,
         user: User,
         thread_id: str,
+        options: RunOptions,
         *,
         input: dict[str, Any] | None = None,
         command: Command | None = None,
         checkpoint_id: str | None = None,
+        multitask: Multitask = "reject",
     ) -> RunHandle:
         """A background run on the server, and the thread of this process that follows it.
 
-        A thread with a run going refuses another (`ThreadBusy`, as the engine here does; the
-        server's `reject` strategy closes the race between the check and the create).
+        `options` are sent with it: the stream modes (tokens or steps), the durability and the
+        breakpoints. A thread with a run going refuses another (`ThreadBusy`) unless `multitask`
+        (the setting, for a new message) says otherwise; the server's strategy also closes the
+        race between the look at the thread's runs and the create. The runs an interrupt or
+        rollback will stop are named in the new run's metadata (`agent.server_multitask`).
         """
-        if self._active_runs(thread_id):
+        going = [str(run["run_id"]) for run in self._active_runs(thread_id)]
+        if going and multitask == "reject":
             raise ThreadBusy(thread_id)
+        supersedes = going if multitask in ("interrupt", "rollback") else []
         try:
             run = self.runs.create(
                 thread_id,
@@ -350,9 +369,13 @@ class ServerBackend:
                 input=input,
                 command=command,
                 checkpoint_id=checkpoint_id,
-                stream_mode=STREAM_MODES,
+                stream_mode=STREAM_MODES if options.stream_tokens else STEP_MODES,
                 stream_resumable=True,
-                multitask_strategy="reject",
+                durability=options.durability,
+                interrupt_before=list(options.pause_before) or None,
+                interrupt_after=list(options.pause_after) or None,
+                multitask_strategy=multitask,
+                metadata={SUPERSEDES: supersedes} if supersedes else None,
             )
         except ConflictError:
             raise ThreadBusy(thread_id) from None
@@ -360,7 +383,7 @@ class ServerBackend:
             raise InputError(f"The Agent Server refused this run: {error_detail(error)}") from None
         key = _run_key(thread_id, run["run_id"])
         self._follow(key, user.id)
-        log.info("run started: thread %s, run %s", thread_id, run["run_id"])
+        log.info("run started: thread %s, run %s (%s)", thread_id, run["run_id"], multitask)
         return RunHandle(id=key, thread_id=thread_id)
 
     def _follow(self, key: str, owner: str) -> FollowedRun:
@@ -384,7 +407,7 @@ class ServerBackend:
         payload = self._input(text)
         info = self.create_thread(user, title_from_text(self.kit.title_for(text)))
         try:
-            return self._start(user, info.id, input=payload)
+            return self._start(user, info.id, options, input=payload)
         except BaseException:
             self.threads.delete(info.id)
             raise
@@ -398,7 +421,9 @@ class ServerBackend:
         options: RunOptions = RunOptions(),
     ) -> RunHandle:
         """Run the graph on a new message; refused while the graph waits for an answer (the
-        question would stay unanswered for good) and while a run is going (`ThreadBusy`)."""
+        question would stay unanswered for good). While a run is going, `options.multitask`
+        says what happens: refused (`ThreadBusy`), queued, or the run interrupted or rolled back
+        (see `agent.server_multitask`)."""
         self._thread(user, thread_id)
         payload = self._input(text)
         if interrupts_of(self._state(thread_id)):
@@ -406,7 +431,7 @@ class ServerBackend:
                 f"{self.kit.label} is waiting for your answer above (an interrupt): answer it "
                 "first, then send this."
             )
-        return self._start(user, thread_id, input=payload)
+        return self._start(user, thread_id, options, input=payload, multitask=options.multitask)
 
     def decide(
         self,
@@ -430,9 +455,9 @@ class ServerBackend:
         if pending[0].interrupt_id is None:  # Waypoint's own agent, run by the server
             calls = [{"id": c.id, "name": c.name, "args": c.args} for c in pending]
             clean = validate_decisions(decisions, calls, offline_tools())
-            return self._start(user, thread_id, command={"resume": clean})
+            return self._start(user, thread_id, options, command={"resume": clean})
         responses, _checked = hitl_resume(pending, decisions)
-        return self._start(user, thread_id, command={"resume": responses})
+        return self._start(user, thread_id, options, command={"resume": responses})
 
     def answer(
         self,
@@ -452,7 +477,7 @@ class ServerBackend:
                 + ("none was answered." if not answers else "some answers are for no question.")
             )
         resume = {interrupt_id: parse_answer(str(text)) for interrupt_id, text in answers.items()}
-        return self._start(user, thread_id, command={"resume": resume})
+        return self._start(user, thread_id, options, command={"resume": resume})
 
     def decision_problem(
         self, call: ToolCallView, decision: Mapping[str, Any], choices: AgentChoices
@@ -480,7 +505,7 @@ class ServerBackend:
         self._thread(user, thread_id)
         if checkpoint_id is not None:
             self._state(thread_id, checkpoint_id)  # an unknown checkpoint: a sentence
-        return self._start(user, thread_id, checkpoint_id=checkpoint_id)
+        return self._start(user, thread_id, options, checkpoint_id=checkpoint_id)
 
     def any_run_active(self, user: User) -> bool:
         return self.threads.count(metadata={OWNER: user.id}, status="busy") > 0
@@ -640,6 +665,7 @@ class ServerBackend:
             graphs=self.graph_names or (self.kit.name,),
             chat_messages=self.kit.messages_key is not None,
             input_example=self.kit.input_example(),
+            agent_server=True,
         )
 
     def exposure_problem(self, address: str | None, auth_configured: bool) -> str | None:
@@ -674,6 +700,19 @@ class ServerBackend:
 def _notice(run: Mapping[str, Any]) -> Notice | None:
     """After your Stop (the server's run "interrupted"), the page says so and offers Continue."""
     return Notice("stopped", STOPPED_TEXT) if run["status"] == "interrupted" else None
+
+
+def _before_live(
+    messages: tuple[MessageView, ...], sent: tuple[MessageView, ...]
+) -> tuple[MessageView, ...]:
+    """The messages up to the live run's own message: what the run wrote after it the live view
+    shows (from the run's stream, replayed from its start), so a page drawn mid-run (a message
+    sent during it, a refresh) does not show it twice."""
+    ids = [message.id for message in messages]
+    for message in sent:
+        if message.id in ids:
+            return messages[: ids.index(message.id) + 1]
+    return messages
 
 
 def _run_key(thread_id: str, run_id: str) -> str:

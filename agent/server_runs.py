@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 from langgraph_sdk.client import SyncLangGraphClient
-from langgraph_sdk.errors import LangGraphError
+from langgraph_sdk.errors import LangGraphError, NotFoundError
 
 from agent.events import Done, Error, RunStatus
 from agent.runs import EventLog
@@ -95,12 +95,16 @@ class FollowedRun:
                 self.log.append(item)
 
     def _final_status(self, halted: bool) -> RunStatus:
-        """How the run ended, as the server records it (waiting for it if it has not yet)."""
+        """How the run ended, as the server records it (waiting for it if it has not yet); a
+        run the server no longer has was rolled back (a message sent with the rollback strategy
+        deleted it): "cancelled", as a Stop, and the chat says why (`agent.server_multitask`)."""
         try:
             run = self.client.runs.get(self.thread_id, self.run_id)
             if RUN_STATUS.get(run["status"]) == "running":
                 self.client.runs.join(self.thread_id, self.run_id)
                 run = self.client.runs.get(self.thread_id, self.run_id)
+        except NotFoundError:
+            return "cancelled"
         except ServerError:
             self.log.append(_lost())
             return "error"

@@ -107,7 +107,9 @@ class MessageView:
 class Notice:
     """Why the thread's last run ended early, when it needs saying (see `agent.recovery`)."""
 
-    kind: Literal["stopped", "server_stopped"]  # your Stop; a crash or restart of the server
+    # your Stop; a crash or restart of the server; a run your message stopped on an Agent Server
+    # (its multitask strategy interrupt, or rollback: the run and its checkpoints deleted)
+    kind: Literal["stopped", "server_stopped", "interrupted", "rolled_back"]
     text: str
 
 
@@ -128,6 +130,11 @@ class ThreadView:
     notice: Notice | None = None
     # The active run's new message while no checkpoint shows it yet (durability "exit").
     live_input: tuple[MessageView, ...] = ()
+    # Messages sent while a run was going, each waiting for a run of its own (an Agent Server's
+    # multitask strategy "enqueue"), oldest first.
+    queued: tuple[MessageView, ...] = ()
+    # What the last message did to the run that was going (strategy interrupt or rollback).
+    superseded: Notice | None = None
     # What each run of the shown conversation did, by turn (`agent.run_record`).
     report: ThreadReport | None = None
     # Your own graph's questions that are not tool calls, answered with `Backend.answer`.
@@ -374,6 +381,9 @@ class BackendInfo:
     graphs: tuple[str, ...] = ()  # every graph WAYPOINT_GRAPH names, for the selector
     chat_messages: bool = True  # False: the graph keeps no messages and takes JSON input
     input_example: str = ""
+    # The graph runs on a LangGraph Agent Server: its multitask strategy is a setting, and the
+    # engine choice is the server's own.
+    agent_server: bool = False
 
 
 # --- the run record: what each run did, kept after it ends (see `agent.run_record`) -------------

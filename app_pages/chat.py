@@ -27,6 +27,7 @@ from ui.live_run import live_run
 from ui.own_graph import own_graph_state, own_graph_welcome
 from ui.questions_panel import questions_panel
 from ui.run_error import run_error, run_notice
+from ui.run_queue import busy_placeholder, queued_messages, superseded_notice
 from ui.safe_text import SENTENCE_CHARS, plain
 from ui.session import select_thread, selected_thread
 from ui.settings_chips import settings_chips
@@ -83,8 +84,10 @@ else:
         report=view.report,
     )
     own_graph_state(view)
+    superseded_notice(view)
     if view.active_run_id:
         live_run(backend, view.active_run_id, view.live_input)
+        queued_messages(view)
     elif view.questions:
         questions_panel(backend, view, options)
     elif view.pending_calls:
@@ -102,10 +105,11 @@ settings_chips(
     choices,
     options,
     own_graph=bool(info.graph_name),
+    agent_server=info.agent_server,
 )
 
 if view is not None and view.active_run_id:
-    placeholder = "The agent is answering: wait for it, or press Stop to send something else"
+    placeholder = busy_placeholder(options, info.agent_server)
 elif view is not None and (view.questions or view.waiting_for_approval) and info.graph_name:
     placeholder = "Answer the graph above first: it waits for you"
 elif view is not None and view.waiting_for_approval:

@@ -2,8 +2,8 @@
 
 Tests that need it ask for the session-scoped `lg_server` fixture; nothing starts unless one
 does. It serves the graphs of `examples/langgraph.json` (copied with absolute paths) on a free
-loopback port, from a temporary directory (it writes `.langgraph_api/` there), with tracing and
-analytics off and the loopback-only network guard loaded (`tests/guarded_site`, as for the app
+loopback port, plus `slow_chat` (tests/gated_graph.py: a run that waits at a gate the test opens),
+from a temporary directory (it writes `.langgraph_api/` there), with tracing and analytics off and the loopback-only network guard loaded (`tests/guarded_site`, as for the app
 server of the browser tests): an attempt to leave the machine fails the session's end. A server
 that cannot start fails the tests that need it, with its log; it never skips them.
 """
@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.app_server import GUARDED_SITE, ROOT, free_port
+from tests.gated_graph import GATES_ENV
 
 START_TIMEOUT = 90.0  # seconds; importing the API and three graphs takes a few on a busy machine
 POLL = 0.2  # seconds between looks at GET /ok (the wait is the process's own, so an exit shows)
@@ -36,6 +37,7 @@ class LangGraphServer:
     process: subprocess.Popen
     log_path: Path
     netlog: Path
+    gates: Path  # where `tests.gated_graph.open_gate` lets a slow_chat run go on
 
     def log_tail(self, lines: int = 40) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -62,6 +64,10 @@ def server_config(directory: Path) -> Path:
             spec["path"] = absolute
         else:
             config["graphs"][name] = absolute
+    config["graphs"]["slow_chat"] = {
+        "path": f"{ROOT / 'tests' / 'gated_graph.py'}:graph",
+        "description": "A test graph whose run waits at a gate the test opens",
+    }
     target = directory / "langgraph.json"
     target.write_text(json.dumps(config, indent=2))
     return target
@@ -78,10 +84,13 @@ def _answers(url: str) -> bool:
 def start_server(directory: Path) -> LangGraphServer:
     port = free_port()
     netlog = directory / "netguard.log"
+    gates = directory / "gates"
+    gates.mkdir()
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(GUARDED_SITE)]),
         "WAYPOINT_NETGUARD_LOG": str(netlog),
+        GATES_ENV: str(gates),
         "LANGGRAPH_CLI_NO_ANALYTICS": "1",
         "LANGGRAPH_NO_VERSION_CHECK": "true",  # it would ask pypi.org for a newer release
         "LANGSMITH_TRACING": "false",
@@ -104,7 +113,7 @@ def start_server(directory: Path) -> LangGraphServer:
         process = subprocess.Popen(
             command, cwd=directory, env=env, stdout=log, stderr=subprocess.STDOUT
         )
-    server = LangGraphServer(f"http://127.0.0.1:{port}", process, log_path, netlog)
+    server = LangGraphServer(f"http://127.0.0.1:{port}", process, log_path, netlog, gates)
     deadline = time.monotonic() + START_TIMEOUT
     while not _answers(server.url):
         try:
@@ -120,7 +129,7 @@ def start_server(directory: Path) -> LangGraphServer:
 
 @pytest.fixture(scope="session")
 def lg_server(tmp_path_factory) -> Iterator[LangGraphServer]:
-    """One `langgraph dev` for the session, serving the three example graphs."""
+    """One `langgraph dev` for the session, serving the example graphs and `slow_chat`."""
     server = start_server(tmp_path_factory.mktemp("langgraph-dev"))
     try:
         yield server

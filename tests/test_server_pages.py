@@ -8,8 +8,12 @@ import time
 import pytest
 
 from agent.events import Done
-from agent.protocol import LOCAL_USER
+from agent.protocol import LOCAL_USER, MULTITASK_HELP
+from agent.server_multitask import INTERRUPTED_TEXT
+from tests.gated_graph import open_gate
 from tests.page_helpers import backend, button, texts
+from ui.run_queue import BUSY_PLACEHOLDERS
+from ui.settings_panel import SERVER_ENGINE_NOTE
 
 RUN_TIMEOUT = 60.0
 
@@ -83,3 +87,60 @@ def test_the_inspector_shows_the_server_threads_timeline(server_app):
     app.switch_page("app_pages/inspector.py").run()
     assert not app.exception
     assert "review_plan" in texts(app)
+
+
+def chip_labels(at) -> list[str]:
+    return [block.proto.popover.label for block in at.get("popover")]
+
+
+def test_the_multitask_setting_explains_every_strategy_and_is_a_chip(server_app):
+    app = server_app("slow_chat")
+    app.run()
+    assert not app.exception
+    setting = app.radio(key="set_multitask")
+    assert setting.label == "While a run is going, a new message…"
+    assert list(setting.proto.captions) == list(MULTITASK_HELP.values()), "all four, visible"
+    assert "during a run: refused" in chip_labels(app)
+    assert "server's engine" in chip_labels(app) and "sync engine" not in chip_labels(app)
+    assert SERVER_ENGINE_NOTE in [c.value for c in app.caption], "the engine says it is not used"
+    assert not any(r.key == "set_engine" for r in app.radio)
+    setting.set_value("enqueue").run()
+    assert app.query_params["set_multitask"] == "enqueue"
+    assert app.session_state["options"].multitask == "enqueue"
+    assert "during a run: queued" in chip_labels(app)
+
+
+def test_a_reload_keeps_the_multitask_setting_from_the_url(server_app):
+    app = server_app("slow_chat")
+    app.query_params["set_multitask"] = "rollback"
+    app.run()
+    assert not app.exception
+    assert app.session_state["options"].multitask == "rollback"
+    assert "during a run: rolls back" in chip_labels(app)
+
+
+def test_a_message_sent_during_a_run_with_interrupt_says_so_and_the_unrun_call_shows(
+    server_app, lg_server
+):
+    app = server_app("slow_chat")
+    app.query_params["set_multitask"] = "interrupt"
+    app.run()
+    app.chat_input[0].set_value("first").run()
+    thread_id = app.query_params["thread"]
+    first = backend().thread_view(LOCAL_USER, thread_id).active_run_id
+    assert first is not None
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while backend().thread_view(LOCAL_USER, thread_id).next_nodes != ("wait",):
+        assert time.monotonic() < deadline, "the run did not reach its gate"
+        backend().read_events(LOCAL_USER, first, 0, timeout=0.2)  # a wait on the run's log
+    app.run()
+    assert app.chat_input[0].placeholder == BUSY_PLACEHOLDERS["interrupt"]
+    app.chat_input[0].set_value("second").run()
+    assert not app.exception and not app.error, "sent, not refused"
+    open_gate(lg_server.gates, thread_id)
+    finish_server_run(app)
+    assert not app.exception
+    assert INTERRUPTED_TEXT in [i.value for i in app.info]
+    cards = [e.label for e in app.expander]
+    assert sum("not run: its run stopped before it ran" in c for c in cards) == 1
+    assert "Answered: second" in texts(app)

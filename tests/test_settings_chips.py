@@ -26,6 +26,7 @@ def test_the_chips_show_the_defaults_and_follow_the_settings(app):
     app.run()
     assert not app.exception
     assert chip_labels(app) == DEFAULT_CHIPS
+    assert not any(r.key == "set_multitask" for r in app.radio), "an Agent Server's setting"
     app.radio(key="set_engine").set_value("async").run()
     assert app.query_params["set_engine"] == "async"  # what a reload or a shared link reopens
     app.radio(key="set_stream").set_value("steps").run()

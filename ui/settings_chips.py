@@ -19,13 +19,19 @@ from agent.protocol import EXIT_COST, AgentChoices, Backend, RunOptions, ThreadI
 from ui.feedback import attempt
 from ui.identity import current_user
 from ui.safe_text import plain
-from ui.settings_panel import EXPLANATIONS, OPEN_KEY, PROVIDERS
+from ui.settings_panel import EXPLANATIONS, OPEN_KEY, PROVIDERS, SERVER_ENGINE_NOTE
 
 CHIPS_KEY = "settings_chips"
 SEARCH_CHIPS = {"offline": "Offline search", "tavily": "Tavily search"}
 STREAM_CHIPS = {"tokens": "messages+updates", "steps": "updates only"}
 MODE_CHIPS = {"ask": "ask before tools", "never": "tools run unasked"}
 RULE_CHIPS = {"ask": "ask", "allow": "auto-approve", "deny": "denied"}
+MULTITASK_CHIPS = {
+    "reject": "during a run: refused",
+    "enqueue": "during a run: queued",
+    "interrupt": "during a run: interrupts",
+    "rollback": "during a run: rolls back",
+}
 
 
 @dataclass(frozen=True)
@@ -39,8 +45,9 @@ class Chip:
     icon: str
 
 
-def chips(choices: AgentChoices, options: RunOptions) -> list[Chip]:
-    """The chips for these choices, in the order of the settings."""
+def chips(choices: AgentChoices, options: RunOptions, agent_server: bool = False) -> list[Chip]:
+    """The chips for these choices, in the order of the settings; on an Agent Server the engine
+    is the server's, and what a message sent during a run does is a choice of its own."""
     model = PROVIDERS[choices.provider] if choices.provider != "demo" else "Demo model"
     if choices.model_name:
         model = f"{model} · {choices.model_name}"
@@ -61,8 +68,8 @@ def chips(choices: AgentChoices, options: RunOptions) -> list[Chip]:
         ),
         Chip(
             "engine",
-            f"{options.engine} engine",
-            EXPLANATIONS["engine"][options.engine],
+            "server's engine" if agent_server else f"{options.engine} engine",
+            SERVER_ENGINE_NOTE if agent_server else EXPLANATIONS["engine"][options.engine],
             "Engine",
             ":material/settings:",
         ),
@@ -81,6 +88,16 @@ def chips(choices: AgentChoices, options: RunOptions) -> list[Chip]:
             ":material/save:",
         ),
     ]
+    if agent_server:
+        found.append(
+            Chip(
+                "multitask",
+                MULTITASK_CHIPS[options.multitask],
+                f"A message sent while a run is going: {EXPLANATIONS['multitask'][options.multitask]}",
+                "While a run is going, a new message…",
+                ":material/low_priority:",
+            )
+        )
     for where, nodes in (("before", options.pause_before), ("after", options.pause_after)):
         if nodes:
             found.append(
@@ -157,7 +174,7 @@ def _allowed_chip(backend: Backend, thread: ThreadInfo, tool: str) -> None:
 
 
 # Your own graph picks its model, search and approvals in its code: only how it runs is shown.
-RUN_CHIPS = ("engine", "stream", "durability", "pause_before", "pause_after")
+RUN_CHIPS = ("engine", "stream", "durability", "multitask", "pause_before", "pause_after")
 
 
 def settings_chips(
@@ -166,10 +183,11 @@ def settings_chips(
     choices: AgentChoices,
     options: RunOptions,
     own_graph: bool = False,
+    agent_server: bool = False,
 ) -> None:
     """The chips in one wrapping row; the cost of durability "exit" under them."""
     with st.container(horizontal=True, gap="xsmall", key=CHIPS_KEY):
-        for chip in chips(choices, options):
+        for chip in chips(choices, options, agent_server):
             if not own_graph or chip.key in RUN_CHIPS:
                 _chip(chip)
         if thread is not None:

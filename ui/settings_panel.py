@@ -4,7 +4,7 @@ Each choice says what it does in a caption under it (visible text, not a hover),
 learning the LangGraph idea behind it; the chips above the chat input show what is in force.
 
 The choices among fixed options (model kind, search, engine, stream, durability, approval and the
-per-tool rules) are kept in the URL's query parameters (`?set_engine=async`): a reload keeps them,
+per-tool rules, and on an Agent Server what a message sent during a run does) are kept in the URL's query parameters (`?set_engine=async`): a reload keeps them,
 and a link shared with a colleague opens with the same ones. Nothing else is: a key lives only in this browser
 session's widget state (never on disk, in the graph state or in checkpoint metadata), and a base
 URL or model name stays out of links too, so a link can never send your key somewhere you did not
@@ -26,6 +26,7 @@ from agent.protocol import (
     APPROVAL_HELP,
     DURABILITY_HELP,
     ENGINE_HELP,
+    MULTITASK_HELP,
     STREAM_HELP,
     TOOL_RULE_HELP,
     AgentChoices,
@@ -35,6 +36,7 @@ from agent.protocol import (
     Durability,
     Engine,
     ModelListError,
+    Multitask,
     RunOptions,
     ToolRule,
     User,
@@ -69,6 +71,7 @@ EXPLANATIONS: dict[str, dict[str, str]] = {
     "durability": DURABILITY_HELP,
     "approval": APPROVAL_HELP,
     "tool": TOOL_RULE_HELP,
+    "multitask": MULTITASK_HELP,
 }
 # The sidebar expander's key: a chip sets it to open the settings.
 OPEN_KEY = "settings_open"
@@ -79,6 +82,7 @@ KEYS = {
     "stream": "set_stream",
     "durability": "set_durability",
     "approval": "set_approval",
+    "multitask": "set_multitask",
 }
 
 
@@ -128,14 +132,20 @@ def _compatible_model(backend: Backend, base_url: str, api_key: str | None) -> s
 
 
 def _radio(
-    label: str, options: dict[str, str], key: str, default: str, explain: dict[str, str]
+    label: str,
+    options: dict[str, str],
+    key: str,
+    default: str,
+    explain: dict[str, str],
+    every: bool = False,
 ) -> str:
     """A choice kept in the URL, with a caption saying what the chosen option does.
 
     Streamlit's own `bind="query-params"` would write the shown label into the URL
     ("Offline demo model"), so the value is carried by hand: read from the URL when this browser
     session has none yet (a reload, a shared link), written back after every run (a page switch
-    drops the query), and left out when it is the default.
+    drops the query), and left out when it is the default. With `every`, each option's
+    explanation is under it, not only the chosen one's.
     """
     keys = list(options)
     wanted = st.query_params.get(key)
@@ -155,12 +165,14 @@ def _radio(
         index=0 if key in st.session_state else keys.index(default) if default in keys else 0,
         format_func=options.__getitem__,
         key=key,
+        captions=[explain[k] for k in keys] if every else None,
     )
     if chosen == default:
         st.query_params.pop(key, None)
     else:
         st.query_params[key] = chosen
-    st.caption(explain[chosen])
+    if not every:
+        st.caption(explain[chosen])
     return chosen
 
 
@@ -193,7 +205,7 @@ def settings_panel(backend: Backend, user: User) -> tuple[AgentChoices, RunOptio
     with st.expander("Settings", key=OPEN_KEY, on_change="rerun"):
         if settings.graph_name:
             st.caption(OWN_GRAPH_NOTE)
-            options = _run_options()
+            options = _server_options() if settings.agent_server else _run_options()
             nodes = tuple(n for n in backend.graph_view().nodes if not n.startswith("__"))
             return AgentChoices(), _with_breakpoints(options, nodes)
         provider = _radio(
@@ -258,9 +270,15 @@ def _with_breakpoints(options: RunOptions, nodes: tuple[str, ...]) -> RunOptions
     return replace(options, pause_before=tuple(before), pause_after=tuple(after))
 
 
-def _run_options() -> RunOptions:
-    """How runs go (engine, stream, durability): the same for every graph."""
-    engine = _radio("Engine", ENGINES, KEYS["engine"], "sync", ENGINE_HELP)
+def _run_options(engine: bool = True) -> RunOptions:
+    """How runs go (engine, stream, durability): the same for every graph; without the engine
+    choice on an Agent Server, which says so instead."""
+    if engine:
+        engine_choice = _radio("Engine", ENGINES, KEYS["engine"], "sync", ENGINE_HELP)
+    else:
+        st.caption(SERVER_ENGINE_NOTE)
+        st.query_params.pop(KEYS["engine"], None)
+        engine_choice = "sync"
     tokens = _radio("Stream", STREAMS, KEYS["stream"], "tokens", STREAM_HELP)
     durability = _radio(
         "Durability",
@@ -270,10 +288,37 @@ def _run_options() -> RunOptions:
         DURABILITY_HELP,
     )
     return RunOptions(
-        engine=cast(Engine, engine),
+        engine=cast(Engine, engine_choice),
         stream_tokens=tokens == "tokens",
         durability=cast(Durability, durability),
     )
+
+
+MULTITASKS = {
+    "reject": "Is refused",
+    "enqueue": "Waits its turn (enqueue)",
+    "interrupt": "Interrupts the run",
+    "rollback": "Rolls the run back",
+}
+SERVER_ENGINE_NOTE = (
+    "Engine: the Agent Server's own. It runs the graph on its workers, so Waypoint's sync and "
+    "async engines do not apply here; streaming, durability and breakpoints are sent with each run."
+)
+
+
+def _server_options() -> RunOptions:
+    """On an Agent Server: the run options it is sent (not the engine: it is the server's), and
+    what a message sent during a run does (the server's multitask strategies)."""
+    options = _run_options(engine=False)
+    multitask = _radio(
+        "While a run is going, a new message…",
+        MULTITASKS,
+        KEYS["multitask"],
+        "reject",
+        MULTITASK_HELP,
+        every=True,
+    )
+    return replace(options, multitask=cast(Multitask, multitask))
 
 
 def _key_input(label: str, key: str) -> str | None:

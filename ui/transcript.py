@@ -59,7 +59,14 @@ def _result_body(result: MessageView, key: str) -> None:
     st.markdown("\n\n".join(entries))
 
 
-def _status(result: MessageView | None, running: bool) -> tuple[str, str]:
+# A call with no result and a message of yours after it: its run stopped before running it (your
+# Stop, or on an Agent Server the run your message interrupted), and nothing will run it now.
+NOT_RUN = ("not run: its run stopped before it ran", ":material/block:")
+
+
+def _status(result: MessageView | None, running: bool, left: bool = False) -> tuple[str, str]:
+    if result is None and left:
+        return NOT_RUN
     if result is None and running:
         return "running", ":material/progress_activity:"
     if result is None:
@@ -68,14 +75,19 @@ def _status(result: MessageView | None, running: bool) -> tuple[str, str]:
 
 
 def tool_card(
-    call: ToolCallView, result: MessageView | None, running: bool = False, key: str = "card"
+    call: ToolCallView,
+    result: MessageView | None,
+    running: bool = False,
+    key: str = "card",
+    left: bool = False,
 ) -> None:
-    """A compact card for one tool call; `running` when a live run is answering it right now.
+    """A compact card for one tool call; `running` when a live run is answering it right now,
+    `left` when a later message of yours means nothing will (`NOT_RUN`).
 
     `key` names the place it is drawn (long results have buttons that must be unique there).
     """
     args = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in call.args.items())
-    state, icon = _status(result, running)
+    state, icon = _status(result, running, left)
     with st.expander(f"{code(f'{call.name}({args})')} · {state}", icon=icon):
         if result is not None:
             _result_body(result, f"{key}_{call.id}")
@@ -113,7 +125,8 @@ def transcript(
         st.session_state[window_key] = len(messages) - start + WINDOW
         st.rerun()
     results = {m.tool_call_id: m for m in messages if m.role == "tool"}
-    for message in messages[start:]:
+    last_human = max((i for i, m in enumerate(messages) if m.role == "human"), default=-1)
+    for index, message in enumerate(messages[start:], start):
         if message.role == "tool" or message.role == "system":
             continue
         with st.chat_message(AVATARS[message.role]):
@@ -121,7 +134,7 @@ def transcript(
                 render = plain_block if message.role == "human" else markdown
                 long_text(message.text, f"{key}_{message.id}", render)
             for call in message.tool_calls:
-                tool_card(call, results.get(call.id), running, key)
+                tool_card(call, results.get(call.id), running, key, left=index < last_human)
             turn = report.turn_at(message.id) if report is not None else None
             if turn is not None:
                 run_record(turn)
