@@ -376,6 +376,8 @@ def _setup_statements() -> _Statements:
         log.info("adding the stored_channels column to the checkpoints table")
         yield _ADD_STORED_CHANNELS_SQL, ()
     yield _KEPT_TABLE_SQL, ()
+    # Stored as it comes: the blob is zstd already, and TOAST's own compression would only try.
+    yield "ALTER TABLE waypoint_histories ALTER COLUMN blob SET STORAGE EXTERNAL", ()
     indexes = yield _INDEX_OPTIONS_SQL, ([*_REDUNDANT_INDEXES, *_PACKED_INDEXES],)
     for name, options in indexes:
         if name in _REDUNDANT_INDEXES:
