@@ -108,23 +108,23 @@ _TABLE_COLUMNS_SQL = "SELECT name FROM pragma_table_info('checkpoints')"
 _KEPT_TABLE_SQL = (
     "CREATE TABLE IF NOT EXISTS waypoint_histories (thread_id TEXT NOT NULL, "
     "checkpoint_ns TEXT NOT NULL DEFAULT '', channel TEXT NOT NULL, checkpoint_id TEXT NOT NULL, "
-    "parent_checkpoint_id TEXT, type TEXT NOT NULL, blob BLOB NOT NULL, "
+    "parent_checkpoint_id TEXT, reach INTEGER NOT NULL, type TEXT NOT NULL, blob BLOB NOT NULL, "
     "PRIMARY KEY (thread_id, checkpoint_ns, channel))"
 )
 _HAS_KEPT_TABLE_SQL = (
     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'waypoint_histories'"
 )
 _KEPT_KEYS_SQL = (
-    "SELECT channel, checkpoint_id, parent_checkpoint_id FROM waypoint_histories "
+    "SELECT channel, checkpoint_id, parent_checkpoint_id, reach FROM waypoint_histories "
     "WHERE thread_id = ? AND checkpoint_ns = ?"
 )
 _KEPT_SQL = (
-    "SELECT thread_id, checkpoint_ns, channel, checkpoint_id, parent_checkpoint_id, type, blob "
-    "FROM waypoint_histories WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?"
+    "SELECT thread_id, checkpoint_ns, channel, checkpoint_id, parent_checkpoint_id, reach, type, blob "
+    "FROM waypoint_histories WHERE thread_id = ? AND checkpoint_ns = ?"
 )
 _KEEP_SQL = (
     "INSERT OR REPLACE INTO waypoint_histories (thread_id, checkpoint_ns, channel, checkpoint_id, "
-    "parent_checkpoint_id, type, blob) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "parent_checkpoint_id, reach, type, blob) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -380,7 +380,9 @@ class WaypointSqliteSaver(_WaypointSaver, SqliteSaver):  # type: ignore[misc]
                 walk = _ChainWalk(config, target_id, channels, self._histories)
                 self._walk_up(cur, walk)
         histories = walk.history(self.serde)
-        if self._has_kept_histories and (rows := self._kept.due(walk, self.serde, cold=cold)):
+        if self._has_kept_histories and (
+            rows := self._kept.due(walk, self._histories, self.serde, cold=cold)
+        ):
             self._keep(rows)
         return histories
 
@@ -412,9 +414,7 @@ class WaypointSqliteSaver(_WaypointSaver, SqliteSaver):  # type: ignore[misc]
         stops = self._kept.stops(kept, links, channels)
         chain = ancestry(links, target_id, channels, stops)
         if chain and chain[-1][0] in stops:
-            self._kept.seed(
-                self._histories, self.serde, cur.execute(_KEPT_SQL, (*key, chain[-1][0]))
-            )
+            self._kept.seed(self._histories, self.serde, cur.execute(_KEPT_SQL, key), links)
         walk = _ChainWalk(config, target_id, channels, self._histories)
         rows = cur.execute(*_range_writes_query(walk, chain)) if len(chain) > 1 else ()
         for loading in walk.feed(chain, ancestor_writes(chain, rows)):
@@ -539,7 +539,9 @@ class AsyncWaypointSqliteSaver(_WaypointSaver, AsyncSqliteSaver):  # type: ignor
                 walk = _ChainWalk(config, target_id, channels, self._histories)
                 await self._walk_up(walk)
         histories = walk.history(self.serde)
-        if self._has_kept_histories and (rows := self._kept.due(walk, self.serde, cold=cold)):
+        if self._has_kept_histories and (
+            rows := self._kept.due(walk, self._histories, self.serde, cold=cold)
+        ):
             await self._keep(rows)
         return histories
 
@@ -576,8 +578,8 @@ class AsyncWaypointSqliteSaver(_WaypointSaver, AsyncSqliteSaver):  # type: ignor
         stops = self._kept.stops(kept, links, channels)
         chain = ancestry(links, target_id, channels, stops)
         if chain and chain[-1][0] in stops:
-            async with self.conn.execute(_KEPT_SQL, (*key, chain[-1][0])) as cur:
-                self._kept.seed(self._histories, self.serde, await cur.fetchall())
+            async with self.conn.execute(_KEPT_SQL, key) as cur:
+                self._kept.seed(self._histories, self.serde, await cur.fetchall(), links)
         walk = _ChainWalk(config, target_id, channels, self._histories)
         rows: list[Any] = []
         if len(chain) > 1:

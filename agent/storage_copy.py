@@ -144,8 +144,8 @@ _SQLITE_COPY_WRITES_SQL = """
 # takes it only if that checkpoint is on the branch (its ancestors are then copied too).
 _SQLITE_COPY_KEPT_SQL = """
     INSERT INTO waypoint_histories (thread_id, checkpoint_ns, channel, checkpoint_id,
-        parent_checkpoint_id, type, blob)
-    SELECT ?, checkpoint_ns, channel, checkpoint_id, parent_checkpoint_id, type, blob
+        parent_checkpoint_id, reach, type, blob)
+    SELECT ?, checkpoint_ns, channel, checkpoint_id, parent_checkpoint_id, reach, type, blob
     FROM waypoint_histories WHERE thread_id = ? {rows}
 """
 _SQLITE_AMONG = "AND checkpoint_ns = '' AND checkpoint_id IN (SELECT value FROM json_each(?))"

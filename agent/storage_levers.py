@@ -135,6 +135,24 @@ class _HistoryCache:
         """Whether any history of this (thread_id, checkpoint_ns) is cached."""
         return thread in self._entries
 
+    def lengths_up(
+        self, thread: _Thread, channel: str, parent_id: str | None, seed: Any
+    ) -> list[int]:
+        """The lengths of the cached histories of a checkpoint's ancestors, from `parent_id` up,
+        as long as each is cached and starts from the same `seed` (the same object: histories
+        of one walk and their extensions share it): each is a prefix of the checkpoint's own."""
+        with self._lock:
+            by_id = {
+                key[0]: (key[1], history[1])
+                for key, history in (self._entries.get(thread) or {}).items()
+                if key[2] == channel and history[2] is seed
+            }
+        lengths: list[int] = []
+        while parent_id is not None and parent_id in by_id and len(lengths) < len(by_id):
+            parent_id, length = by_id[parent_id]
+            lengths.append(length)
+        return lengths
+
     def extend(self, base: _History, writes: list[PendingWrite]) -> _History:
         """`base` followed by `writes`: in place when `base` is the whole of its list."""
         shared, count, seed = base
@@ -391,8 +409,12 @@ class _ChainWalk:
 KEEP_EVERY = 256
 
 # A kept history as a row: (thread_id, checkpoint_ns, channel, checkpoint_id,
-# parent_checkpoint_id, type, blob), the history of that checkpoint (its ancestors' writes).
-KeptRow = tuple[str, str, str, str, "str | None", str, bytes]
+# parent_checkpoint_id, reach, type, blob): the history of that checkpoint (its ancestors'
+# writes), which also holds the histories of its `reach` nearest ancestors (as prefixes).
+KeptRow = tuple[str, str, str, str, "str | None", int, str, bytes]
+# (channel, checkpoint_id, parent_checkpoint_id, reach): what a cold walk reads before the blob.
+KeptKey = Sequence[Any]
+Links = Mapping[str, tuple["str | None", "str | None"]]  # checkpoint_id -> (parent, stored)
 
 
 class KeptHistories:
@@ -401,12 +423,13 @@ class KeptHistories:
     A cold read decodes every write of the thread one blob at a time: at 1,000 turns, 4,000
     blobs, which cost more than the messages' own decoding. So a saver also stores, in one blob,
     the whole history of one recent checkpoint per thread and channel (the writes of its
-    ancestors, and its seed), and a new process seeds its `_HistoryCache` with it: the walk then
-    goes up from the target only to that checkpoint. It is a cache in the database: the history
-    of a checkpoint never changes (see `_HistoryCache`), the row is keyed by the checkpoint and
-    its parent, and a walk that never reaches it (another branch, an older checkpoint, a pruned
+    ancestors, its seed, and the length of each ancestor's own history, a prefix of it), and a
+    new process seeds its `_HistoryCache` with it: the checkpoint and its ancestors read warm
+    from there, and a walk from a newer checkpoint goes up only to it. It is a cache in the
+    database: the history of a checkpoint never changes (see `_HistoryCache`), the row is keyed
+    by the checkpoint and its parent, and a walk that never reaches it (another branch, a pruned
     chain) ignores it: a cold walk reads the thread's links first, and the blob only if the chain
-    passes through its checkpoint (`stops`).
+    passes through a checkpoint it covers (`stops`).
 
     It is stored again once it is `KEEP_EVERY` writes behind, from a warm read only (a run's
     first read, a page's rerun): a cold read, the one a person waits for after a restart, never
@@ -420,45 +443,46 @@ class KeptHistories:
         self._lengths: dict[tuple[str, str, str], int] = {}  # of each kept history
 
     @staticmethod
-    def stops(
-        keys: Iterable[Sequence[Any]],
-        links: Mapping[str, tuple[str | None, str | None]],
-        channels: Sequence[str],
-    ) -> frozenset[str]:
-        """Where a cold walk can stop: the checkpoints whose history is kept for every channel
-        asked, under the parent the thread's links still give them (keys: (channel,
-        checkpoint_id, parent_checkpoint_id) rows)."""
-        found: dict[str, set[str]] = {}
-        for channel, checkpoint_id, parent_id in keys:
+    def stops(keys: Iterable[KeptKey], links: Links, channels: Sequence[str]) -> frozenset[str]:
+        """Where a cold walk can stop: the checkpoints whose history the kept rows hold for
+        every channel asked, each kept checkpoint under the parent the links still give it."""
+        covered: dict[str, set[str]] = {}
+        for channel, checkpoint_id, parent_id, reach in keys:
             link = links.get(checkpoint_id)
-            if link is not None and link[0] == parent_id:
-                found.setdefault(checkpoint_id, set()).add(channel)
-        return frozenset(at for at, kept in found.items() if set(channels) <= kept)
+            if link is None or link[0] != parent_id:
+                continue
+            covered[channel] = {checkpoint_id, *_up(links, parent_id, reach)}
+        if not channels or not all(channel in covered for channel in channels):
+            return frozenset()
+        return frozenset(set.intersection(*(covered[channel] for channel in channels)))
 
     def seed(
-        self, cache: _HistoryCache, serde: SerializerProtocol, rows: Iterable[Sequence[Any]]
+        self,
+        cache: _HistoryCache,
+        serde: SerializerProtocol,
+        rows: Iterable[Sequence[Any]],
+        links: Links,
     ) -> None:
-        """Put the kept histories of one thread (rows as `KeptRow`) into the cache."""
-        for thread_id, checkpoint_ns, channel, checkpoint_id, parent_id, type_, blob in rows:
+        """Put the kept histories of one thread (rows as `KeptRow`), and those of the ancestors
+        they cover, into the cache."""
+        for thread_id, checkpoint_ns, channel, checkpoint_id, parent_id, _, type_, blob in rows:
             record = serde.loads_typed((type_, bytes(blob)))
             writes: list[PendingWrite] = [
                 (task_id, channel, value)
                 for task_id, value in zip(record["tasks"], record["values"], strict=True)
             ]
+            seed = record.get("seed", _NO_SEED)
+            entries = {(checkpoint_id, parent_id, channel): (writes, len(writes), seed)}
+            ancestors = _up(links, parent_id, len(record["lengths"]))
+            for ancestor, length in zip(ancestors, record["lengths"], strict=False):
+                entries[(ancestor, links[ancestor][0], channel)] = (writes, length, seed)
             thread = (thread_id, checkpoint_ns)
-            cache.put(
-                thread,
-                {
-                    (checkpoint_id, parent_id, channel): (
-                        writes,
-                        len(writes),
-                        record.get("seed", _NO_SEED),
-                    )
-                },
-            )
+            cache.put(thread, entries)
             self._lengths[(*thread, channel)] = len(writes)
 
-    def due(self, walk: _ChainWalk, serde: SerializerProtocol, *, cold: bool) -> list[KeptRow]:
+    def due(
+        self, walk: _ChainWalk, cache: _HistoryCache, serde: SerializerProtocol, *, cold: bool
+    ) -> list[KeptRow]:
         """The rows to store after `walk`: its target's histories that are `KEEP_EVERY` writes
         past the kept ones, unless the read was `cold` (its thread was not cached when it began,
         kept rows or not). They count as kept from here: a row that could not be written (a
@@ -470,15 +494,34 @@ class KeptHistories:
             key = (*walk.key, channel)
             if count - self._lengths.get(key, 0) < self.every:
                 continue
+            lengths = cache.lengths_up(walk.key, channel, walk.target_parent_id, seed)
             record: dict[str, Any] = {
                 "tasks": [write[0] for write in shared[:count]],
                 "values": [write[2] for write in shared[:count]],
+                "lengths": lengths,
             }
             if seed is not _NO_SEED:
                 record["seed"] = seed
-            rows.append((*key, walk.target_id, walk.target_parent_id, *serde.dumps_typed(record)))
+            rows.append(
+                (
+                    *key,
+                    walk.target_id,
+                    walk.target_parent_id,
+                    len(lengths),
+                    *serde.dumps_typed(record),
+                )
+            )
             self._lengths[key] = count
         return rows
+
+
+def _up(links: Links, checkpoint_id: str | None, steps: int) -> list[str]:
+    """`checkpoint_id` and its ancestors by the links, at most `steps` of them, nearest first."""
+    found: list[str] = []
+    while checkpoint_id is not None and checkpoint_id in links and len(found) < steps:
+        found.append(checkpoint_id)
+        checkpoint_id = links[checkpoint_id][0]
+    return found
 
 
 def _oldest_first(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

@@ -234,24 +234,24 @@ _SEED_SQL = """
 _KEPT_TABLE_SQL = """
     CREATE TABLE IF NOT EXISTS waypoint_histories (
         thread_id TEXT NOT NULL, checkpoint_ns TEXT NOT NULL DEFAULT '', channel TEXT NOT NULL,
-        checkpoint_id TEXT NOT NULL, parent_checkpoint_id TEXT, type TEXT NOT NULL,
-        blob BYTEA NOT NULL, PRIMARY KEY (thread_id, checkpoint_ns, channel))
+        checkpoint_id TEXT NOT NULL, parent_checkpoint_id TEXT, reach INTEGER NOT NULL,
+        type TEXT NOT NULL, blob BYTEA NOT NULL, PRIMARY KEY (thread_id, checkpoint_ns, channel))
 """
 _KEPT_KEYS_SQL = """
-    SELECT channel, checkpoint_id, parent_checkpoint_id FROM waypoint_histories
+    SELECT channel, checkpoint_id, parent_checkpoint_id, reach FROM waypoint_histories
     WHERE thread_id = %s AND checkpoint_ns = %s
 """
 _KEPT_SQL = """
-    SELECT thread_id, checkpoint_ns, channel, checkpoint_id, parent_checkpoint_id, type, blob
-    FROM waypoint_histories WHERE thread_id = %s AND checkpoint_ns = %s AND checkpoint_id = %s
+    SELECT thread_id, checkpoint_ns, channel, checkpoint_id, parent_checkpoint_id, reach, type, blob
+    FROM waypoint_histories WHERE thread_id = %s AND checkpoint_ns = %s
 """
 _KEEP_SQL = """
     INSERT INTO waypoint_histories (thread_id, checkpoint_ns, channel, checkpoint_id,
-        parent_checkpoint_id, type, blob)
-    VALUES (%s, %s, %s, %s, %s, %s, %s)
+        parent_checkpoint_id, reach, type, blob)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
     ON CONFLICT (thread_id, checkpoint_ns, channel) DO UPDATE SET
         checkpoint_id = EXCLUDED.checkpoint_id,
-        parent_checkpoint_id = EXCLUDED.parent_checkpoint_id,
+        parent_checkpoint_id = EXCLUDED.parent_checkpoint_id, reach = EXCLUDED.reach,
         type = EXCLUDED.type, blob = EXCLUDED.blob
 """
 _FORGET_KEPT_SQL = "DELETE FROM waypoint_histories WHERE thread_id = ANY(%s)"
@@ -290,7 +290,7 @@ def _history_statements(
         walk = _ChainWalk(config, target_id, channels, cache)
         yield from _walk_up(saver, walk)
     histories = walk.history(saver.serde)
-    for row in kept.due(walk, saver.serde, cold=cold):
+    for row in kept.due(walk, cache, saver.serde, cold=cold):
         yield _KEEP_SQL, row
     return histories
 
@@ -333,7 +333,7 @@ def _walk_whole(
     stops = kept.stops((yield _KEPT_KEYS_SQL, key), links, channels)
     chain = ancestry(links, target_id, channels, stops)
     if chain and chain[-1][0] in stops:
-        kept.seed(cache, saver.serde, (yield _KEPT_SQL, (*key, chain[-1][0])))
+        kept.seed(cache, saver.serde, (yield _KEPT_SQL, key), links)
     walk = _ChainWalk(config, target_id, channels, cache)
     rows: list[tuple[Any, ...]] = []
     if len(chain) > 1:

@@ -151,14 +151,23 @@ def test_a_cold_read_of_a_long_thread_decodes_the_kept_blob_and_the_writes_after
     assert again == messages and all_of_them >= 4 * TURNS
 
 
-def test_a_cold_read_of_an_older_checkpoint_skips_the_kept_blob(long_thread):
+def test_the_kept_blob_holds_the_histories_of_the_kept_checkpoints_ancestors(long_thread):
     writer = WaypointSqliteSaver(connect(long_thread))
-    old = configs_of(writer)[-10]  # before the kept checkpoint
-    expected = SqliteSaver.get_delta_channel_history(writer, config=old, channels=CHANNELS)
-    cold = WaypointSqliteSaver(connect(long_thread))
-    assert cold.get_delta_channel_history(config=old, channels=CHANNELS) == expected
-    messages, decoded = cold_read(long_thread, old)
-    assert decoded < 20, "only the writes before it, not the kept blob of the whole thread"
+    kept_at = kept_rows(writer.conn)[0][1]
+    ids = [config["configurable"]["checkpoint_id"] for config in configs_of(writer)]
+    older = [configs_of(writer)[i] for i in (ids.index(kept_at) + 1, len(ids) // 2, len(ids) - 2)]
+    for old in older:  # read cold, each from the one blob
+        expected = SqliteSaver.get_delta_channel_history(writer, config=old, channels=CHANNELS)
+        cold = WaypointSqliteSaver(connect(long_thread))
+        assert cold.get_delta_channel_history(config=old, channels=CHANNELS) == expected
+        messages, decoded = cold_read(long_thread, old)
+        assert decoded <= 4, decoded  # the kept blob, the checkpoint, its pending writes (<= 2)
+    # And warm after the latest was read (the Inspector opening an older checkpoint).
+    saver = WaypointSqliteSaver(connect(long_thread))
+    build(AgentState, saver).get_state(THREAD)
+    for old in older:
+        expected = SqliteSaver.get_delta_channel_history(writer, config=old, channels=CHANNELS)
+        assert saver.get_delta_channel_history(config=old, channels=CHANNELS) == expected
 
 
 def test_a_kept_row_under_another_parent_is_ignored(long_thread):
