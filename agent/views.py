@@ -365,6 +365,8 @@ class BackendInfo:
     openai_base_url: str | None
     has_openai_key: bool
     has_tavily_key: bool
+    # The tools the settings give a rule: the built-in agent's; for your graph, those its HITL
+    # middleware guards, `known_tools` as the graph says (the rest seen in its requests so far).
     tool_names: tuple[str, ...]
     visitors: bool = False  # visitor mode: each browser its own private, expiring space
     visitor_hours: float = 24.0
@@ -374,6 +376,7 @@ class BackendInfo:
     graphs: tuple[str, ...] = ()  # every graph WAYPOINT_GRAPH names, for the selector
     chat_messages: bool = True  # False: the graph keeps no messages and takes JSON input
     input_example: str = ""
+    known_tools: tuple[str, ...] = ()
 
 
 # --- the run record: what each run did, kept after it ends (see `agent.run_record`) -------------
