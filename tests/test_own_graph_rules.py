@@ -210,9 +210,7 @@ def test_always_allowed_and_rules_together_answer_every_call(mixed):
 
 
 @pytest.mark.parametrize("example", ["hitl_agent", "essay_writer"])
-def test_an_interrupt_is_asked_again_on_a_replay_and_a_fork_and_takes_the_new_answer(
-    own, example
-):
+def test_an_interrupt_is_asked_again_on_a_replay_and_a_fork_and_takes_the_new_answer(own, example):
     backend = own(example)
     first, approve, other = {
         "hitl_agent": (
@@ -243,7 +241,9 @@ def test_an_interrupt_is_asked_again_on_a_replay_and_a_fork_and_takes_the_new_an
     halt = next(row for row in rows if row.halted)
     before = rows[rows.index(halt) + 1]
     for start in (halt, before):  # the halt itself, and the checkpoint before it
-        replay = backend.resume(LOCAL_USER, thread_id, AgentChoices(), checkpoint_id=start.checkpoint_id)
+        replay = backend.resume(
+            LOCAL_USER, thread_id, AgentChoices(), checkpoint_id=start.checkpoint_id
+        )
         assert finished(backend, replay) == "halted", "asked again, not answered as before"
         assert finished(backend, answer(thread_id, other)) == "done"
         assert ("Oslo" if example == "hitl_agent" else "Second.") in outcome(thread_id)
