@@ -50,7 +50,9 @@ def verdict(call: ToolCallView, policy: ApprovalPolicy) -> Verdict:
     allowed = call.allowed or ("approve", "edit", "reject")
     if rule == "deny":
         if "reject" in allowed:
-            return Verdict(call, {"action": "reject", "reason": denial_text(call.name)}, BY_SETTING_DENY)
+            return Verdict(
+                call, {"action": "reject", "reason": denial_text(call.name)}, BY_SETTING_DENY
+            )
         return Verdict(
             call,
             problem=f"Your setting denies {call.name}, but this graph does not let it be "

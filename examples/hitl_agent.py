@@ -104,7 +104,9 @@ def review(state: MessagesState, interrupt_on: dict[str, list[str]]) -> dict:
     return {"messages": [ai.model_copy(update={"tool_calls": kept}), *rejected]}
 
 
-def _decisions(response: Any, guarded: list[dict], interrupt_on: dict[str, list[str]]) -> list[dict]:
+def _decisions(
+    response: Any, guarded: list[dict], interrupt_on: dict[str, list[str]]
+) -> list[dict]:
     """The resume value checked as the middleware checks it: one allowed decision per request."""
     decisions = response.get("decisions") if isinstance(response, dict) else None
     if not isinstance(decisions, list) or len(decisions) != len(guarded):
