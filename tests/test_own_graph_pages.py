@@ -262,3 +262,16 @@ def test_a_mixed_request_shows_a_card_only_for_the_call_you_decide(own_app, tmp_
     finish_runs(app)
     view = backend().thread_view(LOCAL_USER, app.query_params["thread"])
     assert [m.text for m in view.messages if m.role == "tool"] == ["ran web_search", "ran fetch"]
+
+
+def test_a_rule_chosen_while_the_graph_waits_answers_its_request_from_the_page(own_app):
+    app = own_app(str(EXAMPLES / "hitl_agent.py") + ":graph")
+    app.run()
+    app.chat_input[0].set_value("What is the weather in Oslo?").run()
+    finish_runs(app)
+    assert [b for b in app.button if b.label == "Continue"], "asked: no rule yet"
+    app.radio(key="set_tool_web_search").set_value("allow").run()
+    assert "web_search auto-approved by your setting" in app.info[0].value
+    button(app, "Send these answers now").click().run()
+    finish_runs(app)
+    assert "Here is what I found for “weather in Oslo”" in texts(app)

@@ -162,7 +162,8 @@ def _by_rules(
     said = "; ".join(f"{v.call.name} {v.text}" for v in decided)
     st.info(
         f"Your settings answer every call your graph asks about here: {plain(said)}. Waypoint "
-        "sends that for you as soon as the run that asked has ended.",
+        "sends that for you once the run that asked has ended; if the settings changed since "
+        "it asked, send it now.",
         icon=":material/rule:",
     )
     if st.button("Send these answers now", icon=":material/send:", key="approval_rules"):
