@@ -182,14 +182,6 @@ def always_allowed(decisions: Mapping[str, Mapping[str, Any]]) -> frozenset[str]
     )
 
 
-def denial_text(tool_name: str) -> str:
-    """The tool result the model sees for a call the approval settings deny: never an open call."""
-    return (
-        f"Denied: the user's approval settings do not allow {tool_name}, so it did not run. "
-        "Answer without it, and say what you could not look up."
-    )
-
-
 def rejection_text(reason: str) -> str:
     """The tool result the model sees for a rejected call: it must learn why."""
     return (

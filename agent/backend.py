@@ -32,13 +32,21 @@ from agent import recovery, transfer
 from agent import timeline as tl
 from agent.approval import CANCELLED_TEXT, always_allowed, not_run, validate_decisions
 from agent.call_text import update_state_call
-from agent.choices import AgentChoices, RunOptions
+from agent.choices import AgentChoices, ApprovalPolicy, RunOptions
 from agent.context import ContextFactory
-from agent.errors import DecisionError, InputError, ModelListError, ThreadBusy, UnknownCheckpoint
+from agent.errors import (
+    DecisionError,
+    InputError,
+    Invalid,
+    ModelListError,
+    ThreadBusy,
+    UnknownCheckpoint,
+)
 from agent.events import Error, Event, RunStatus
 from agent.exposure import exposure_problem
 from agent.graph import ACTION, LLM, RunContext, open_tool_calls
 from agent.graph_kit import BUILTIN, GraphKit
+from agent.hitl_policy import Verdict, all_decided, policy_label, verdicts
 from agent.interrupts import hitl_calls, hitl_resume, is_hitl_request, parse_answer, questions
 from agent.jsonable import jsonable
 from agent.key_policy import settings_for
@@ -252,6 +260,10 @@ class LocalBackend:
         # for a Stop (`_record_end`); other processes read it from the run store (`_live_input`).
         self._inputs: dict[str, tuple[str, HumanMessage]] = {}
         self.lesson = LessonLog(self.threads.db)
+        # Your graph: per thread, the approval rules of its last run (answering its HITL request
+        # when it halts: `_answer_by_rules`), and the HITL tools its requests named so far.
+        self._rules: dict[str, ApprovalPolicy] = {}
+        self._seen_tools: dict[str, None] = dict.fromkeys(kit.hitl_tools)
         self._reconcile_interrupted_runs()
 
     def _get_async_graph(self) -> Any:
@@ -422,9 +434,11 @@ class LocalBackend:
         """
         _check_input(tool=tool, allowed=allowed)
         info = self._owned(user, thread_id)
-        if allowed and tool != TOOL_NAME:
+        tools = (TOOL_NAME,) if self.kit.builtin else tuple(self._seen_tools)
+        if allowed and tool not in tools:
             raise InputError(
-                f"There is no tool named {tool[:80]!r} to allow; there is {TOOL_NAME}."
+                f"There is no tool named {tool[:80]!r} to allow; there is "
+                f"{', '.join(tools) or 'none the graph has asked about yet'}."
             )
         names = set(info.allowed_tools)
         changed = names | {tool} if allowed else names - {tool}
@@ -520,13 +534,15 @@ class LocalBackend:
         snapshot = self._shown_snapshot(thread_id, info)
         latest = self._last_run(thread_id)
         messages = self._messages(snapshot)
+        pending = () if running else pending_calls(snapshot)
+        self._seen_tools.update(dict.fromkeys(c.name for c in pending if c.interrupt_id))
         views = message_views(messages)
         return ThreadView(
             thread=info,
             messages=views,
             checkpoint_id=(snapshot.config or {}).get("configurable", {}).get("checkpoint_id"),
             next_nodes=tuple(snapshot.next),
-            pending_calls=() if running else pending_calls(snapshot),
+            pending_calls=pending,
             active_run_id=running_id,
             last_run_id=latest.id if latest else None,
             last_error=None if running else _last_error(info, latest),
@@ -607,8 +623,10 @@ class LocalBackend:
         title: str | None = None,
         decisions: tuple[DecisionRecord, ...] = (),
         allow: frozenset[str] = frozenset(),
+        metadata: Mapping[str, str] | None = None,
     ) -> RunHandle:
-        """Start a run on the thread; `allow` adds tools to those it always allows, from now on."""
+        """Start a run on the thread; `allow` adds tools to those it always allows, from now on;
+        `metadata` goes into the checkpoints it writes."""
         unknown = sorted(
             (set(options.pause_before) | set(options.pause_after)) - set(self.graph.nodes)
         )
@@ -632,6 +650,8 @@ class LocalBackend:
             # Before the graph starts: a run that ends at once must not be marked running after.
             if allow - set(info.allowed_tools):
                 self.threads.set_allowed_tools(thread_id, allowed)
+            if not self.kit.builtin:
+                self._rules[thread_id] = choices.approval
             done = (before_start() if before_start is not None else None) or Prelude()
             self.threads.touch(thread_id, status="running", title=title)
             return Prelude(
@@ -653,6 +673,7 @@ class LocalBackend:
                 self.settings.runs_per_hour,
                 SentMessage(str(sent[-1].id), message_text(sent[-1])) if sent else None,
             ),
+            metadata=metadata,
         )
         if sent:
             self._inputs[thread_id] = (run.id, sent[-1])
@@ -683,7 +704,7 @@ class LocalBackend:
                 self.threads.set_branch_head(run.thread_id, None)
         self.touch_shown(run.thread_id, status)
         if status == "halted" and not self.kit.builtin:
-            self._approve_allowed_later(run)
+            self._answer_by_rules(run)
 
     def send_message(
         self,
@@ -778,8 +799,8 @@ class LocalBackend:
         snapshot = self._snapshot(thread_id, head)
         pending = pending_calls(snapshot)
         if pending and pending[0].interrupt_id is not None:  # a LangChain HITL request
-            responses, checked = hitl_resume(pending, decisions)
-            return self._resume_with(thread_id, responses, options, head, pending, checked)
+            rules = verdicts(pending, choices.approval.allowing(info.allowed_tools))
+            return self._answer_hitl(thread_id, pending, decisions, rules, choices, options, head)
         calls = [{"id": c.id, "name": c.name, "args": c.args} for c in pending]
         if not calls:
             raise InputError("Nothing is waiting for approval on this thread.")
@@ -828,65 +849,108 @@ class LocalBackend:
         resume: dict[str, Any],
         options: RunOptions,
         head: str | None,
-        calls: Sequence[ToolCallView] = (),
-        decisions: Mapping[str, Mapping[str, Any]] | None = None,
-        records: tuple[DecisionRecord, ...] | None = None,
+        records: tuple[DecisionRecord, ...] = (),
+        *,
+        choices: AgentChoices | None = None,
+        allow: frozenset[str] = frozenset(),
+        metadata: Mapping[str, str] | None = None,
     ) -> RunHandle:
         """Continue your own graph with `Command(resume={interrupt id: value})`; `records` say
-        what the run record shows of the decisions (by default, as `decisions` say)."""
-        if records is None:
-            records = decision_records(
-                [{"id": c.id, "name": c.name, "args": c.args} for c in calls],
-                dict(decisions or {}),
-            )
+        what the run record shows of the decisions. The run keeps the thread's approval rules
+        unless `choices` gives new ones (an answer to a question comes without any)."""
         # From a branch head the asking node runs again after `_continue_from`, under a new
         # interrupt id: a single answer then goes as the value itself, which the next interrupt
         # takes whatever its id.
         value: Any = resume
         if head is not None and len(resume) == 1:
             value = next(iter(resume.values()))
+        if choices is None:
+            choices = AgentChoices(approval=self._rules.get(thread_id, ApprovalPolicy()))
         return self._start(
             thread_id,
             Command(resume=value),
-            AgentChoices(),
+            choices,
             options,
             before_start=None if head is None else lambda: self._continue_from(thread_id, head),
             decisions=records,
-            allow=always_allowed(decisions or {}),
+            allow=allow,
+            metadata=metadata,
         )
 
-    def _approve_allowed_later(self, run: Run) -> None:
-        """Your graph asked (a HITL request) only about tools you always allow in this thread:
-        approve them as soon as the run that asked has let the thread go, as the built-in agent
-        runs such tools unasked. The run record says why ("always allowed in this thread")."""
+    def _answer_hitl(
+        self,
+        thread_id: str,
+        pending: Sequence[ToolCallView],
+        decisions: Mapping[str, Mapping[str, Any]],
+        rules: Sequence[Verdict],
+        choices: AgentChoices | None,
+        options: RunOptions,
+        head: str | None,
+    ) -> RunHandle:
+        """Answer your graph's HITL request in one `Command(resume=...)`: your decisions, and
+        the rules' for the calls you did not decide (`agent.hitl_policy`). DecisionError, with
+        nothing written, when a call is left undecided or a decision is not one it allows.
+
+        When the rules decided any call, the run's checkpoints carry every decision in a few
+        words, so the timeline row of the step that applied them says who decided what."""
+        by_rule = {
+            v.call.id: v for v in rules if v.decision is not None and v.call.id not in decisions
+        }
+        merged = {**{call_id: v.decision or {} for call_id, v in by_rule.items()}, **decisions}
+        responses, checked = hitl_resume(pending, merged)
+        yours = [c for c in pending if c.id not in by_rule]
+        records = decision_records(
+            [{"id": c.id, "name": c.name, "args": c.args} for c in yours],
+            {c.id: checked[c.id] for c in yours},
+        )
+        records += tuple(
+            DecisionRecord(v.decision["action"], v.text, v.call.name, v.call.id)
+            for v in by_rule.values()
+            if v.decision is not None
+        )
+        metadata = None
+        if by_rule:
+            said = [tl.decisions_text({c.id: checked[c.id] for c in yours})] if yours else []
+            metadata = {tl.DECIDED: "; ".join([*said, policy_label(list(by_rule.values()))])}
+        return self._resume_with(
+            thread_id,
+            responses,
+            options,
+            head,
+            records,
+            choices=choices,
+            allow=always_allowed(checked),
+            metadata=metadata,
+        )
+
+    def _answer_by_rules(self, run: Run) -> None:
+        """Your graph asked (a HITL request) only about calls your rules decide (auto-approve,
+        deny, or a tool always allowed in this thread): answer them as soon as the run that
+        asked has let the thread go, as the built-in agent runs such tools unasked. A request
+        with a call to ask about waits for you; the rules' decisions then go with yours."""
         info = self.threads.find(run.thread_id)
-        allowed = set(info.allowed_tools) if info is not None else set()
-        if info is None or not allowed:
+        if info is None:
             return
         head = self._branch_head(info)
         pending = pending_calls(self._snapshot(run.thread_id, head))
-        if (
-            not pending
-            or pending[0].interrupt_id is None
-            or any(c.name not in allowed or "approve" not in c.allowed for c in pending)
-        ):
+        self._seen_tools.update(dict.fromkeys(c.name for c in pending if c.interrupt_id))
+        rules = self._rules.get(run.thread_id, ApprovalPolicy()).allowing(info.allowed_tools)
+        found = verdicts(pending, rules)
+        if not all_decided(found):
             return
 
-        def approve() -> None:
+        def answer() -> None:
             if not run.log.wait_closed(AUTO_APPROVE_WAIT):
                 return
-            approvals = {call.id: {"action": "approve"} for call in pending}
-            responses, _ = hitl_resume(pending, approvals)
-            records = tuple(
-                DecisionRecord("approve", "approved: always allowed in this thread", c.name, c.id)
-                for c in pending
-            )
             try:
-                self._resume_with(run.thread_id, responses, run.options, head, records=records)
-            except (ThreadBusy, InputError) as problem:  # the person was quicker, or it went
-                log.info("thread %s: allowed calls not approved (%s)", run.thread_id, problem)
+                now = pending_calls(self._snapshot(run.thread_id, head))
+                if [c.id for c in now] != [c.id for c in pending]:
+                    return  # the person was quicker
+                self._answer_hitl(run.thread_id, pending, {}, found, None, run.options, head)
+            except (ThreadBusy, Invalid) as problem:  # the person was quicker, or it went
+                log.info("thread %s: calls not answered by rules (%s)", run.thread_id, problem)
 
-        threading.Thread(target=approve, name=f"waypoint-allow-{run.id[:8]}", daemon=True).start()
+        threading.Thread(target=answer, name=f"waypoint-rules-{run.id[:8]}", daemon=True).start()
 
     def _continue_from(self, thread_id: str, checkpoint_id: str) -> Prelude:
         """Make a past checkpoint the thread's latest, by an empty update on it.
@@ -1071,7 +1135,8 @@ class LocalBackend:
             openai_base_url=settings.openai_base_url,
             has_openai_key=settings.openai_api_key is not None,
             has_tavily_key=settings.tavily_api_key is not None,
-            tool_names=(TOOL_NAME,) if self.kit.builtin else (),
+            tool_names=(TOOL_NAME,) if self.kit.builtin else tuple(self._seen_tools),
+            known_tools=(TOOL_NAME,) if self.kit.builtin else self.kit.hitl_tools,
             visitors=settings.visitors,
             visitor_hours=settings.visitor_hours,
             graph_name=self.kit.name,
@@ -1418,19 +1483,7 @@ class LocalBackend:
         _check_input(("title",), checkpoint_id=checkpoint_id, title=title)
         source = self._owned(user, thread_id)
         snapshot = self._checkpoint_snapshot(thread_id, checkpoint_id)
-        messages = list(snapshot.values.get("messages", []))
-        next_nodes: tuple[str, ...] = tuple(snapshot.next)
-        arriving: list[BaseMessage] = []
-        if START in next_nodes:
-            started = (
-                self.history.tuple_of(thread_id, checkpoint_id)
-                .checkpoint.get("channel_values", {})
-                .get(START)
-                or {}
-            )
-            found = started.get("messages", []) if isinstance(started, Mapping) else []
-            arriving = [m.model_copy() for m in found if isinstance(m, BaseMessage)]
-            next_nodes = (LLM,)
+        values, as_node = self._fork_write(thread_id, checkpoint_id, snapshot)
         name = " ".join((title or "").split()) or f"Fork of {source.title}"
         info = self.threads.create(
             name, owner=user.id, forked_from=thread_id, forked_at_checkpoint=checkpoint_id
@@ -1439,20 +1492,43 @@ class LocalBackend:
             self.store.copy_branch(thread_id, info.id, checkpoint_id)
             metadata = {
                 tl.OP: "fork_thread",
-                tl.AS_NODE: as_node_keeping_next(next_nodes, messages + arriving),
+                tl.AS_NODE: as_node,
                 tl.SOURCE_THREAD: thread_id,
                 tl.SOURCE_CHECKPOINT: checkpoint_id,
                 tl.SOURCE_TITLE: source.title,
             }
             self.graph.update_state(
                 {**tl.config_at(info.id, checkpoint_id), "metadata": metadata},
-                {"messages": arriving},
-                as_node=metadata[tl.AS_NODE],
+                values,
+                as_node=as_node,
             )
         except BaseException:
             self.purge_threads([info.id])
             raise
         return self._settle(info.id)
+
+    def _fork_write(
+        self, thread_id: str, checkpoint_id: str, snapshot: StateSnapshot
+    ) -> tuple[Any, str]:
+        """The update on top of a fork (values, as_node) that keeps the fork point's next
+        node(s), and the input that was arriving there (an input checkpoint's), if any.
+
+        Your graph's next node then runs afresh in the fork: an `interrupt()` in it (a question,
+        a HITL request) is asked again, since the answer, in the fork point's writes, stays
+        behind."""
+        arriving: Any = None
+        if START in snapshot.next:
+            stored = self.history.tuple_of(thread_id, checkpoint_id).checkpoint
+            arriving = stored.get("channel_values", {}).get(START) or {}
+        if not self.kit.builtin:
+            if START in snapshot.next:
+                return (dict(arriving) if isinstance(arriving, Mapping) else None), START
+            return None, self._keeping_next(thread_id, snapshot)
+        messages = list(snapshot.values.get("messages", []))
+        found = arriving.get("messages", []) if isinstance(arriving, Mapping) else []
+        added = [m.model_copy() for m in found if isinstance(m, BaseMessage)]
+        next_nodes = (LLM,) if START in snapshot.next else tuple(snapshot.next)
+        return {"messages": added}, as_node_keeping_next(next_nodes, messages + added)
 
     def show_branch(self, user: User, thread_id: str, checkpoint_id: str | None) -> ThreadInfo:
         """Show the state at `checkpoint_id` in the chat ("Show this branch in chat").

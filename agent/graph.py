@@ -32,12 +32,12 @@ from langgraph.types import interrupt
 
 from agent.approval import (
     ANSWERED_BY_HUMAN,
-    denial_text,
     not_run,
     rejection_text,
     validate_decisions,
 )
 from agent.choices import ApprovalPolicy
+from agent.hitl_policy import denial_text
 from agent.limits import MAX_TOOL_RESULT_CHARS
 from agent.llm_guard import failure_of, sendable, unkept_reply
 from agent.state import AgentState

@@ -41,6 +41,8 @@ class GraphKit:
     description: str = ""
     # What is wrong with a value for a state key (None: it fits), from the state schema.
     check_value: Callable[[str, Any], str | None] | None = None
+    # The tools a human-in-the-loop middleware in the graph guards, where the graph says so.
+    hitl_tools: tuple[str, ...] = ()
 
     @property
     def builtin(self) -> bool:
@@ -126,7 +128,25 @@ def kit_for(loaded: LoadedGraph) -> GraphKit:
         input_keys=_state_keys(probe),
         description=loaded.source.description,
         check_value=_schema_checker(probe),
+        hitl_tools=hitl_tools_of(probe),
     )
+
+
+def hitl_tools_of(graph: Pregel) -> tuple[str, ...]:
+    """The tools LangChain's human-in-the-loop middleware guards in this graph (subgraphs too):
+    its node runs the middleware's bound `after_model`, whose `interrupt_on` names them. () when
+    no node says so; the tools are then learnt from the requests the graph asks."""
+    found: list[str] = []
+    for node in graph.nodes.values():
+        bound = node.bound
+        if isinstance(bound, Pregel):
+            found += hitl_tools_of(bound)
+            continue
+        owner = getattr(getattr(bound, "func", None), "__self__", None)
+        guarded = getattr(owner, "interrupt_on", None)
+        if isinstance(guarded, Mapping):
+            found += [str(name) for name in guarded]
+    return tuple(dict.fromkeys(found))
 
 
 def messages_key_of(graph: Pregel) -> str | None:

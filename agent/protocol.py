@@ -50,6 +50,7 @@ from agent.errors import (
     UnknownThread,
 )
 from agent.events import Done, Error, Event, Halted, Step, Token, ToolCall, ToolResult, Transcript
+from agent.hitl_policy import Verdict, verdicts
 from agent.lesson_steps import (
     EDITED_QUERY,
     LESSON_CHOICES,
@@ -175,6 +176,7 @@ __all__ = [
     "UnknownCheckpoint",
     "UnknownThread",
     "User",
+    "Verdict",
     "WordChange",
     "call_text",
     "clean",
@@ -184,6 +186,7 @@ __all__ = [
     "new_token",
     "too_long",
     "valid_token",
+    "verdicts",
     "visitor_owner",
 ]
 

@@ -38,7 +38,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from functools import partial
@@ -323,6 +323,7 @@ class RunManager:
         checkpoint_id: str | None = None,
         before_start: Callable[[], Prelude | None] | None = None,
         starter: Starter | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> Run:
         """Start a run; raise ThreadBusy if the thread already has one, RunLimitReached if the
         starter has no run left this hour (`agent.run_limit`). The starter's message is stored
@@ -331,6 +332,7 @@ class RunManager:
         `before_start` runs while the thread is reserved but before the graph starts (e.g. closing
         pending tool calls, marking the thread running), so no second run can slip in between and
         the run's end is always recorded after it. What it returns goes into the run's report.
+        `metadata` goes into every checkpoint the run writes (scalars: what LangGraph copies).
         """
         run_id = uuid.uuid4().hex
         run = Run(thread_id, options, run_id, EventLog(sink=partial(self.store.append, run_id)))
@@ -399,7 +401,7 @@ class RunManager:
         config: RunnableConfig = {
             "configurable": configurable,
             "recursion_limit": RECURSION_LIMIT,
-            "metadata": {"waypoint_run": run.id},
+            "metadata": {**(metadata or {}), "waypoint_run": run.id},
             "callbacks": [_RunWatch(run)],
         }
         run.began = time.monotonic()

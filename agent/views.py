@@ -372,6 +372,8 @@ class BackendInfo:
     openai_base_url: str | None
     has_openai_key: bool
     has_tavily_key: bool
+    # The tools the settings give a rule: the built-in agent's; for your graph, those its HITL
+    # middleware guards, `known_tools` as the graph says (the rest seen in its requests so far).
     tool_names: tuple[str, ...]
     visitors: bool = False  # visitor mode: each browser its own private, expiring space
     visitor_hours: float = 24.0
@@ -384,6 +386,7 @@ class BackendInfo:
     # The graph runs on a LangGraph Agent Server: its multitask strategy is a setting, and the
     # engine choice is the server's own.
     agent_server: bool = False
+    known_tools: tuple[str, ...] = ()
 
 
 # --- the run record: what each run did, kept after it ends (see `agent.run_record`) -------------

@@ -48,10 +48,21 @@ def _last_calls(messages: list[AnyMessage]) -> tuple[AIMessage | None, list[dict
     return None, []
 
 
-def review(state: MessagesState) -> dict:
+class HumanInTheLoop:
+    """The middleware's shape: a node running its bound `after_model`, and `interrupt_on` saying
+    which tools ask (Waypoint reads it to offer a per-tool setting for each of them)."""
+
+    def __init__(self, interrupt_on: dict[str, list[str]]):
+        self.interrupt_on = interrupt_on
+
+    def after_model(self, state: MessagesState) -> dict:
+        return review(state, self.interrupt_on)
+
+
+def review(state: MessagesState, interrupt_on: dict[str, list[str]]) -> dict:
     """The middleware's `after_model` hook: ask about the guarded calls, apply the decisions."""
     ai, calls = _last_calls(state["messages"])
-    guarded = [call for call in calls if call["name"] in INTERRUPT_ON]
+    guarded = [call for call in calls if call["name"] in interrupt_on]
     if ai is None or not guarded:
         return {}
     request = {
@@ -64,12 +75,12 @@ def review(state: MessagesState) -> dict:
             for call in guarded
         ],
         "review_configs": [
-            {"action_name": call["name"], "allowed_decisions": INTERRUPT_ON[call["name"]]}
+            {"action_name": call["name"], "allowed_decisions": interrupt_on[call["name"]]}
             for call in guarded
         ],
     }
     response = interrupt(request)
-    decisions = _decisions(response, guarded)
+    decisions = _decisions(response, guarded, interrupt_on)
     kept, rejected = [], []
     by_id = dict(zip((call["id"] for call in guarded), decisions, strict=True))
     for call in calls:
@@ -93,7 +104,9 @@ def review(state: MessagesState) -> dict:
     return {"messages": [ai.model_copy(update={"tool_calls": kept}), *rejected]}
 
 
-def _decisions(response: Any, guarded: list[dict]) -> list[dict]:
+def _decisions(
+    response: Any, guarded: list[dict], interrupt_on: dict[str, list[str]]
+) -> list[dict]:
     """The resume value checked as the middleware checks it: one allowed decision per request."""
     decisions = response.get("decisions") if isinstance(response, dict) else None
     if not isinstance(decisions, list) or len(decisions) != len(guarded):
@@ -103,10 +116,10 @@ def _decisions(response: Any, guarded: list[dict]) -> list[dict]:
         )
     for decision, call in zip(decisions, guarded, strict=True):
         kind = decision.get("type") if isinstance(decision, dict) else None
-        if kind not in INTERRUPT_ON[call["name"]]:
+        if kind not in interrupt_on[call["name"]]:
             raise ValueError(
                 f"Decision {kind!r} is not allowed for {call['name']}: "
-                f"choose one of {', '.join(INTERRUPT_ON[call['name']])}."
+                f"choose one of {', '.join(interrupt_on[call['name']])}."
             )
         if kind == "edit" and not isinstance(decision.get("edited_action"), dict):
             raise ValueError("An edit decision needs edited_action: {'name': ..., 'args': {...}}.")
@@ -144,7 +157,7 @@ def after_review(state: MessagesState) -> str:
 
 builder = StateGraph(MessagesState)
 builder.add_node("model", model)
-builder.add_node("review", review)
+builder.add_node("review", HumanInTheLoop(INTERRUPT_ON).after_model)
 builder.add_node("tools", tools)
 builder.add_edge(START, "model")
 builder.add_edge("model", "review")

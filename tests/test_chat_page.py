@@ -56,7 +56,8 @@ def test_a_tool_card_says_why_a_call_did_not_run():
     def page():
         from langchain_core.messages import ToolMessage
 
-        from agent.approval import denial_text, not_run
+        from agent.approval import not_run
+        from agent.hitl_policy import denial_text
         from agent.message_views import message_view
         from agent.protocol import ToolCallView
         from ui.transcript import tool_card

@@ -10,6 +10,7 @@ import pytest
 from agent.protocol import LOCAL_USER
 from agent.settings import PROJECT_ROOT
 from tests.page_helpers import backend, button, finish_runs, texts
+from tests.test_own_graph import wait_for
 
 EXAMPLES = PROJECT_ROOT / "examples"
 
@@ -173,3 +174,104 @@ def test_a_breakpoint_chosen_in_the_settings_shows_as_a_chip_and_stops_the_run(o
     finish_runs(app)
     assert "The graph stopped before write" in app.info[0].value
     assert "draft" not in backend().thread_view(LOCAL_USER, app.query_params["thread"]).values
+
+
+def chip_labels(at) -> list[str]:
+    return [block.proto.popover.label for block in at.get("popover")]
+
+
+def test_per_tool_rules_for_your_graphs_hitl_tools_show_as_chips_and_answer_for_you(own_app):
+    app = own_app(str(EXAMPLES / "hitl_agent.py") + ":graph")
+    app.run()
+    assert not app.exception
+    rule = app.radio(key="set_tool_web_search")
+    assert rule.options == ["Ask", "Auto-approve", "Deny"] and rule.value == "ask"
+    assert any("the graph names web_search" in c.value for c in app.caption)
+    rule.set_value("allow").run()
+    assert app.query_params["set_tool_web_search"] == "allow", "a reload keeps the rule"
+    assert "web_search: auto-approve" in chip_labels(app)
+    app.chat_input[0].set_value("What is the weather in Rome?").run()
+    thread_id = app.query_params["thread"]
+    asked = backend().runs.latest_run(thread_id)
+    finish_runs(app)
+    assert not [b for b in app.button if b.label == "Continue"], "no card for an auto-approval"
+    run = wait_for(lambda: (r := backend().runs.latest_run(thread_id)) and r.id != asked.id and r)
+    assert run, "the rule answered the request"
+    assert run.log.wait_closed(30)
+    app.run()
+    assert "Here is what I found for “weather in Rome”" in texts(app)
+    app.radio(key="set_tool_web_search").set_value("deny").run()
+    assert "web_search: denied" in chip_labels(app)
+
+
+MIXED_REQUEST = """
+from langchain_core.messages import AIMessage, ToolMessage
+from langgraph.graph import END, START, MessagesState, StateGraph
+
+from examples.hitl_agent import HumanInTheLoop, after_review
+
+
+def model(state):
+    if any(isinstance(m, ToolMessage) for m in state["messages"]):
+        return {"messages": [AIMessage("done")]}
+    calls = [
+        {"id": "c1", "name": "web_search", "args": {"query": "rome"}},
+        {"id": "c2", "name": "fetch", "args": {"url": "https://example.org"}},
+    ]
+    return {"messages": [AIMessage("", tool_calls=calls)]}
+
+
+def tools(state):
+    done = {m.tool_call_id for m in state["messages"] if isinstance(m, ToolMessage)}
+    calls = [c for c in state["messages"][-1].tool_calls if c["id"] not in done]
+    return {"messages": [ToolMessage("ran " + c["name"], tool_call_id=c["id"]) for c in calls]}
+
+
+graph = StateGraph(MessagesState)
+graph.add_node("model", model)
+guard = HumanInTheLoop({"web_search": ["approve", "edit", "reject"], "fetch": ["approve"]})
+graph.add_node("review", guard.after_model)
+graph.add_node("tools", tools)
+graph.add_edge(START, "model")
+graph.add_edge("model", "review")
+graph.add_conditional_edges("review", after_review, ["tools", "model", END])
+graph.add_edge("tools", "model")
+"""
+
+
+def test_a_mixed_request_shows_a_card_only_for_the_call_you_decide(own_app, tmp_path):
+    (tmp_path / "mixed.py").write_text(MIXED_REQUEST)
+    app = own_app(str(tmp_path / "mixed.py") + ":graph")
+    app.run()
+    app.radio(key="set_tool_web_search").set_value("allow").run()
+    app.radio(key="set_tool_fetch").set_value("deny").run()
+    app.chat_input[0].set_value("go").run()
+    finish_runs(app)
+    assert not app.exception
+    assert "The agent wants to run 1 tool call" in app.warning[0].value
+    assert app.radio(key=next(r.key for r in app.radio if r.key.startswith("decide_"))).options == [
+        "Approve"
+    ]
+    captions = [c.value for c in app.caption]
+    assert "web_search: auto-approved by your setting, sent with your decisions." in captions
+    assert any(
+        "Your setting denies fetch, but this graph does not let it be rejected" in c
+        for c in captions
+    )
+    button(app, "Continue").click().run()
+    finish_runs(app)
+    view = backend().thread_view(LOCAL_USER, app.query_params["thread"])
+    assert [m.text for m in view.messages if m.role == "tool"] == ["ran web_search", "ran fetch"]
+
+
+def test_a_rule_chosen_while_the_graph_waits_answers_its_request_from_the_page(own_app):
+    app = own_app(str(EXAMPLES / "hitl_agent.py") + ":graph")
+    app.run()
+    app.chat_input[0].set_value("What is the weather in Oslo?").run()
+    finish_runs(app)
+    assert [b for b in app.button if b.label == "Continue"], "asked: no rule yet"
+    app.radio(key="set_tool_web_search").set_value("allow").run()
+    assert "web_search auto-approved by your setting" in app.info[0].value
+    button(app, "Send these answers now").click().run()
+    finish_runs(app)
+    assert "Here is what I found for “weather in Oslo”" in texts(app)

@@ -6,6 +6,12 @@ thread keeps it (a chip above the chat input shows it and takes it back) and the
 the step with it. Stop folds the panel away and leaves the thread halted; the sidebar
 marks it as waiting.
 
+Your own graph's HITL request goes under your per-tool rules (`agent.hitl_policy`): a call a rule
+decides gets no card, only a line saying so, and its decision goes with yours; when the rules
+decide every call, the engine answers by itself once the asking run has ended (the page follows
+it), and a button sends the same answer at once. A rule that cannot apply (the request does not
+allow its decision) leaves the card, which says why.
+
 One click on Continue submits exactly what is typed. A text box sends its value only when it loses
 focus, and the click is what takes the focus away: a button disabled until then would swallow that
 first click. So Continue is never disabled; the click's own run reads the values it committed and
@@ -23,7 +29,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from agent.protocol import AgentChoices, Backend, RunOptions, ThreadView, ToolCallView
+from agent.protocol import (
+    AgentChoices,
+    Backend,
+    RunOptions,
+    ThreadView,
+    ToolCallView,
+    Verdict,
+    verdicts,
+)
 from ui.feedback import USER_ERRORS
 from ui.identity import current_user
 from ui.long_text import PAGE_CHARS
@@ -96,12 +110,14 @@ def _decision(call: ToolCallView) -> dict:
     return {"action": "approve", "always_allow": True} if always else {"action": "approve"}
 
 
-def _call_card(call: ToolCallView) -> dict:
+def _call_card(call: ToolCallView, why_asked: str = "") -> dict:
     """Draw one call's card; return the decision as typed (checked by the caller)."""
     with st.container(border=True):
         st.markdown(f"**{plain(call.name)}**")
         if call.description:
             st.caption(plain(call.description, SENTENCE_CHARS))
+        if why_asked:
+            st.caption(plain(why_asked, SENTENCE_CHARS))
         st.code(clip(call.args_json, PAGE_CHARS), language="json", wrap_lines=True)
         return _decision(call)
 
@@ -135,11 +151,47 @@ def _show_problems(
     return now
 
 
+def _by_rules(
+    backend: Backend,
+    view: ThreadView,
+    choices: AgentChoices,
+    options: RunOptions,
+    decided: list[Verdict],
+) -> None:
+    """Your rules decide every call of the request: say how, and send it now if you like."""
+    said = "; ".join(f"{v.call.name} {v.text}" for v in decided)
+    st.info(
+        f"Your settings answer every call your graph asks about here: {plain(said)}. Waypoint "
+        "sends that for you once the run that asked has ended; if the settings changed since "
+        "it asked, send it now.",
+        icon=":material/rule:",
+    )
+    if st.button("Send these answers now", icon=":material/send:", key="approval_rules"):
+        try:
+            backend.decide(current_user(), view.thread.id, {}, choices, options)
+            st.rerun()
+        except USER_ERRORS as problem:
+            st.error(plain(str(problem), SENTENCE_CHARS))
+
+
 def approval_panel(
     backend: Backend, view: ThreadView, choices: AgentChoices, options: RunOptions
 ) -> None:
     stopped = st.session_state.setdefault(STOPPED_KEY, set())
-    count = len(view.pending_calls)
+    found = {
+        v.call.id: v
+        for v in verdicts(view.pending_calls, choices.approval.allowing(view.thread.allowed_tools))
+    }
+    decided = [v for v in found.values() if v.decision is not None]
+    if found and len(decided) == len(view.pending_calls):
+        _by_rules(backend, view, choices, options, decided)
+        return
+    pending = tuple(
+        call
+        for call in view.pending_calls
+        if call.id not in found or found[call.id].decision is None
+    )
+    count = len(pending)
     calls = f"{count} tool call{'s' if count != 1 else ''}"
     if view.checkpoint_id in stopped:
         st.info(
@@ -162,10 +214,14 @@ def approval_panel(
         f"The agent wants to run {calls}. {where}: nothing runs until you decide.",
         icon=":material/front_hand:",
     )
-    offered = {action for call in view.pending_calls for action in call.allowed or ACTIONS}
+    offered = {action for call in pending for action in call.allowed or ACTIONS}
     st.caption(" ".join(text for action, text in ACTION_HELP.items() if action in offered))
-    pending = view.pending_calls
-    decisions = {call.id: _call_card(call) for call in pending}
+    for rule in decided:
+        st.caption(f"{plain(rule.call.name)}: {plain(rule.text)}, sent with your decisions.")
+    decisions = {
+        call.id: _call_card(call, found[call.id].problem if call.id in found else "")
+        for call in pending
+    }
     go, stop = st.columns(2)
     clicked = go.button(
         "Continue",

@@ -173,7 +173,8 @@ def _allowed_chip(backend: Backend, thread: ThreadInfo, tool: str) -> None:
             attempt(lambda: backend.allow_tool(current_user(), thread.id, tool, False))
 
 
-# Your own graph picks its model, search and approvals in its code: only how it runs is shown.
+# Your own graph picks its model and search in its code: how it runs is shown, and the rules
+# for the tools its HITL middleware asks about (`tool_<name>`).
 RUN_CHIPS = ("engine", "stream", "durability", "multitask", "pause_before", "pause_after")
 
 
@@ -188,7 +189,7 @@ def settings_chips(
     """The chips in one wrapping row; the cost of durability "exit" under them."""
     with st.container(horizontal=True, gap="xsmall", key=CHIPS_KEY):
         for chip in chips(choices, options, agent_server):
-            if not own_graph or chip.key in RUN_CHIPS:
+            if not own_graph or chip.key in RUN_CHIPS or chip.key.startswith("tool_"):
                 _chip(chip)
         if thread is not None:
             for tool in thread.allowed_tools:

@@ -33,6 +33,7 @@ from agent.protocol import (
     ApprovalMode,
     ApprovalPolicy,
     Backend,
+    BackendInfo,
     Durability,
     Engine,
     ModelListError,
@@ -194,9 +195,40 @@ def _tool_rules(tool_names: tuple[str, ...]) -> dict[str, ToolRule]:
 
 
 OWN_GRAPH_NOTE = (
-    "Your graph chooses its own model, tools and approvals in its code, so those settings are "
-    "not offered here; how it runs (engine, streaming, durability) is yours to pick."
+    "Your graph chooses its own model and tools in its code, so those settings are not offered "
+    "here; how it runs (engine, streaming, durability) is yours to pick, and so is how Waypoint "
+    "answers the tools its human-in-the-loop middleware asks about."
 )
+OWN_RULES_HELP = (
+    "Tool approval: Ask shows the graph's request on a card; Auto-approve answers it with "
+    "approve, Deny with reject (the model reads that your setting denied it), without a card. A "
+    "rule applies only where the graph's request allows that decision."
+)
+NO_TOOLS_YET = (
+    "Tool approval: this graph has asked about no tool yet (a human-in-the-loop middleware's "
+    "tools get Ask / Auto-approve / Deny here once Waypoint knows them)."
+)
+
+
+def _own_graph_rules(settings: BackendInfo) -> ApprovalPolicy:
+    """Ask, auto-approve or deny for each tool your graph's HITL middleware guards; which of
+    them the graph names itself, and which were only seen in its requests so far."""
+    names = settings.tool_names
+    if not names:
+        st.caption(NO_TOOLS_YET)
+        return ApprovalPolicy("auto")
+    known = [name for name in names if name in settings.known_tools]
+    seen = [name for name in names if name not in settings.known_tools]
+    said = [f"the graph names {', '.join(known)} (its middleware's interrupt_on)"] if known else []
+    if seen:
+        said.append(f"{', '.join(seen)} seen in its requests so far")
+    st.caption(f"{OWN_RULES_HELP} Known tools: {'; '.join(said)}; others appear once asked about.")
+    rules = _tool_rules(names)
+    return ApprovalPolicy(
+        "auto",
+        frozenset(name for name, rule in rules.items() if rule == "allow"),
+        frozenset(name for name, rule in rules.items() if rule == "deny"),
+    )
 
 
 def settings_panel(backend: Backend, user: User) -> tuple[AgentChoices, RunOptions]:
@@ -207,7 +239,8 @@ def settings_panel(backend: Backend, user: User) -> tuple[AgentChoices, RunOptio
             st.caption(OWN_GRAPH_NOTE)
             options = _server_options() if settings.agent_server else _run_options()
             nodes = tuple(n for n in backend.graph_view().nodes if not n.startswith("__"))
-            return AgentChoices(), _with_breakpoints(options, nodes)
+            options = _with_breakpoints(options, nodes)
+            return AgentChoices(approval=_own_graph_rules(settings)), options
         provider = _radio(
             "Model", PROVIDERS, KEYS["provider"], settings.default_provider, PROVIDER_HELP
         )

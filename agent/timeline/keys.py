@@ -27,6 +27,9 @@ SOURCE_THREAD = "waypoint_source_thread"
 SOURCE_CHECKPOINT = "waypoint_source_checkpoint"
 SOURCE_TITLE = "waypoint_source_title"
 RUN = "waypoint_run"  # put there by agent.runs for every checkpoint of a run
+# On the checkpoints of a run that answered your graph's HITL request partly or wholly by your
+# rules: every decision in a few words ("web_search auto-approved by your setting").
+DECIDED = "waypoint_decided"
 
 # How the user's Stop shows in a stored `__error__` write: the sync engine raises RunCancelled, the
 # async engine's task is cancelled (LangGraph stores the exception's repr).

@@ -26,6 +26,7 @@ from agent.timeline.keys import (
     APPLIED,
     AS_NODE,
     COUNT,
+    DECIDED,
     INPUT,
     NULL_TASK_ID,
     OP,
@@ -103,7 +104,7 @@ def what_happened(
             return (INPUT,), f"new input: {', '.join(sorted(map(str, started)))}"
         return (INPUT,), f"new input ({plural(len(messages), 'message')})"
     if source == "loop":
-        return ran, _step_label(ran, parent_writes)
+        return ran, _step_label(ran, parent_writes, metadata)
     if source == "update":
         return update_label(metadata)
     if source == "fork":
@@ -113,8 +114,13 @@ def what_happened(
     return (), "the run's steps, saved when it ended (durability exit)"
 
 
-def _step_label(nodes: tuple[str, ...], writes: Sequence[tuple[str, str, Any]]) -> str:
-    """What a "loop" step did: its messages, and the human's decisions it applied."""
+def _step_label(
+    nodes: tuple[str, ...],
+    writes: Sequence[tuple[str, str, Any]],
+    metadata: Mapping[str, Any],
+) -> str:
+    """What a "loop" step did: its messages, and the decisions it applied (yours, and those your
+    rules made for your graph's HITL request, which its run's metadata says)."""
     messages = [
         m for _, channel, value in writes if channel == "messages" for m in as_messages(value)
     ]
@@ -129,7 +135,8 @@ def _step_label(nodes: tuple[str, ...], writes: Sequence[tuple[str, str, Any]]) 
             parts.insert(0, decisions_text(decisions))
     elif answers and nodes:  # your own graph's node, answered: the task's own answer
         mine = [v for task, v in answers if task != NULL_TASK_ID] or [v for _, v in answers]
-        parts.insert(0, answer_text(mine[0]))
+        decided = metadata.get(DECIDED)
+        parts.insert(0, decided if isinstance(decided, str) and decided else answer_text(mine[0]))
     if not parts:
         parts = [f"{' and '.join(nodes)} ran" if nodes else "a step ran"]
     return "; ".join(parts)
