@@ -244,7 +244,20 @@ def sqlite_delete(thread_ids: list[str]) -> Statements:
 
 # --- Postgres -------------------------------------------------------------------------------------
 
-_PG_CHAIN_SQL = _SQLITE_CHAIN_SQL.replace("?", "%s")
+# As on SQLite, each step a LATERAL primary key lookup (see `agent.storage_postgres`'s chain page).
+_PG_CHAIN_SQL = """
+    WITH RECURSIVE chain(checkpoint_id, parent_checkpoint_id) AS (
+        SELECT checkpoint_id, parent_checkpoint_id FROM checkpoints
+        WHERE thread_id = %s AND checkpoint_ns = '' AND checkpoint_id = %s
+        UNION
+        SELECT c.checkpoint_id, c.parent_checkpoint_id
+        FROM chain CROSS JOIN LATERAL (
+            SELECT checkpoint_id, parent_checkpoint_id FROM checkpoints
+            WHERE thread_id = %s AND checkpoint_ns = '' AND checkpoint_id = chain.parent_checkpoint_id
+        ) c
+    )
+    SELECT checkpoint_id FROM chain
+"""
 _PG_ANY_ROW_SQL = _SQLITE_ANY_ROW_SQL.replace("?", "%s")
 # Statement by statement, a full copy reads one snapshot of the source: a run adding to it
 # meanwhile adds to the copy either all of a checkpoint's rows or none.
