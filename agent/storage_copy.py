@@ -254,6 +254,7 @@ _PG_CHAIN_SQL = """
         FROM chain CROSS JOIN LATERAL (
             SELECT checkpoint_id, parent_checkpoint_id FROM checkpoints
             WHERE thread_id = %s AND checkpoint_ns = '' AND checkpoint_id = chain.parent_checkpoint_id
+            LIMIT 1
         ) c
     )
     SELECT checkpoint_id FROM chain
