@@ -412,9 +412,9 @@ class WaypointSqliteSaver(_WaypointSaver, SqliteSaver):  # type: ignore[misc]
         links = {row[0]: (row[1], row[2]) for row in cur.execute(_LINKS_SQL, key)}
         kept = cur.execute(_KEPT_KEYS_SQL, key).fetchall() if self._has_kept_histories else []
         stops = self._kept.stops(kept, links, channels)
-        chain = ancestry(links, target_id, channels, stops)
-        if chain and chain[-1][0] in stops:
-            self._kept.seed(self._histories, self.serde, cur.execute(_KEPT_SQL, key), links)
+        chain = ancestry(links, target_id, channels, stops.ids)
+        if chain and chain[-1][0] in stops.ids:
+            self._kept.seed(self._histories, self.serde, cur.execute(_KEPT_SQL, key), stops)
         walk = _ChainWalk(config, target_id, channels, self._histories)
         rows = cur.execute(*_range_writes_query(walk, chain)) if len(chain) > 1 else ()
         for loading in walk.feed(chain, ancestor_writes(chain, rows)):
@@ -576,10 +576,10 @@ class AsyncWaypointSqliteSaver(_WaypointSaver, AsyncSqliteSaver):  # type: ignor
             async with self.conn.execute(_KEPT_KEYS_SQL, key) as cur:
                 kept = list(await cur.fetchall())
         stops = self._kept.stops(kept, links, channels)
-        chain = ancestry(links, target_id, channels, stops)
-        if chain and chain[-1][0] in stops:
+        chain = ancestry(links, target_id, channels, stops.ids)
+        if chain and chain[-1][0] in stops.ids:
             async with self.conn.execute(_KEPT_SQL, key) as cur:
-                self._kept.seed(self._histories, self.serde, await cur.fetchall(), links)
+                self._kept.seed(self._histories, self.serde, await cur.fetchall(), stops)
         walk = _ChainWalk(config, target_id, channels, self._histories)
         rows: list[Any] = []
         if len(chain) > 1:

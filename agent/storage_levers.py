@@ -23,7 +23,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -406,7 +406,7 @@ class _ChainWalk:
 
 # Writes a kept history may fall behind the thread before a warm read stores it again: about what
 # a new process decodes one by one (plus one run's writes), beyond the kept history's one blob.
-KEEP_EVERY = 256
+KEEP_EVERY = 128
 
 # A kept history as a row: (thread_id, checkpoint_ns, channel, checkpoint_id,
 # parent_checkpoint_id, reach, type, blob): the history of that checkpoint (its ancestors'
@@ -415,6 +415,14 @@ KeptRow = tuple[str, str, str, str, "str | None", int, str, bytes]
 # (channel, checkpoint_id, parent_checkpoint_id, reach): what a cold walk reads before the blob.
 KeptKey = Sequence[Any]
 Links = Mapping[str, tuple["str | None", "str | None"]]  # checkpoint_id -> (parent, stored)
+
+
+class KeptStops(NamedTuple):
+    """Where a cold walk may stop (`KeptHistories.stops`): the checkpoint ids, and the chain of
+    ancestors (id, parent) above each kept checkpoint that its row covers."""
+
+    ids: frozenset[str]
+    chains: Mapping[str, list[tuple[str, str | None]]]
 
 
 class KeptHistories:
@@ -443,28 +451,32 @@ class KeptHistories:
         self._lengths: dict[tuple[str, str, str], int] = {}  # of each kept history
 
     @staticmethod
-    def stops(keys: Iterable[KeptKey], links: Links, channels: Sequence[str]) -> frozenset[str]:
+    def stops(keys: Iterable[KeptKey], links: Links, channels: Sequence[str]) -> KeptStops:
         """Where a cold walk can stop: the checkpoints whose history the kept rows hold for
         every channel asked, each kept checkpoint under the parent the links still give it."""
         covered: dict[str, set[str]] = {}
+        chains: dict[str, list[tuple[str, str | None]]] = {}
         for channel, checkpoint_id, parent_id, reach in keys:
             link = links.get(checkpoint_id)
             if link is None or link[0] != parent_id:
                 continue
-            covered[channel] = {checkpoint_id, *_up(links, parent_id, reach)}
+            chain = chains.get(checkpoint_id)
+            if chain is None or len(chain) < reach:
+                chain = chains[checkpoint_id] = _up(links, parent_id, reach)
+            covered[channel] = {checkpoint_id, *(ancestor for ancestor, _ in chain[:reach])}
         if not channels or not all(channel in covered for channel in channels):
-            return frozenset()
-        return frozenset(set.intersection(*(covered[channel] for channel in channels)))
+            return KeptStops(frozenset(), {})
+        return KeptStops(frozenset(set.intersection(*(covered[ch] for ch in channels))), chains)
 
     def seed(
         self,
         cache: _HistoryCache,
         serde: SerializerProtocol,
         rows: Iterable[Sequence[Any]],
-        links: Links,
+        stops: KeptStops,
     ) -> None:
         """Put the kept histories of one thread (rows as `KeptRow`), and those of the ancestors
-        they cover, into the cache."""
+        they cover (`stops`), into the cache."""
         for thread_id, checkpoint_ns, channel, checkpoint_id, parent_id, _, type_, blob in rows:
             record = serde.loads_typed((type_, bytes(blob)))
             writes: list[PendingWrite] = [
@@ -473,9 +485,9 @@ class KeptHistories:
             ]
             seed = record.get("seed", _NO_SEED)
             entries = {(checkpoint_id, parent_id, channel): (writes, len(writes), seed)}
-            ancestors = _up(links, parent_id, len(record["lengths"]))
-            for ancestor, length in zip(ancestors, record["lengths"], strict=False):
-                entries[(ancestor, links[ancestor][0], channel)] = (writes, length, seed)
+            chain = stops.chains.get(checkpoint_id, [])
+            for (ancestor, its_parent), length in zip(chain, record["lengths"], strict=False):
+                entries[(ancestor, its_parent, channel)] = (writes, length, seed)
             thread = (thread_id, checkpoint_ns)
             cache.put(thread, entries)
             self._lengths[(*thread, channel)] = len(writes)
@@ -515,12 +527,13 @@ class KeptHistories:
         return rows
 
 
-def _up(links: Links, checkpoint_id: str | None, steps: int) -> list[str]:
-    """`checkpoint_id` and its ancestors by the links, at most `steps` of them, nearest first."""
-    found: list[str] = []
-    while checkpoint_id is not None and checkpoint_id in links and len(found) < steps:
-        found.append(checkpoint_id)
-        checkpoint_id = links[checkpoint_id][0]
+def _up(links: Links, checkpoint_id: str | None, steps: int) -> list[tuple[str, str | None]]:
+    """`checkpoint_id` and its ancestors by the links, at most `steps` of them, nearest first,
+    each with its parent."""
+    found: list[tuple[str, str | None]] = []
+    while checkpoint_id is not None and len(found) < steps and (link := links.get(checkpoint_id)):
+        found.append((checkpoint_id, link[0]))
+        checkpoint_id = link[0]
     return found
 
 

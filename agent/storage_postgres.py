@@ -347,9 +347,9 @@ def _walk_whole(
     thread_id, checkpoint_ns = key
     links = {link[0]: (link[1], link[2]) for link in (yield _LINKS_SQL, key)}
     stops = kept.stops((yield _KEPT_KEYS_SQL, key), links, channels)
-    chain = ancestry(links, target_id, channels, stops)
-    if chain and chain[-1][0] in stops:
-        kept.seed(cache, saver.serde, (yield _KEPT_SQL, key), links)
+    chain = ancestry(links, target_id, channels, stops.ids)
+    if chain and chain[-1][0] in stops.ids:
+        kept.seed(cache, saver.serde, (yield _KEPT_SQL, key), stops)
     walk = _ChainWalk(config, target_id, channels, cache)
     rows: list[tuple[Any, ...]] = []
     if len(chain) > LOOKUPS:  # most of a thread: one scan of its range
