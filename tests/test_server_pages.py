@@ -13,7 +13,7 @@ from agent.server_multitask import INTERRUPTED_TEXT
 from tests.gated_graph import open_gate
 from tests.page_helpers import backend, button, texts
 from ui.run_queue import BUSY_PLACEHOLDERS
-from ui.settings_panel import SERVER_ENGINE_NOTE
+from ui.settings_panel import NO_RULES_ON_A_SERVER, NO_TOOLS_YET, SERVER_ENGINE_NOTE
 
 RUN_TIMEOUT = 60.0
 
@@ -102,7 +102,9 @@ def test_the_multitask_setting_explains_every_strategy_and_is_a_chip(server_app)
     assert list(setting.proto.captions) == list(MULTITASK_HELP.values()), "all four, visible"
     assert "during a run: refused" in chip_labels(app)
     assert "server's engine" in chip_labels(app) and "sync engine" not in chip_labels(app)
-    assert SERVER_ENGINE_NOTE in [c.value for c in app.caption], "the engine says it is not used"
+    captions = [c.value for c in app.caption]
+    assert SERVER_ENGINE_NOTE in captions, "the engine says it is not used"
+    assert NO_RULES_ON_A_SERVER in captions and NO_TOOLS_YET not in captions, "not 'not yet'"
     assert not any(r.key == "set_engine" for r in app.radio)
     setting.set_value("enqueue").run()
     assert app.query_params["set_multitask"] == "enqueue"

@@ -208,14 +208,18 @@ NO_TOOLS_YET = (
     "Tool approval: this graph has asked about no tool yet (a human-in-the-loop middleware's "
     "tools get Ask / Auto-approve / Deny here once Waypoint knows them)."
 )
+NO_RULES_ON_A_SERVER = (
+    "Tool approval: per-tool rules are not available on an Agent Server; every request your "
+    "graph asks is shown on its card, to approve, edit or reject there."
+)
 
 
 def _own_graph_rules(settings: BackendInfo) -> ApprovalPolicy:
     """Ask, auto-approve or deny for each tool your graph's HITL middleware guards; which of
     them the graph names itself, and which were only seen in its requests so far."""
     names = settings.tool_names
-    if not names:
-        st.caption(NO_TOOLS_YET)
+    if settings.agent_server or not names:
+        st.caption(NO_RULES_ON_A_SERVER if settings.agent_server else NO_TOOLS_YET)
         return ApprovalPolicy("auto")
     known = [name for name in names if name in settings.known_tools]
     seen = [name for name in names if name not in settings.known_tools]
