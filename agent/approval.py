@@ -51,22 +51,29 @@ DECISION_ACTIONS: tuple[str, ...] = ("approve", "edit", "mock", "reject")
 ALWAYS = "always_allow"  # on an approval: allow this tool in this thread from now on
 
 
+def args_object(args: object, subject: str = "The arguments") -> dict[str, Any]:
+    """Edited arguments as a dict: parsed when they are JSON text; DecisionError saying what is
+    wrong (`subject` names them) when they are not an object."""
+    if isinstance(args, str):
+        try:
+            args = json.loads(args)
+        except json.JSONDecodeError as error:
+            raise DecisionError(
+                f"{subject} are not valid JSON ({error.msg} at line {error.lineno}, "
+                f'column {error.colno}). Write an object such as {{"query": "..."}}.'
+            ) from None
+    if not isinstance(args, Mapping):
+        raise DecisionError(f'{subject} must be a JSON object, such as {{"query": "..."}}.')
+    return dict(args)
+
+
 def validate_args(tool: BaseTool, args: object) -> dict[str, Any]:
     """Check edited arguments against the tool's schema; return them normalised.
 
     Raises DecisionError naming the fields that are wrong, so the UI can show it inline and send
     nothing.
     """
-    if isinstance(args, str):
-        try:
-            args = json.loads(args)
-        except json.JSONDecodeError as error:
-            raise DecisionError(
-                f"The arguments are not valid JSON ({error.msg} at line {error.lineno}, "
-                f'column {error.colno}). Write an object such as {{"query": "..."}}.'
-            ) from error
-    if not isinstance(args, dict):
-        raise DecisionError('The arguments must be a JSON object, such as {"query": "..."}.')
+    args = args_object(args)
     written = json.dumps(args, ensure_ascii=False, default=str)
     if problem := too_long(written, MAX_TOOL_RESULT_CHARS, "The arguments"):
         raise DecisionError(problem)

@@ -21,7 +21,7 @@ from typing import Any
 
 from langgraph.types import Interrupt
 
-from agent.approval import ALWAYS
+from agent.approval import ALWAYS, args_object
 from agent.errors import DecisionError
 from agent.jsonable import jsonable
 from agent.views import InterruptView, ToolCallView
@@ -128,18 +128,8 @@ def _hitl_decision(call: ToolCallView, decision: Mapping[str, Any], where: str) 
     if action == "reject":
         reason = str(decision.get("reason") or "").strip()
         return {"type": "reject", "message": reason} if reason else {"type": "reject"}
-    args = decision.get("args")
-    if isinstance(args, str):
-        try:
-            args = json.loads(args)
-        except json.JSONDecodeError as error:
-            raise DecisionError(
-                f"The arguments for {where} are not valid JSON ({error.msg} at line "
-                f"{error.lineno}, column {error.colno})."
-            ) from None
-    if not isinstance(args, Mapping):
-        raise DecisionError(f"The arguments for {where} must be a JSON object, like {{}}.")
-    return {"type": "edit", "edited_action": {"name": call.name, "args": dict(args)}}
+    args = args_object(decision.get("args"), f"The arguments for {where}")
+    return {"type": "edit", "edited_action": {"name": call.name, "args": args}}
 
 
 def parse_answer(text: str) -> Any:
