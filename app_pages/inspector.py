@@ -17,6 +17,7 @@ from ui.identity import current_user
 from ui.message_editor import message_editor
 from ui.safe_text import SENTENCE_CHARS, code, plain
 from ui.session import (
+    INSPECTOR_NOTICE,
     open_chat,
     select_thread,
     selected_checkpoint,
@@ -64,7 +65,7 @@ if chosen is not None:
         detail = backend.checkpoint_detail(current_user(), thread.id, chosen)
     except USER_ERRORS as error:
         problem = error
-if notice := st.session_state.pop("inspector_notice", None):
+if notice := st.session_state.pop(INSPECTOR_NOTICE, None):
     st.success(notice, icon=":material/check_circle:")
 
 left, right = st.columns([2, 3], gap="large")

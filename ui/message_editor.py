@@ -19,10 +19,9 @@ from agent.protocol import (
     MessageView,
     too_long,
 )
-from ui.feedback import USER_ERRORS
+from ui.fork_button import save_as_fork
 from ui.identity import current_user
-from ui.safe_text import SENTENCE_CHARS, clip, plain
-from ui.session import select_checkpoint
+from ui.safe_text import clip
 
 EDIT_HELP = (
     "Editing the past does not overwrite it: LangGraph's `update_state` on this checkpoint writes "
@@ -85,25 +84,17 @@ def message_editor(backend: Backend, detail: CheckpointDetail, choices: AgentCho
         }
     else:
         changes = {"text": _box("Text", message.text, MAX_MESSAGE_CHARS, f"text_{key}")}
-    if st.button(
-        "Save as a fork", type="primary", icon=":material/call_split:", key=f"edit_go_{key}"
-    ):
-        try:
-            new_id = backend.edit_message(
-                current_user(),
-                detail.thread_id,
-                detail.checkpoint_id,
-                message.id,
-                choices=choices,
-                **changes,
-            )
-        except USER_ERRORS as problem:
-            st.error(plain(problem, SENTENCE_CHARS), icon=":material/edit_off:")
-            return
-        select_checkpoint(new_id)
-        st.session_state["inspector_notice"] = (
-            "Saved as a new checkpoint after this one (a fork); the original stays in the "
-            "timeline. The chat now shows this fork: what you send there continues it, and "
-            "Replay runs it on from here. To go back, pick the original and press Show in chat."
-        )
-        st.rerun()
+    save_as_fork(
+        f"edit_go_{key}",
+        lambda: backend.edit_message(
+            current_user(),
+            detail.thread_id,
+            detail.checkpoint_id,
+            message.id,
+            choices=choices,
+            **changes,
+        ),
+        "Saved as a new checkpoint after this one (a fork); the original stays in the timeline. "
+        "The chat now shows this fork: what you send there continues it, and Replay runs it on "
+        "from here. To go back, pick the original and press Show in chat.",
+    )

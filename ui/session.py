@@ -61,6 +61,10 @@ def _set_param(name: str, value: str | None) -> None:
         st.query_params.pop(name, None)
 
 
+# A sentence the Inspector shows once, after an edit, a fork or an import took it elsewhere.
+INSPECTOR_NOTICE = "inspector_notice"
+
+
 def selected_checkpoint() -> str | None:
     """The checkpoint picked in the inspector, also in the URL so a link reopens it."""
     return st.query_params.get(CHECKPOINT_PARAM) or None

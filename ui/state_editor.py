@@ -14,10 +14,9 @@ import json
 import streamlit as st
 
 from agent.protocol import Backend, CheckpointDetail
-from ui.feedback import USER_ERRORS
+from ui.fork_button import save_as_fork
 from ui.identity import current_user
-from ui.safe_text import LABEL_CHARS, SENTENCE_CHARS, plain
-from ui.session import select_checkpoint
+from ui.safe_text import LABEL_CHARS, plain
 
 STATE_HELP = (
     "Change any channel of the state (not the messages: edit those one by one above). Saving "
@@ -46,23 +45,15 @@ def state_editor(backend: Backend, detail: CheckpointDetail) -> None:
         help="The run goes on as if this node had just written the change: what follows it "
         "runs next.",
     )
-    if st.button(
-        "Save as a fork", type="primary", icon=":material/call_split:", key=f"state_go_{key}"
-    ):
-        try:
-            new_id = backend.edit_state(
-                current_user(),
-                detail.thread_id,
-                detail.checkpoint_id,
-                typed,
-                None if as_node == INFERRED else as_node,
-            )
-        except USER_ERRORS as problem:
-            st.error(plain(problem, SENTENCE_CHARS), icon=":material/edit_off:")
-            return
-        select_checkpoint(new_id)
-        st.session_state["inspector_notice"] = (
-            "Saved as a new checkpoint after this one (a fork); the original stays in the "
-            "timeline. Replay runs the graph on from it; the chat shows it."
-        )
-        st.rerun()
+    save_as_fork(
+        f"state_go_{key}",
+        lambda: backend.edit_state(
+            current_user(),
+            detail.thread_id,
+            detail.checkpoint_id,
+            typed,
+            None if as_node == INFERRED else as_node,
+        ),
+        "Saved as a new checkpoint after this one (a fork); the original stays in the timeline. "
+        "Replay runs the graph on from it; the chat shows it.",
+    )

@@ -12,7 +12,7 @@ import streamlit as st
 from agent.protocol import EXPORT_MIME_TYPE, Backend, ThreadInfo, TransferError, export_filename
 from ui.identity import current_user
 from ui.safe_text import SENTENCE_CHARS, plain
-from ui.session import select_thread
+from ui.session import INSPECTOR_NOTICE, select_thread
 
 HELP = (
     "An export holds every checkpoint of the thread, with all its branches, as readable JSON "
@@ -46,6 +46,6 @@ def import_form(backend: Backend) -> None:
             st.error(plain(problem, SENTENCE_CHARS), icon=":material/error:")
             return
         select_thread(info.id)
-        st.session_state["inspector_notice"] = f"Imported as “{plain(info.title)}”, a new thread."
+        st.session_state[INSPECTOR_NOTICE] = f"Imported as “{plain(info.title)}”, a new thread."
         del st.session_state["import_file"]  # so a second click cannot import it twice
         st.rerun()
