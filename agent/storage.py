@@ -72,8 +72,9 @@ from agent.storage_levers import (
     _no_histories,
     _WaypointSaver,
     ancestor_writes,
-    ancestry,
+    cold_chain,
     id_range,
+    run_cold,
     stored_channels,
     stored_metadata,
     thread_key,
@@ -195,6 +196,9 @@ _LINKS_SQL = (
     "SELECT checkpoint_id, parent_checkpoint_id, stored_channels FROM checkpoints "
     "WHERE thread_id = ? AND checkpoint_ns = ?"
 )
+# A cold walk up to a kept history first reads only the links from the oldest kept checkpoint on.
+_NEWER_LINKS_SQL = _LINKS_SQL + " AND checkpoint_id >= ?"
+_COLD_QUERIES = {"newer_links": _NEWER_LINKS_SQL, "links": _LINKS_SQL}
 _RANGE_WRITES_SQL = (
     "SELECT checkpoint_id, channel, task_path, task_id, idx, type, value FROM writes "
     "WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id BETWEEN ? AND ? AND channel IN "
@@ -372,11 +376,15 @@ class WaypointSqliteSaver(_WaypointSaver, SqliteSaver):  # type: ignore[misc]
         target_id = get_checkpoint_id(config) or _checkpoint_id_of(self.get_tuple(config))
         if target_id is None:
             return _no_histories(channels)
-        cold = not self._histories.knows(thread_key(config))
+        key = thread_key(config)
+        cold = not self._histories.knows(key)
         with self.cursor(transaction=False) as cur:
             if cold:
                 walk = self._walk_whole(cur, config, target_id, channels)
             else:
+                if self._kept.needs_links(key, target_id):
+                    links = {row[0]: (row[1], row[2]) for row in cur.execute(_LINKS_SQL, key)}
+                    self._kept.complete(self._histories, key, links)
                 walk = _ChainWalk(config, target_id, channels, self._histories)
                 self._walk_up(cur, walk)
         histories = walk.history(self.serde)
@@ -409,10 +417,11 @@ class WaypointSqliteSaver(_WaypointSaver, SqliteSaver):  # type: ignore[misc]
         """A thread the cache does not know: its links and writes in two scans, from the target
         up to the nearest seed or kept history (whose one blob is read then)."""
         key = thread_key(config)
-        links = {row[0]: (row[1], row[2]) for row in cur.execute(_LINKS_SQL, key)}
         kept = cur.execute(_KEPT_KEYS_SQL, key).fetchall() if self._has_kept_histories else []
-        stops = self._kept.stops(kept, links, channels)
-        chain = ancestry(links, target_id, channels, stops.ids)
+        plan = cold_chain(self._kept, key, kept, target_id, channels)
+        _, stops, chain = run_cold(
+            plan, lambda name, params: cur.execute(_COLD_QUERIES[name], params).fetchall()
+        )
         if chain and chain[-1][0] in stops.ids:
             self._kept.seed(self._histories, self.serde, cur.execute(_KEPT_SQL, key), stops)
         walk = _ChainWalk(config, target_id, channels, self._histories)
@@ -531,11 +540,16 @@ class AsyncWaypointSqliteSaver(_WaypointSaver, AsyncSqliteSaver):  # type: ignor
         target_id = get_checkpoint_id(config) or _checkpoint_id_of(await self.aget_tuple(config))
         if target_id is None:
             return _no_histories(channels)
-        cold = not self._histories.knows(thread_key(config))
+        key = thread_key(config)
+        cold = not self._histories.knows(key)
         async with self.lock:
             if cold:
                 walk = await self._walk_whole(config, target_id, channels)
             else:
+                if self._kept.needs_links(key, target_id):
+                    async with self.conn.execute(_LINKS_SQL, key) as cur:
+                        links = {row[0]: (row[1], row[2]) async for row in cur}
+                    self._kept.complete(self._histories, key, links)
                 walk = _ChainWalk(config, target_id, channels, self._histories)
                 await self._walk_up(walk)
         histories = walk.history(self.serde)
@@ -569,14 +583,19 @@ class AsyncWaypointSqliteSaver(_WaypointSaver, AsyncSqliteSaver):  # type: ignor
     ) -> _ChainWalk:
         """As `WaypointSqliteSaver._walk_whole`."""
         key = thread_key(config)
-        async with self.conn.execute(_LINKS_SQL, key) as cur:
-            links = {row[0]: (row[1], row[2]) async for row in cur}
         kept: list[Any] = []
         if self._has_kept_histories:
             async with self.conn.execute(_KEPT_KEYS_SQL, key) as cur:
                 kept = list(await cur.fetchall())
-        stops = self._kept.stops(kept, links, channels)
-        chain = ancestry(links, target_id, channels, stops.ids)
+        plan = cold_chain(self._kept, key, kept, target_id, channels)
+        try:
+            name, params = next(plan)
+            while True:
+                async with self.conn.execute(_COLD_QUERIES[name], params) as cur:
+                    found = list(await cur.fetchall())
+                name, params = plan.send(found)
+        except StopIteration as done:
+            _, stops, chain = done.value
         if chain and chain[-1][0] in stops.ids:
             async with self.conn.execute(_KEPT_SQL, key) as cur:
                 self._kept.seed(self._histories, self.serde, await cur.fetchall(), stops)

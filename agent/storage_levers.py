@@ -22,7 +22,7 @@ import itertools
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from langchain_core.runnables import RunnableConfig
@@ -417,6 +417,68 @@ KeptKey = Sequence[Any]
 Links = Mapping[str, tuple["str | None", "str | None"]]  # checkpoint_id -> (parent, stored)
 
 
+# A kept history whose ancestors wait for the links: (channel, checkpoint_id, parent_id, its
+# history, the lengths of its ancestors' histories).
+_Pending = tuple[str, str, "str | None", _History, list[int]]
+
+
+# A named query a cold walk asks its saver to run ("newer_links", "links"), with its parameters,
+# and the rows sent back: each saver runs them in its own dialect.
+ColdQueries = Generator[
+    tuple[str, tuple[Any, ...]], list[Any], "tuple[Links, KeptStops, list[Link]]"
+]
+
+
+def cold_chain(
+    kept: KeptHistories,
+    key: _Thread,
+    keys: Sequence[KeptKey],
+    target_id: str,
+    channels: Sequence[str],
+) -> ColdQueries:
+    """The links, stops and chain of a cold walk: with kept histories, first only the links from
+    the oldest kept checkpoint on (a recent target reaches its kept checkpoint among them), and
+    the whole thread's only when the chain does not end there (an older target, a branch)."""
+    if keys:
+        links = _as_links((yield "newer_links", (*key, kept.oldest(keys))))
+        stops = kept.stops(keys, links, channels)
+        chain = ancestry(links, target_id, channels, stops.ids)
+        if chain_complete(chain, links, channels, stops.ids):
+            return links, stops, chain
+    links = _as_links((yield "links", key))
+    stops = kept.stops(keys, links, channels)
+    return links, stops, ancestry(links, target_id, channels, stops.ids)
+
+
+def run_cold(
+    plan: ColdQueries, execute: Callable[[str, tuple[Any, ...]], list[Any]]
+) -> tuple[Links, KeptStops, list[Link]]:
+    """Run `cold_chain`'s queries with `execute(name, params)` (a sync saver's)."""
+    try:
+        name, params = next(plan)
+        while True:
+            name, params = plan.send(execute(name, params))
+    except StopIteration as done:
+        return done.value
+
+
+def _as_links(rows: Iterable[Sequence[Any]]) -> dict[str, tuple[str | None, str | None]]:
+    return {row[0]: (row[1], row[2]) for row in rows}
+
+
+def chain_complete(
+    chain: Sequence[Link], links: Links, channels: Sequence[str], stops: Collection[str]
+) -> bool:
+    """Whether `ancestry` over some of a thread's links (the newer ones) found the whole walk:
+    it ended at a kept checkpoint, the root, a loop or a seed, not at a link it was not given."""
+    if not chain:
+        return False
+    checkpoint_id, parent_id, stored, depth = chain[-1]
+    if checkpoint_id in stops or parent_id is None or parent_id in links:
+        return True
+    return depth > 0 and stored is not None and set(channels) <= _channel_names(stored)
+
+
 class KeptStops(NamedTuple):
     """Where a cold walk may stop (`KeptHistories.stops`): the checkpoint ids, and the chain of
     ancestors (id, parent) above each kept checkpoint that its row covers."""
@@ -449,6 +511,14 @@ class KeptHistories:
 
     def __init__(self) -> None:
         self._lengths: dict[tuple[str, str, str], int] = {}  # of each kept history
+        # Kept histories seeded while only the thread's newer links were read: their ancestors
+        # are put in the cache once a read needs them (`needs_links`, `complete`).
+        self._pending: dict[_Thread, list[_Pending]] = {}
+
+    @staticmethod
+    def oldest(keys: Sequence[KeptKey]) -> str:
+        """The oldest kept checkpoint of a thread: a cold walk first reads the links from it on."""
+        return min(key[1] for key in keys)
 
     @staticmethod
     def stops(keys: Iterable[KeptKey], links: Links, channels: Sequence[str]) -> KeptStops:
@@ -476,7 +546,8 @@ class KeptHistories:
         stops: KeptStops,
     ) -> None:
         """Put the kept histories of one thread (rows as `KeptRow`), and those of the ancestors
-        they cover (`stops`), into the cache."""
+        they cover that `stops` knows, into the cache; the others wait for `complete`."""
+        pending: list[_Pending] = []
         for thread_id, checkpoint_ns, channel, checkpoint_id, parent_id, _, type_, blob in rows:
             record = serde.loads_typed((type_, bytes(blob)))
             writes: list[PendingWrite] = [
@@ -491,6 +562,35 @@ class KeptHistories:
             thread = (thread_id, checkpoint_ns)
             cache.put(thread, entries)
             self._lengths[(*thread, channel)] = len(writes)
+            if len(chain) < len(record["lengths"]):
+                pending.append(
+                    (
+                        channel,
+                        checkpoint_id,
+                        parent_id,
+                        entries[next(iter(entries))],
+                        record["lengths"],
+                    )
+                )
+            self._pending[thread] = pending
+
+    def needs_links(self, thread: _Thread, target_id: str) -> bool:
+        """Whether a warm read of `target_id` should read the thread's links first, to put the
+        histories of a kept checkpoint's ancestors in the cache: the target is older than a
+        kept checkpoint whose ancestors are not there yet (ids grow from parent to child)."""
+        return any(target_id < pending[1] for pending in self._pending.get(thread, ()))
+
+    def complete(self, cache: _HistoryCache, thread: _Thread, links: Links) -> None:
+        """Put the histories of the kept checkpoints' ancestors in the cache, from the links."""
+        for channel, _, parent_id, (writes, _, seed), lengths in self._pending.pop(thread, []):
+            chain = _up(links, parent_id, len(lengths))
+            cache.put(
+                thread,
+                {
+                    (ancestor, its_parent, channel): (writes, length, seed)
+                    for (ancestor, its_parent), length in zip(chain, lengths, strict=False)
+                },
+            )
 
     def due(
         self, walk: _ChainWalk, cache: _HistoryCache, serde: SerializerProtocol, *, cold: bool

@@ -74,7 +74,7 @@ from agent.storage_levers import (
     _HistoryCache,
     _no_histories,
     ancestor_writes,
-    ancestry,
+    cold_chain,
     id_range,
     stored_channels,
     stored_metadata,
@@ -228,6 +228,9 @@ _LINKS_SQL = """
     SELECT checkpoint_id, parent_checkpoint_id, stored_channels FROM checkpoints
     WHERE thread_id = %s AND checkpoint_ns = %s
 """
+# A cold walk up to a kept history first reads only the links from the oldest kept checkpoint on.
+_NEWER_LINKS_SQL = _LINKS_SQL + '    AND checkpoint_id COLLATE "C" >= %s\n'
+_COLD_QUERIES = {"newer_links": _NEWER_LINKS_SQL, "links": _LINKS_SQL}
 _RANGE_WRITES_SQL = """
     SELECT checkpoint_id, channel, task_path, task_id, idx, type, blob FROM checkpoint_writes
     WHERE thread_id = %s AND checkpoint_ns = %s AND channel = ANY(%s)
@@ -299,10 +302,14 @@ def _history_statements(
         if not latest:
             return _no_histories(channels)
         target_id = latest[0][0]
-    cold = not cache.knows(thread_key(config))
+    key = thread_key(config)
+    cold = not cache.knows(key)
     if cold:
         walk = yield from _walk_whole(saver, cache, kept, config, target_id, channels)
     else:
+        if kept.needs_links(key, target_id):
+            links = {link[0]: (link[1], link[2]) for link in (yield _LINKS_SQL, key)}
+            kept.complete(cache, key, links)
         walk = _ChainWalk(config, target_id, channels, cache)
         yield from _walk_up(saver, walk)
     histories = walk.history(saver.serde)
@@ -345,9 +352,13 @@ def _walk_whole(
     to the nearest seed or kept history (whose one blob is read then); returns the walk."""
     key = thread_key(config)
     thread_id, checkpoint_ns = key
-    links = {link[0]: (link[1], link[2]) for link in (yield _LINKS_SQL, key)}
-    stops = kept.stops((yield _KEPT_KEYS_SQL, key), links, channels)
-    chain = ancestry(links, target_id, channels, stops.ids)
+    plan = cold_chain(kept, key, (yield _KEPT_KEYS_SQL, key), target_id, channels)
+    try:
+        name, params = next(plan)
+        while True:
+            name, params = plan.send((yield _COLD_QUERIES[name], params))
+    except StopIteration as done:
+        _, stops, chain = done.value
     if chain and chain[-1][0] in stops.ids:
         kept.seed(cache, saver.serde, (yield _KEPT_SQL, key), stops)
     walk = _ChainWalk(config, target_id, channels, cache)

@@ -252,3 +252,33 @@ def test_postgres_keeps_histories_and_reads_them_as_langgraph_does(postgres_db, 
         with pool.connection() as conn:
             left = conn.execute("SELECT DISTINCT thread_id FROM waypoint_histories").fetchall()
         assert [row["thread_id"] for row in left] == ["copy"]
+
+
+def links_reads(statements: list[str]) -> tuple[int, int]:
+    """How many of the traced statements read the thread's links: (from a kept one on, all)."""
+    links = [s for s in statements if s.startswith("SELECT checkpoint_id, parent_checkpoint_id, ")]
+    newer = [s for s in links if "checkpoint_id >=" in s]
+    return len(newer), len(links) - len(newer)
+
+
+def test_a_recent_target_reads_only_the_newer_links_and_an_older_one_completes_the_rest(
+    long_thread,
+):
+    writer = WaypointSqliteSaver(connect(long_thread))
+    older = configs_of(writer)[-20:-17]  # older than the kept checkpoint
+    statements: list[str] = []
+    conn = connect(long_thread)
+    conn.set_trace_callback(statements.append)
+    saver = WaypointSqliteSaver(conn)
+    assert len(build(AgentState, saver).get_state(THREAD).values["messages"]) == 4 * TURNS
+    assert links_reads(statements) == (1, 0), "the latest: only the links from the kept one on"
+    for old in older:
+        expected = SqliteSaver.get_delta_channel_history(writer, config=old, channels=CHANNELS)
+        assert saver.get_delta_channel_history(config=old, channels=CHANNELS) == expected
+        assert links_reads(statements) == (1, 1), "the whole links once, for the ancestors"
+    # A new process reading an older checkpoint: the newer links do not reach it, so all of them.
+    statements.clear()
+    cold = WaypointSqliteSaver(conn)
+    expected = SqliteSaver.get_delta_channel_history(writer, config=older[0], channels=CHANNELS)
+    assert cold.get_delta_channel_history(config=older[0], channels=CHANNELS) == expected
+    assert links_reads(statements) == (1, 1)
