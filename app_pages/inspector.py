@@ -79,6 +79,7 @@ if chosen is not None:
 if notice := st.session_state.pop("inspector_notice", None):
     st.success(notice, icon=":material/check_circle:")
 
+inside = f"{ns.split(':', 1)[0]}:" if ns else ""
 left, right = st.columns([2, 3], gap="large")
 with left:
     st.subheader("Graph")
@@ -89,8 +90,9 @@ with left:
             pause_before=(*graph.pause_before, *options.pause_before),
             pause_after=(*graph.pause_after, *options.pause_after),
         ),
-        next_nodes=detail.next_nodes if detail else (),
-        wrote=detail.row.written_by if detail else (),
+        # a subgraph's nodes are drawn inside it as `node:inner`
+        next_nodes=tuple(f"{inside}{n}" for n in detail.next_nodes) if detail else (),
+        wrote=tuple(f"{inside}{n}" for n in detail.row.written_by) if detail else (),
         filtered=node,
     )
     st.subheader("Timeline")
