@@ -70,6 +70,8 @@ from agent.runs import Run, RunManager
 from agent.settings import Settings
 from agent.stream_events import message_text
 from agent.timeline import Timeline, as_node_keeping_next, divergence
+from agent.timeline import subgraphs as sg
+from agent.timeline.subgraphs import SeededReplay
 from agent.tools import TOOL_NAME
 from agent.views import (
     BackendInfo,
@@ -112,6 +114,7 @@ _EXPECTED: dict[str, tuple[tuple[type, ...], str]] = {
     "user": ((User,), "the user asking (agent.protocol.User)"),
     "thread_id": (_TEXT, "a thread id (text)"),
     "checkpoint_id": (_TEXT, "a checkpoint id (text)"),
+    "checkpoint_ns": (_TEXT, "a subgraph's checkpoint namespace (text)"),
     "message_id": (_TEXT, "a message id (text)"),
     "human_message_id": (_TEXT, "the id of one of your messages (text)"),
     "ai_message_id": (_TEXT, "the id of one of the model's answers (text)"),
@@ -1011,17 +1014,27 @@ class LocalBackend:
         choices: AgentChoices,
         options: RunOptions = RunOptions(),
         checkpoint_id: str | None = None,
+        checkpoint_ns: str = "",
     ) -> RunHandle:
-        """Continue the thread (or replay from a past checkpoint). A tool never runs unasked.
+        """Continue the thread (or replay from a past checkpoint, a subgraph's with
+        `checkpoint_ns`: the subgraph goes on from there). A tool never runs unasked.
 
         Without `checkpoint_id` it continues what the chat shows (the branch head, if set). A
         replay from a past checkpoint makes it the branch head for the run, so the chat shows the
         replay's starting state while it runs; the run's end then moves the head on.
         """
         _check_input(
-            ("checkpoint_id",), choices=choices, options=options, checkpoint_id=checkpoint_id
+            ("checkpoint_id", "checkpoint_ns"),
+            choices=choices,
+            options=options,
+            checkpoint_id=checkpoint_id,
+            checkpoint_ns=checkpoint_ns,
         )
         info = self._owned(user, thread_id)
+        if checkpoint_ns:
+            if checkpoint_id is None:
+                raise InputError("Pick the subgraph checkpoint to replay from.")
+            return self._resume_subgraph(thread_id, checkpoint_ns, checkpoint_id, choices, options)
         start_at = checkpoint_id or self._branch_head(info)
         return self._start(
             thread_id,
@@ -1265,15 +1278,117 @@ class LocalBackend:
         info = self._owned(user, thread_id)
         return self.history.page(thread_id, self._branch_head(info), limit, offset, written_by)
 
-    def checkpoint_detail(self, user: User, thread_id: str, checkpoint_id: str) -> CheckpointDetail:
+    def checkpoint_detail(
+        self, user: User, thread_id: str, checkpoint_id: str, checkpoint_ns: str = ""
+    ) -> CheckpointDetail:
         """One checkpoint: its state, next node(s), metadata, pending writes and interrupts, and
-        what changed from its parent."""
-        _check_input(checkpoint_id=checkpoint_id)
+        what changed from its parent; with `checkpoint_ns`, one of a subgraph's own."""
+        _check_input(("checkpoint_ns",), checkpoint_id=checkpoint_id, checkpoint_ns=checkpoint_ns)
         info = self._owned(user, thread_id)
         try:
+            if checkpoint_ns:
+                return self.history.subgraph_detail(thread_id, checkpoint_ns, checkpoint_id)
             return self.history.detail(thread_id, checkpoint_id, self._branch_head(info))
         except UnknownCheckpoint as error:
             raise InputError(str(error)) from error
+
+    def _from_subgraph(
+        self, thread_id: str, namespace: str, checkpoint_id: str, op: str
+    ) -> SeededReplay:
+        """Where a run from a subgraph checkpoint goes on (`agent.timeline.subgraphs`): the thread
+        itself when it stands there already (its latest checkpoint runs that subgraph, and this is
+        the subgraph's newest checkpoint), else a fork of the parent with a copy of it."""
+        saver = self.history.saver
+        try:
+            parent_id = sg.parent_of(saver, thread_id, namespace, checkpoint_id)
+        except UnknownCheckpoint as error:
+            raise InputError(str(error)) from error
+        latest = self.history.latest_id(thread_id)
+        if parent_id == latest and sg.newest_in(saver, thread_id, namespace) == checkpoint_id:
+            return SeededReplay(parent_id, namespace, checkpoint_id)
+        written_by = self.history.detail(thread_id, parent_id, None).row.written_by
+        try:
+            seeded = sg.seed_replay(
+                self.graph,
+                saver,
+                thread_id,
+                namespace,
+                checkpoint_id,
+                written_by[0] if written_by else START,
+                {tl.OP: op, tl.AS_NODE: written_by[0] if written_by else START},
+            )
+        except ValueError as problem:
+            raise InputError(str(problem)) from None
+        self.threads.set_branch_head(thread_id, None)  # the fork is the latest checkpoint
+        return seeded
+
+    def _resume_subgraph(
+        self,
+        thread_id: str,
+        namespace: str,
+        checkpoint_id: str,
+        choices: AgentChoices,
+        options: RunOptions,
+    ) -> RunHandle:
+        """Replay from inside a subgraph: the run continues the thread's latest checkpoint, which
+        `_from_subgraph` makes a fork that resumes the subgraph at `checkpoint_id` (a run sent
+        that checkpoint's config would rerun the whole subgraph, langgraph #8458)."""
+
+        def seed() -> Prelude:
+            seeded = self._from_subgraph(thread_id, namespace, checkpoint_id, "subgraph_replay")
+            return Prelude(
+                calls=(
+                    f"# from {namespace}, checkpoint {checkpoint_id}: the parent forked at "
+                    f"{seeded.parent_fork_id}, the subgraph checkpoint copied to "
+                    f"{seeded.namespace}, checkpoint {seeded.checkpoint_id}",
+                )
+            )
+
+        return self._start(thread_id, None, choices, options, before_start=seed)
+
+    def edit_subgraph_state(
+        self,
+        user: User,
+        thread_id: str,
+        checkpoint_ns: str,
+        checkpoint_id: str,
+        values: str,
+        as_node: str | None = None,
+    ) -> tuple[str, str]:
+        """Edit a subgraph's own state at one of its checkpoints: `update_state` on it, in the
+        namespace where a run goes on from it (`_from_subgraph`), written as the subgraph's node
+        `as_node` (None: as LangGraph infers). Returns that namespace and the new checkpoint's id;
+        Replay from it continues the subgraph with the edit."""
+        _check_input(
+            ("checkpoint_ns", "written_by"),
+            checkpoint_id=checkpoint_id,
+            checkpoint_ns=checkpoint_ns,
+            text=values,
+            written_by=as_node,
+        )
+        self._owned(user, thread_id)
+        self._refuse_while_running(thread_id)
+        if not checkpoint_ns:
+            raise InputError("This checkpoint is the parent's: edit it with the state editor.")
+        try:
+            detail = self.history.subgraph_detail(thread_id, checkpoint_ns, checkpoint_id)
+        except UnknownCheckpoint as error:
+            raise InputError(str(error)) from error
+        changes = sg.checked_values(self.graph, checkpoint_ns, values, as_node)
+        seeded = self._from_subgraph(thread_id, checkpoint_ns, checkpoint_id, "edit_state")
+        config: RunnableConfig = {
+            **sg.config_in(thread_id, seeded.namespace, seeded.checkpoint_id),
+            "metadata": {tl.OP: "edit_state", tl.AS_NODE: as_node or "", tl.COUNT: len(changes)},
+        }
+        try:
+            written = self.graph.update_state(config, changes, as_node=as_node)
+        except InvalidUpdateError as problem:
+            raise InputError(
+                f"LangGraph cannot tell which node this update is from ({problem}): pick the "
+                "node to write it as."
+            ) from None
+        log.info("thread %s: subgraph state edited at %s", thread_id, detail.checkpoint_id)
+        return seeded.namespace, written["configurable"]["checkpoint_id"]
 
     def edit_state(
         self,

@@ -286,6 +286,7 @@ class Backend(Protocol):
         choices: AgentChoices,
         options: RunOptions = ...,
         checkpoint_id: str | None = ...,
+        checkpoint_ns: str = ...,  # a subgraph's namespace: replay from its checkpoint
     ) -> RunHandle: ...
     def any_run_active(self, user: User) -> bool: ...
     def cancel_run(self, user: User, run_id: str) -> bool: ...
@@ -305,7 +306,7 @@ class Backend(Protocol):
         written_by: str | None = ...,
     ) -> TimelinePage: ...
     def checkpoint_detail(
-        self, user: User, thread_id: str, checkpoint_id: str
+        self, user: User, thread_id: str, checkpoint_id: str, checkpoint_ns: str = ...
     ) -> CheckpointDetail: ...
     def edit_state(
         self,
@@ -315,6 +316,16 @@ class Backend(Protocol):
         values: str,
         as_node: str | None = ...,
     ) -> str: ...
+    # a subgraph's own state at one of its checkpoints: (the namespace, the new checkpoint's id)
+    def edit_subgraph_state(
+        self,
+        user: User,
+        thread_id: str,
+        checkpoint_ns: str,
+        checkpoint_id: str,
+        values: str,
+        as_node: str | None = ...,
+    ) -> tuple[str, str]: ...
     def edit_message(
         self,
         user: User,

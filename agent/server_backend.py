@@ -106,6 +106,12 @@ KEEP_FOLLOWED = 200  # ended runs whose events this process keeps for pages stil
 NOT_ON_SERVER = "is not available on an Agent Server"
 
 
+SUBGRAPH_REFUSED = (
+    "Time travel from inside a subgraph needs the embedded engine: on an Agent Server, replay "
+    "or edit from the parent checkpoint before the subgraph's step instead."
+)
+
+
 def _refused(what: str, instead: str) -> NoReturn:
     raise InputError(f"{what} {NOT_ON_SERVER}: {instead}")
 
@@ -499,9 +505,12 @@ class ServerBackend:
         choices: AgentChoices,
         options: RunOptions = RunOptions(),
         checkpoint_id: str | None = None,
+        checkpoint_ns: str = "",
     ) -> RunHandle:
         """Continue where the graph stopped, or replay from a past checkpoint (the server forks
         there); an interrupt asked on the way is asked again."""
+        if checkpoint_ns:
+            raise InputError(SUBGRAPH_REFUSED)
         self._thread(user, thread_id)
         if checkpoint_id is not None:
             self._state(thread_id, checkpoint_id)  # an unknown checkpoint: a sentence
@@ -566,7 +575,11 @@ class ServerBackend:
         self._thread(user, thread_id)
         return self.history.page(thread_id, limit, offset, written_by)
 
-    def checkpoint_detail(self, user: User, thread_id: str, checkpoint_id: str) -> CheckpointDetail:
+    def checkpoint_detail(
+        self, user: User, thread_id: str, checkpoint_id: str, checkpoint_ns: str = ""
+    ) -> CheckpointDetail:
+        if checkpoint_ns:
+            raise InputError(SUBGRAPH_REFUSED)
         self._thread(user, thread_id)
         return self.history.detail(thread_id, checkpoint_id)
 
@@ -594,6 +607,11 @@ class ServerBackend:
         except (UnprocessableEntityError, ConflictError) as error:
             raise InputError(f"The Agent Server refused this edit: {error_detail(error)}") from None
         return str(written["checkpoint"]["checkpoint_id"])
+
+    def edit_subgraph_state(
+        self, user: User, thread_id: str, *args: Any, **kwargs: Any
+    ) -> tuple[str, str]:
+        raise InputError(SUBGRAPH_REFUSED)
 
     def edit_message(self, user: User, thread_id: str, *args: Any, **kwargs: Any) -> str:
         _refused("Editing one message", "edit the state's channels as JSON (Edit state) instead.")

@@ -9,6 +9,7 @@ module imports nothing of LangChain, LangGraph or SQLite (tests/test_boundary.py
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -201,6 +202,8 @@ class TimelinePage:
     latest_id: str | None
     branches: int  # checkpoints without children: 1 for a thread that never forked
     written_by: str | None = None  # only the rows this node wrote (`total` counts those)
+    # parent checkpoint id -> the subgraphs its next step ran (or runs), with their checkpoints
+    subgraphs: Mapping[str, tuple[SubgraphView, ...]] = field(default_factory=dict)
 
     @property
     def has_more(self) -> bool:
@@ -288,6 +291,8 @@ class CheckpointDetail:
     calls: str = ""
     # The subgraphs running inside the step after this checkpoint, each with its own checkpoints.
     subgraphs: tuple[SubgraphView, ...] = ()
+    # "" for the parent's; a subgraph's namespace (`node:<task id>`) for one of its checkpoints.
+    checkpoint_ns: str = ""
 
 
 @dataclass(frozen=True)
@@ -295,6 +300,7 @@ class SubgraphCheckpoint:
     checkpoint_id: str
     step: int
     source: str
+    next_nodes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,11 @@ from ui.session import (
     open_chat,
     select_thread,
     selected_checkpoint,
+    selected_namespace,
     selected_thread,
     timeline_node,
 )
-from ui.state_editor import state_editor
+from ui.state_editor import state_editor, subgraph_state_editor
 from ui.timeline_list import PAGE_SIZE, row_note, timeline_list
 from ui.transfer_panel import export_button, import_form
 
@@ -36,6 +37,16 @@ STATIC_BREAKPOINTS = (
 REPLAY_HELP = (
     "Replay from here: runs the graph again from this checkpoint (LangGraph forks the history there). If "
     "the next node is `action`, the approval panel asks first: a tool never runs unasked."
+)
+
+SUBGRAPH_REPLAY_HELP = (
+    "Replay from here: the subgraph goes on from this checkpoint; its steps before it are not "
+    "run again. Waypoint forks the parent step that runs it and continues the subgraph there "
+    "(LangGraph itself would rerun the whole subgraph: langgraph issue #8458)."
+)
+SUBGRAPH_ONLY_PARENT = (
+    "Show in chat and Fork thread work on the parent's checkpoints: pick the parent step this "
+    "subgraph runs in (the row above these) for them."
 )
 
 backend = resources.backend()
@@ -59,15 +70,17 @@ offset_key = f"timeline_offset_{thread.id}_{node}"
 offset = st.session_state.get(offset_key, 0)
 page = backend.timeline(current_user(), thread.id, limit=PAGE_SIZE, offset=offset, written_by=node)
 chosen = selected_checkpoint() or page.head_id
+ns = selected_namespace() if selected_checkpoint() else ""
 detail, problem = None, None
 if chosen is not None:
     try:
-        detail = backend.checkpoint_detail(current_user(), thread.id, chosen)
+        detail = backend.checkpoint_detail(current_user(), thread.id, chosen, ns)
     except USER_ERRORS as error:
         problem = error
 if notice := st.session_state.pop(INSPECTOR_NOTICE, None):
     st.success(notice, icon=":material/check_circle:")
 
+inside = f"{ns.split(':', 1)[0]}:" if ns else ""
 left, right = st.columns([2, 3], gap="large")
 with left:
     st.subheader("Graph")
@@ -78,8 +91,9 @@ with left:
             pause_before=(*graph.pause_before, *options.pause_before),
             pause_after=(*graph.pause_after, *options.pause_after),
         ),
-        next_nodes=detail.next_nodes if detail else (),
-        wrote=detail.row.written_by if detail else (),
+        # a subgraph's nodes are drawn inside it as `node:inner`
+        next_nodes=tuple(f"{inside}{n}" for n in detail.next_nodes) if detail else (),
+        wrote=tuple(f"{inside}{n}" for n in detail.row.written_by) if detail else (),
         filtered=node,
     )
     st.subheader("Timeline")
@@ -89,7 +103,7 @@ with left:
             if not node
             else "This node wrote no checkpoint in this thread: click it again to see all."
         )
-    timeline_list(page, chosen, offset_key)
+    timeline_list(page, chosen, offset_key, ns)
     with st.expander("Export or import", icon=":material/swap_vert:"):
         export_button(backend, thread)
         import_form(backend)
@@ -101,6 +115,10 @@ with right, st.container(key="inspector_detail"):
         st.stop()
     row = detail.row
     st.subheader(f"Step {plain(row.step)} · {plain(row.source or 'bookkeeping')}", anchor="detail")
+    if ns:
+        st.caption(
+            f":material/account_tree: A checkpoint of a subgraph's own · namespace {code(ns)}"
+        )
     st.markdown(plain(row.label, SENTENCE_CHARS))
     if note := row_note(row):
         st.info(note, icon=":material/info:")
@@ -113,10 +131,12 @@ with right, st.container(key="inspector_detail"):
             icon=":material/replay:",
             type="primary",
             width="stretch",
-            help=REPLAY_HELP,
+            help=SUBGRAPH_REPLAY_HELP if ns else REPLAY_HELP,
             disabled=not row.next_nodes,
         ):
-            backend.resume(current_user(), thread.id, choices, options, checkpoint_id=chosen)
+            backend.resume(
+                current_user(), thread.id, choices, options, checkpoint_id=chosen, checkpoint_ns=ns
+            )
             open_chat(thread.id)
         if show.button(
             "Show in chat",
@@ -124,6 +144,7 @@ with right, st.container(key="inspector_detail"):
             width="stretch",
             help="Show this branch in the chat: the conversation as it stands at this "
             "checkpoint. Sending from there continues this branch.",
+            disabled=bool(ns),
         ):
             backend.show_branch(current_user(), thread.id, chosen)
             open_chat(thread.id)
@@ -134,14 +155,23 @@ with right, st.container(key="inspector_detail"):
             help="Fork to a new thread: a new thread whose history is the steps that led "
             "here (not later ones, nor other branches); it continues from this point, asking "
             "again for any approval. This one stays as it is.",
+            disabled=bool(ns),
         ):
             copy = backend.fork_thread(current_user(), thread.id, detail.checkpoint_id)
             select_thread(copy.id)
             open_chat(copy.id)
     except USER_ERRORS as error:
         st.error(plain(error, SENTENCE_CHARS))
+    if ns:
+        st.caption(SUBGRAPH_ONLY_PARENT)
     checkpoint_view(detail)
     info = backend.info(current_user())
+    if ns:
+        with st.expander(
+            "Edit the subgraph's state here (creates a fork)", icon=":material/data_object:"
+        ):
+            subgraph_state_editor(backend, detail)
+        st.stop()
     if info.chat_messages:
         with st.expander("Edit a message here (creates a fork)", icon=":material/edit:"):
             message_editor(backend, detail, choices)

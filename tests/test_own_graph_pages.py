@@ -275,3 +275,38 @@ def test_a_rule_chosen_while_the_graph_waits_answers_its_request_from_the_page(o
     button(app, "Send these answers now").click().run()
     finish_runs(app)
     assert "Here is what I found for “weather in Oslo”" in texts(app)
+
+
+def test_the_inspector_picks_a_subgraphs_checkpoint_and_replays_from_it(own_app, monkeypatch):
+    from agent.search.offline import OfflineSearch
+
+    searches: list[str] = []
+    real = OfflineSearch.search
+    monkeypatch.setattr(
+        OfflineSearch,
+        "search",
+        lambda self, q, *a, **k: searches.append(q) or real(self, q, *a, **k),
+    )
+    app = own_app(str(EXAMPLES / "subgraph_research.py") + ":graph")
+    app.run()
+    app.chat_input[0].set_value('{"topic": "LangGraph persistence"}').run()
+    finish_runs(app)
+    thread_id = app.query_params["thread"]
+    app.switch_page("app_pages/inspector.py").run()
+    assert not app.exception
+    rows = [b for b in app.button if (b.key or "").startswith("sub_research:")]
+    assert [r.label.rsplit("→ ", 1)[1] for r in rows] == ["check", "gather", "start"]
+    assert "Inside the next step, the subgraph research" in texts(app)
+    next(r for r in rows if r.label.endswith("→ check")).click().run()
+    assert not app.exception
+    namespace = app.query_params["ns"]
+    assert namespace.startswith("research:")
+    assert "A checkpoint of a subgraph's own" in texts(app)
+    assert "inside the subgraph research: gather ran" in texts(app)
+    assert button(app, "Fork thread").disabled and button(app, "Show in chat").disabled
+    assert any(e.label.startswith("Edit the subgraph's state") for e in app.expander)
+    button(app, "Replay").click().run()
+    finish_runs(app)
+    assert not app.exception
+    assert searches == ["LangGraph persistence"], "gather ran once: not again on the replay"
+    assert backend().thread_view(LOCAL_USER, thread_id).questions, "check asks again"

@@ -15,8 +15,9 @@ from ui.safe_text import SENTENCE_CHARS, plain
 from ui.session import INSPECTOR_NOTICE, select_checkpoint
 
 
-def save_as_fork(key: str, save: Callable[[], str], notice: str) -> None:
-    """The button; on a click, `save()` returns the new checkpoint's id, which is opened."""
+def save_as_fork(key: str, save: Callable[[], str | tuple[str, str]], notice: str) -> None:
+    """The button; on a click, `save()` returns the new checkpoint's id, or (namespace, id) for
+    one inside a subgraph, which is then opened."""
     if not st.button("Save as a fork", type="primary", icon=":material/call_split:", key=key):
         return
     try:
@@ -24,6 +25,9 @@ def save_as_fork(key: str, save: Callable[[], str], notice: str) -> None:
     except USER_ERRORS as problem:
         st.error(plain(problem, SENTENCE_CHARS), icon=":material/edit_off:")
         return
-    select_checkpoint(new_id)
+    if isinstance(new_id, tuple):
+        select_checkpoint(new_id[1], new_id[0])
+    else:
+        select_checkpoint(new_id)
     st.session_state[INSPECTOR_NOTICE] = notice
     st.rerun()

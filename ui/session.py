@@ -13,6 +13,7 @@ THREAD_PARAM = "thread"
 GRAPH_PARAM = "graph"  # which of your graphs, when WAYPOINT_GRAPH names several
 GRAPH_KEY = "picked_graph"  # the same, remembered across page switches
 CHECKPOINT_PARAM = "checkpoint"
+NAMESPACE_PARAM = "ns"  # the picked checkpoint's subgraph namespace (none: the parent's)
 NODE_PARAM = "node"
 CHAT_PAGE = "app_pages/chat.py"
 CHAT_REQUEST = "open_chat_requested"
@@ -49,6 +50,7 @@ def select_thread(thread_id: str | None) -> None:
     """Open a thread (or none); a checkpoint picked in another thread no longer applies."""
     if thread_id != selected_thread():
         st.query_params.pop(CHECKPOINT_PARAM, None)
+        st.query_params.pop(NAMESPACE_PARAM, None)
     st.session_state[THREAD_PARAM] = thread_id
     _set_param(THREAD_PARAM, thread_id)
 
@@ -70,8 +72,15 @@ def selected_checkpoint() -> str | None:
     return st.query_params.get(CHECKPOINT_PARAM) or None
 
 
-def select_checkpoint(checkpoint_id: str | None) -> None:
+def selected_namespace() -> str:
+    """The picked checkpoint's subgraph namespace, "" for one of the parent's."""
+    return st.query_params.get(NAMESPACE_PARAM) or ""
+
+
+def select_checkpoint(checkpoint_id: str | None, namespace: str = "") -> None:
+    """Pick a checkpoint: the parent's, or with `namespace` one of a subgraph's own."""
     _set_param(CHECKPOINT_PARAM, checkpoint_id)
+    _set_param(NAMESPACE_PARAM, namespace if checkpoint_id else None)
 
 
 def new_thread() -> None:

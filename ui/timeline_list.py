@@ -12,7 +12,7 @@ import time
 
 import streamlit as st
 
-from agent.protocol import CheckpointRow, TimelinePage
+from agent.protocol import CheckpointRow, SubgraphCheckpoint, SubgraphView, TimelinePage
 from ui.diagram import Box, Line, diagram
 from ui.row_button import row_button
 from ui.safe_text import plain
@@ -68,6 +68,7 @@ TREE_LABEL_CHARS = 44
 # On a narrow screen the columns stack: the picked checkpoint's detail goes first.
 CSS = """<style>
 .st-key-timeline_rows button { justify-content: flex-start; text-align: left; }
+[class*="st-key-sub_rows_"] { margin-left: 1.5rem; }
 .st-key-timeline_rows button > div { width: 100%; justify-content: flex-start; }
 .st-key-timeline_rows button div, .st-key-timeline_rows button p { text-align: left; }
 @media (max-width: 640px) {
@@ -185,8 +186,37 @@ def _tree(page: TimelinePage, selected: str | None) -> None:
             st.rerun()
 
 
-def timeline_list(page: TimelinePage, selected: str | None, offset_key: str) -> None:
-    """Draw the page of rows; Newer/Older move the offset kept under `offset_key`."""
+def subgraph_label(checkpoint: SubgraphCheckpoint, node: str) -> str:
+    """A subgraph checkpoint's row: indented under the parent step, plain text throughout."""
+    goes = ", ".join(_node(n) for n in checkpoint.next_nodes) or "end"
+    icon = SOURCE_ICONS.get(checkpoint.source, ":material/more_horiz:")
+    return (
+        f":material/subdirectory_arrow_right: {icon} **{plain(checkpoint.step)}** · "
+        f"{plain(checkpoint.source or 'bookkeeping')} · inside {plain(node)} → {plain(goes)}"
+    )
+
+
+def _subgraph_rows(sub: SubgraphView, selected: str | None, ns: str) -> None:
+    """The subgraph's own checkpoints, newest first, under the parent step that runs it."""
+    with st.container(key=f"sub_rows_{sub.namespace}"):
+        st.caption(
+            f"Inside the next step, the subgraph {plain(sub.node)} "
+            f"({len(sub.checkpoints)} checkpoints of its own): click one to see or replay it."
+        )
+        for checkpoint in sub.checkpoints:
+            picked = checkpoint.checkpoint_id == selected and ns == sub.namespace
+            if row_button(
+                subgraph_label(checkpoint, sub.node),
+                f"sub_{sub.namespace}_{checkpoint.checkpoint_id}",
+                picked,
+            ):
+                select_checkpoint(checkpoint.checkpoint_id, sub.namespace)
+                st.rerun()
+
+
+def timeline_list(page: TimelinePage, selected: str | None, offset_key: str, ns: str = "") -> None:
+    """Draw the page of rows, each subgraph's own checkpoints under the step that runs it;
+    Newer/Older move the offset kept under `offset_key`. `ns`: the picked one's namespace."""
     st.html(CSS)
     st.caption(TIMELINE_HELP)
     what = "checkpoint" if page.total == 1 else "checkpoints"
@@ -207,9 +237,13 @@ def timeline_list(page: TimelinePage, selected: str | None, offset_key: str) -> 
             if row.run_number != run:
                 run = row.run_number
                 st.markdown(f"**Run {run}**" if run else "**Edits and bookkeeping**")
-            if row_button(row_label(row), f"cp_{row.checkpoint_id}", row.checkpoint_id == selected):
+            if row_button(
+                row_label(row), f"cp_{row.checkpoint_id}", row.checkpoint_id == selected and not ns
+            ):
                 select_checkpoint(row.checkpoint_id)
                 st.rerun()
+            for sub in page.subgraphs.get(row.checkpoint_id, ()):
+                _subgraph_rows(sub, selected, ns)
     newer, older = st.columns(2)
     if page.offset and newer.button("Newer", icon=":material/arrow_upward:", key="tl_newer"):
         st.session_state[offset_key] = max(0, page.offset - page.limit)

@@ -31,6 +31,7 @@ from agent.timeline.diff import changed_channels, message_diff
 from agent.timeline.keys import AS_NODE, INPUT, RUN
 from agent.timeline.nodes import GraphShape
 from agent.timeline.rows import checkpoint_row
+from agent.timeline.subgraphs import subgraph_detail, subgraph_views
 from agent.timeline.text import summarise_write
 from agent.timeline.tree import Skeleton, TreeLayout, bisect_path
 from agent.timeline.versions import sibling_versions
@@ -40,7 +41,6 @@ from agent.views import (
     MessageVersions,
     MessageView,
     PendingWriteView,
-    SubgraphCheckpoint,
     SubgraphView,
     TimelinePage,
     ToolCallView,
@@ -79,6 +79,7 @@ class Timeline:
         self.store = store
         self.calls_of = calls_of
         self.shape = GraphShape.of(graph)
+        self.subgraph_nodes = frozenset(name for name, _ in graph.get_subgraphs())
         self._lock = threading.Lock()
         self._messages: OrderedDict[tuple[str, str], list[BaseMessage]] = OrderedDict()
         self._versions: dict[str, tuple[tuple, tuple[MessageVersions, ...]]] = {}
@@ -199,6 +200,7 @@ class Timeline:
             latest_id=skeleton.latest,
             branches=len(skeleton.tips()),
             written_by=written_by,
+            subgraphs=self._page_subgraphs(thread_id, rows),
         )
 
     def _writers_of(
@@ -313,35 +315,25 @@ class Timeline:
             ),
         )
 
-    SUBGRAPH_CHECKPOINTS = 50  # of each subgraph, newest first
-
     def _subgraphs(self, snapshot: StateSnapshot) -> tuple[SubgraphView, ...]:
-        """The subgraphs the step after this checkpoint runs, as they stand (LangGraph points a
-        subgraph task's `state` at its checkpoint namespace)."""
-        found = []
-        for task in snapshot.tasks:
-            if not isinstance(task.state, Mapping):
+        return subgraph_views(self.graph, self.saver, snapshot)
+
+    def _page_subgraphs(
+        self, thread_id: str, rows: Sequence[CheckpointRow]
+    ) -> dict[str, tuple[SubgraphView, ...]]:
+        """The subgraphs each row's next step ran, for the rows whose next step runs one."""
+        found = {}
+        for row in rows:
+            if not self.subgraph_nodes.intersection(row.next_nodes):
                 continue
-            sub = self.graph.get_state(task.state)
-            listed = self.saver.list(task.state, limit=self.SUBGRAPH_CHECKPOINTS)
-            found.append(
-                SubgraphView(
-                    node=task.name,
-                    namespace=str(task.state.get("configurable", {}).get("checkpoint_ns", "")),
-                    next_nodes=tuple(sub.next),
-                    values={k: jsonable(v) for k, v in (sub.values or {}).items()},
-                    interrupts=interrupt_views(sub.interrupts or task.interrupts),
-                    checkpoints=tuple(
-                        SubgraphCheckpoint(
-                            checkpoint_id=c.config["configurable"]["checkpoint_id"],
-                            step=int((c.metadata or {}).get("step", 0)),
-                            source=str((c.metadata or {}).get("source", "")),
-                        )
-                        for c in listed
-                    ),
-                )
-            )
-        return tuple(found)
+            if views := self._subgraphs(self.snapshot(thread_id, row.checkpoint_id)):
+                found[row.checkpoint_id] = views
+        return found
+
+    def subgraph_detail(
+        self, thread_id: str, namespace: str, checkpoint_id: str
+    ) -> CheckpointDetail:
+        return subgraph_detail(self.graph, self.saver, thread_id, namespace, checkpoint_id)
 
     def _converted(
         self, messages: Sequence[BaseMessage]
