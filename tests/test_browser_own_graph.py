@@ -15,6 +15,7 @@ from agent.settings import PROJECT_ROOT  # noqa: E402
 from tests.app_server import running_app  # noqa: E402
 from tests.browser_helpers import LIVE_STOP, expect, main, no_horizontal_overflow, send  # noqa: E402
 from tests.test_browser_chat import bubbles, continue_button, decide, shoot  # noqa: E402
+from tests.test_browser_inspector import shoot as shoot_page  # noqa: E402
 
 CONFIG = str(PROJECT_ROOT / "examples" / "langgraph.json")
 
@@ -156,3 +157,35 @@ def test_waypoints_own_agent_edits_then_replays_from_the_halt(open_page, app_url
     continue_button(page).wait_for()  # a replay from the halt asks again: nothing runs unasked
     expect(main(page).get_by_text("weather in Tokyo").first).to_be_visible()
     shoot(page, data_dir, "own-agent-replayed-1280", continue_button(page), keep=True)
+
+
+@pytest.fixture(scope="module")
+def subgraph_url(tmp_path_factory):
+    """The app on the subgraph example alone, embedded (time travel inside a subgraph is the
+    embedded engine's: an Agent Server refuses it with a sentence)."""
+    graph = str(PROJECT_ROOT / "examples" / "subgraph_research.py") + ":graph"
+    with running_app(tmp_path_factory.mktemp("subgraph"), {"WAYPOINT_GRAPH": graph}) as url:
+        yield url
+
+
+@pytest.mark.parametrize("width", [1280, 400])
+def test_the_inspector_replays_from_inside_the_subgraph_and_it_asks_again(
+    open_page, subgraph_url, data_dir, width
+):
+    page = open_page(subgraph_url, width=width)
+    send(page, '{"topic": "LangGraph persistence"}')
+    main(page).get_by_text("The graph asks a question").wait_for()
+    wait_for_run(page)
+    page.goto(page.url.replace("/?", "/inspector?"))
+    rows = main(page).locator('[class*="st-key-sub_research"] button')
+    expect(rows).to_have_count(3)  # the subgraph's own checkpoints: start, gather, check
+    expect(main(page).get_by_text("Inside the next step, the subgraph research")).to_be_visible()
+    rows.filter(has_text="→ check").click()
+    expect(page).to_have_url(re.compile(r"[?&]ns=research"))
+    expect(main(page).get_by_text("A checkpoint of a subgraph's own").first).to_be_visible()
+    shoot_page(page, data_dir / f"own-subgraph-inspector-{width}.png")
+    assert no_horizontal_overflow(page)
+    main(page).get_by_role("button", name="Replay").click()
+    page.goto(page.url.split("/inspector")[0] + "/?" + page.url.split("?", 1)[1])
+    main(page).get_by_text("The graph asks a question").wait_for()  # check asks again
+    expect(main(page).get_by_test_id("stMultiSelect")).to_be_visible()
