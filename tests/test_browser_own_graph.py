@@ -15,6 +15,7 @@ from agent.settings import PROJECT_ROOT  # noqa: E402
 from tests.app_server import running_app  # noqa: E402
 from tests.browser_helpers import LIVE_STOP, expect, main, no_horizontal_overflow, send  # noqa: E402
 from tests.test_browser_chat import bubbles, continue_button, decide, shoot  # noqa: E402
+from tests.test_browser_inspector import open_inspector, pick  # noqa: E402
 from tests.test_browser_inspector import shoot as shoot_page  # noqa: E402
 
 CONFIG = str(PROJECT_ROOT / "examples" / "langgraph.json")
@@ -157,6 +158,32 @@ def test_waypoints_own_agent_edits_then_replays_from_the_halt(open_page, app_url
     continue_button(page).wait_for()  # a replay from the halt asks again: nothing runs unasked
     expect(main(page).get_by_text("weather in Tokyo").first).to_be_visible()
     shoot(page, data_dir, "own-agent-replayed-1280", continue_button(page), keep=True)
+
+
+# Each example's input, and what shows that it asks (its interrupt) in the chat.
+ASKS = {
+    "hitl_agent": ("What is the weather in Paris?", "Tool execution requires approval"),
+    "essay_writer": ('{"task": "time travel"}', "The graph asks a question"),
+    "subgraph_research": ('{"topic": "LangGraph persistence"}', "The graph asks a question"),
+}
+
+
+@pytest.mark.parametrize("graph", list(ASKS))
+def test_each_example_replayed_from_its_halt_in_the_inspector_asks_again(open_page, app_url, graph):
+    page = open_page(app_url)
+    pick_graph(page, app_url, graph)
+    text, asks = ASKS[graph]
+    send(page, text)
+    main(page).get_by_text(asks).first.wait_for()
+    wait_for_run(page)
+    open_inspector(page)
+    pick(page, "0 · loop")  # before the node that asks: the replay runs it again
+    main(page).get_by_role("button", name="Replay").click()
+    page.wait_for_url(lambda url: "/inspector" not in url)
+    main(page).get_by_text(asks).first.wait_for()  # asked again: nothing runs unasked
+    wait_for_run(page)
+    open_inspector(page)
+    expect(main(page).get_by_text(re.compile(r"checkpoints · 2 branches"))).to_be_visible()
 
 
 @pytest.fixture(scope="module")
