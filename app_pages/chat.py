@@ -28,6 +28,7 @@ from ui.own_graph import own_graph_state, own_graph_welcome
 from ui.questions_panel import questions_panel
 from ui.run_error import run_error, run_notice
 from ui.run_queue import busy_placeholder, queued_messages, superseded_notice
+from ui.run_record import NO_RUN_RECORD
 from ui.safe_text import SENTENCE_CHARS, plain
 from ui.session import select_thread, selected_thread
 from ui.settings_chips import settings_chips
@@ -83,6 +84,8 @@ else:
         controls=message_controls(backend, view, choices, options),
         report=view.report,
     )
+    if view.report is None and view.messages:
+        st.caption(NO_RUN_RECORD)
     own_graph_state(view)
     superseded_notice(view)
     if view.active_run_id:

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from agent.protocol import LOCAL_USER
 from tests.page_helpers import backend, button, finish_runs, texts
 from ui import resources
+from ui.run_record import NO_RUN_RECORD
 
 
 def test_an_empty_app_welcomes_with_three_examples(app):
@@ -38,6 +39,7 @@ def test_an_example_runs_searches_halts_and_answers_after_approval(app):
     shown = texts(app)
     assert "Sources" in shown and "done" in shown
     assert backend().get_thread(LOCAL_USER, thread_id).status == "idle"
+    assert NO_RUN_RECORD not in [c.value for c in app.caption], "the engine here keeps one"
 
 
 def test_rejecting_with_a_reason_reaches_the_model(app):

@@ -13,6 +13,7 @@ from agent.server_multitask import INTERRUPTED_TEXT
 from tests.gated_graph import open_gate
 from tests.page_helpers import backend, button, texts
 from ui.run_queue import BUSY_PLACEHOLDERS
+from ui.run_record import NO_RUN_RECORD
 from ui.settings_panel import NO_RULES_ON_A_SERVER, NO_TOOLS_YET, SERVER_ENGINE_NOTE
 
 RUN_TIMEOUT = 60.0
@@ -77,6 +78,7 @@ def test_the_chat_approves_a_call_of_the_hitl_agent_on_the_server(server_app):
     assert not app.exception
     assert "Here is what I found for “weather in London”" in texts(app)
     assert backend().get_thread(LOCAL_USER, app.query_params["thread"]).status == "idle"
+    assert NO_RUN_RECORD in [c.value for c in app.caption], "no run record, and it says so"
 
 
 def test_the_inspector_shows_the_server_threads_timeline(server_app):

@@ -101,6 +101,13 @@ def _run(run: RunReport, number: int, count: int) -> None:
     st.code("\n\n".join(run.calls), language="python", wrap_lines=True)
 
 
+# Under a conversation on an Agent Server, whose threads carry no Waypoint run record.
+NO_RUN_RECORD = (
+    "No run record here: the Agent Server keeps its runs itself, so the step strip under each "
+    "turn (times, tokens, your decisions) is recorded only where Waypoint runs the graph."
+)
+
+
 def run_record(turn: TurnReport) -> None:
     """The turn's record, folded: the step strip and totals; opened, each run in full."""
     with st.expander(plain(_label(turn)), icon=":material/timeline:"):
