@@ -512,8 +512,10 @@ class KeptHistories:
     def __init__(self) -> None:
         self._lengths: dict[tuple[str, str, str], int] = {}  # of each kept history
         # Kept histories seeded while only the thread's newer links were read: their ancestors
-        # are put in the cache once a read needs them (`needs_links`, `complete`).
-        self._pending: dict[_Thread, list[_Pending]] = {}
+        # are put in the cache once a read needs them (`needs_links`, `complete`). As many
+        # threads as the cache keeps: each holds its messages.
+        self._pending: OrderedDict[_Thread, list[_Pending]] = OrderedDict()
+        self._lock = threading.Lock()  # a Postgres saver reads from many threads at once
 
     @staticmethod
     def oldest(keys: Sequence[KeptKey]) -> str:
@@ -572,7 +574,11 @@ class KeptHistories:
                         record["lengths"],
                     )
                 )
-            self._pending[thread] = pending
+            with self._lock:
+                self._pending[thread] = pending
+                self._pending.move_to_end(thread)
+                while len(self._pending) > HISTORY_THREADS:
+                    self._pending.popitem(last=False)
 
     def needs_links(self, thread: _Thread, target_id: str) -> bool:
         """Whether a warm read of `target_id` should read the thread's links first, to put the
@@ -582,7 +588,9 @@ class KeptHistories:
 
     def complete(self, cache: _HistoryCache, thread: _Thread, links: Links) -> None:
         """Put the histories of the kept checkpoints' ancestors in the cache, from the links."""
-        for channel, _, parent_id, (writes, _, seed), lengths in self._pending.pop(thread, []):
+        with self._lock:
+            waiting = self._pending.pop(thread, [])
+        for channel, _, parent_id, (writes, _, seed), lengths in waiting:
             chain = _up(links, parent_id, len(lengths))
             cache.put(
                 thread,
