@@ -24,6 +24,7 @@ from pydantic import TypeAdapter, ValidationError
 from agent.errors import InputError
 from agent.graph import AnyGraph, build_graph
 from agent.graph_source import LoadedGraph
+from agent.jsonable import state_edit
 from agent.message_log import merge_message_writes
 
 BUILTIN_LABEL = "Waypoint's research agent"
@@ -85,15 +86,7 @@ class GraphKit:
         """A state edit typed as JSON, checked against the state's keys and, where the schema
         says, their types (InputError with a sentence otherwise); the messages are edited one by
         one in the message editor, not here."""
-        try:
-            values = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise InputError(
-                f"The state is not valid JSON ({error.msg} at line {error.lineno}, column "
-                f"{error.colno})."
-            ) from None
-        if not isinstance(values, Mapping) or not values:
-            raise InputError('Write the channels to change as a JSON object, like {"plan": []}.')
+        values = state_edit(text, '{"plan": []}')
         if self.messages_key in values:
             raise InputError(
                 f"Edit {self.messages_key} one message at a time, in the message editor."

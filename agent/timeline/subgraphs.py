@@ -16,7 +16,6 @@ copy, and goes on from it. Nothing of the original branch changes.
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -30,7 +29,7 @@ from langgraph.types import StateSnapshot
 from agent.errors import InputError, UnknownCheckpoint
 from agent.graph import AnyGraph
 from agent.interrupts import interrupt_views
-from agent.jsonable import jsonable
+from agent.jsonable import jsonable, state_edit
 from agent.timeline.keys import OP
 from agent.timeline.nodes import GraphShape
 from agent.timeline.text import summarise_write
@@ -248,15 +247,7 @@ def checked_values(graph: AnyGraph, namespace: str, text: str, as_node: str | No
         sub = _subgraph(graph, namespace)
     except ValueError as problem:
         raise InputError(str(problem)) from None
-    try:
-        values = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError(
-            f"The state is not valid JSON ({error.msg} at line {error.lineno}, column "
-            f"{error.colno})."
-        ) from None
-    if not isinstance(values, Mapping) or not values:
-        raise InputError('Write the channels to change as a JSON object, like {"notes": []}.')
+    values = state_edit(text, '{"notes": []}')
     channels = sorted(k for k in sub.channels if not k.startswith(("__", "branch:")))
     if unknown := sorted(set(values) - set(channels)):
         raise InputError(
