@@ -1376,19 +1376,10 @@ class LocalBackend:
             raise InputError(str(error)) from error
         changes = sg.checked_values(self.graph, checkpoint_ns, values, as_node)
         seeded = self._from_subgraph(thread_id, checkpoint_ns, checkpoint_id, "edit_state")
-        config: RunnableConfig = {
-            **sg.config_in(thread_id, seeded.namespace, seeded.checkpoint_id),
-            "metadata": {tl.OP: "edit_state", tl.AS_NODE: as_node or "", tl.COUNT: len(changes)},
-        }
-        try:
-            written = self.graph.update_state(config, changes, as_node=as_node)
-        except InvalidUpdateError as problem:
-            raise InputError(
-                f"LangGraph cannot tell which node this update is from ({problem}): pick the "
-                "node to write it as."
-            ) from None
+        config = sg.config_in(thread_id, seeded.namespace, seeded.checkpoint_id)
+        new_id = self._write_state(config, changes, as_node)
         log.info("thread %s: subgraph state edited at %s", thread_id, detail.checkpoint_id)
-        return seeded.namespace, written["configurable"]["checkpoint_id"]
+        return seeded.namespace, new_id
 
     def edit_state(
         self,
@@ -1411,21 +1402,28 @@ class LocalBackend:
         changes = self.kit.checked_values(values)
         if as_node is not None and as_node not in self.graph.nodes:
             raise InputError(f"The graph has no node {as_node!r}: pick one of its nodes.")
-        config: RunnableConfig = {
-            **snapshot.config,
+        new_id = self._write_state(snapshot.config, changes, as_node)
+        self._follow(thread_id, new_id)
+        self.touch_shown(thread_id)
+        return new_id
+
+    def _write_state(
+        self, config: RunnableConfig, changes: dict[str, Any], as_node: str | None
+    ) -> str:
+        """`update_state` at `config` labelled as a state edit for the timeline; the new
+        checkpoint's id. A node LangGraph cannot infer is a sentence, and nothing is written."""
+        labelled: RunnableConfig = {
+            **config,
             "metadata": {tl.OP: "edit_state", tl.AS_NODE: as_node or "", tl.COUNT: len(changes)},
         }
         try:
-            written = self.graph.update_state(config, changes, as_node=as_node)
+            written = self.graph.update_state(labelled, changes, as_node=as_node)
         except InvalidUpdateError as problem:
             raise InputError(
                 f"LangGraph cannot tell which node this update is from ({problem}): pick the "
                 "node to write it as."
             ) from None
-        new_id = written["configurable"]["checkpoint_id"]
-        self._follow(thread_id, new_id)
-        self.touch_shown(thread_id)
-        return new_id
+        return written["configurable"]["checkpoint_id"]
 
     def edit_message(
         self,
