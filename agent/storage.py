@@ -72,6 +72,7 @@ from agent.storage_levers import (
     _no_histories,
     _WaypointSaver,
     ancestor_writes,
+    as_links,
     cold_chain,
     id_range,
     run_cold,
@@ -383,7 +384,7 @@ class WaypointSqliteSaver(_WaypointSaver, SqliteSaver):  # type: ignore[misc]
                 walk = self._walk_whole(cur, config, target_id, channels)
             else:
                 if self._kept.needs_links(key, target_id):
-                    links = {row[0]: (row[1], row[2]) for row in cur.execute(_LINKS_SQL, key)}
+                    links = as_links(cur.execute(_LINKS_SQL, key))
                     self._kept.complete(self._histories, key, links)
                 walk = _ChainWalk(config, target_id, channels, self._histories)
                 self._walk_up(cur, walk)
@@ -548,7 +549,7 @@ class AsyncWaypointSqliteSaver(_WaypointSaver, AsyncSqliteSaver):  # type: ignor
             else:
                 if self._kept.needs_links(key, target_id):
                     async with self.conn.execute(_LINKS_SQL, key) as cur:
-                        links = {row[0]: (row[1], row[2]) async for row in cur}
+                        links = as_links(await cur.fetchall())
                     self._kept.complete(self._histories, key, links)
                 walk = _ChainWalk(config, target_id, channels, self._histories)
                 await self._walk_up(walk)

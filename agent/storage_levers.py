@@ -440,12 +440,12 @@ def cold_chain(
     the oldest kept checkpoint on (a recent target reaches its kept checkpoint among them), and
     the whole thread's only when the chain does not end there (an older target, a branch)."""
     if keys:
-        links = _as_links((yield "newer_links", (*key, kept.oldest(keys))))
+        links = as_links((yield "newer_links", (*key, kept.oldest(keys))))
         stops = kept.stops(keys, links, channels)
         chain = ancestry(links, target_id, channels, stops.ids)
         if chain_complete(chain, links, channels, stops.ids):
             return links, stops, chain
-    links = _as_links((yield "links", key))
+    links = as_links((yield "links", key))
     stops = kept.stops(keys, links, channels)
     return links, stops, ancestry(links, target_id, channels, stops.ids)
 
@@ -462,7 +462,8 @@ def run_cold(
         return done.value
 
 
-def _as_links(rows: Iterable[Sequence[Any]]) -> dict[str, tuple[str | None, str | None]]:
+def as_links(rows: Iterable[Sequence[Any]]) -> dict[str, tuple[str | None, str | None]]:
+    """Rows (checkpoint_id, parent_checkpoint_id, stored_channels) as `Links`."""
     return {row[0]: (row[1], row[2]) for row in rows}
 
 
@@ -550,6 +551,7 @@ class KeptHistories:
         """Put the kept histories of one thread (rows as `KeptRow`), and those of the ancestors
         they cover that `stops` knows, into the cache; the others wait for `complete`."""
         pending: list[_Pending] = []
+        thread: _Thread | None = None
         for thread_id, checkpoint_ns, channel, checkpoint_id, parent_id, _, type_, blob in rows:
             record = serde.loads_typed((type_, bytes(blob)))
             writes: list[PendingWrite] = [
@@ -557,7 +559,8 @@ class KeptHistories:
                 for task_id, value in zip(record["tasks"], record["values"], strict=True)
             ]
             seed = record.get("seed", _NO_SEED)
-            entries = {(checkpoint_id, parent_id, channel): (writes, len(writes), seed)}
+            own: _History = (writes, len(writes), seed)
+            entries = {(checkpoint_id, parent_id, channel): own}
             chain = stops.chains.get(checkpoint_id, [])
             for (ancestor, its_parent), length in zip(chain, record["lengths"], strict=False):
                 entries[(ancestor, its_parent, channel)] = (writes, length, seed)
@@ -565,20 +568,14 @@ class KeptHistories:
             cache.put(thread, entries)
             self._lengths[(*thread, channel)] = len(writes)
             if len(chain) < len(record["lengths"]):
-                pending.append(
-                    (
-                        channel,
-                        checkpoint_id,
-                        parent_id,
-                        entries[next(iter(entries))],
-                        record["lengths"],
-                    )
-                )
-            with self._lock:
-                self._pending[thread] = pending
-                self._pending.move_to_end(thread)
-                while len(self._pending) > HISTORY_THREADS:
-                    self._pending.popitem(last=False)
+                pending.append((channel, checkpoint_id, parent_id, own, record["lengths"]))
+        if thread is None:
+            return
+        with self._lock:
+            self._pending[thread] = pending
+            self._pending.move_to_end(thread)
+            while len(self._pending) > HISTORY_THREADS:
+                self._pending.popitem(last=False)
 
     def needs_links(self, thread: _Thread, target_id: str) -> bool:
         """Whether a warm read of `target_id` should read the thread's links first, to put the

@@ -74,6 +74,7 @@ from agent.storage_levers import (
     _HistoryCache,
     _no_histories,
     ancestor_writes,
+    as_links,
     cold_chain,
     id_range,
     stored_channels,
@@ -308,7 +309,7 @@ def _history_statements(
         walk = yield from _walk_whole(saver, cache, kept, config, target_id, channels)
     else:
         if kept.needs_links(key, target_id):
-            links = {link[0]: (link[1], link[2]) for link in (yield _LINKS_SQL, key)}
+            links = as_links((yield _LINKS_SQL, key))
             kept.complete(cache, key, links)
         walk = _ChainWalk(config, target_id, channels, cache)
         yield from _walk_up(saver, walk)
