@@ -32,7 +32,7 @@ from agent.timeline.keys import AS_NODE, INPUT, RUN
 from agent.timeline.nodes import GraphShape
 from agent.timeline.rows import checkpoint_row
 from agent.timeline.subgraphs import subgraph_detail, subgraph_views
-from agent.timeline.text import summarise_write
+from agent.timeline.text import pending_write_views
 from agent.timeline.tree import Skeleton, TreeLayout, bisect_path
 from agent.timeline.versions import sibling_versions
 from agent.views import (
@@ -40,7 +40,6 @@ from agent.views import (
     CheckpointRow,
     MessageVersions,
     MessageView,
-    PendingWriteView,
     SubgraphView,
     TimelinePage,
     ToolCallView,
@@ -295,10 +294,7 @@ class Timeline:
             values={k: jsonable(v) for k, v in snapshot.values.items() if k != "messages"},
             next_nodes=tuple(snapshot.next),
             metadata=jsonable(metadata),
-            pending_writes=tuple(
-                PendingWriteView(task_id=task, channel=channel, summary=summarise_write(channel, v))
-                for task, channel, v in found.pending_writes or []
-            ),
+            pending_writes=pending_write_views(found.pending_writes),
             interrupts=interrupt_views(snapshot.interrupts),
             subgraphs=self._subgraphs(snapshot),
             pending_calls=self.calls_of(snapshot),

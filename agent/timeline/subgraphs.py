@@ -32,11 +32,10 @@ from agent.interrupts import interrupt_views
 from agent.jsonable import jsonable, state_edit
 from agent.timeline.keys import OP
 from agent.timeline.nodes import GraphShape
-from agent.timeline.text import summarise_write
+from agent.timeline.text import pending_write_views
 from agent.views import (
     CheckpointDetail,
     CheckpointRow,
-    PendingWriteView,
     StateDiff,
     SubgraphCheckpoint,
     SubgraphView,
@@ -174,10 +173,7 @@ def subgraph_detail(
         values={k: jsonable(v) for k, v in (snapshot.values or {}).items()},
         next_nodes=tuple(snapshot.next),
         metadata=jsonable(metadata),
-        pending_writes=tuple(
-            PendingWriteView(task_id=task, channel=channel, summary=summarise_write(channel, v))
-            for task, channel, v in found.pending_writes or []
-        ),
+        pending_writes=pending_write_views(found.pending_writes),
         interrupts=interrupt_views(snapshot.interrupts),
         pending_calls=(),
         diff=StateDiff(channels=channels),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
@@ -17,6 +17,7 @@ from agent.jsonable import jsonable
 from agent.stream_events import message_text
 from agent.text import call_text, preview
 from agent.timeline.keys import ERROR, INTERRUPT, RESUME
+from agent.views import PendingWriteView
 
 _DECISION_VERBS = {
     "approve": "approved",
@@ -59,6 +60,16 @@ def message_preview(message: BaseMessage) -> str:
 def as_messages(value: Any) -> list[BaseMessage]:
     items = value if isinstance(value, (list, tuple)) else [value]
     return [item for item in items if isinstance(item, BaseMessage)]
+
+
+def pending_write_views(
+    writes: Iterable[tuple[str, str, Any]] | None,
+) -> tuple[PendingWriteView, ...]:
+    """A checkpoint's pending writes (task id, channel, value), each in a few words."""
+    return tuple(
+        PendingWriteView(task_id=task, channel=channel, summary=summarise_write(channel, value))
+        for task, channel, value in writes or []
+    )
 
 
 def summarise_write(channel: str, value: Any) -> str:
